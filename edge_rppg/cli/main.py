@@ -1,0 +1,85 @@
+"""Entry point of the ``edge-rppg`` console script.
+
+Each sub-command lives in its own module that defines ``HELP`` (one line),
+``add_arguments(parser)`` and ``run(args) -> int``. Heavy imports stay inside
+``run`` so that ``edge-rppg --help`` is fast. Errors the user can cause are printed
+as one line on stderr with exit code 2, never as a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from types import ModuleType
+from typing import Dict, List, Optional
+
+from ..errors import EdgeRPPGError
+
+# sub-command name -> module implementing it (lazy: imported when the CLI starts)
+COMMAND_MODULES: Dict[str, str] = {
+    "estimate": "edge_rppg.cli.estimate",
+    "synth": "edge_rppg.cli.synth",
+    "evaluate": "edge_rppg.cli.evaluate",
+    "train": "training.cli_train",
+    "eval": "training.cli_eval",
+    "export": "export.cli",
+    "calibrate": "calibration.cli",
+    "build-engine": "runtime.cli_build_engine",
+    "run": "runtime.cli_run",
+}
+
+# errors that are the user's input, not a bug: one line, exit 2
+USER_ERRORS = (EdgeRPPGError, FileNotFoundError, IsADirectoryError, PermissionError, KeyError, ValueError)
+
+
+def _load_commands() -> Dict[str, ModuleType]:
+    mods: Dict[str, ModuleType] = {}
+    for name, modname in COMMAND_MODULES.items():
+        try:
+            mods[name] = importlib.import_module(modname)
+        except ModuleNotFoundError as exc:  # a stage package not installed / not built yet
+            if exc.name and (modname.startswith(exc.name) or exc.name == modname):
+                continue
+            raise
+    return mods
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every available sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="edge-rppg",
+        description="Camera-based heart rate, HRV and respiration (rPPG) for edge devices.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, mod in _load_commands().items():
+        p = sub.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP),
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Parse ``argv`` and run the sub-command; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except USER_ERRORS as exc:
+        print(f"edge-rppg {args.command}: error: {_message(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"edge-rppg {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

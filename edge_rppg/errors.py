@@ -1,0 +1,44 @@
+"""Exception types of the SDK.
+
+Every error a user can cause (bad file, bad frame, no face, corrupt model) has its own
+type, so that the API raises something specific and the CLI can print one line and
+exit with code 2.  All of them derive from :class:`EdgeRPPGError`.
+"""
+from __future__ import annotations
+
+
+class EdgeRPPGError(Exception):
+    """Base class of every error the SDK raises on purpose."""
+
+
+class VideoReadError(EdgeRPPGError):
+    """A video file is missing, unreadable, not a video, or has zero frames."""
+
+
+class FrameFormatError(EdgeRPPGError, ValueError):
+    """A frame is None, not uint8, not HxWx3 (grayscale, 4-channel, 16-bit...)."""
+
+
+class NoFaceError(EdgeRPPGError):
+    """No face was found in any frame of the input."""
+
+
+class ClipTooShortError(EdgeRPPGError):
+    """The input has fewer usable frames than one analysis window needs."""
+
+
+class ShapeError(EdgeRPPGError, ValueError):
+    """An array (MSTmap, BVP, ...) has the wrong shape, dtype or contains NaN/inf."""
+
+
+class ModelFileError(EdgeRPPGError):
+    """A model, checkpoint, ONNX or engine file is missing, corrupt, truncated or
+    was made for another config, version, GPU or TensorRT release."""
+
+
+class DatasetError(EdgeRPPGError):
+    """A dataset folder does not match the on-disk layout its reader expects."""
+
+
+class SourceError(EdgeRPPGError):
+    """A camera/stream source could not be opened or ended with an error."""
