@@ -17,6 +17,7 @@ from ..errors import EdgeRPPGError
 
 # sub-command name -> module implementing it (lazy: imported when the CLI starts)
 COMMAND_MODULES: Dict[str, str] = {
+    "demo": "edge_rppg.cli.demo",
     "estimate": "edge_rppg.cli.estimate",
     "synth": "edge_rppg.cli.synth",
     "evaluate": "edge_rppg.cli.evaluate",

@@ -1,0 +1,36 @@
+# Fresh machine:  make demo   (sets up .venv, synthesises a face video, estimates its HR)
+#                 make test   (sets up .venv with test extras, runs the test suite)
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test test-fast bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	@if pkg-config --exists gobject-introspection-1.0 cairo 2>/dev/null; then \
+	  echo "GStreamer dev packages found: installing the [gstreamer] extra"; \
+	  $(PY) -m pip install -q -e ".[dev,gstreamer]"; fi
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(VENV)/bin/edge-rppg demo --out out/demo
+
+test: setup
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: setup
+	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
+
+bench: setup
+	$(PY) bench/bench_roi_averaging.py
+	$(PY) bench/bench_end_to_end.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

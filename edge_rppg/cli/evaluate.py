@@ -1,0 +1,52 @@
+"""``edge-rppg evaluate``: MAE, RMSE and Pearson r per engine on videos with ground truth."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+HELP = "evaluate engines on a folder of videos with ground-truth JSON, or on a dataset"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Arguments of ``evaluate``."""
+    p.add_argument("folder", nargs="?", help="folder of videos each with a .json ground truth (from 'edge-rppg synth')")
+    p.add_argument("--dataset", help="dataset reader instead of a folder: ubfc, pure, vipl, mmse")
+    p.add_argument("--root", help="dataset root folder (with --dataset)")
+    p.add_argument("--engines", default="pos,chrom", help="comma-separated engines (classic names or model files)")
+    p.add_argument("--bland-altman", metavar="OUT.png", help="Bland-Altman plot of the first engine")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate and print a table (or JSON)."""
+    from ..evaluation import evaluate, items_from_dataset, items_from_folder, paired
+
+    if args.dataset:
+        if not args.root:
+            raise ValueError("--dataset needs --root DIR")
+        items = items_from_dataset(args.dataset, Path(args.root))
+    elif args.folder:
+        items = items_from_folder(Path(args.folder))
+    else:
+        raise ValueError("give a FOLDER or --dataset NAME --root DIR")
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    reports = evaluate(items, engines, progress=not args.json)
+    if args.bland_altman and reports:
+        from ..metrics import bland_altman_plot
+
+        p, t = paired(items, reports[0])
+        if len(p) >= 2:
+            bland_altman_plot(p, t, args.bland_altman, title=f"{reports[0].engine}: estimate vs truth")
+    if args.json:
+        print(json.dumps({"items": [vars(i) for i in items],
+                          "engines": {r.engine: {"metrics": r.metrics, "pred": r.pred, "errors": r.errors}
+                                      for r in reports}}))
+        return 0
+    print(f"{len(items)} clips")
+    print(f"{'engine':<28} {'MAE':>7} {'RMSE':>7} {'r':>6} {'coverage':>9}")
+    for r in reports:
+        m = r.metrics
+        print(f"{Path(r.engine).name:<28} {m.get('mae', float('nan')):7.2f} {m.get('rmse', float('nan')):7.2f} "
+              f"{m.get('pearson', float('nan')):6.3f} {m.get('coverage', 0):9.0%}")
+    return 0

@@ -1,0 +1,41 @@
+"""Shared fixtures: synthetic face videos with exact ground truth (made once per
+session), and the path to the real contact-PPG recordings in ../shared."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def shared_ppg_dir() -> Path:
+    """../shared/data/ppg, or skip when the shared folder is absent (a user's clone)."""
+    d = SHARED / "data" / "ppg"
+    if not d.is_dir():
+        pytest.skip("../shared/data/ppg is absent (only CI and developer machines have it)")
+    return d
+
+
+@pytest.fixture(scope="session")
+def synth_videos(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
+    """Three 20 s synthetic videos (still, moderate motion, light drift) with GT JSON."""
+    from edge_rppg.synth.video_gen import PRESETS, synth_video
+
+    out = tmp_path_factory.mktemp("synth_videos")
+    videos = {}
+    for i, (name, hr) in enumerate([("still", 64.0), ("moderate_motion", 82.0), ("light_drift", 101.0)]):
+        cfg = PRESETS[name]
+        cfg = type(cfg).from_dict({**cfg.to_dict(), "duration_s": 20.0, "hr_bpm": hr})
+        path = out / f"{name}.avi"
+        synth_video(path, cfg, seed=100 + i)
+        videos[name] = path
+    return videos
+
+
+def ground_truth(video: Path) -> dict:
+    """The JSON ground truth written next to a synthetic video."""
+    return json.loads(Path(video).with_suffix(".json").read_text())
