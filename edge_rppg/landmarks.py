@@ -1,0 +1,229 @@
+"""Face landmarks: the ``Landmarker`` protocol, MediaPipe FaceMesh, and One-Euro smoothing.
+
+``MediaPipeLandmarker`` wraps ``mediapipe.solutions.face_mesh.FaceMesh`` (mediapipe
+0.10.21, model bundled in the wheel: no download) in tracking mode
+(``static_image_mode=False``), 468 points (``refine_landmarks=False``).  Coordinates are
+converted to pixels (``x * W``, ``y * H``).  Faces come back largest first; a frame
+without a face gives ``[]`` — callers mark such frames invalid, never average them as zeros.
+
+``LandmarkSmoother`` applies a One-Euro filter (Casiez et al., CHI 2012) to the 468x2
+points over time: little lag on fast head motion, strong smoothing of the frame-to-frame
+jitter that would otherwise move ROI borders and add noise to the colour traces.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, List, Optional, Protocol, Tuple, Type, TypeVar, runtime_checkable
+
+import numpy as np
+
+from .config import Config
+from .registry import Registry
+from .validation import check_frame
+
+N_LANDMARKS = 468
+L = TypeVar("L", bound="MediaPipeLandmarker")
+
+
+@dataclasses.dataclass
+class Face:
+    """One detected face: ``landmarks [468, 2]`` float32 pixel (x, y), ``box`` (x0, y0, x1, y1)
+    pixel bounds of the landmarks, and ``score`` (confidence in [0, 1])."""
+
+    landmarks: np.ndarray
+    box: Tuple[float, float, float, float]
+    score: float
+
+    @property
+    def area(self) -> float:
+        """Box area in pixels² (used to sort faces largest first)."""
+        x0, y0, x1, y1 = self.box
+        return max(x1 - x0, 0.0) * max(y1 - y0, 0.0)
+
+
+@runtime_checkable
+class Landmarker(Protocol):
+    """Anything that finds faces: ``detect(frame_rgb, timestamp_ms) -> list[Face]`` (largest
+    first, ``[]`` when there is none) and ``close()``; usable as a context manager."""
+
+    def detect(self, frame_rgb: np.ndarray, timestamp_ms: float) -> List[Face]:
+        ...
+
+    def close(self) -> None:
+        ...
+
+    def __enter__(self) -> "Landmarker":
+        ...
+
+    def __exit__(self, *exc: object) -> None:
+        ...
+
+
+#: Landmarker classes by name; each has ``create_from_options(options)``.
+LANDMARKERS: Registry[Any] = Registry("landmarker")
+
+
+@dataclasses.dataclass
+class LandmarkerOptions(Config):
+    """Options of :class:`MediaPipeLandmarker` (MediaPipe Tasks style).
+
+    ``static_image_mode=False`` tracks the face between frames (video); ``True`` runs the
+    detector on every frame (unrelated still images).
+    """
+
+    max_num_faces: int = 1
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    static_image_mode: bool = False
+
+
+def _face_from_normalized(points: np.ndarray, width: int, height: int, score: float) -> Face:
+    lm = (points * np.array([width, height], dtype=np.float32)).astype(np.float32)
+    box = (float(lm[:, 0].min()), float(lm[:, 1].min()), float(lm[:, 0].max()), float(lm[:, 1].max()))
+    return Face(landmarks=lm, box=box, score=score)
+
+
+@LANDMARKERS.register("mediapipe")
+class MediaPipeLandmarker:
+    """MediaPipe FaceMesh (468 points) in tracking mode.
+
+    FaceMesh's solution API does not report a per-face confidence, so ``score`` is 1.0 for
+    every returned face (faces below ``min_detection_confidence`` /
+    ``min_tracking_confidence`` are not returned at all).  A timestamp that goes backwards
+    (a new clip) restarts the graph so tracking state does not leak between clips.
+    """
+
+    def __init__(self, options: Optional[LandmarkerOptions] = None) -> None:
+        self.options = options or LandmarkerOptions()
+        if self.options.max_num_faces < 1:
+            raise ValueError(f"max_num_faces must be >= 1, got {self.options.max_num_faces}")
+        self._mesh: Any = None
+        self._last_ts: Optional[float] = None
+        self._open()
+
+    @classmethod
+    def create_from_options(cls: Type[L], options: LandmarkerOptions) -> L:
+        """Build from a :class:`LandmarkerOptions` (MediaPipe Tasks naming)."""
+        return cls(options)
+
+    def _open(self) -> None:
+        from mediapipe.python.solutions import face_mesh  # heavy import: only when used
+
+        o = self.options
+        self._mesh = face_mesh.FaceMesh(static_image_mode=o.static_image_mode,
+                                        max_num_faces=o.max_num_faces, refine_landmarks=False,
+                                        min_detection_confidence=o.min_detection_confidence,
+                                        min_tracking_confidence=o.min_tracking_confidence)
+
+    def reset(self) -> None:
+        """Forget tracking state (start of a new clip)."""
+        self.close()
+        self._last_ts = None
+        self._open()
+
+    def detect(self, frame_rgb: np.ndarray, timestamp_ms: float) -> List[Face]:
+        """Faces in one RGB uint8 frame, largest first; ``[]`` if none."""
+        frame = check_frame(frame_rgb)
+        if self._mesh is None:
+            raise RuntimeError("MediaPipeLandmarker is closed")
+        if self._last_ts is not None and timestamp_ms < self._last_ts:
+            self.reset()
+        self._last_ts = float(timestamp_ms)
+        result = self._mesh.process(np.ascontiguousarray(frame))
+        found = result.multi_face_landmarks or []
+        h, w = frame.shape[:2]
+        faces = []
+        for f in found:
+            pts = np.array([(p.x, p.y) for p in f.landmark], dtype=np.float32)
+            if pts.shape == (N_LANDMARKS, 2):
+                faces.append(_face_from_normalized(pts, w, h, 1.0))
+        faces.sort(key=lambda face: face.area, reverse=True)
+        return faces
+
+    def close(self) -> None:
+        """Release the MediaPipe graph (idempotent)."""
+        if self._mesh is not None:
+            self._mesh.close()
+            self._mesh = None
+
+    def __enter__(self) -> "MediaPipeLandmarker":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class OneEuroFilter:
+    """One-Euro low-pass filter for an array signal sampled at irregular times.
+
+    The cutoff adapts to speed: ``fc = min_cutoff + beta * |dx/dt|`` (per element), so
+    slow jitter is smoothed hard and fast motion passes with little lag.  ``d_cutoff`` is
+    the cutoff of the speed estimate.  Call :meth:`__call__` with ``(x, t_seconds)``.
+    """
+
+    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0) -> None:
+        if min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
+            raise ValueError("OneEuroFilter needs min_cutoff > 0, d_cutoff > 0, beta >= 0")
+        self.min_cutoff, self.beta, self.d_cutoff = float(min_cutoff), float(beta), float(d_cutoff)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the history (next call returns its input unchanged)."""
+        self._x: Optional[np.ndarray] = None
+        self._dx: Optional[np.ndarray] = None
+        self._t: Optional[float] = None
+
+    @staticmethod
+    def _alpha(cutoff: np.ndarray, dt: float) -> np.ndarray:
+        tau = 1.0 / (2.0 * math.pi * cutoff)
+        return 1.0 / (1.0 + tau / dt)
+
+    def __call__(self, x: np.ndarray, t: float) -> np.ndarray:
+        """Filter sample ``x`` taken at time ``t`` (seconds); returns the smoothed array."""
+        x = np.asarray(x, dtype=np.float64)
+        if self._x is None or self._t is None or self._dx is None:
+            self._x, self._dx, self._t = x.copy(), np.zeros_like(x), float(t)
+            return x.copy()
+        dt = float(t) - self._t
+        if dt <= 0:  # repeated/out-of-order timestamp: keep the state
+            return self._x.copy()
+        dx = (x - self._x) / dt
+        a_d = self._alpha(np.asarray(self.d_cutoff), dt)
+        self._dx = self._dx + a_d * (dx - self._dx)
+        cutoff = self.min_cutoff + self.beta * np.abs(self._dx)
+        a = self._alpha(cutoff, dt)
+        self._x = self._x + a * (x - self._x)
+        self._t = float(t)
+        return self._x.copy()
+
+
+class LandmarkSmoother:
+    """One-Euro smoothing of ``[468, 2]`` landmarks over time, reset on face loss.
+
+    ``beta`` is expressed per face size: the speed term uses pixels/s divided by the face
+    diagonal measured when tracking (re)starts, so the same settings work at any
+    resolution.  Defaults: 1.5 Hz cutoff at rest, rising by 20 Hz per face-size/s.
+    """
+
+    def __init__(self, min_cutoff: float = 1.5, beta: float = 20.0, d_cutoff: float = 1.0) -> None:
+        self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
+        self._filter: Optional[OneEuroFilter] = None
+
+    def reset(self) -> None:
+        """Call when the face is lost; the next landmarks start a fresh filter."""
+        self._filter = None
+
+    def __call__(self, landmarks: np.ndarray, t_s: float) -> np.ndarray:
+        """Smoothed float32 ``[468, 2]`` landmarks for a frame at time ``t_s`` seconds."""
+        lm = np.asarray(landmarks, dtype=np.float64)
+        if self._filter is None:
+            diag = float(np.hypot(*(lm.max(axis=0) - lm.min(axis=0)))) or 1.0
+            self._filter = OneEuroFilter(self.min_cutoff, self.beta / diag, self.d_cutoff)
+        return self._filter(lm, t_s).astype(np.float32)

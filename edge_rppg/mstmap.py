@@ -1,0 +1,221 @@
+"""Multi-scale spatial-temporal map (MSTmap) maths: per-ROI sums → 63 subset means → YUV.
+
+An MSTmap row ``r`` (0..62) is the subset of the six meta-ROIs whose bitmask is ``r + 1``
+(binary counting order, bit ``j`` = ROI ``j``; row 62 is the whole face), and its value is
+the **pixel-count-weighted** mean colour of the union of its member ROIs (the ROIs are
+disjoint in the label map, so this equals the mean over the union).  Channels are
+R, G, B from the means and Y, U, V from those same means by the linear BT.601 transform
+(Y = .299R + .587G + .114B, U = 128 − .168736R − .331264G + .5B,
+V = 128 + .5R − .418688G − .081312B) — the conventions of the public MSTmap code (CVD)
+that Cluster-Phys (§3.2.1) builds on.
+
+Everything here is vectorised over time: one ``matmul`` turns ``[T, 6]`` ROI sums into
+``[T, 63]`` subset sums, so the 63 rows cost no more than the 6 ROIs.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from .errors import ShapeError
+
+N_META_ROIS = 6
+N_SUBSETS = 2 ** N_META_ROIS - 1  # 63
+CHANNELS = ("R", "G", "B", "Y", "U", "V")
+
+
+def _subset_matrix() -> np.ndarray:
+    rows = np.arange(1, N_SUBSETS + 1)[:, None]
+    bits = (rows >> np.arange(N_META_ROIS)[None, :]) & 1
+    m = bits.astype(np.float64)
+    m.setflags(write=False)
+    return m
+
+
+#: ``[63, 6]`` 0/1 matrix; row ``r`` holds the bits of ``r + 1`` (bit ``j`` = meta-ROI ``j``).
+SUBSET_MATRIX: np.ndarray = _subset_matrix()
+
+#: BT.601 RGB → YUV matrix (rows Y, U, V) and offset, as in the CVD MSTmap code.
+YUV_MATRIX: np.ndarray = np.array([[0.299, 0.587, 0.114],
+                                   [-0.168736, -0.331264, 0.5],
+                                   [0.5, -0.418688, -0.081312]], dtype=np.float64)
+YUV_OFFSET: np.ndarray = np.array([0.0, 128.0, 128.0], dtype=np.float64)
+YUV_MATRIX.setflags(write=False)
+YUV_OFFSET.setflags(write=False)
+
+
+def rgb_to_yuv(rgb: np.ndarray) -> np.ndarray:
+    """Convert ``[..., 3]`` RGB values (0..255 scale) to BT.601 YUV ``[..., 3]`` (float64).
+
+    Linear, so applying it to mean RGB equals the mean of per-pixel YUV (without the
+    8-bit rounding OpenCV's ``cvtColor`` would add).
+    """
+    rgb = np.asarray(rgb, dtype=np.float64)
+    if rgb.shape[-1] != 3:
+        raise ShapeError(f"rgb_to_yuv expects [..., 3] RGB values, got shape {rgb.shape}")
+    return rgb @ YUV_MATRIX.T + YUV_OFFSET
+
+
+def combine_roi_sums(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Turn per-ROI colour sums into the 63 MSTmap rows with R,G,B,Y,U,V channels.
+
+    Parameters
+    ----------
+    sums: ``[..., 6, 3]`` per-ROI R,G,B pixel sums (float64 preferred).
+    counts: ``[..., 6]`` per-ROI pixel counts.
+
+    Returns
+    -------
+    ``[..., 63, 6]`` float32.  Row ``r`` is the pixel-count-weighted mean over the ROIs in
+    subset ``r + 1``, computed with ONE matmul of :data:`SUBSET_MATRIX` with the
+    concatenated ``[sums | counts]``; YUV is the BT.601 transform of those means.
+    Rows whose member ROIs have zero pixels (and frames passed in as NaN) are NaN.
+    """
+    sums = np.asarray(sums, dtype=np.float64)
+    counts = np.asarray(counts, dtype=np.float64)
+    if sums.shape[-2:] != (N_META_ROIS, 3):
+        raise ShapeError(f"sums must have shape [..., 6, 3]; got {sums.shape}")
+    if counts.shape != sums.shape[:-1]:
+        raise ShapeError(f"counts must have shape {sums.shape[:-1]} ([..., 6]) to match sums; got {counts.shape}")
+    packed = np.concatenate([sums, counts[..., None]], axis=-1)          # [..., 6, 4]
+    subset = np.matmul(SUBSET_MATRIX, packed)                            # [..., 63, 4]
+    n = subset[..., 3:4]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rgb = np.where(n > 0, subset[..., :3] / np.where(n > 0, n, 1.0), np.nan)
+    out = np.empty(rgb.shape[:-1] + (6,), dtype=np.float32)
+    out[..., :3] = rgb
+    out[..., 3:] = rgb_to_yuv(rgb)
+    return out
+
+
+def normalize_window(mstmap: np.ndarray) -> np.ndarray:
+    """Min-max normalise each row/channel of a ``[T, 63, 6]`` window to [0, 1] over time.
+
+    This is the per-clip normalisation of CVD (there scaled to 0..255, here to 0..1):
+    ``(x - min_t x) / (max_t x - min_t x)`` for every (row, channel).  NaN entries are
+    ignored when taking min/max and stay NaN in the output; a constant (or all-NaN)
+    row/channel maps to 0 (all-NaN stays NaN).  Returns float32.
+    """
+    x = np.asarray(mstmap, dtype=np.float32)
+    if x.ndim != 3:
+        raise ShapeError(f"normalize_window expects [T, 63, 6]; got shape {x.shape}")
+    finite = np.isfinite(x)
+    lo = np.min(np.where(finite, x, np.inf), axis=0)
+    hi = np.max(np.where(finite, x, -np.inf), axis=0)
+    span = hi - lo
+    ok = np.isfinite(span) & (span > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        y = (x - np.where(ok, lo, 0.0)) / np.where(ok, span, 1.0)
+    y = np.where(ok[None], y, np.where(finite, 0.0, np.nan)).astype(np.float32)
+    return y
+
+
+def _interp_rows(x: np.ndarray, t_in: np.ndarray, t_out: np.ndarray) -> np.ndarray:
+    """Linear interpolation of ``x [T, ...]`` sampled at ``t_in`` onto ``t_out`` (inside the range)."""
+    idx = np.searchsorted(t_in, t_out, side="right") - 1
+    idx = np.clip(idx, 0, len(t_in) - 2)
+    t0, t1 = t_in[idx], t_in[idx + 1]
+    w = np.clip((t_out - t0) / (t1 - t0), 0.0, 1.0)
+    w = w.reshape((-1,) + (1,) * (x.ndim - 1))
+    x0 = x[idx].astype(np.float64)
+    x1 = x[idx + 1].astype(np.float64)
+    # exact copies at the sample points avoid NaN*0 leaking from a NaN neighbour
+    return np.where(w == 0.0, x0, np.where(w == 1.0, x1, x0 + w * (x1 - x0)))
+
+
+def resample_times(mstmap: np.ndarray, timestamps_s: np.ndarray, fps_out: float) -> np.ndarray:
+    """Resample frames taken at (possibly irregular) ``timestamps_s`` onto a uniform grid.
+
+    The grid starts at ``timestamps_s[0]`` with step ``1 / fps_out`` and stops at the last
+    timestamp; values are linearly interpolated between the two neighbouring frames
+    (NaN propagates to outputs that depend on a NaN frame: call :func:`fill_invalid`
+    first).  Works for any ``[T, ...]`` array; returns float32.
+    """
+    x = np.asarray(mstmap)
+    t = np.asarray(timestamps_s, dtype=np.float64)
+    if t.ndim != 1 or len(t) != len(x):
+        raise ShapeError(f"timestamps_s must be [T={len(x)}]; got shape {t.shape}")
+    if not fps_out > 0:
+        raise ValueError(f"fps_out must be > 0, got {fps_out}")
+    if len(t) > 1 and not np.all(np.diff(t) > 0):
+        raise ValueError("timestamps_s must be strictly increasing")
+    if len(t) < 2:
+        return x.astype(np.float32, copy=True)
+    n_out = int(np.floor((t[-1] - t[0]) * fps_out + 1e-6)) + 1
+    t_out = t[0] + np.arange(n_out, dtype=np.float64) / fps_out
+    return _interp_rows(x, t, t_out).astype(np.float32)
+
+
+def resample(mstmap: np.ndarray, fps_in: float, fps_out: float) -> np.ndarray:
+    """Resample a uniformly sampled ``[T, ...]`` array from ``fps_in`` to ``fps_out``.
+
+    Linear interpolation onto ``k / fps_out`` for ``k`` up to the last input time
+    ``(T - 1) / fps_in``; used to bring MSTmaps to the model's 30 Hz.  Equal rates
+    return a float32 copy.
+    """
+    if not fps_in > 0 or not fps_out > 0:
+        raise ValueError(f"frame rates must be > 0; got fps_in={fps_in}, fps_out={fps_out}")
+    x = np.asarray(mstmap)
+    if fps_in == fps_out:
+        return x.astype(np.float32, copy=True)
+    return resample_times(x, np.arange(len(x), dtype=np.float64) / fps_in, fps_out)
+
+
+def resample_valid(valid: np.ndarray, timestamps_s: np.ndarray, fps_out: float) -> np.ndarray:
+    """Companion of :func:`resample_times` for a ``[T]`` bool mask: an output sample is valid
+    only when both input frames it is interpolated from are valid."""
+    v = np.asarray(valid, dtype=bool)
+    t = np.asarray(timestamps_s, dtype=np.float64)
+    if len(t) < 2:
+        return v.copy()
+    n_out = int(np.floor((t[-1] - t[0]) * fps_out + 1e-6)) + 1
+    t_out = t[0] + np.arange(n_out, dtype=np.float64) / fps_out
+    as_float = np.where(v, 0.0, np.nan)
+    return np.isfinite(_interp_rows(as_float, t, t_out))
+
+
+def fill_invalid(mstmap: np.ndarray, valid: Optional[np.ndarray] = None) -> np.ndarray:
+    """Fill invalid frames (``valid == False``) and non-finite entries by linear interpolation
+    over time between the nearest good samples; before the first / after the last good
+    sample the edge value is held.  A row/channel with no good sample at all stays NaN.
+
+    Returns a float32 copy of the ``[T, ...]`` array.
+    """
+    x = np.array(mstmap, dtype=np.float32, copy=True)
+    T = len(x)
+    good = np.isfinite(x)
+    if valid is not None:
+        v = np.asarray(valid, dtype=bool)
+        if v.shape != (T,):
+            raise ShapeError(f"valid must be [T={T}] bool; got shape {v.shape}")
+        good &= v.reshape((T,) + (1,) * (x.ndim - 1))
+    if good.all():
+        return x
+    t = np.arange(T, dtype=np.float64)
+    flat = x.reshape(T, -1)
+    gflat = good.reshape(T, -1)
+    frame_good = gflat.all(axis=1)
+    # fast path: columns whose bad samples are exactly the bad frames share one interpolation
+    same = (gflat == frame_good[:, None]).all(axis=0)
+    if frame_good.any() and same.any():
+        idx = np.flatnonzero(frame_good)
+        cols = np.flatnonzero(same)
+        bad = np.flatnonzero(~frame_good)
+        for_bad = np.empty((len(bad), len(cols)), dtype=np.float64)
+        pos = np.searchsorted(idx, bad)
+        lo = idx[np.clip(pos - 1, 0, len(idx) - 1)]
+        hi = idx[np.clip(pos, 0, len(idx) - 1)]
+        span = np.where(hi > lo, hi - lo, 1)
+        w = np.where(hi > lo, (bad - lo) / span, 0.0)[:, None]
+        a = flat[lo][:, cols].astype(np.float64)
+        b = flat[hi][:, cols].astype(np.float64)
+        for_bad[:] = a + w * (b - a)
+        flat[np.ix_(bad, cols)] = for_bad
+        gflat = gflat.copy()
+        gflat[:, cols] = True
+    for c in np.flatnonzero(~gflat.all(axis=0)):
+        g = gflat[:, c]
+        if g.any():
+            flat[~g, c] = np.interp(t[~g], t[g], flat[g, c])
+    return flat.reshape(x.shape)
