@@ -1,0 +1,308 @@
+"""Facial ROI Prototypical Clustering (FPC) building blocks of Cluster-Phys (paper §3.2).
+
+Every function works on a batch of *frames*: ``x`` is ``[F, N, D]`` where ``F = B*T``
+(one clustering problem per frame), so nothing loops over data in Python.
+
+Pieces, in the order the paper uses them:
+
+* :func:`pairwise_distance` — Euclidean distance σ as matmul-based squared distances,
+  clamped at zero, diagonal forced to 0, then ``sqrt`` (the form an ONNX/TensorRT export
+  reproduces with static ops).
+* :func:`knn_density` — eq. 1, φ_i = exp(−(1/k) Σ_{x_j∈KNN(x_i)} σ(x_i, x_j)); the k
+  nearest neighbours exclude x_i itself (with self included, one of the k terms would
+  always be 0).  The sum of the k smallest distances does not depend on which of
+  several equidistant neighbours is picked, so φ needs no tie-break.
+* :func:`denser_matrix` + :func:`delta_distance` — eq. 2.  "x_j is denser than x_i" is the
+  strict total order ``φ_j > φ_i or (φ_j == φ_i and j < i)``: exact density ties go to
+  the lower ROI index, so exactly one point per frame (the densest, lowest index) has no
+  denser point and takes δ = max_j σ(x_i, x_j).  No random noise is added (TCFormer's
+  DPC-KNN adds ``rand*1e-6``; we do not).
+* :func:`stable_rank` + :func:`topk_onehot` — top-K of the score φ·δ with ties again
+  broken by lower index; the K winners are returned **in ascending ROI-index order**
+  (so prototype slot p of consecutive frames tends to come from the same region, which
+  the temporal interaction relies on) as a one-hot ``[F, K, N]`` selection matrix.
+* :func:`dpc_knn_init` — the whole initialisation: indices ``[F, K]`` and prototypes
+  ``C(0) = P @ x`` (a one-hot matmul, differentiable w.r.t. ``x``; the selection itself
+  is computed without gradient).
+* :func:`em_step` — eq. 3–4, one E-M iteration ``C ← softmax(Q_C K_Xᵀ/√D) V_X``.
+* :func:`prototype_update` — eq. 5–7, cosine similarity, nearest-prototype hard
+  assignment (ties → lower prototype index) and the weighted fusion with weights
+  W_i = exp(S_ij)/(Σ_{Set(c_j)} exp(S_ij) + e), W_j = e/(same).
+* :func:`hard_assign_mean` — nearest-centre (Euclidean) assignment + cluster mean, used
+  by the "random", "dpc" and "kmeans" ablation strategies (Table 5).
+"""
+from __future__ import annotations
+
+import math
+from typing import Tuple
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "pairwise_distance", "knn_density", "denser_matrix", "delta_distance", "dpc_score", "stable_rank",
+    "topk_onehot", "dpc_knn_init", "em_step", "cosine_similarity", "prototype_update", "hard_assign_mean",
+]
+
+
+def pairwise_distance(x: Tensor) -> Tensor:
+    """Euclidean distances ``[F, N, N]`` of the rows of ``x [F, N, D]``.
+
+    Computed as ``|a|² + |b|² − 2 a·b`` (one batched matmul), clamped at 0, with the
+    diagonal set to exactly 0, then square-rooted — the same static ops an exported
+    graph uses, so torch and ONNX agree on ties.
+    """
+    sq = (x * x).sum(-1)
+    d2 = sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2.0 * torch.matmul(x, x.transpose(-1, -2))
+    n = x.shape[-2]
+    off_diag = 1.0 - torch.eye(n, dtype=x.dtype, device=x.device)
+    return torch.sqrt(torch.clamp(d2, min=0.0) * off_diag)
+
+
+def knn_density(dist: Tensor, k: int) -> Tensor:
+    """Eq. 1: local density ``[F, N]`` from distances ``[F, N, N]``, self excluded.
+
+    ``k`` is clipped to ``N − 1``; with a single point the density is 1 (empty sum).
+    """
+    n = dist.shape[-1]
+    k_eff = min(int(k), n - 1)
+    if k_eff < 1:
+        return torch.ones(dist.shape[:-1], dtype=dist.dtype, device=dist.device)
+    eye = torch.eye(n, dtype=torch.bool, device=dist.device)
+    # self gets a distance larger than any real one so it is never among the k nearest
+    big = dist.amax(dim=(-1, -2), keepdim=True) + 1.0
+    masked = torch.where(eye, big, dist)
+    nearest = torch.topk(masked, k_eff, dim=-1, largest=False).values
+    return torch.exp(-nearest.mean(dim=-1))
+
+
+def denser_matrix(density: Tensor) -> Tensor:
+    """Bool ``[F, N, N]``: entry ``[f, i, j]`` says x_j is denser than x_i.
+
+    Strict total order: ``φ_j > φ_i`` or (``φ_j == φ_i`` and ``j < i``).
+    """
+    n = density.shape[-1]
+    idx = torch.arange(n, device=density.device)
+    lower_index = idx.unsqueeze(0) < idx.unsqueeze(1)  # [i, j]: j < i
+    phi_i = density.unsqueeze(-1)
+    phi_j = density.unsqueeze(-2)
+    return (phi_j > phi_i) | ((phi_j == phi_i) & lower_index)
+
+
+def delta_distance(dist: Tensor, density: Tensor) -> Tensor:
+    """Eq. 2: δ_i = min distance to a denser point, or max_j σ(x_i, x_j) for the densest.
+
+    Implemented as ``min_j where(denser, σ_ij, max_j σ_ij)``: the row maximum is the
+    fill value, so a point with no denser neighbour gets exactly its row maximum.
+    """
+    row_max = dist.amax(dim=-1, keepdim=True)
+    masked = torch.where(denser_matrix(density), dist, row_max.expand_as(dist))
+    return masked.amin(dim=-1)
+
+
+def dpc_score(x: Tensor, k: int) -> Tuple[Tensor, Tensor, Tensor]:
+    """Density φ, distance δ and score φ·δ (each ``[F, N]``) of the points ``x [F, N, D]``."""
+    dist = pairwise_distance(x)
+    density = knn_density(dist, k)
+    delta = delta_distance(dist, density)
+    return density, delta, density * delta
+
+
+def stable_rank(score: Tensor) -> Tensor:
+    """Rank ``[F, N]`` (0 = best) by descending score, ties → lower index first.
+
+    ``rank_i = #{j : s_j > s_i or (s_j == s_i and j < i)}`` — pairwise comparisons, no
+    sort, so the result is fully deterministic and exportable.
+    """
+    n = score.shape[-1]
+    idx = torch.arange(n, device=score.device)
+    lower_index = idx.unsqueeze(0) < idx.unsqueeze(1)  # [i, j]: j < i
+    s_i = score.unsqueeze(-1)
+    s_j = score.unsqueeze(-2)
+    beats = (s_j > s_i) | ((s_j == s_i) & lower_index)
+    return beats.sum(dim=-1)
+
+
+def topk_onehot(score: Tensor, K: int) -> Tensor:
+    """One-hot selection ``[F, K, N]`` of the K best scores, rows in ascending index order."""
+    n = score.shape[-1]
+    if not 1 <= K <= n:
+        raise ValueError(f"K must be in [1, {n}], got {K}")
+    selected = stable_rank(score) < K  # [F, N], exactly K True per frame
+    slot = torch.cumsum(selected.to(torch.int64), dim=-1) - 1  # output row of each selected point
+    slots = torch.arange(K, device=score.device).view(1, K, 1)
+    return (selected.unsqueeze(-2) & (slot.unsqueeze(-2) == slots)).to(score.dtype)
+
+
+def dpc_knn_init(x: Tensor, K: int, k: int) -> Tuple[Tensor, Tensor]:
+    """DPC-KNN prototype initialisation (§3.2.1): ``(indices [F, K], prototypes [F, K, D])``.
+
+    The selection is computed on ``x.detach()`` (it is a discrete choice); the prototypes
+    are the selected rows of ``x`` via a one-hot matmul, so gradients flow into ``x``.
+    """
+    with torch.no_grad():
+        _, _, score = dpc_score(x.detach(), k)
+        onehot = topk_onehot(score, K)
+        positions = torch.arange(x.shape[-2], dtype=onehot.dtype, device=x.device)
+        indices = (onehot * positions).sum(-1).round().to(torch.int64)
+    return indices, torch.matmul(onehot.to(x.dtype), x)
+
+
+def em_step(c: Tensor, k_x: Tensor, v_x: Tensor, q_proj: torch.nn.Module) -> Tensor:
+    """One E-M iteration (eq. 3–4): ``A = softmax(Q_C K_Xᵀ/√D)`` over the N features, ``C' = A V_X``.
+
+    ``k_x``/``v_x`` are the already projected keys/values ``[F, N, D]``; ``q_proj`` maps
+    prototypes ``[F, K, D]`` to queries.
+    """
+    q = q_proj(c)
+    attn = torch.softmax(torch.matmul(q, k_x.transpose(-1, -2)) / math.sqrt(q.shape[-1]), dim=-1)
+    return torch.matmul(attn, v_x)
+
+
+def cosine_similarity(x: Tensor, c: Tensor, eps: float = 1e-6) -> Tensor:
+    """Eq. 5: cosine similarity ``S [F, N, K]`` between features ``x`` and prototypes ``c``."""
+    xn = x / torch.sqrt((x * x).sum(-1, keepdim=True) + eps * eps)
+    cn = c / torch.sqrt((c * c).sum(-1, keepdim=True) + eps * eps)
+    return torch.matmul(xn, cn.transpose(-1, -2))
+
+
+def prototype_update(x: Tensor, c: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+    """Eq. 5–7 prototype update; returns ``(c' [F,K,D], W_i [F,N,K], W_j [F,K])``.
+
+    Each feature is hard-assigned to its most similar prototype (one-hot matrix, ties →
+    lower prototype index); ``W_i`` is zero outside a feature's own cluster, so
+    ``c'_j = W_j c_j + Σ_i W_ij x_i`` equals the paper's sum over Set(c_j).  The one-hot
+    matrix carries no gradient, the exp weights do (through S).
+    """
+    s = cosine_similarity(x, c)
+    k = c.shape[-2]
+    nearest = torch.argmax(s.detach(), dim=-1)  # first maximum → lower index on ties
+    assign = (nearest.unsqueeze(-1) == torch.arange(k, device=x.device)).to(x.dtype)  # [F, N, K]
+    e = math.e
+    weights = torch.exp(s) * assign
+    denom = weights.sum(dim=-2) + e  # [F, K]
+    w_i = weights / denom.unsqueeze(-2)
+    w_j = e / denom
+    updated = w_j.unsqueeze(-1) * c + torch.matmul(w_i.transpose(-1, -2), x)
+    return updated, w_i, w_j
+
+
+def hard_assign_mean(x: Tensor, centres: Tensor, iters: int = 1) -> Tensor:
+    """Nearest-centre (Euclidean) assignment then per-cluster mean, ``iters`` times (Lloyd).
+
+    Assignments carry no gradient; means do.  A cluster left empty keeps its centre.
+    """
+    c = centres
+    k = c.shape[-2]
+    for _ in range(iters):  # loop over iterations, not data
+        with torch.no_grad():
+            d2 = (c * c).sum(-1).unsqueeze(-2) - 2.0 * torch.matmul(x, c.transpose(-1, -2))  # [F, N, K] (+|x|² const)
+            nearest = torch.argmin(d2, dim=-1)
+            assign = (nearest.unsqueeze(-1) == torch.arange(k, device=x.device)).to(x.dtype)
+        counts = assign.sum(dim=-2).unsqueeze(-1)  # [F, K, 1]
+        sums = torch.matmul(assign.transpose(-1, -2), x)
+        c = torch.where(counts > 0, sums / counts.clamp(min=1.0), c)
+    return c
+
+
+# --------------------------------------------------------------------------------------
+# Clustering strategies (Table 5 ablation).  Each maps features [F, N, D] to K prototypes
+# [F, K, D]; the prototype update (eq. 5-7) is applied afterwards by the stage.
+# --------------------------------------------------------------------------------------
+
+
+class _DPCInit(torch.nn.Module):
+    """Base for strategies that start from DPC-KNN; ``init_fn`` can be swapped (export)."""
+
+    def __init__(self, n_in: int, k_out: int, knn_k: int) -> None:
+        super().__init__()
+        self.n_in, self.k_out, self.knn_k = n_in, k_out, knn_k
+        self.init_fn = dpc_knn_init
+
+    def initial(self, x: Tensor) -> Tensor:
+        """C(0) ``[F, K, D]`` from ``init_fn(x, K, k)``."""
+        return self.init_fn(x, self.k_out, self.knn_k)[1]
+
+
+class FPCClusterer(_DPCInit):
+    """"fpc" (the paper): DPC-KNN init, then M learned E-M iterations (eq. 3–4)."""
+
+    def __init__(self, dim: int, n_in: int, k_out: int, knn_k: int, em_iters: int, **_: object) -> None:
+        super().__init__(n_in, k_out, knn_k)
+        self.em_iters = em_iters
+        self.q = torch.nn.Linear(dim, dim)
+        self.k = torch.nn.Linear(dim, dim)
+        self.v = torch.nn.Linear(dim, dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``[F, N, D]`` → ``[F, K, D]``."""
+        c = self.initial(x)
+        if self.em_iters > 0:
+            k_x, v_x = self.k(x), self.v(x)
+            for _ in range(self.em_iters):  # M iterations, not a data loop
+                c = em_step(c, k_x, v_x, self.q)
+        return c
+
+
+class DPCClusterer(_DPCInit):
+    """"dpc": DPC-KNN init + one nearest-centre assignment and cluster mean, no E-M."""
+
+    def __init__(self, n_in: int, k_out: int, knn_k: int, **_: object) -> None:
+        super().__init__(n_in, k_out, knn_k)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``[F, N, D]`` → ``[F, K, D]``."""
+        return hard_assign_mean(x, self.initial(x), iters=1)
+
+
+class KMeansClusterer(_DPCInit):
+    """"kmeans": DPC-KNN init + ``kmeans_iters`` Lloyd iterations (assignments without gradient)."""
+
+    def __init__(self, n_in: int, k_out: int, knn_k: int, kmeans_iters: int = 3, **_: object) -> None:
+        super().__init__(n_in, k_out, knn_k)
+        self.kmeans_iters = kmeans_iters
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``[F, N, D]`` → ``[F, K, D]``."""
+        return hard_assign_mean(x, self.initial(x), iters=self.kmeans_iters)
+
+
+class RandomClusterer(torch.nn.Module):
+    """"random": K initial prototypes at ROI indices drawn once from a seeded generator
+    (fixed for the model's life, stored as a buffer), then one nearest-centre mean."""
+
+    def __init__(self, n_in: int, k_out: int, seed: int = 0, stage: int = 0, **_: object) -> None:
+        super().__init__()
+        gen = torch.Generator().manual_seed(int(seed) * 1000 + int(stage))
+        idx = torch.sort(torch.randperm(n_in, generator=gen)[:k_out]).values
+        self.register_buffer("indices", idx, persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``[F, N, D]`` → ``[F, K, D]``."""
+        return hard_assign_mean(x, x.index_select(-2, self.indices), iters=1)
+
+
+class FixedGrouping(torch.nn.Module):
+    """No clustering (Table 4 row 1): ROI i goes to group ``floor(i*K/N)`` and each
+    prototype is its group's mean — a fixed, data-independent pooling to K tokens so the
+    stage structure (and cost) stays comparable to the clustered model."""
+
+    def __init__(self, n_in: int, k_out: int, **_: object) -> None:
+        super().__init__()
+        group = (torch.arange(n_in) * k_out) // n_in
+        onehot = (group.unsqueeze(0) == torch.arange(k_out).unsqueeze(1)).float()
+        self.register_buffer("pool", onehot / onehot.sum(-1, keepdim=True), persistent=False)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``[F, N, D]`` → ``[F, K, D]``."""
+        return torch.matmul(self.pool.to(x.dtype), x)
+
+
+CLUSTER_STRATEGIES = {
+    "fpc": FPCClusterer,
+    "dpc": DPCClusterer,
+    "kmeans": KMeansClusterer,
+    "random": RandomClusterer,
+    "none": FixedGrouping,
+}
+"""Strategy name → clusterer class (``"none"`` is what ``use_clustering=False`` selects)."""
