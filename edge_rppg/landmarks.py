@@ -69,13 +69,18 @@ class LandmarkerOptions(Config):
     """Options of :class:`MediaPipeLandmarker` (MediaPipe Tasks style).
 
     ``static_image_mode=False`` tracks the face between frames (video); ``True`` runs the
-    detector on every frame (unrelated still images).
+    detector on every frame (unrelated still images).  ``settle_passes``: in tracking
+    mode, when a face is (re)acquired the frame is processed this many more times so the
+    first landmarks already come from the converged tracker, not the detector's cruder
+    crop — otherwise the first frames sit ~1.5 % off in scale and show as a jump in the
+    colour traces (the tracker re-crops from its last landmarks and needs ~3 passes).
     """
 
     max_num_faces: int = 1
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     static_image_mode: bool = False
+    settle_passes: int = 3
 
 
 def _face_from_normalized(points: np.ndarray, width: int, height: int, score: float) -> Face:
@@ -100,6 +105,7 @@ class MediaPipeLandmarker:
             raise ValueError(f"max_num_faces must be >= 1, got {self.options.max_num_faces}")
         self._mesh: Any = None
         self._last_ts: Optional[float] = None
+        self._tracking = False
         self._open()
 
     @classmethod
@@ -120,6 +126,7 @@ class MediaPipeLandmarker:
         """Forget tracking state (start of a new clip)."""
         self.close()
         self._last_ts = None
+        self._tracking = False
         self._open()
 
     def detect(self, frame_rgb: np.ndarray, timestamp_ms: float) -> List[Face]:
@@ -130,8 +137,13 @@ class MediaPipeLandmarker:
         if self._last_ts is not None and timestamp_ms < self._last_ts:
             self.reset()
         self._last_ts = float(timestamp_ms)
-        result = self._mesh.process(np.ascontiguousarray(frame))
-        found = result.multi_face_landmarks or []
+        frame = np.ascontiguousarray(frame)
+        found = self._mesh.process(frame).multi_face_landmarks or []
+        o = self.options
+        if found and not self._tracking and not o.static_image_mode:
+            for _ in range(o.settle_passes):   # let the tracker converge on the first frame
+                found = self._mesh.process(frame).multi_face_landmarks or found
+        self._tracking = bool(found)
         h, w = frame.shape[:2]
         faces = []
         for f in found:
@@ -209,10 +221,14 @@ class LandmarkSmoother:
 
     ``beta`` is expressed per face size: the speed term uses pixels/s divided by the face
     diagonal measured when tracking (re)starts, so the same settings work at any
-    resolution.  Defaults: 1.5 Hz cutoff at rest, rising by 20 Hz per face-size/s.
+    resolution.  Defaults: 1.5 Hz cutoff at rest, rising by 100 Hz per face-size/s, i.e.
+    light smoothing that is nearly transparent to head motion.  Measured on 10 s synthetic
+    clips (``edge_rppg.synth.video_gen``, POS-free green-channel correlation with the true
+    BVP): stronger smoothing (lower cutoff or beta) lags moving faces and lowered the
+    correlation from 0.94 to 0.78-0.91, while it gained at most +0.005 on still faces.
     """
 
-    def __init__(self, min_cutoff: float = 1.5, beta: float = 20.0, d_cutoff: float = 1.0) -> None:
+    def __init__(self, min_cutoff: float = 1.5, beta: float = 100.0, d_cutoff: float = 1.0) -> None:
         self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
         self._filter: Optional[OneEuroFilter] = None
 

@@ -51,11 +51,24 @@ _ALL_INDEX = np.unique(np.concatenate(_POLY_INDEX))
 Box = Tuple[int, int, int, int]
 
 
+def roi_polygons(landmarks: np.ndarray) -> List[np.ndarray]:
+    """The six ROI polygons (:data:`META_ROI_NAMES` order) as float ``[n, 2]`` pixel vertices,
+    e.g. for drawing overlays."""
+    lm = np.asarray(landmarks, dtype=np.float64)
+    return [lm[idx] for idx in _POLY_INDEX]
+
+
+def _polygon_points(lm: np.ndarray, origin: Tuple[int, int] = (0, 0)) -> List[np.ndarray]:
+    """Fixed-point (``_SHIFT`` fractional bits) int32 vertices for ``cv2.fillPoly``."""
+    o = np.asarray(origin, dtype=np.float64)
+    return [np.round((p - o) * (1 << _SHIFT)).astype(np.int32) for p in roi_polygons(lm)]
+
+
 def _check_landmarks(landmarks: np.ndarray) -> np.ndarray:
     lm = np.asarray(landmarks, dtype=np.float64)
     if lm.shape != (N_LANDMARKS, 2):
         raise ShapeError(f"landmarks must be [468, 2] pixel (x, y); got shape {lm.shape}")
-    if not np.isfinite(lm[_ALL_INDEX]).all():
+    if not np.isfinite(lm).all():
         raise ShapeError("landmarks contain NaN/inf; an invalid (no-face) frame has no ROIs")
     return lm
 
@@ -63,7 +76,7 @@ def _check_landmarks(landmarks: np.ndarray) -> np.ndarray:
 def roi_box(landmarks: np.ndarray, height: int, width: int, margin: int = 2) -> Box:
     """Integer ``(x0, y0, x1, y1)`` (exclusive end) box around all ROI polygon vertices,
     padded by ``margin`` pixels and clipped to the ``height x width`` frame (may be empty)."""
-    lm = _check_landmarks(landmarks)[_ALL_INDEX]
+    lm = np.concatenate(roi_polygons(_check_landmarks(landmarks)))
     x0 = int(np.clip(np.floor(lm[:, 0].min()) - margin, 0, width))
     y0 = int(np.clip(np.floor(lm[:, 1].min()) - margin, 0, height))
     x1 = int(np.clip(np.ceil(lm[:, 0].max()) + margin + 1, x0, width))
@@ -86,10 +99,8 @@ def rasterize_label_map(landmarks: np.ndarray, height: int, width: int,
     label = np.zeros((max(y1 - y0, 0), max(x1 - x0, 0)), dtype=np.uint8)
     if label.size == 0:
         return label
-    scale = float(1 << _SHIFT)
-    pts_all = np.round((lm - np.array([x0, y0], dtype=np.float64)) * scale).astype(np.int32)
-    for j, idx in enumerate(_POLY_INDEX):
-        cv2.fillPoly(label, [pts_all[idx]], color=j + 1, lineType=cv2.LINE_8, shift=_SHIFT)
+    for j, pts in enumerate(_polygon_points(lm, (x0, y0))):
+        cv2.fillPoly(label, [pts], color=j + 1, lineType=cv2.LINE_8, shift=_SHIFT)
     return label
 
 
@@ -139,7 +150,7 @@ def roi_sums_naive_63(frame: np.ndarray, landmarks: np.ndarray) -> Tuple[np.ndar
     """
     lm = _check_landmarks(landmarks)
     h, w = frame.shape[:2]
-    pts = [np.round(lm[idx] * (1 << _SHIFT)).astype(np.int32) for idx in _POLY_INDEX]
+    pts = _polygon_points(lm)
     means = np.full((63, 3), np.nan)
     counts = np.zeros(63, dtype=np.int64)
     for r in range(63):

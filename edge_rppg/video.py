@@ -15,6 +15,7 @@ its pixel format and yields 2-D frames, which are rejected the same way.)
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Tuple, Union
@@ -59,8 +60,8 @@ class VideoReader:
 
     # -- opening ---------------------------------------------------------------------
     def _open_folder(self, fps: Optional[float]) -> None:
-        self._files = sorted(p for p in self.path.iterdir()
-                             if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        self._files = sorted((p for p in self.path.iterdir()
+                              if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
         if not self._files:
             raise VideoReadError(f"image folder has no frames ({'/'.join(IMAGE_SUFFIXES)}): {self.path}")
         self._first = _read_image(self._files[0])
@@ -127,6 +128,11 @@ class VideoReader:
 
     def __repr__(self) -> str:
         return f"VideoReader({str(self.path)!r}, fps={self.fps}, frames={self.frame_count}, size={self.size})"
+
+
+def _natural_key(path: Path) -> List[object]:
+    """Sort key that orders ``img2.png`` before ``img10.png`` (digit runs compared as numbers)."""
+    return [(0, int(tok), "") if tok.isdigit() else (1, 0, tok) for tok in re.split(r"(\d+)", path.name)]
 
 
 def _read_image(path: Path) -> np.ndarray:
