@@ -34,13 +34,11 @@ class EstimateConfig(Config):
     """Settings of a whole-file estimate.
 
     model_fps: rate the MSTmap is resampled to before the engine (the model rate).
-    min_valid_fraction: a window with fewer valid (face-found) frames is not valid.
     progress: show a progress bar while reading long videos.
     """
 
     signal: SignalConfig = field(default_factory=SignalConfig)
     model_fps: float = 30.0
-    min_valid_fraction: float = 0.8
     progress: bool = True
 
 
@@ -97,11 +95,10 @@ def _to_model_rate(ex: Extraction, model_fps: float) -> tuple[np.ndarray, np.nda
     return mst.astype(np.float32), valid >= 0.999
 
 
-def analyse_bvp(bvp: np.ndarray, fs: float, valid: np.ndarray, cfg: SignalConfig,
-                min_valid_fraction: float = 0.8) -> tuple[Optional[float], bool, List[WindowHR], HRV, Optional[float], np.ndarray]:
+def analyse_bvp(bvp: np.ndarray, fs: float, valid: np.ndarray, cfg: SignalConfig) -> tuple[Optional[float], bool, List[WindowHR], HRV, Optional[float], np.ndarray]:
     """Band-pass a BVP and derive window HRs, video HR, HRV and respiration rate."""
     filtered = bandpass(bvp, fs, cfg.band_hz, cfg.order)
-    windows = windowed_hr(filtered, fs, cfg, valid_mask=valid, min_valid_fraction=min_valid_fraction)
+    windows = windowed_hr(filtered, fs, cfg, valid_mask=valid)
     hr, ok = video_hr(windows)
     beats = detect_beats(filtered, fs, hr_hint_bpm=hr)
     hrv = hrv_from_beats(beats)
@@ -131,7 +128,7 @@ def estimate(source: Union[str, Path, Iterable[np.ndarray]], engine: Union[str, 
             f"one analysis window needs {need} frames ({need / cfg.model_fps:.1f} s)")
     bvp = infer_clip(eng, mst)
     t1 = time.perf_counter()
-    hr, ok, windows, hrv, rf, filtered = analyse_bvp(bvp, cfg.model_fps, valid, cfg.signal, cfg.min_valid_fraction)
+    hr, ok, windows, hrv, rf, filtered = analyse_bvp(bvp, cfg.model_fps, valid, cfg.signal)
     t2 = time.perf_counter()
     n_frames = len(ex.valid)
     timing["engine_ms_total"] = (t1 - t0) * 1e3
