@@ -32,8 +32,10 @@ PROGRESS_MIN_FRAMES = 300
 class Extraction:
     """Result of :func:`extract_mstmap`.
 
-    mstmap: ``[T, 63, 6]`` float32 raw 0..255 means (NaN rows where ``valid`` is False).
-    valid: ``[T]`` bool, True where a face was found.
+    mstmap: ``[T, 63, 6]`` float32 raw 0..255 means (NaN rows where ``valid`` is False;
+    a valid frame can still have NaN in the rows made only of ROIs that lie outside the
+    frame — :func:`edge_rppg.mstmap.fill_invalid` interpolates both).
+    valid: ``[T]`` bool, True where a face was found and at least one ROI pixel was inside the frame.
     fps: frame rate of the source.  timestamps_s: ``[T]`` float64, ``i / fps``.
     landmarks: ``[T, 468, 2]`` float32 (smoothed if smoothing was on; NaN when invalid), or
     None with ``keep_landmarks=False``.  boxes: ``[T, 4]`` float32 face boxes (x0, y0, x1, y1).
@@ -126,7 +128,9 @@ def extract_mstmap(source: Source, landmarker: Optional[Landmarker] = None, *, f
             t2 = time.perf_counter()
             if lm is not None:
                 s, c = frame_roi_sums(frame, lm)
-            else:
+                if not c.any():          # face entirely outside the frame: nothing to average
+                    lm, box = None, nan_box
+            if lm is None:
                 s, c = np.full((n_roi, 3), np.nan), np.zeros(n_roi, dtype=np.int64)
             t3 = time.perf_counter()
             sums_list.append(s)

@@ -109,8 +109,9 @@ def roi_sums(frame: np.ndarray, label_map: np.ndarray,
     """Per-ROI colour sums in ONE pass over the pixels.
 
     Returns ``sums [6, 3]`` float64 (channel order of ``frame``, RGB in the SDK) and
-    ``counts [6]`` int64.  Implemented as a single ``np.bincount`` over the label map
-    repeated per channel (``label * 3 + channel``) with the pixel values as weights.
+    ``counts [6]`` int64.  The ROI pixels (label > 0) are gathered once and a single
+    ``np.bincount`` over ``label * 3 + channel`` with the pixel values as weights gives all
+    18 sums (plus one unweighted bincount for the counts).
     With ``box`` the frame is cropped to ``(x0, y0, x1, y1)`` and ``label_map`` must be
     the matching crop from :func:`rasterize_label_map`.
     """
@@ -122,11 +123,14 @@ def roi_sums(frame: np.ndarray, label_map: np.ndarray,
     if frame.ndim != 3 or frame.shape[2] != 3:
         raise ShapeError(f"frame must be HxWx3; got shape {frame.shape}")
     n_lab = len(META_ROI_NAMES) + 1
-    # int32 bins keep the index array small; the uint8 → float64 cast happens inside bincount.
-    bins = (label_map.astype(np.int32) * 3)[..., None] + np.arange(3, dtype=np.int32)
-    flat = np.bincount(bins.ravel(), weights=frame.reshape(-1), minlength=n_lab * 3)
+    labels = label_map.reshape(-1)
+    inside = np.flatnonzero(labels)                       # only ROI pixels are touched again
+    lab = labels[inside].astype(np.intp)
+    pixels = frame.reshape(-1, 3)[inside]                 # [n, 3] uint8 gather
+    bins = (lab * 3)[:, None] + np.arange(3, dtype=np.intp)
+    flat = np.bincount(bins.reshape(-1), weights=pixels.reshape(-1), minlength=n_lab * 3)
     sums = flat[3:n_lab * 3].reshape(n_lab - 1, 3)
-    counts = np.bincount(label_map.ravel(), minlength=n_lab)[1:n_lab].astype(np.int64)
+    counts = np.bincount(lab, minlength=n_lab)[1:n_lab].astype(np.int64)
     return sums, counts
 
 

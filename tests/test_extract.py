@@ -156,3 +156,16 @@ def test_progress_flag(scene, capsys):
     assert "MSTmap" in capsys.readouterr().err
     extract_mstmap(frames[:10], FixedLandmarker(face), fps=FPS, progress=True)   # short: no bar
     assert capsys.readouterr().err == ""
+
+
+def test_face_outside_frame_is_invalid(scene):
+    base, face = scene
+    off = Face(landmarks=face.landmarks + np.float32(2000.0), box=face.box, score=1.0)
+
+    class Alternating(FixedLandmarker):
+        def detect(self, frame_rgb, timestamp_ms):
+            return [self.face if int(timestamp_ms) % 2 == 0 else off]
+
+    ex = extract_mstmap([base] * 4, Alternating(face), fps=1000.0, progress=False, smoother=False)
+    np.testing.assert_array_equal(ex.valid, [True, False, True, False])
+    assert np.isnan(ex.mstmap[1]).all() and np.isfinite(ex.mstmap[0, 62]).all()
