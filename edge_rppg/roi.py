@@ -46,7 +46,7 @@ META_ROI_POLYGONS: Dict[str, List[int]] = {
 N_LANDMARKS = 468
 _SHIFT = 4  # fractional bits for cv2.fillPoly: sub-pixel accurate vertices
 _POLY_INDEX = [np.asarray(META_ROI_POLYGONS[name], dtype=np.int64) for name in META_ROI_NAMES]
-_ALL_INDEX = np.unique(np.concatenate(_POLY_INDEX))
+_ALL_INDEX = np.unique(np.concatenate(_POLY_INDEX))  # every landmark an ROI uses
 
 Box = Tuple[int, int, int, int]
 
@@ -76,7 +76,7 @@ def _check_landmarks(landmarks: np.ndarray) -> np.ndarray:
 def roi_box(landmarks: np.ndarray, height: int, width: int, margin: int = 2) -> Box:
     """Integer ``(x0, y0, x1, y1)`` (exclusive end) box around all ROI polygon vertices,
     padded by ``margin`` pixels and clipped to the ``height x width`` frame (may be empty)."""
-    lm = np.concatenate(roi_polygons(_check_landmarks(landmarks)))
+    lm = _check_landmarks(landmarks)[_ALL_INDEX]
     x0 = int(np.clip(np.floor(lm[:, 0].min()) - margin, 0, width))
     y0 = int(np.clip(np.floor(lm[:, 1].min()) - margin, 0, height))
     x1 = int(np.clip(np.ceil(lm[:, 0].max()) + margin + 1, x0, width))
