@@ -1,0 +1,346 @@
+"""Tests of the streaming API ``EdgeRPPG`` on synthetic face videos with a known pulse.
+
+Ground truth comes from ``edge_rppg.synth.video_gen``. The end-to-end tests use the
+real MediaPipe landmarker; the face-loss, timestamp and bookkeeping tests replace it with
+a scripted landmarker (the real landmarks of the clip's first frame, returned or withheld
+by timestamp) so that they are fast and exactly controllable.
+"""
+from __future__ import annotations
+
+import dataclasses
+import threading
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+import pytest
+
+from edge_rppg import EdgeRPPG
+from edge_rppg.api import EdgeRPPGOptions, VitalsResult
+from edge_rppg.errors import FrameFormatError
+from edge_rppg.landmarks import Face, MediaPipeLandmarker
+from edge_rppg.synth.video_gen import VideoSynthConfig, synth_video
+from edge_rppg.video import open_video
+
+FPS = 30.0
+HR_BPM = 84.0
+SEED = 3
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A 14 s 320x240 synthetic face video (lossless), its frames, ground truth and the
+    real FaceMesh landmarks of its first frame."""
+    path = tmp_path_factory.mktemp("api") / "face.avi"
+    cfg = VideoSynthConfig(duration_s=14.0, fps=FPS, width=320, height=240, hr_bpm=HR_BPM, motion="still")
+    gt = synth_video(path, cfg, seed=SEED)
+    with open_video(path) as reader:
+        frames = list(reader)
+    with MediaPipeLandmarker() as lm:
+        faces = lm.detect(frames[0], 0.0)
+    assert faces, "MediaPipe must find the synthetic face"
+    return {"path": path, "frames": frames, "gt": gt, "face": faces[0]}
+
+
+class ScriptedLandmarker:
+    """Returns fixed faces, except at timestamps inside ``gaps`` (seconds) where it
+    returns no face. Implements the ``Landmarker`` protocol."""
+
+    def __init__(self, faces: List[Face], gaps: tuple = ()) -> None:
+        self.faces = faces
+        self.gaps = gaps
+        self.closed = False
+
+    def detect(self, frame_rgb: np.ndarray, timestamp_ms: float) -> List[Face]:
+        t = timestamp_ms / 1000.0
+        if any(a <= t < b for a, b in self.gaps):
+            return []
+        return list(self.faces)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __enter__(self) -> "ScriptedLandmarker":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _scaled_face(face: Face, scale: float, shift: tuple = (0.0, 0.0)) -> Face:
+    lm = face.landmarks.copy()
+    c = lm.mean(axis=0)
+    lm = (lm - c) * scale + c + np.asarray(shift, np.float32)
+    box = (float(lm[:, 0].min()), float(lm[:, 1].min()), float(lm[:, 0].max()), float(lm[:, 1].max()))
+    return Face(landmarks=lm.astype(np.float32), box=box, score=1.0)
+
+
+def _run(rppg: EdgeRPPG, frames: List[np.ndarray], times: Optional[List[float]] = None) -> List[VitalsResult]:
+    out = []
+    for i, f in enumerate(frames):
+        out.append(rppg.process(f, timestamp=None if times is None else times[i]))
+    return out
+
+
+def _valid_hrs(results: List[VitalsResult]) -> List[float]:
+    return [r.hr_bpm for r in results if r.hr_updated and r.valid and r.hr_bpm is not None]
+
+
+# --------------------------------------------------------------------------- end to end
+def test_stream_hr_matches_truth_and_estimate(clip: dict) -> None:
+    """Real MediaPipe + POS: None until the 300-sample window fills, then an HR every
+    second within 3 bpm of the truth and within 1 bpm of ``estimate`` on the same file."""
+    from edge_rppg.estimate import EstimateConfig, estimate
+
+    with EdgeRPPG("pos", roi_backend="cpu") as rppg:
+        results = _run(rppg, clip["frames"])
+    assert rppg.closed
+    first = next(i for i, r in enumerate(results) if r.hr_bpm is not None)
+    assert first == 299, "the first HR comes exactly when T=300 samples have been collected"
+    assert all(r.hr_bpm is None and r.window_fill < 1.0 for r in results[:first])
+    updates = [r for r in results if r.hr_updated]
+    assert len(updates) == 5  # t = 10, 11, 12, 13, 14 s
+    hrs = _valid_hrs(results)
+    assert len(hrs) == 5
+    gt = float(clip["gt"]["hr_bpm"])
+    stream_hr = float(np.mean(hrs))
+    assert abs(stream_hr - gt) < 3.0, (stream_hr, gt)
+    est = estimate(clip["path"], engine="pos", config=EstimateConfig(progress=False))
+    assert est.hr_bpm is not None
+    assert abs(stream_hr - est.hr_bpm) < 1.0, (stream_hr, est.hr_bpm)
+    last = results[-1]
+    assert last.face_found and last.landmarks.shape == (468, 2)
+    assert last.bvp.size == len(clip["frames"]) and not last.bvp.flags.writeable
+    assert set(last.latency_ms) >= {"input", "landmarks", "roi", "window", "engine", "vitals", "total"}
+    assert last.dropped_frames == 0 and not any(r.window_reset for r in results)
+
+
+def test_bgr_input_equals_rgb_input(clip: dict) -> None:
+    """Declaring ``color_order="bgr"`` and feeding BGR frames gives the same BVP as RGB."""
+    frames = clip["frames"][:320]
+    outs = []
+    for order in ("rgb", "bgr"):
+        lm = ScriptedLandmarker([clip["face"]])
+        with EdgeRPPG("pos", color_order=order, landmarker=lm, roi_backend="cpu") as rppg:
+            feed = frames if order == "rgb" else [np.ascontiguousarray(f[..., ::-1]) for f in frames]
+            outs.append(_run(rppg, feed)[-1])
+    assert outs[0].hr_bpm is not None
+    np.testing.assert_allclose(outs[0].bvp, outs[1].bvp, rtol=1e-5, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("bad", [
+    None,
+    np.zeros((240, 320), np.uint8),            # grayscale
+    np.zeros((240, 320, 4), np.uint8),         # RGBA
+    np.zeros((240, 320, 3), np.float32),       # float
+    np.zeros((240, 320, 3), np.uint16),        # 16-bit
+    np.zeros((4, 4, 3), np.uint8),             # too small
+    "not a frame",
+])
+def test_bad_frame_raises_value_error_and_counts(clip: dict, bad: object) -> None:
+    with EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu") as rppg:
+        rppg.process(clip["frames"][0], timestamp=0.0)
+        with pytest.raises(ValueError) as info:
+            rppg.process(bad, timestamp=1 / FPS)  # type: ignore[arg-type]
+        assert isinstance(info.value, FrameFormatError)
+        assert rppg.dropped_frames == 1
+        r = rppg.process(clip["frames"][2], timestamp=2 / FPS)  # the stream goes on
+        assert r.face_found and r.dropped_frames == 1 and r.frame_index == 2
+
+
+def test_push_never_raises_and_streaming_loop_survives(clip: dict) -> None:
+    """vitallens-style push/get_result: bad frames are dropped and counted; HR still comes."""
+    frames = clip["frames"][:330]
+    with EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu") as rppg:
+        assert rppg.get_result() is None
+        for i, f in enumerate(frames):
+            item = None if i % 50 == 7 else f  # 7 bad frames sprinkled in
+            out = rppg.push(item, timestamp=i / FPS)
+            assert (out is None) == (item is None)
+        res = rppg.get_result()
+    assert res is not None and res.dropped_frames == 7
+    assert res.hr_bpm is not None and abs(res.hr_bpm - clip["gt"]["hr_bpm"]) < 5.0
+    assert "None" in (rppg.last_error or "")
+
+
+def test_repeated_timestamp_is_dropped(clip: dict) -> None:
+    with EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu") as rppg:
+        rppg.process(clip["frames"][0], 1.0)
+        r = rppg.process(clip["frames"][1], 1.0)
+        assert r.dropped_frames == 1 and not r.window_reset
+        r = rppg.process(clip["frames"][2], 1.0 + 1 / FPS)
+        assert r.dropped_frames == 1
+
+
+# --------------------------------------------------------------------------- face loss
+def test_short_face_loss_is_bridged(clip: dict) -> None:
+    """0.3 s without a face (< face_gap_bridge_s=0.5): no reset, HR keeps flowing and stays
+    valid (the bridged samples are a small part of the window)."""
+    lm = ScriptedLandmarker([clip["face"]], gaps=((5.0, 5.3),))
+    with EdgeRPPG("pos", landmarker=lm, roi_backend="cpu", face_gap_bridge_s=0.5) as rppg:
+        results = _run(rppg, clip["frames"])
+    lost = [r for r in results if not r.face_found]
+    assert 8 <= len(lost) <= 10
+    assert not any(r.window_reset for r in results)
+    assert results[299].hr_bpm is not None  # the window still filled on time
+    hrs = _valid_hrs(results)
+    assert len(hrs) == 5 and abs(np.mean(hrs) - clip["gt"]["hr_bpm"]) < 3.0
+
+
+def test_long_face_loss_resets_window(clip: dict) -> None:
+    """2 s without a face: reset with reason face_lost as soon as the loss exceeds the
+    bridge, HR None until a new full window, which then gives a good HR again."""
+    frames = clip["frames"]
+    frames = frames + frames[::-1]  # 28 s, continuous at the seam
+    lm = ScriptedLandmarker([clip["face"]], gaps=((11.0, 13.0),))
+    with EdgeRPPG("pos", landmarker=lm, roi_backend="cpu", face_gap_bridge_s=0.5) as rppg:
+        results = _run(rppg, frames)
+    resets = [r for r in results if r.window_reset]
+    assert len(resets) == 1
+    r0 = resets[0]
+    assert r0.reset_reason == "face_lost"
+    assert 11.4 < r0.timestamp < 11.55 and r0.hr_bpm is None
+    k = r0.frame_index
+    assert results[k - 1].hr_bpm is not None  # there was an HR before
+    after = results[k:]
+    back = next(i for i, r in enumerate(after) if r.hr_bpm is not None)
+    assert abs(after[back].timestamp - (13.0 + 299 / FPS)) < 1.5 / FPS  # refilled from 13 s
+    assert all(r.window_fill < 1.0 for r in after[:back])
+    hrs = [r.hr_bpm for r in after if r.hr_updated and r.valid]
+    assert hrs and abs(np.mean(hrs) - clip["gt"]["hr_bpm"]) < 4.0
+
+
+def test_frame_gap_bridged_or_reset(clip: dict) -> None:
+    """Frames missing from the stream (a jump in the timestamps): 0.3 s is bridged, 1 s resets
+    with reason frame_gap."""
+    frames = clip["frames"][:200]
+    times = [i / FPS for i in range(200)]
+    short = [t + (0.3 if t >= 3.0 else 0.0) for t in times]
+    long_ = [t + (1.0 if t >= 3.0 else 0.0) for t in times]
+    for ts, expect in ((short, None), (long_, "frame_gap")):
+        with EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu") as rppg:
+            results = _run(rppg, frames, ts)
+        reasons = [r.reset_reason for r in results if r.window_reset]
+        assert reasons == ([] if expect is None else [expect])
+
+
+# --------------------------------------------------------------------------- timestamps
+def test_irregular_timestamps_are_resampled_to_model_rate(clip: dict) -> None:
+    """A ~24 fps camera with jitter (frames of the 30 fps clip kept irregularly, true
+    timestamps): the window still holds 10 s (first HR at ~10 s) and the HR is right."""
+    rng = np.random.default_rng(0)
+    keep = [i for i in range(len(clip["frames"])) if i == 0 or rng.random() < 0.8]
+    frames = [clip["frames"][i] for i in keep]
+    times = [i / FPS for i in keep]
+    gaps = np.diff(times)
+    assert gaps.max() > 1.5 / FPS and gaps.min() < 1.5 / FPS  # really irregular
+    with EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu") as rppg:
+        results = _run(rppg, frames, times)
+    first = next(r for r in results if r.hr_bpm is not None)
+    assert 299 / FPS - 1e-6 <= first.timestamp < 299 / FPS + 3 / FPS
+    assert not any(r.window_reset for r in results)
+    hrs = _valid_hrs(results)
+    assert len(hrs) >= 4 and abs(np.mean(hrs) - clip["gt"]["hr_bpm"]) < 3.0
+
+
+def test_default_timestamps_use_input_fps(clip: dict) -> None:
+    with EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu", input_fps=15.0) as rppg:
+        rs = _run(rppg, clip["frames"][:4])
+    assert [r.timestamp for r in rs] == pytest.approx([0.0, 1 / 15, 2 / 15, 3 / 15])
+    with pytest.raises(ValueError):
+        EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]])).process(clip["frames"][0], float("nan"))
+
+
+# --------------------------------------------------------------------------- faces
+def test_largest_face_by_default_and_selectable(clip: dict) -> None:
+    big = _scaled_face(clip["face"], 1.0)
+    small = _scaled_face(clip["face"], 0.5, shift=(-60.0, 0.0))
+    lm = ScriptedLandmarker([small, big])  # detection order must not matter
+    with EdgeRPPG("pos", landmarker=lm, roi_backend="cpu") as rppg:
+        r = rppg.process(clip["frames"][0], 0.0)
+    assert r.faces == 2 and r.face_box == pytest.approx(big.box)
+    with EdgeRPPG("pos", landmarker=ScriptedLandmarker([small, big]), face_select=1, roi_backend="cpu") as rppg:
+        assert rppg.process(clip["frames"][0], 0.0).face_box == pytest.approx(small.box)
+    pick_left = lambda faces: min(faces, key=lambda f: f.box[0])  # noqa: E731
+    with EdgeRPPG("pos", landmarker=ScriptedLandmarker([big, small]), face_select=pick_left,
+                  roi_backend="cpu") as rppg:
+        assert rppg.process(clip["frames"][0], 0.0).face_box == pytest.approx(small.box)
+    with EdgeRPPG("pos", landmarker=ScriptedLandmarker([big]), face_select=5, roi_backend="cpu") as rppg:
+        assert not rppg.process(clip["frames"][0], 0.0).face_found
+
+
+# --------------------------------------------------------------------------- lifecycle & options
+def test_reset_close_and_context_manager(clip: dict) -> None:
+    lm = ScriptedLandmarker([clip["face"]])
+    rppg = EdgeRPPG("pos", landmarker=lm, roi_backend="cpu")
+    _run(rppg, clip["frames"][:310])
+    assert rppg.get_result().hr_bpm is not None
+    rppg.reset()
+    assert rppg.get_result() is None
+    r = rppg.process(clip["frames"][0], 100.0)
+    assert r.window_reset and r.reset_reason == "reset" and r.hr_bpm is None and r.frame_index == 0
+    assert r.bvp.size == 0
+    rppg.close()
+    rppg.close()  # idempotent
+    assert not lm.closed  # a landmarker passed in belongs to the caller
+    with pytest.raises(RuntimeError):
+        rppg.process(clip["frames"][0], 101.0)
+    with EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]])) as ctx:
+        assert not ctx.closed
+    assert ctx.closed
+
+
+def test_options_roundtrip_and_validation(tmp_path: Path, clip: dict) -> None:
+    opts = EdgeRPPGOptions(engine="chrom", window=240, hop_s=0.5, color_order="BGR", max_faces=1)
+    assert opts.color_order == "bgr"
+    path = opts.save(tmp_path / "opts.json")
+    back = EdgeRPPGOptions.load(path)
+    assert back == opts
+    with EdgeRPPG.create_from_options(back, landmarker=ScriptedLandmarker([clip["face"]])) as rppg:
+        assert rppg.window_size == 240 and rppg.engine.info.name == "chrom"
+    for bad in ({"color_order": "yuv"}, {"hop_s": 0}, {"face_gap_bridge_s": -1}, {"max_faces": 0}):
+        with pytest.raises(ValueError):
+            EdgeRPPGOptions(**bad)
+    with pytest.raises(TypeError):
+        EdgeRPPG("pos", no_such_option=1)
+
+
+def test_bvp_memory_is_bounded(clip: dict) -> None:
+    with EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu",
+                  bvp_history_s=11.0, window=150) as rppg:
+        results = _run(rppg, clip["frames"])
+    assert results[-1].bvp.size == 330
+    assert results[149].hr_bpm is not None
+
+
+def test_concurrent_calls_are_serialised(clip: dict) -> None:
+    """Two threads sharing one instance (not recommended, but safe): every call returns a
+    result and frame indices are unique."""
+    frames = clip["frames"][:80]
+    rppg = EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu")
+    out: List[VitalsResult] = []
+
+    def feed(offset: int) -> None:
+        for f in frames[offset::2]:
+            out.append(rppg.process(f))
+
+    threads = [threading.Thread(target=feed, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rppg.close()
+    assert sorted(r.frame_index for r in out) == list(range(80))
+
+
+def test_result_to_dict_is_json_ready(clip: dict) -> None:
+    import json
+
+    with EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu") as rppg:
+        r = _run(rppg, clip["frames"][:305])[-1]
+    d = json.loads(json.dumps(r.to_dict(include_bvp=True)))
+    assert d["hr_bpm"] == pytest.approx(r.hr_bpm, abs=0.01) and len(d["bvp"]) == r.bvp.size
+    assert dataclasses.is_dataclass(r)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.hr_bpm = 1.0  # type: ignore[misc]
