@@ -1,0 +1,484 @@
+"""Synthetic face videos with a known pulse, for end-to-end tests and demos.
+
+A real face photo (``skimage.data.astronaut()``, on which MediaPipe FaceMesh finds a
+face) is animated frame by frame:
+
+* **pulse** — skin pixels only (YCrCb skin thresholds inside the face hull, feathered,
+  with a smooth spatial gain) are multiplied by ``1 + a * w_c * p(t)`` per channel, with
+  the blood-absorption colour signature ``w = (0.33, 0.77, 0.53)`` (strongest in green),
+  so that POS/CHROM and the MSTmap pipeline recover it;
+* **waveform** — a PPG-shaped template (steep systolic upstroke, dicrotic wave) driven by
+  a time-varying instantaneous heart rate (RSA at the respiration rate, a 0.1 Hz LF
+  wave, a slow random drift, an optional linear trend), with the exact beat (systolic
+  peak) times known, and respiratory amplitude modulation;
+* **head motion** — translation, rotation and scale on smooth random paths (level from
+  :data:`MOTION_LEVELS`), optional in-band periodic motion (nodding), a small
+  respiratory bob; applied as one affine warp of the photo and its skin mask per frame;
+* **light** — slow global drift and optional flicker, multiplicative;
+* **sensor noise** — Gaussian, independent per pixel and frame.
+
+The video is written losslessly with :func:`edge_rppg.video.write_video` and the ground
+truth next to it as JSON (``path.with_suffix(".json")``). Everything is deterministic
+for a seed: independent child streams of ``np.random.SeedSequence(seed)`` drive the
+physiology, the motion, the light and the noise, so that changing e.g. the motion level
+leaves the pulse of a seed unchanged.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Tuple, Union
+
+import cv2
+import numpy as np
+
+from ..config import Config
+
+#: FaceMesh (468 landmarks) convex hull of the face in ``skimage.data.astronaut()``
+#: (512x512 pixels), measured once with MediaPipe FaceMesh 0.10.21, static mode.
+ASTRONAUT_FACE_HULL: Tuple[Tuple[int, int], ...] = (
+    (271, 107), (270, 124), (269, 133), (266, 141), (264, 144), (260, 152), (255, 158),
+    (248, 164), (243, 168), (237, 172), (230, 174), (221, 175), (212, 173), (205, 170),
+    (200, 166), (195, 161), (189, 155), (185, 148), (181, 139), (180, 136), (178, 128),
+    (178, 119), (179, 102), (180, 93), (182, 86), (186, 80), (193, 75), (203, 72),
+    (214, 71), (227, 72), (240, 73), (251, 75), (260, 79), (266, 84), (269, 91), (271, 98),
+)
+
+#: Relative pulse modulation per channel (R, G, B): blood absorption is strongest in green.
+PULSE_WEIGHTS: Tuple[float, float, float] = (0.33, 0.77, 0.53)
+
+#: Fine time step (s) on which the heart-rate phase is integrated (beat times to < 1 ms).
+_FINE_DT = 0.001
+#: Ground-truth HR windows: length and hop in seconds.
+GT_WINDOW_S = 10.0
+GT_HOP_S = 1.0
+
+
+@dataclasses.dataclass(frozen=True)
+class MotionLevel:
+    """Peak amplitudes of the smooth random head motion of one level.
+
+    ``translate_frac`` is a fraction of the frame height, ``rotate_deg`` degrees of
+    in-plane rotation, ``scale_frac`` a relative scale change (towards/away from camera).
+    """
+
+    translate_frac: float
+    rotate_deg: float
+    scale_frac: float
+
+
+#: Named head-motion levels for :attr:`VideoSynthConfig.motion`.
+MOTION_LEVELS: Dict[str, MotionLevel] = {
+    "none": MotionLevel(0.0, 0.0, 0.0),
+    "still": MotionLevel(0.002, 0.3, 0.003),
+    "moderate": MotionLevel(0.03, 4.0, 0.03),
+    "large": MotionLevel(0.08, 12.0, 0.08),
+}
+
+
+@dataclasses.dataclass
+class VideoSynthConfig(Config):
+    """Parameters of one synthetic face video (see the module docstring).
+
+    Amplitudes are relative (fractions) unless a unit is named; motion amplitudes scale
+    with the frame height so that small test videos behave like full-size ones.
+    """
+
+    duration_s: float = 20.0
+    fps: float = 30.0
+    width: int = 640
+    height: int = 480
+    face_height_frac: float = 0.45      # face (FaceMesh hull) height / frame height
+    # physiology
+    hr_bpm: float = 72.0                # mean heart rate
+    hrv: float = 0.04                   # relative std of the instantaneous HR
+    hr_trend_bpm: float = 0.0           # linear HR change from start to end of the clip
+    rf_hz: float = 0.25                 # respiration frequency
+    resp_pulse_mod: float = 0.15        # respiratory amplitude modulation of the pulse
+    pulse_amplitude: float = 0.015      # a: peak-to-peak relative modulation before w_c
+    pulse_weights: Tuple[float, float, float] = PULSE_WEIGHTS
+    # motion
+    motion: str = "still"               # key of MOTION_LEVELS
+    periodic_motion_hz: float = 0.0     # in-band periodic (nodding) motion; 0 = off
+    periodic_motion_frac: float = 0.01  # its vertical amplitude / frame height
+    resp_motion_frac: float = 0.001     # respiratory head bob / frame height
+    # light and sensor
+    light_drift: float = 0.0            # peak relative change of global brightness (slow)
+    flicker_hz: float = 0.0             # light flicker frequency (aliased by the frame rate)
+    flicker_amplitude: float = 0.0      # relative flicker amplitude
+    noise_sigma: float = 1.0            # sensor noise std, 8-bit grey levels
+    codec: Optional[str] = None         # FourCC for write_video; None = by suffix (.avi HFYU, .mkv FFV1)
+
+    def __post_init__(self) -> None:
+        if self.motion not in MOTION_LEVELS:
+            raise ValueError(f"VideoSynthConfig.motion={self.motion!r}; expected one of {sorted(MOTION_LEVELS)}")
+        if self.duration_s <= 0 or self.fps <= 0:
+            raise ValueError(f"duration_s and fps must be > 0, got {self.duration_s}, {self.fps}")
+        if self.width < 64 or self.height < 64:
+            raise ValueError(f"frame {self.width}x{self.height} is too small; expected at least 64x64")
+        if not 30.0 <= self.hr_bpm <= 220.0:
+            raise ValueError(f"hr_bpm={self.hr_bpm}; expected 30..220")
+        self.pulse_weights = tuple(float(w) for w in self.pulse_weights)  # type: ignore[assignment]
+        if len(self.pulse_weights) != 3:
+            raise ValueError(f"pulse_weights must have 3 values (R, G, B), got {self.pulse_weights}")
+
+    @property
+    def n_frames(self) -> int:
+        """Number of frames: ``round(duration_s * fps)``."""
+        return int(round(self.duration_s * self.fps))
+
+
+#: Named configurations used by tests, benchmarks and the demo.
+PRESETS: Dict[str, VideoSynthConfig] = {
+    "still": VideoSynthConfig(motion="still"),
+    "moderate_motion": VideoSynthConfig(motion="moderate"),
+    "large_motion": VideoSynthConfig(motion="large"),
+    "periodic_motion": VideoSynthConfig(motion="still", periodic_motion_hz=1.6, periodic_motion_frac=0.01),
+    "light_drift": VideoSynthConfig(motion="still", light_drift=0.15, flicker_hz=100.0, flicker_amplitude=0.005),
+}
+
+
+# --------------------------------------------------------------------------- photo
+@lru_cache(maxsize=1)
+def face_photo() -> Tuple[np.ndarray, np.ndarray]:
+    """The source photo as float32 RGB ``[512,512,3]`` and its pulse gain mask ``[512,512]``.
+
+    The mask is 1 on facial skin (YCrCb thresholds inside the FaceMesh hull, so hair,
+    eyes, teeth, suit and background are excluded), feathered at the edges and scaled
+    by a smooth spatial gain (0.6..1.0) so the pulse is not uniform over the face.
+    Fixed (seed-independent) and cached.
+    """
+    from skimage import data
+
+    rgb = data.astronaut()
+    ycc = cv2.cvtColor(rgb, cv2.COLOR_RGB2YCrCb)
+    y, cr, cb = ycc[..., 0], ycc[..., 1], ycc[..., 2]
+    skin = (cr >= 135) & (cr <= 175) & (cb >= 80) & (cb <= 130) & (y > 60)
+    hull = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillPoly(hull, [np.array(ASTRONAUT_FACE_HULL, np.int32)], 1)
+    hull = cv2.erode(hull, np.ones((5, 5), np.uint8))
+    mask = (skin & (hull > 0)).astype(np.float32)
+    mask = cv2.GaussianBlur(mask, (0, 0), 1.5)
+    field = np.random.default_rng(0).standard_normal(rgb.shape[:2]).astype(np.float32)
+    field = cv2.GaussianBlur(field, (0, 0), 20.0)
+    field = (field - field.min()) / max(float(np.ptp(field)), 1e-6)
+    mask *= 0.6 + 0.4 * field
+    return rgb.astype(np.float32), mask
+
+
+def _face_geometry() -> Tuple[np.ndarray, float]:
+    """Centre (x, y) and height of the face hull in photo pixels."""
+    hull = np.array(ASTRONAUT_FACE_HULL, np.float64)
+    lo, hi = hull.min(0), hull.max(0)
+    return (lo + hi) / 2.0, float(hi[1] - lo[1])
+
+
+# --------------------------------------------------------------------------- physiology
+def _raw_template(u: np.ndarray) -> np.ndarray:
+    """Unnormalised beat shape: asymmetric systolic wave at 0 plus a dicrotic wave at 0.38."""
+    d = (u + 0.5) % 1.0 - 0.5                      # wrapped distance to the systolic peak
+    wave = np.exp(-0.5 * (d / np.where(d < 0, 0.07, 0.16)) ** 2)
+    d2 = (u - 0.38 + 0.5) % 1.0 - 0.5
+    return wave + 0.35 * np.exp(-0.5 * (d2 / 0.09) ** 2)
+
+
+@lru_cache(maxsize=1)
+def _template_stats() -> Tuple[float, float]:
+    """Mean and peak-to-peak of the raw template over one cycle (for normalisation)."""
+    wave = _raw_template(np.linspace(0.0, 1.0, 4000, endpoint=False))
+    return float(wave.mean()), float(np.ptp(wave))
+
+
+def pulse_template(u: np.ndarray) -> np.ndarray:
+    """PPG-like waveform over the beat phase ``u`` (cycles; systolic peak at integers).
+
+    Steep upstroke and slower decay of the systolic wave plus a dicrotic wave at 0.38
+    of the cycle; zero mean over a cycle, peak-to-peak 1.
+    """
+    mean, ptp = _template_stats()
+    return (_raw_template(np.asarray(u, np.float64)) - mean) / ptp
+
+
+def _smooth_path(rng: np.random.Generator, t: np.ndarray, f_lo: float, f_hi: float, k: int = 3) -> np.ndarray:
+    """Smooth random path in [-1, 1]: ``k`` sinusoids with random frequencies in
+    ``[f_lo, f_hi]`` Hz, phases and weights, normalised by the sum of weights."""
+    freqs = rng.uniform(f_lo, f_hi, k)
+    phases = rng.uniform(0.0, 2 * np.pi, k)
+    weights = rng.uniform(0.5, 1.0, k)
+    path = (weights[:, None] * np.sin(2 * np.pi * freqs[:, None] * t[None, :] + phases[:, None])).sum(0)
+    return path / weights.sum()
+
+
+@dataclasses.dataclass
+class Physiology:
+    """Pulse and heart-rate ground truth of one clip.
+
+    Per frame: ``frame_times_s``, ``bvp`` (pulse waveform incl. respiratory modulation),
+    ``inst_hr_bpm``, ``resp`` (respiration in [-1, 1]). Per clip: ``beat_times_s``
+    (systolic peaks), ``mean_hr_bpm`` (phase advance over the clip), ``windows`` (HR per
+    :data:`GT_WINDOW_S` window, :data:`GT_HOP_S` hop). ``fine_t``, ``fine_phase`` (beat
+    cycles), ``fine_hr`` and ``fine_resp`` are the 1 kHz grid everything derives from;
+    :meth:`at` evaluates the signals at any times (e.g. a contact sensor's rate).
+    """
+
+    frame_times_s: np.ndarray
+    bvp: np.ndarray
+    inst_hr_bpm: np.ndarray
+    beat_times_s: np.ndarray
+    mean_hr_bpm: float
+    windows: List[Dict[str, float]]
+    resp: np.ndarray
+    fine_t: np.ndarray
+    fine_phase: np.ndarray
+    fine_hr: np.ndarray
+    fine_resp: np.ndarray
+    resp_pulse_mod: float
+
+    def at(self, times_s: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """``(bvp, inst_hr_bpm)`` at ``times_s`` (clamped to the clip)."""
+        t = np.asarray(times_s, np.float64)
+        ph = np.interp(t, self.fine_t, self.fine_phase)
+        resp = np.interp(t, self.fine_t, self.fine_resp)
+        return pulse_template(ph) * (1.0 + self.resp_pulse_mod * resp), np.interp(t, self.fine_t, self.fine_hr)
+
+    def rate_bpm(self, t0: float, t1: float) -> float:
+        """Mean HR over ``[t0, t1]``: beat cycles elapsed x 60 / duration."""
+        return float(60.0 * (np.interp(t1, self.fine_t, self.fine_phase)
+                             - np.interp(t0, self.fine_t, self.fine_phase)) / (t1 - t0))
+
+
+def simulate_physiology(cfg: VideoSynthConfig, rng: np.random.Generator) -> Physiology:
+    """Instantaneous HR (RSA + LF + drift + trend), its phase, beats and the pulse."""
+    n = cfg.n_frames
+    duration = n / cfg.fps
+    tf = np.arange(0.0, duration + 2 * _FINE_DT, _FINE_DT)
+    resp_phase = rng.uniform(0.0, 2 * np.pi)
+    resp = np.sin(2 * np.pi * cfg.rf_hz * tf + resp_phase)
+    lf = np.sin(2 * np.pi * rng.uniform(0.08, 0.12) * tf + rng.uniform(0.0, 2 * np.pi))
+    drift = _smooth_path(rng, tf, 0.005, 0.03)
+    # unit-variance mix: sin has variance 1/2; the drift path roughly 1/6
+    rel = (0.8 * resp + 0.6 * lf + 0.8 * drift) / math.sqrt(0.5 * 0.64 + 0.5 * 0.36 + 0.64 / 6.0)
+    hr = cfg.hr_bpm * (1.0 + cfg.hrv * rel) + cfg.hr_trend_bpm * (tf / max(duration, 1e-9) - 0.5)
+    hr = np.clip(hr, 35.0, 230.0)
+    # cumulative phase in cycles (trapezoid), random start phase
+    f = hr / 60.0
+    phase = np.concatenate([[0.0], np.cumsum(0.5 * (f[1:] + f[:-1]) * _FINE_DT)]) + rng.uniform(0.0, 1.0)
+    k = np.arange(math.ceil(phase[0]), math.floor(np.interp(duration, tf, phase)) + 1)
+    beats = np.interp(k, phase, tf)
+    beats = beats[(beats >= 0.0) & (beats <= duration)]
+    t = np.arange(n) / cfg.fps
+    phys = Physiology(frame_times_s=t, bvp=np.zeros(0), inst_hr_bpm=np.zeros(0), beat_times_s=beats,
+                      mean_hr_bpm=0.0, windows=[], resp=np.interp(t, tf, resp), fine_t=tf, fine_phase=phase,
+                      fine_hr=hr, fine_resp=resp, resp_pulse_mod=float(cfg.resp_pulse_mod))
+    phys.bvp, phys.inst_hr_bpm = phys.at(t)
+    phys.mean_hr_bpm = phys.rate_bpm(0.0, duration)
+    if duration < GT_WINDOW_S:
+        phys.windows.append({"t_start": 0.0, "t_end": round(duration, 6), "hr_bpm": phys.rate_bpm(0.0, duration)})
+    else:
+        n_win = int(math.floor((duration - GT_WINDOW_S) / GT_HOP_S + 1e-9)) + 1
+        for i in range(n_win):
+            t0 = i * GT_HOP_S
+            phys.windows.append({"t_start": t0, "t_end": t0 + GT_WINDOW_S,
+                                 "hr_bpm": phys.rate_bpm(t0, t0 + GT_WINDOW_S)})
+    return phys
+
+
+def physiology(cfg: VideoSynthConfig, seed: int) -> Physiology:
+    """The :class:`Physiology` of the clip rendered with ``cfg`` and ``seed`` (e.g. to write
+    a contact-sensor reference at another rate with :meth:`Physiology.at`)."""
+    return simulate_physiology(cfg, np.random.default_rng(_streams(seed)[0]))
+
+
+# --------------------------------------------------------------------------- motion, light
+def simulate_motion(cfg: VideoSynthConfig, rng: np.random.Generator, resp: np.ndarray) -> np.ndarray:
+    """Affine maps photo → frame, ``[T, 2, 3]`` float64, one per frame.
+
+    The face (hull centre) sits at (W/2, 0.45 H) scaled to ``face_height_frac`` of the
+    frame height, then moves by the level's smooth random paths (0.05..0.5 Hz), the
+    optional periodic nod and the respiratory bob.
+    """
+    n = cfg.n_frames
+    t = np.arange(n) / cfg.fps
+    level = MOTION_LEVELS[cfg.motion]
+    h = float(cfg.height)
+    paths = [_smooth_path(rng, t, 0.05, 0.5) for _ in range(4)]
+    tx = level.translate_frac * h * paths[0]
+    ty = level.translate_frac * h * paths[1] + cfg.resp_motion_frac * h * resp
+    rot = np.deg2rad(level.rotate_deg) * paths[2]
+    scale = 1.0 + level.scale_frac * paths[3]
+    if cfg.periodic_motion_hz > 0:
+        ph = rng.uniform(0.0, 2 * np.pi)
+        ty = ty + cfg.periodic_motion_frac * h * np.sin(2 * np.pi * cfg.periodic_motion_hz * t + ph)
+        tx = tx + 0.3 * cfg.periodic_motion_frac * h * np.sin(2 * np.pi * cfg.periodic_motion_hz * t + ph + 1.0)
+    centre, face_h = _face_geometry()
+    s = scale * cfg.face_height_frac * h / face_h
+    cos, sin = s * np.cos(rot), s * np.sin(rot)
+    dst_x = cfg.width / 2.0 + tx
+    dst_y = 0.45 * h + ty
+    mats = np.empty((n, 2, 3))
+    mats[:, 0, 0], mats[:, 0, 1] = cos, -sin
+    mats[:, 1, 0], mats[:, 1, 1] = sin, cos
+    mats[:, 0, 2] = dst_x - (cos * centre[0] - sin * centre[1])
+    mats[:, 1, 2] = dst_y - (sin * centre[0] + cos * centre[1])
+    return mats
+
+
+def simulate_light(cfg: VideoSynthConfig, rng: np.random.Generator) -> np.ndarray:
+    """Global brightness multiplier per frame ``[T]``: slow drift (< 0.05 Hz plus a
+    ramp) and flicker sampled at the frame times (so it aliases as a real one does)."""
+    n = cfg.n_frames
+    t = np.arange(n) / cfg.fps
+    duration = max(n / cfg.fps, 1e-9)
+    slow = 0.5 * _smooth_path(rng, t, 0.01, 0.05, k=2) + 0.5 * (2.0 * t / duration - 1.0) * rng.choice([-1.0, 1.0])
+    light = 1.0 + cfg.light_drift * slow
+    flick_phase = rng.uniform(0.0, 2 * np.pi)
+    if cfg.flicker_amplitude > 0 and cfg.flicker_hz > 0:
+        light = light * (1.0 + cfg.flicker_amplitude * np.sin(2 * np.pi * cfg.flicker_hz * t + flick_phase))
+    return light
+
+
+# --------------------------------------------------------------------------- rendering
+@lru_cache(maxsize=1)
+def _noise_lut() -> np.ndarray:
+    """256-entry table mapping uniform bytes to standard-normal quantiles (fast noise)."""
+    from scipy.special import ndtri
+
+    return ndtri((np.arange(256) + 0.5) / 256.0).astype(np.float32)
+
+
+@dataclasses.dataclass
+class _Plan:
+    """Everything random about a clip, drawn once up front (deterministic per seed)."""
+
+    physiology: Physiology
+    affines: np.ndarray  # [T, 2, 3]
+    light: np.ndarray    # [T]
+    noise_rng: np.random.Generator
+
+
+def _streams(seed: int) -> List[np.random.SeedSequence]:
+    """Independent child seeds: physiology, motion, light, noise."""
+    return np.random.SeedSequence(int(seed)).spawn(4)
+
+
+def _plan(cfg: VideoSynthConfig, seed: int) -> _Plan:
+    """Draw the physiology, motion, light and noise streams of ``seed``."""
+    phys_ss, motion_ss, light_ss, noise_ss = _streams(seed)
+    phys = simulate_physiology(cfg, np.random.default_rng(phys_ss))
+    affines = simulate_motion(cfg, np.random.default_rng(motion_ss), phys.resp)
+    light = simulate_light(cfg, np.random.default_rng(light_ss))
+    return _Plan(phys, affines, light, np.random.default_rng(noise_ss))
+
+
+def _warp(img: np.ndarray, affine: np.ndarray, size: Tuple[int, int], border: int) -> np.ndarray:
+    """Bilinear affine warp of ``img`` into an image of ``size`` = (width, height)."""
+    return cv2.warpAffine(img, affine, size, flags=cv2.INTER_LINEAR, borderMode=border)
+
+
+@lru_cache(maxsize=1)
+def _pulse_layer() -> Tuple[np.ndarray, Tuple[int, int, int, int]]:
+    """Photo x mask cropped to the mask's bounding box (float32 ``[h, w, 3]``) and that box
+    ``(x0, y0, x1, y1)`` in photo pixels: only this part of the frame carries the pulse."""
+    photo, mask = face_photo()
+    ys, xs = np.nonzero(mask > 1e-4)
+    x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+    layer = np.ascontiguousarray(photo[y0:y1, x0:x1] * mask[y0:y1, x0:x1, None])
+    return layer, (x0, y0, x1, y1)
+
+
+def _frame_box(affine: np.ndarray, box: Tuple[int, int, int, int], width: int, height: int
+               ) -> Tuple[int, int, int, int]:
+    """Integer frame-pixel box (clamped) that contains the photo box ``box`` after ``affine``."""
+    x0, y0, x1, y1 = box
+    corners = np.array([[x0, y0, 1.0], [x1, y0, 1.0], [x0, y1, 1.0], [x1, y1, 1.0]])
+    pts = corners @ affine.T
+    fx0 = int(np.clip(np.floor(pts[:, 0].min()) - 2, 0, width))
+    fy0 = int(np.clip(np.floor(pts[:, 1].min()) - 2, 0, height))
+    fx1 = int(np.clip(np.ceil(pts[:, 0].max()) + 3, 0, width))
+    fy1 = int(np.clip(np.ceil(pts[:, 1].max()) + 3, 0, height))
+    return fx0, fy0, fx1, fy1
+
+
+def render_frames(cfg: VideoSynthConfig, seed: int) -> Iterator[np.ndarray]:
+    """Yield the clip's RGB uint8 frames ``[H, W, 3]`` one at a time (streamed, so long
+    clips never sit in memory).
+
+    Per frame: warp the photo (float32), scale by the light, add the pulsatile layer
+    (photo x skin mask, warped only into the face's bounding box) times
+    ``light * a * w_c * p(t)``, add noise (uniform bytes mapped through a normal
+    quantile table), round and saturate to uint8.
+    """
+    plan = _plan(cfg, seed)
+    photo, _ = face_photo()
+    layer, box = _pulse_layer()
+    weights = np.asarray(cfg.pulse_weights, np.float64) * cfg.pulse_amplitude
+    lut = _noise_lut()
+    size = (cfg.width, cfg.height)
+    shape = (cfg.height, cfg.width, 3)
+    nbytes = cfg.height * cfg.width * 3
+    for i in range(cfg.n_frames):
+        affine = plan.affines[i]
+        light = float(plan.light[i])
+        frame = cv2.multiply(_warp(photo, affine, size, cv2.BORDER_REFLECT101), light)
+        fx0, fy0, fx1, fy1 = _frame_box(affine, box, cfg.width, cfg.height)
+        if fx1 > fx0 and fy1 > fy0:
+            # photo-box coordinates -> frame-box coordinates: shift both origins
+            local = affine.copy()
+            local[:, 2] += affine[:, :2] @ np.array(box[:2], np.float64) - np.array([fx0, fy0], np.float64)
+            pulse = _warp(layer, local, (fx1 - fx0, fy1 - fy0), cv2.BORDER_CONSTANT)
+            k = light * float(plan.physiology.bvp[i]) * weights
+            frame[fy0:fy1, fx0:fx1] += cv2.multiply(pulse, (float(k[0]), float(k[1]), float(k[2]), 0.0))
+        if cfg.noise_sigma > 0:
+            noise = cv2.LUT(np.frombuffer(plan.noise_rng.bytes(nbytes), np.uint8).reshape(shape), lut)
+            frame = cv2.scaleAdd(noise, float(cfg.noise_sigma), frame)
+        # clamp negatives, then round + saturate to uint8 (convertScaleAbs rounds half away)
+        yield cv2.convertScaleAbs(cv2.max(frame, 0.0))
+
+
+def skin_masks(cfg: VideoSynthConfig, seed: int) -> Iterator[np.ndarray]:
+    """Yield the per-frame pulse gain mask ``[H, W]`` float32 (0 = no pulse) of the clip
+    rendered by :func:`render_frames` with the same ``cfg`` and ``seed``; for tests."""
+    plan = _plan(cfg, seed)
+    _, mask = face_photo()
+    for i in range(cfg.n_frames):
+        yield _warp(mask, plan.affines[i], (cfg.width, cfg.height), cv2.BORDER_CONSTANT)
+
+
+def ground_truth(cfg: VideoSynthConfig, seed: int) -> Dict[str, object]:
+    """The ground-truth record of the clip (what :func:`synth_video` writes as JSON)."""
+    phys = _plan(cfg, seed).physiology
+    return {
+        "hr_bpm": phys.mean_hr_bpm,
+        "beat_times_s": [round(float(b), 6) for b in phys.beat_times_s],
+        "windows": phys.windows,
+        "rf_hz": float(cfg.rf_hz),
+        "fps": float(cfg.fps),
+        "frames": int(cfg.n_frames),
+        "bvp": [round(float(v), 6) for v in phys.bvp],
+        "inst_hr_bpm": [round(float(v), 4) for v in phys.inst_hr_bpm],
+        "config": cfg.to_dict(),
+        "seed": int(seed),
+    }
+
+
+def synth_video(path: Union[str, Path], cfg: VideoSynthConfig = VideoSynthConfig(), seed: int = 0) -> Dict[str, object]:
+    """Write a synthetic face video to ``path`` and its ground truth to
+    ``path.with_suffix(".json")``; return the ground-truth dict.
+
+    Keys: ``hr_bpm`` (mean), ``beat_times_s`` (systolic peaks), ``windows`` (HR per
+    10 s window, 1 s hop; one window over the clip if it is shorter), ``rf_hz``,
+    ``fps``, ``frames``, ``bvp`` and ``inst_hr_bpm`` (per frame; the skin's relative
+    colour change is ``pulse_amplitude * pulse_weights * bvp``, so skin green rises
+    with ``bvp``), ``config`` and ``seed``.
+    """
+    from ..video import write_video
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gt = ground_truth(cfg, seed)
+    write_video(path, render_frames(cfg, seed), cfg.fps, codec=cfg.codec or None)
+    path.with_suffix(".json").write_text(json.dumps(gt, indent=1))
+    return gt
