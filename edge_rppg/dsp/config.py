@@ -30,10 +30,11 @@ class SignalConfig(Config):
         highest peak, and a 10 s Hann window leaks part of even a pure tone outside
         ±0.1 Hz, capping a clean pulse near 10.5 dB. Measured on 10 s windows at 30 Hz
         (2000 draws each): at 1 dB, white noise alone is accepted in 0.3 % of windows,
-        pink (1/f) in 1.5 %, brown (1/f²) in 5.5 %; a pulse (tone + harmonic) in white
-        noise of equal std is accepted in 97 % of windows (median error 0.3 bpm), in noise
-        of twice its std in 33 %, with no accepted error above 3 bpm. At -3 dB, 29 % of
-        white-noise windows would pass. 1 dB is the default trade-off.
+        pink (1/f) in 1.5 %, brown (1/f²) in 5.5 %; a unit-amplitude tone with a 0.3
+        harmonic in white noise of std 1 (per-sample SNR -2.6 dB) is accepted in 97 % of
+        windows (median error 0.3 bpm), in noise of std 2 in 33 %, with no accepted error
+        above 3 bpm. At -3 dB, 29 % of white-noise windows would pass. 1 dB is the
+        default trade-off.
     welch_seg_s, welch_overlap: Welch segment length (s) and overlap fraction; a
         window no longer than one segment is a single Hann-windowed periodogram.
     freq_res_bpm: frequency grid of the zero-padded FFT, in bpm (0.1 bpm default);

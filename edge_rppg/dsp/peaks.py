@@ -1,10 +1,15 @@
 """Beat detection on a pulse signal and inter-beat intervals (IBI).
 
 HR variability and the interval-based respiration estimate need individual beats.
-Peaks are searched in a band-passed copy around the heart rate (up to its 2.5th
-harmonic, so the systolic upstroke stays sharp), with a minimum distance derived
-from the HR and an adaptive prominence, then refined to sub-sample timing by
-parabolic interpolation (at 30 fps one frame is 33 ms, too coarse for RMSSD).
+Peaks are searched in a band-passed copy around the heart rate (0.5× to 2.5× the
+HR, robust against noise and dicrotic waves), with a minimum distance derived from
+the HR and an adaptive prominence; each is then moved to the maximum of a wide-band
+copy (up to the 4th harmonic, so the sharp systolic peak is less delayed by
+smoothing) and refined to sub-sample timing by parabolic interpolation (at 30 fps
+one frame is 33 ms, too coarse for RMSSD). The refinement band trades bias for
+jitter: measured on synthetic 60 s clips, beats of the clean pulse come out
+~19 ms late (3× HR: 31 ms, 8×: 10 ms) while beats of a noisy POS signal jitter by
+~32 ms (3×: 25 ms, 8×: 40 ms). A constant delay does not affect IBIs or HRV.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from .hr import hr_from_psd
 
 IBI_MIN_MS = 333.0  # 180 bpm
 IBI_MAX_MS = 1500.0  # 40 bpm
+REFINE_HARMONICS = 4.0  # upper edge of the peak-refinement band, in multiples of the HR (see detect_beats)
 
 
 def _fill_nonfinite(x: np.ndarray) -> np.ndarray:
@@ -59,8 +65,17 @@ def detect_beats(bvp: np.ndarray, fs: float, hr_hint_bpm: Optional[float] = None
         return np.zeros(0)
     prom = props["prominences"]
     idx = idx[prom >= prominence_frac * np.median(prom)]
-    # parabolic refinement of each peak position
-    a, b, c = y[idx - 1], y[idx], y[idx + 1]
+    # The narrow band that makes detection robust also rounds the asymmetric pulse and
+    # delays its peak (~30 ms); move each peak to the maximum of a wider-band copy
+    # within ±15 % of a period, then refine it parabolically.
+    z = bandpass(x, fs, (band[0], min(0.45 * fs, REFINE_HARMONICS * f_hr)), order=2)
+    half = max(1, int(0.15 * fs / f_hr))
+    n = z.size
+    lo = np.clip(idx - half, 1, n - 2)
+    hi = np.clip(idx + half, 1, n - 2)
+    idx = np.array([a + int(np.argmax(z[a:b + 1])) for a, b in zip(lo, hi)], dtype=int)
+    idx = np.unique(idx)
+    a, b, c = z[idx - 1], z[idx], z[idx + 1]
     den = a - 2 * b + c
     off = np.where(den < 0, 0.5 * (a - c) / np.where(den < 0, den, -1.0), 0.0)
     return (idx + np.clip(off, -0.5, 0.5)) / fs

@@ -10,10 +10,13 @@ from ._common import PULSE_BAND_HZ, as_rgb, normalise, overlap_add, window_len
 
 
 def chrom(rgb: np.ndarray, fs: float, win_s: float = 1.6) -> np.ndarray:
-    """CHROM pulse. Per window: ``Xs = 3Rn − 2Gn``, ``Ys = 1.5Rn + Gn − 1.5Bn``, both
-    band-passed over the whole clip first (as in the paper, the window is too short
-    to filter on its own), ``S = Xf − (σ(Xf)/σ(Yf))·Yf``; Hann overlap-add.
-    Positive with blood volume."""
+    """CHROM pulse (positive with blood volume).
+
+    ``Xs = 3Rn − 2Gn`` and ``Ys = 1.5Rn + Gn − 1.5Bn`` from colour normalised by its
+    mean in each ``win_s`` window (Hann overlap-add), band-passed over the whole clip
+    (a 1.6 s window is too short to filter on its own), then per window
+    ``S = Xf − (σ(Xf)/σ(Yf))·Yf``, overlap-added again.
+    """
     x = as_rgb(rgb, "chrom")
     win = window_len(fs, win_s)
 
@@ -21,8 +24,6 @@ def chrom(rgb: np.ndarray, fs: float, win_s: float = 1.6) -> np.ndarray:
         n = normalise(seg)
         return np.stack([3 * n[:, 0] - 2 * n[:, 1], 1.5 * n[:, 0] + n[:, 1] - 1.5 * n[:, 2]], axis=1)
 
-    # chrominance per window is obtained by overlap-adding the per-window normalised
-    # X/Y (two channels); then the whole-clip band-pass; then alpha per window.
     xs = overlap_add(x, win, lambda s: xy(s)[:, 0])
     ys = overlap_add(x, win, lambda s: xy(s)[:, 1])
     xf = bandpass(xs, fs, PULSE_BAND_HZ, order=2)
