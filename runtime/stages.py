@@ -450,7 +450,8 @@ class MstmapWindowStage(Stage):
 
     def _emit_until(self, t: float, row: np.ndarray, bridged: bool) -> None:
         """Emit the grid samples with time <= ``t``, linearly interpolated between the
-        anchor (last good row) and ``row``; ``bridged`` marks them not valid."""
+        anchor (last good row) and ``row``; ``bridged`` marks them not valid (except one
+        within half a sample of ``t``)."""
         a_t, a = self._anchor_t, self._anchor
         dt = 1.0 / self.fps
         while self._next_t <= t + 1e-9:
@@ -460,7 +461,8 @@ class MstmapWindowStage(Stage):
             else:
                 w = min(max((g - a_t) / (t - a_t), 0.0), 1.0)
                 value = a + (row - a) * w
-            self._push_sample(value, not bridged)
+            # inside a bridged gap only the sample next to the new real row counts as valid
+            self._push_sample(value, not bridged or t - g < 0.5 * dt)
             self._next_t = self._t0 + self._n * dt  # from the index: no drift over days
 
 

@@ -1,0 +1,443 @@
+"""Tests of the camera runtime: stages, launch-line parsing, backpressure, sources (a real
+GStreamer pipeline where PyGObject is installed), sinks, reconnects and ``edge-rppg run``.
+
+Synthetic face videos with a known pulse come from ``edge_rppg.synth.video_gen``; they are
+written as PNG-in-AVI (``MPNG``), lossless and decodable by both OpenCV and stock
+GStreamer (``avidemux ! pngdec``), so the GStreamer and OpenCV paths see the same pixels.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+from typing import Any, List
+
+import numpy as np
+import pytest
+
+from edge_rppg.errors import SourceError
+from edge_rppg.landmarks import Face, MediaPipeLandmarker
+from edge_rppg.synth.video_gen import VideoSynthConfig, synth_video
+from edge_rppg.video import open_video
+from runtime import sinks as sinks_mod
+from runtime.pipeline import FrameQueue, Pipeline, parse_launch
+from runtime.sources import (CvSource, FallbackSource, GstSource, IterSource, ReconnectingSource, Source,
+                             gst_available, gst_has_element, open_source)
+from runtime.stages import (EngineStage, InputStage, LandmarksStage, MstmapWindowStage, Packet, RoiAverageStage,
+                            Stage, VitalsStage, build_stages)
+
+FPS = 30.0
+GST_WHY = gst_available()
+needs_gst = pytest.mark.skipif(GST_WHY is not None, reason=f"GStreamer via PyGObject not importable: {GST_WHY}")
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """12 s 320x240 synthetic face video (PNG-in-AVI), frames, truth, first-frame face."""
+    path = tmp_path_factory.mktemp("runtime") / "face.avi"
+    cfg = VideoSynthConfig(duration_s=12.0, fps=FPS, width=320, height=240, hr_bpm=78.0, motion="still",
+                           codec="MPNG")
+    gt = synth_video(path, cfg, seed=11)
+    with open_video(path) as reader:
+        frames = list(reader)
+    with MediaPipeLandmarker() as lm:
+        face = lm.detect(frames[0], 0.0)[0]
+    return {"path": path, "frames": frames, "gt": gt, "face": face}
+
+
+class FixedLandmarker:
+    """Always returns the same face (fast stand-in for FaceMesh)."""
+
+    def __init__(self, face: Face) -> None:
+        self.face = face
+
+    def detect(self, frame_rgb: np.ndarray, timestamp_ms: float) -> List[Face]:
+        return [self.face]
+
+    def close(self) -> None:
+        pass
+
+
+class SlowStage(Stage):
+    """Sleeps, to create backpressure."""
+
+    name = "slow"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def process(self, packet: Packet) -> None:
+        time.sleep(self.seconds)
+
+
+def _fast_stages(face: Face, T: int = 150) -> List[Stage]:
+    return build_stages("pos", T=T, landmarker=FixedLandmarker(face), roi_backend="cpu")
+
+
+# --------------------------------------------------------------------------- window stage
+def _row(value: float) -> np.ndarray:
+    return np.full((63, 6), value, dtype=np.float32)
+
+
+def test_window_resamples_irregular_timestamps_exactly() -> None:
+    """Rows that are a linear function of time, sampled at jittered times, come out on the
+    exact 1/fps grid (linear interpolation is exact for linear signals)."""
+    rng = np.random.default_rng(1)
+    times = np.cumsum(rng.uniform(0.02, 0.06, size=200)) + 5.0
+    st = MstmapWindowStage(T=60, hop=15, fps=FPS, bridge_s=0.5)
+    windows = []
+    for t in times:
+        p = Packet(frame=None, timestamp=float(t), row=_row(2.0 * t + 1.0))
+        st(p)
+        if p.window is not None:
+            windows.append((p.samples, p.window, p.window_valid))
+    assert windows and windows[0][0] == 60
+    assert all(b[0] - a[0] >= 15 for a, b in zip(windows, windows[1:]))
+    n, win, valid = windows[-1]
+    grid = times[0] + np.arange(n - 60, n) / FPS
+    np.testing.assert_allclose(win[:, 0, 0], 2.0 * grid + 1.0, rtol=1e-5)
+    assert valid.all()
+    assert n == int(np.floor((times[-1] - times[0]) * FPS + 1e-9)) + 1
+
+
+def test_window_bridge_and_reset_reasons() -> None:
+    st = MstmapWindowStage(T=30, fps=FPS, bridge_s=0.5)
+
+    def feed(t: float, value: Any) -> Packet:
+        p = Packet(frame=None, timestamp=t, row=None if value is None else _row(value))
+        st(p)
+        return p
+
+    for i in range(10):
+        feed(i / FPS, 1.0)
+    # 0.2 s of no face, then the face again: bridged by interpolation, marked not valid
+    for i in range(10, 16):
+        assert feed(i / FPS, None).reset_reason is None
+    p = feed(16 / FPS, 3.0)
+    assert p.reset_reason is None and p.samples == 17
+    ordered, valid = st._ordered()
+    assert not valid[-7:-1].any() and valid[-1]
+    assert ordered[-4, 0, 0] == pytest.approx(1.0 + 2.0 * 4 / 7, rel=1e-5)  # anchor 9/30, row 16/30
+    # a repeated timestamp is skipped
+    assert feed(16 / FPS, 3.0).skipped
+    # a long face loss resets once the bridge is exceeded
+    reasons = [feed(t, None).reset_reason for t in np.arange(17, 40) / FPS]
+    assert reasons.count("face_lost") == 1
+    # a jump in time with the face present: frame_gap
+    feed(50.0, 1.0)
+    assert feed(52.0, 1.0).reset_reason == "frame_gap"
+    # the clock going back: timestamp_backwards
+    assert feed(10.0, 1.0).reset_reason == "timestamp_backwards"
+    # partial NaN rows (an ROI without pixels) are held at the last finite value
+    row = _row(5.0)
+    row[3] = np.nan
+    p = Packet(frame=None, timestamp=10.0 + 1 / FPS, row=row)
+    st(p)
+    assert np.isfinite(st._ordered()[0]).all()
+
+
+def test_vitals_overlap_add_matches_clip_stitching() -> None:
+    """The streaming overlap-add of window BVPs equals ``infer_clip``'s Hann stitching."""
+    from edge_rppg.engines.windowing import infer_clip
+
+    class Fixed:  # a fixed-T engine over a known signal
+        def __init__(self, x: np.ndarray, T: int) -> None:
+            from edge_rppg.engines.base import EngineInfo
+
+            self.x, self.info = x, EngineInfo(name="fixed", T=T)
+
+        def infer(self, m: np.ndarray) -> np.ndarray:
+            return m[:, 0, 0].copy()
+
+    rng = np.random.default_rng(0)
+    n, T, hop = 640, 160, 80
+    sig = (np.sin(2 * np.pi * 1.2 * np.arange(n) / FPS) + 0.3 * rng.standard_normal(n)).astype(np.float32)
+    mst = np.repeat(sig[:, None, None], 63, axis=1).repeat(6, axis=2)
+    ref = infer_clip(Fixed(sig, T), mst, hop=hop)
+    vs = VitalsStage(fps=FPS, bvp_history_s=100.0, hrv=False, respiration=False)
+    for end in range(T, n + 1, hop):
+        p = Packet(frame=None, timestamp=end / FPS, samples=end)
+        p.bvp_window = sig[end - T:end]
+        p.window_valid = np.ones(T, bool)
+        vs(p)
+    raw, _valid = vs._signal()
+    np.testing.assert_allclose(raw, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_build_stages_checks_engine_T(clip: dict) -> None:
+    from edge_rppg.engines.base import EngineInfo
+
+    class T160:
+        info = EngineInfo(name="t160", T=160)
+
+        def infer(self, m: np.ndarray) -> np.ndarray:
+            return m[:, 62, 1].astype(np.float32)
+
+    stages = build_stages(T160(), landmarker=FixedLandmarker(clip["face"]), roi_backend="cpu")
+    assert next(s for s in stages if s.name == "window").T == 160
+    with pytest.raises(ValueError, match="T=160"):
+        build_stages(T160(), T=300, landmarker=FixedLandmarker(clip["face"]), roi_backend="cpu")
+
+
+# --------------------------------------------------------------------------- launch lines
+def test_launch_string_parses_into_stages(tmp_path: Path, clip: dict) -> None:
+    out = tmp_path / "r.jsonl"
+    text = (f'source uri="{clip["path"]}" backend=opencv ! landmarks max_faces=1 ! roi backend=cpu ! '
+            f"window T=160 hop=30 bridge=0.4 ! engine model=chrom ! vitals hrv=false ! sink json path={out}")
+    elems = parse_launch(text)
+    assert [e[0] for e in elems] == ["source", "landmarks", "roi", "window", "engine", "vitals", "sink"]
+    assert elems[3][2] == {"T": 160, "hop": 30, "bridge": 0.4}
+    pipe = Pipeline.from_string(text)
+    names = [s.name for s in pipe.stages]
+    assert names == ["input", "landmarks", "roi", "window", "engine", "vitals"]
+    win = pipe.stages[3]
+    assert isinstance(win, MstmapWindowStage) and (win.T, win.hop, win.bridge_s) == (160, 30, 0.4)
+    assert isinstance(pipe.stages[4], EngineStage) and pipe.stages[4].engine.info.name == "chrom"
+    assert isinstance(pipe.sinks[0], sinks_mod.JsonLinesSink)
+    assert isinstance(pipe.source, CvSource)
+    pipe.close()
+    pipe.sinks[0].close()
+    with pytest.raises(KeyError, match="unknown stage"):
+        Pipeline.from_string("landmarks ! nosuchstage", source=IterSource([]))
+    with pytest.raises(ValueError, match="no source"):
+        Pipeline.from_string("roi ! window")
+
+
+def test_pipeline_from_string_runs_and_writes_jsonl(tmp_path: Path, clip: dict) -> None:
+    """A launch line with an iterator source: one JSON line per frame, HR after T samples."""
+    out = tmp_path / "r.jsonl"
+    src = IterSource(clip["frames"][:200], fps=FPS)
+    pipe = Pipeline.from_string(f"roi backend=cpu ! window T=150 hop=15 ! engine model=pos ! vitals ! "
+                                f"sink json path={out}", source=src)
+    pipe.stages.insert(1, LandmarksStage(FixedLandmarker(clip["face"])))
+    report = pipe.run()
+    assert report.end_reason == "eos" and report.ok and report.processed == 200
+    lines = [json.loads(s) for s in out.read_text().splitlines()]
+    assert len(lines) == 200
+    assert lines[148]["hr_bpm"] is None and lines[149]["hr_bpm"] is not None
+    assert sum(d["hr_updated"] for d in lines) == 4  # samples 150, 165, 180, 195
+    assert abs(lines[-1]["hr_bpm"] - clip["gt"]["hr_bpm"]) < 6.0  # 5 s windows are coarse
+    assert set(report.stage_ms) == {"input", "landmarks", "roi", "window", "engine", "vitals"}
+
+
+# --------------------------------------------------------------------------- backpressure & bad frames
+def test_backpressure_drops_and_counts_live_frames(clip: dict) -> None:
+    frames = [clip["frames"][i % 20] for i in range(150)]
+    stages = [InputStage(), SlowStage(0.004)]
+    src = IterSource(frames, fps=FPS, live=True)
+    report = Pipeline(stages, source=src, queue_size=2).run()
+    assert report.frames_in == 150
+    assert report.dropped_queue > 0
+    assert report.processed + report.dropped_queue == 150
+    assert report.queue_high_water <= 2
+    # a file-like (non-live) source is never dropped: the reader waits instead
+    report = Pipeline([InputStage(), SlowStage(0.001)], source=IterSource(frames[:60], fps=FPS),
+                      queue_size=2).run()
+    assert report.dropped_queue == 0 and report.processed == 60
+
+
+def test_bad_frames_are_dropped_not_fatal(clip: dict) -> None:
+    good = clip["frames"][:40]
+    items: List[Any] = []
+    for i, f in enumerate(good):
+        items.append(f)
+        if i % 10 == 3:
+            items.append(None)
+        if i % 10 == 6:
+            items.append(np.zeros((240, 320), np.uint8))
+    seen = []
+    report = Pipeline(_fast_stages(clip["face"]), source=IterSource(items, fps=FPS)).run(
+        on_result=lambda r, p: seen.append(r.dropped_frames))
+    assert report.end_reason == "eos" and report.ok
+    assert report.dropped_bad == 8 and report.processed == 40
+    assert seen[-1] == 8
+    assert "grayscale" in (report.last_error or "") or "None" in (report.last_error or "")
+
+
+def test_failing_iterator_ends_cleanly_with_reason(clip: dict) -> None:
+    def gen():
+        yield clip["frames"][0]
+        yield clip["frames"][1]
+        raise IOError("camera unplugged")
+
+    report = Pipeline(_fast_stages(clip["face"]), source=IterSource(gen(), fps=FPS)).run()
+    assert report.processed == 2 and not report.ok
+    assert report.end_reason.startswith("error") and "unplugged" in report.end_reason
+
+
+def test_max_frames_and_frame_queue() -> None:
+    q = FrameQueue(2, leaky=True)
+    for i in range(5):
+        q.put(i)
+    assert q.dropped == 3 and [q.get(), q.get()] == [3, 4]
+    frames = (np.zeros((32, 32, 3), np.uint8) for _ in range(10_000))
+    report = Pipeline([InputStage()], source=IterSource(frames, fps=FPS)).run(max_frames=25)
+    assert report.end_reason == "max_frames" and report.processed == 25
+
+
+# --------------------------------------------------------------------------- sinks
+def test_csv_and_video_sinks_write_real_files(tmp_path: Path, clip: dict) -> None:
+    csv_path, vid_path, js_path = tmp_path / "hr.csv", tmp_path / "annotated.avi", tmp_path / "w.jsonl"
+    sinks = [sinks_mod.make_sink("csv", str(csv_path)), sinks_mod.make_sink(f"video:{vid_path}", fps=FPS),
+             sinks_mod.make_sink("json", str(js_path), every="window")]
+    report = Pipeline(_fast_stages(clip["face"]), source=IterSource(clip["frames"][:180], fps=FPS),
+                      sinks=sinks).run()
+    assert report.processed == 180
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 180 and rows[0].keys() == set(sinks_mod.CSV_FIELDS)
+    assert rows[148]["hr_bpm"] == "" and float(rows[149]["hr_bpm"]) > 30
+    windows = [json.loads(s) for s in js_path.read_text().splitlines()]
+    assert len(windows) == 2 and all(d["hr_updated"] for d in windows)
+    with open_video(vid_path) as reader:
+        out = list(reader)
+    assert len(out) == 180 and out[0].shape == clip["frames"][0].shape
+    # the overlay changed the picture (box, text, trace)
+    assert np.abs(out[170].astype(int) - clip["frames"][170].astype(int)).mean() > 1.0
+    with pytest.raises(ValueError):
+        sinks_mod.make_sink("video")  # needs a path
+    with pytest.raises(KeyError):
+        sinks_mod.make_sink("nosuchsink")
+
+
+# --------------------------------------------------------------------------- sources
+def test_uri_parsing_and_opencv_file_source(clip: dict) -> None:
+    src = open_source(str(clip["path"]), backend="opencv")
+    assert isinstance(src, CvSource) and not src.live
+    got = list(src.frames())
+    assert len(got) == len(clip["frames"]) and src.end_reason == "eos"
+    np.testing.assert_array_equal(got[5][0], clip["frames"][5])
+    assert got[5][1] == pytest.approx(5 / FPS)
+    with pytest.raises(SourceError, match="not found"):
+        open_source("/no/such/video.avi")
+    with pytest.raises(KeyError, match="unknown source scheme"):
+        open_source("bogus:thing")
+    pat = open_source("test:?frames=5&width=64&height=48", backend="opencv")
+    frames = list(pat.frames())
+    assert len(frames) == 5 and frames[0][0].shape == (48, 64, 3) and pat.end_reason == "eos"
+
+
+def test_reconnecting_source_retries_with_backoff(clip: dict) -> None:
+    made: List[Source] = []
+
+    class Flaky(Source):
+        def __init__(self, k: int) -> None:
+            super().__init__()
+            self.k = k
+
+        def frames(self):
+            if self.k < 2:  # first two attempts: the camera is gone
+                self._end("error: no device", failed=True)
+                return
+            for i in range(3):
+                yield clip["frames"][i], float(i)
+            self._end("eos")
+
+    def factory() -> Source:
+        made.append(Flaky(len(made)))
+        return made[-1]
+
+    src = ReconnectingSource(factory, max_retries=5, backoff_s=0.01)
+    got = list(src.frames())
+    assert len(got) == 3 and src.reconnects == 2 and src.end_reason == "eos"
+    dead = ReconnectingSource(lambda: Flaky(0), max_retries=2, backoff_s=0.01)
+    assert list(dead.frames()) == [] and dead.failed and "gave up after 2 retries" in dead.end_reason
+
+
+@needs_gst
+def test_gstreamer_videotestsrc_to_appsink() -> None:
+    src = GstSource("videotestsrc num-buffers=20 pattern=ball ! video/x-raw,width=160,height=120,framerate=30/1")
+    got = list(src.frames())
+    assert src.end_reason == "eos" and not src.failed
+    assert len(got) == 20
+    frame, ts = got[3]
+    assert frame.shape == (120, 160, 3) and frame.dtype == np.uint8 and frame.flags.c_contiguous
+    assert [t for _, t in got[:3]] == pytest.approx([0.0, 1 / 30, 2 / 30])
+    assert any(np.abs(a.astype(int) - b.astype(int)).sum() for (a, _), (b, _) in zip(got, got[1:]))  # moving ball
+    # odd width: padded GStreamer rows (stride) are removed
+    odd = list(GstSource("videotestsrc num-buffers=2 ! video/x-raw,width=161,height=41").frames())
+    assert odd[0][0].shape == (41, 161, 3)
+    # the "test:" URI and a whole pipeline without a face
+    report = Pipeline.default("test:?frames=15&width=160&height=120", engine="pos", roi_backend="cpu",
+                              max_faces=1).run()
+    assert report.end_reason == "eos" and report.processed == 15
+    assert report.last_result is not None and not report.last_result.face_found
+
+
+@needs_gst
+def test_gstreamer_errors_end_cleanly(tmp_path: Path) -> None:
+    missing = GstSource(f"filesrc location={tmp_path / 'nope.avi'} ! decodebin")
+    assert list(missing.frames()) == []
+    assert missing.failed and missing.end_reason.startswith("error")
+    garbage = tmp_path / "garbage.avi"
+    garbage.write_bytes(b"RIFF" + bytes(range(256)) * 50)
+    src = GstSource(f"filesrc location={garbage} ! decodebin")
+    assert list(src.frames()) == [] and src.failed
+    with pytest.raises(SourceError, match="bad GStreamer pipeline"):
+        list(GstSource("nosuchelement_xyz ! fakesink").frames())
+    # auto backend on an undecodable file falls back to OpenCV, which fails too: one reason
+    fb = open_source(str(garbage))
+    assert isinstance(fb, FallbackSource) and list(fb.frames()) == [] and fb.failed
+    assert "no backend" in fb.end_reason
+
+
+@needs_gst
+def test_gstreamer_filesrc_pipeline_hr_agrees_with_estimate(clip: dict) -> None:
+    """filesrc ! decodebin ! appsink on the synthetic video: the same pixels as OpenCV, and
+    the streamed HR (real MediaPipe, POS) within 1 bpm of ``estimate`` on the same file."""
+    from edge_rppg.estimate import EstimateConfig, estimate
+
+    src = open_source(str(clip["path"]), backend="gst")
+    assert isinstance(src, GstSource)
+    seen: List[float] = []
+    first: List[np.ndarray] = []
+
+    def on_result(r: Any, p: Packet) -> None:
+        if len(first) < 3:
+            first.append(p.frame)
+        if r.hr_updated and r.valid:
+            seen.append(r.hr_bpm)
+
+    pipe = Pipeline.default(src, engine="pos", roi_backend="cpu", max_faces=1)
+    report = pipe.run(on_result=on_result)
+    pipe.close()
+    assert report.end_reason == "eos" and report.processed == len(clip["frames"]) and report.dropped == 0
+    for a, b in zip(first, clip["frames"]):
+        np.testing.assert_array_equal(a, b)
+    assert len(seen) == 3  # t = 10, 11, 12 s
+    est = estimate(clip["path"], engine="pos", config=EstimateConfig(progress=False))
+    assert est.hr_bpm is not None
+    assert abs(float(np.mean(seen)) - est.hr_bpm) < 1.0, (seen, est.hr_bpm)
+    assert abs(float(np.mean(seen)) - clip["gt"]["hr_bpm"]) < 3.0
+
+
+# --------------------------------------------------------------------------- CLI
+def _cli(argv: List[str]) -> int:
+    from runtime import cli_run
+
+    p = argparse.ArgumentParser()
+    cli_run.add_arguments(p)
+    return cli_run.run(p.parse_args(argv))
+
+
+def test_cli_run_writes_csv(tmp_path: Path, clip: dict, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "hr.csv"
+    rc = _cli(["--source", str(clip["path"]), "--engine", "pos", "--sink", "csv", "--out", str(out),
+               "--max-frames", "45", "--roi-backend", "cpu", "--max-faces", "1"])
+    assert rc == 0
+    rows = list(csv.DictReader(open(out, newline="")))
+    assert len(rows) == 45 and rows[-1]["face_found"] == "True"
+    err = capsys.readouterr().err
+    assert "ended: max_frames" in err and "45 processed" in err
+
+
+def test_cli_run_reports_failed_source(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    bad = tmp_path / "bad.avi"
+    bad.write_bytes(b"not a video at all" * 100)
+    rc = _cli(["--source", str(bad), "--engine", "pos", "--sink", "null", "--roi-backend", "cpu",
+               "--max-faces", "1"])
+    assert rc == 1
+    assert "ended: error" in capsys.readouterr().err
