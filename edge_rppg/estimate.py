@@ -106,18 +106,15 @@ def analyse_bvp(bvp: np.ndarray, fs: float, valid: np.ndarray, cfg: SignalConfig
     return hr, ok, windows, hrv, (None if rf is None or not np.isfinite(rf) else float(rf)), filtered
 
 
-def estimate(source: Union[str, Path, Iterable[np.ndarray]], engine: Union[str, Engine, None] = None,
-             config: Optional[EstimateConfig] = None, *, fps: Optional[float] = None) -> Estimate:
-    """Estimate HR (per window and whole clip), HRV and respiration from a video.
+def estimate_extraction(ex: Extraction, engine: Union[str, Engine, None] = None,
+                        config: Optional[EstimateConfig] = None) -> Estimate:
+    """Run an engine and the vitals analysis on an already extracted MSTmap.
 
-    ``source`` is a video path, a folder of frames, or an iterable of RGB frames (then
-    ``fps`` is required). ``engine`` is anything :func:`load_engine` accepts.
-    Raises ``VideoReadError``, ``FrameFormatError``, ``NoFaceError`` or
-    ``ClipTooShortError`` with a one-line message.
+    Lets one extraction serve several engines (``edge-rppg evaluate``). Raises
+    ``ClipTooShortError`` when the clip is shorter than one analysis window.
     """
     cfg = config or EstimateConfig()
     eng = load_engine(engine, fps=cfg.model_fps)
-    ex = extract_mstmap(source, fps=fps, progress=cfg.progress)
     timing = {f"{k}_ms_per_frame": float(v) for k, v in ex.timing_ms.items()}
     t0 = time.perf_counter()
     mst, valid = _to_model_rate(ex, cfg.model_fps)
@@ -136,3 +133,18 @@ def estimate(source: Union[str, Path, Iterable[np.ndarray]], engine: Union[str, 
     timing["vitals_ms_total"] = (t2 - t1) * 1e3
     return Estimate(hr_bpm=hr, valid=ok, windows=windows, hrv=hrv, rf_hz=rf, frames=n_frames, fps=ex.fps,
                     bvp=filtered.astype(np.float32), bvp_fs=cfg.model_fps, engine=eng.info, timing_ms=timing)
+
+
+def estimate(source: Union[str, Path, Iterable[np.ndarray]], engine: Union[str, Engine, None] = None,
+             config: Optional[EstimateConfig] = None, *, fps: Optional[float] = None) -> Estimate:
+    """Estimate HR (per window and whole clip), HRV and respiration from a video.
+
+    ``source`` is a video path, a folder of frames, or an iterable of RGB frames (then
+    ``fps`` is required). ``engine`` is anything :func:`load_engine` accepts.
+    Raises ``VideoReadError``, ``FrameFormatError``, ``NoFaceError`` or
+    ``ClipTooShortError`` with a one-line message.
+    """
+    cfg = config or EstimateConfig()
+    eng = load_engine(engine, fps=cfg.model_fps)  # fails on a bad engine before the (long) extraction
+    ex = extract_mstmap(source, fps=fps, progress=cfg.progress)
+    return estimate_extraction(ex, eng, cfg)

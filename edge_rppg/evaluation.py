@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .errors import DatasetError, EdgeRPPGError
-from .estimate import EstimateConfig, estimate
+from .engines.registry import load_engine
+from .estimate import EstimateConfig, estimate_extraction
+from .extract import extract_mstmap
 from .metrics import summary
 
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov")
@@ -19,11 +21,14 @@ VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".mov")
 
 @dataclass
 class Item:
-    """One clip to evaluate: where it is and its reference HR."""
+    """One clip to evaluate: its reference HR and how to read it.
+
+    ``open`` returns what :func:`extract_mstmap` reads: ``(video path or frames, fps or None)``.
+    """
 
     name: str
-    source: str
     hr_true: float
+    open: Callable[[], Tuple[object, Optional[float]]]
 
 
 @dataclass
@@ -45,7 +50,8 @@ def items_from_folder(folder: Path) -> List[Item]:
     for video in sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES):
         gt = video.with_suffix(".json")
         if gt.is_file():
-            items.append(Item(video.stem, str(video), float(json.loads(gt.read_text())["hr_bpm"])))
+            hr = float(json.loads(gt.read_text())["hr_bpm"])
+            items.append(Item(video.stem, hr, lambda v=str(video): (v, None)))
     if not items:
         raise DatasetError(f"no video with a ground-truth .json beside it in {folder}")
     return items
@@ -56,32 +62,39 @@ def items_from_dataset(name: str, root: Path) -> List[Item]:
     from .datasets import DATASETS
 
     reader = DATASETS.get(name)()
-    return [Item(r.name, str(r.video_path), float(r.hr_bpm)) for r in reader.list_recordings(Path(root))]
+    return [Item(r.name, float(r.hr_bpm), lambda r=r: reader.frame_source(r))
+            for r in reader.list_recordings(Path(root))]
 
 
 def evaluate(items: Sequence[Item], engines: Iterable[str], config: Optional[EstimateConfig] = None,
              progress: bool = True) -> List[EngineReport]:
-    """Run every engine on every item; an item an engine cannot measure counts as missing."""
+    """Run every engine on every item (one MSTmap extraction per item, shared by the
+    engines); an item an engine cannot measure counts as missing, with its reason."""
     cfg = config or EstimateConfig(progress=False)
-    reports = []
+    loaded = {e: load_engine(e, fps=cfg.model_fps) for e in engines}
+    reports = {e: EngineReport(engine=e) for e in loaded}
     from tqdm.auto import tqdm
 
-    for eng in engines:
-        rep = EngineReport(engine=eng)
-        for it in tqdm(items, desc=f"evaluate {eng}", disable=not progress, leave=False):
+    for it in tqdm(items, desc="evaluate", disable=not progress, leave=False):
+        try:
+            source, fps = it.open()
+            ex = extract_mstmap(source, fps=fps, progress=False)
+        except EdgeRPPGError as exc:
+            for rep in reports.values():
+                rep.pred[it.name], rep.errors[it.name] = None, str(exc)
+            continue
+        for name, eng in loaded.items():
+            rep = reports[name]
             try:
-                est = estimate(it.source, engine=eng, config=cfg)
+                est = estimate_extraction(ex, eng, cfg)
                 rep.pred[it.name] = est.hr_bpm if est.valid else None
             except EdgeRPPGError as exc:
-                rep.pred[it.name] = None
-                rep.errors[it.name] = str(exc)
-        pairs = [(rep.pred[i.name], i.hr_true) for i in items if rep.pred.get(i.name) is not None]
-        if pairs:
-            p, t = map(np.asarray, zip(*pairs))
-            rep.metrics = summary(p, t)
-        rep.metrics["coverage"] = len(pairs) / max(len(items), 1)
-        reports.append(rep)
-    return reports
+                rep.pred[it.name], rep.errors[it.name] = None, str(exc)
+    for rep in reports.values():
+        p, t = paired(items, rep)
+        rep.metrics = summary(p, t) if len(p) else {}
+        rep.metrics["coverage"] = len(p) / max(len(items), 1)
+    return list(reports.values())
 
 
 def paired(items: Sequence[Item], rep: EngineReport) -> Tuple[np.ndarray, np.ndarray]:

@@ -22,14 +22,18 @@ def shared_ppg_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def synth_videos(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
-    """Three 20 s synthetic videos (still, moderate motion, light drift) with GT JSON."""
+    """Three 20 s synthetic videos (still, moderate motion, light drift) with GT JSON.
+
+    320x240 keeps the suite fast (lossless 640x480 video is ~13 MB/s); the demo and
+    the benchmarks use 640x480."""
     from edge_rppg.synth.video_gen import PRESETS, synth_video
 
     out = tmp_path_factory.mktemp("synth_videos")
     videos = {}
     for i, (name, hr) in enumerate([("still", 64.0), ("moderate_motion", 82.0), ("light_drift", 101.0)]):
         cfg = PRESETS[name]
-        cfg = type(cfg).from_dict({**cfg.to_dict(), "duration_s": 20.0, "hr_bpm": hr})
+        cfg = type(cfg).from_dict({**cfg.to_dict(), "duration_s": 20.0, "hr_bpm": hr,
+                                   "width": 320, "height": 240})
         path = out / f"{name}.avi"
         synth_video(path, cfg, seed=100 + i)
         videos[name] = path

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         if len(p) >= 2:
             bland_altman_plot(p, t, args.bland_altman, title=f"{reports[0].engine}: estimate vs truth")
     if args.json:
-        print(json.dumps({"items": [vars(i) for i in items],
+        print(json.dumps({"items": [{"name": i.name, "hr_true": i.hr_true} for i in items],
                           "engines": {r.engine: {"metrics": r.metrics, "pred": r.pred, "errors": r.errors}
                                       for r in reports}}))
         return 0

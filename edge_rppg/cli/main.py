@@ -8,10 +8,12 @@ as one line on stderr with exit code 2, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 from types import ModuleType
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional
 
 from ..errors import EdgeRPPGError
 
@@ -60,6 +62,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Send what native libraries (MediaPipe's TFLite/glog) write to file descriptor 2
+    to /dev/null, while Python's ``sys.stderr`` (progress bars, errors) still reaches
+    the terminal. Their start-up chatter would otherwise break the one-line error
+    contract. ``EDGE_RPPG_NATIVE_LOGS=1`` keeps them for debugging."""
+    if os.environ.get("EDGE_RPPG_NATIVE_LOGS"):
+        yield
+        return
+    sys.stderr.flush()
+    saved_fd = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    old_stderr = sys.stderr
+    sys.stderr = os.fdopen(os.dup(saved_fd), "w", buffering=1)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr.close()
+        sys.stderr = old_stderr
+        os.dup2(saved_fd, 2)
+        os.close(saved_fd)
+
+
 def _message(exc: BaseException) -> str:
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
     return " ".join(text.split()) or type(exc).__name__
@@ -73,7 +101,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        with native_stderr_silenced():
+            return int(args._run(args) or 0)
     except USER_ERRORS as exc:
         print(f"edge-rppg {args.command}: error: {_message(exc)}", file=sys.stderr)
         return 2

@@ -44,5 +44,3 @@ def run(args: argparse.Namespace) -> int:
     print(json.dumps(summary) if args.json else
           f"wrote {args.out} ({gt['frames']} frames at {gt['fps']} fps), HR {gt['hr_bpm']:.1f} bpm")
     return 0
-
-_ = dataclasses  # config edits go through from_dict so unknown fields fail loudly
