@@ -24,9 +24,9 @@ from .roi import META_ROI_NAMES, frame_roi_sums
 from .video import iter_frames_checked, open_video
 
 Source = Union[str, os.PathLike, Iterable[np.ndarray]]
-#: Show a progress bar only for sources longer than this many frames (or of unknown length).
-# Bump when landmarks, ROI polygons or MSTmap maths change: cached MSTmaps keyed on it go stale.
+#: Bump when landmarks, ROI polygons or MSTmap maths change: cached MSTmaps keyed on it go stale.
 EXTRACTOR_VERSION = "1"
+#: Show a progress bar only for sources longer than this many frames (or of unknown length).
 PROGRESS_MIN_FRAMES = 300
 
 
