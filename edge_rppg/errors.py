@@ -15,6 +15,10 @@ class VideoReadError(EdgeRPPGError):
     """A video file is missing, unreadable, not a video, or has zero frames."""
 
 
+class VideoWriteError(EdgeRPPGError, OSError):
+    """A video or frame folder could not be written (codec, permissions, no frames)."""
+
+
 class FrameFormatError(EdgeRPPGError, ValueError):
     """A frame is None, not uint8, not HxWx3 (grayscale, 4-channel, 16-bit...)."""
 

@@ -23,7 +23,7 @@ from typing import Iterable, Iterator, List, Optional, Tuple, Union
 import cv2
 import numpy as np
 
-from .errors import FrameFormatError, VideoReadError
+from .errors import FrameFormatError, VideoReadError, VideoWriteError
 from .validation import check_frame
 
 PathLike = Union[str, os.PathLike]
@@ -190,9 +190,9 @@ def write_video(path: PathLike, frames_rgb: Iterable[np.ndarray], fps: float,
         n = 0
         for n, f in enumerate(frames, start=1):
             if not cv2.imwrite(str(path / f"frame_{n - 1:06d}.png"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR)):
-                raise OSError(f"cannot write PNG frame into {path}")
+                raise VideoWriteError(f"cannot write PNG frame into {path}")
         if n == 0:
-            raise ValueError(f"no frames to write to {path}")
+            raise VideoWriteError(f"no frames to write to {path}")
         return n
     fourcc = codec or DEFAULT_CODECS.get(path.suffix.lower())
     if fourcc is None:
@@ -210,12 +210,12 @@ def write_video(path: PathLike, frames_rgb: Iterable[np.ndarray], fps: float,
                 h, w = f.shape[:2]
                 writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), float(fps), (w, h))
                 if not writer.isOpened():
-                    raise OSError(f"OpenCV cannot open a {fourcc} writer for {path}")
+                    raise VideoWriteError(f"OpenCV cannot open a {fourcc} writer for {path}")
             writer.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
             n += 1
     finally:
         if writer is not None:
             writer.release()
     if n == 0:
-        raise ValueError(f"no frames to write to {path}")
+        raise VideoWriteError(f"no frames to write to {path}")
     return n

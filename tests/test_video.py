@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_rppg.errors import FrameFormatError, VideoReadError
+from edge_rppg.errors import FrameFormatError, VideoReadError, VideoWriteError
 from edge_rppg.video import iter_frames_checked, open_video, write_video
 
 
@@ -51,7 +51,7 @@ def test_mp4_is_lossy_and_warns(tmp_path):
 def test_write_errors(tmp_path):
     with pytest.raises(ValueError, match="suffix"):
         write_video(tmp_path / "x.gif", _frames(2), fps=30)
-    with pytest.raises(ValueError, match="no frames"):
+    with pytest.raises(VideoWriteError, match="no frames"):
         write_video(tmp_path / "x.avi", [], fps=30)
     with pytest.raises(FrameFormatError):
         write_video(tmp_path / "y.avi", [np.zeros((32, 32), np.uint8)], fps=30)
