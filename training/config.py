@@ -1,0 +1,179 @@
+"""The training recipe as one serialisable config.
+
+A :class:`TrainConfig` says everything a run needs (model preset and overrides, data
+sources, window length, optimiser and schedule, AMP, seed, output folder, validation
+set), so that ``edge-rppg train recipe.yaml`` is reproducible and the same config can be
+stored inside every checkpoint it produces.
+"""
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Tuple
+
+from edge_rppg.config import Config
+
+SYNTHETIC = "synthetic"
+
+
+@dataclass
+class DataSpec(Config):
+    """One data source: synthetic MSTmaps or a dataset reader.
+
+    ``source`` is ``"synthetic"`` or a name in ``edge_rppg.datasets.DATASETS``.
+    Synthetic: ``synth`` overrides fields of ``SynthConfig``; clip ``i`` of an epoch
+    uses seed ``seed_offset + i`` (plus ``epoch * n_clips`` when ``fresh_each_epoch``,
+    so every epoch sees new subjects). Dataset: ``root`` is the dataset folder,
+    ``cache_dir`` where extracted MSTmaps are cached, ``split`` the fraction range
+    ``[start, end)`` of the sorted recording list to use (e.g. train ``(0, 0.8)``,
+    val ``(0.8, 1)``).
+    """
+
+    source: str = SYNTHETIC
+    synth: Dict[str, Any] = field(default_factory=dict)
+    n_clips: int = 512
+    seed_offset: int = 0
+    fresh_each_epoch: bool = False
+    root: str = ""
+    cache_dir: str = ""
+    split: Tuple[float, float] = (0.0, 1.0)
+
+    def __post_init__(self) -> None:
+        _coerce_numbers(self)
+        self.split = (float(self.split[0]), float(self.split[1]))
+        if self.n_clips < 1:
+            raise ValueError(f"DataSpec.n_clips must be >= 1, got {self.n_clips}")
+        lo, hi = self.split
+        if not 0.0 <= lo < hi <= 1.0:
+            raise ValueError(f"DataSpec.split must satisfy 0 <= start < end <= 1, got {self.split}")
+        if self.source != SYNTHETIC and not self.root:
+            raise ValueError(f"DataSpec for dataset {self.source!r} needs 'root' (the dataset folder)")
+
+
+def _coerce_numbers(cfg: Config) -> None:
+    """Cast ``int``/``float`` fields given as text (YAML reads ``1e-3`` as a string) or as
+    the other numeric type; a value that is not a number raises ``ValueError``."""
+    hints = typing.get_type_hints(type(cfg))
+    for f in dataclasses.fields(cfg):
+        kind = hints.get(f.name)
+        value = getattr(cfg, f.name)
+        if kind not in (int, float) or isinstance(value, bool):
+            continue
+        try:
+            number = float(value)
+            if kind is int:
+                if number != int(number):
+                    raise ValueError
+                number = int(number)
+        except (TypeError, ValueError):
+            raise ValueError(f"{type(cfg).__name__}.{f.name} must be a{'n integer' if kind is int else ' number'}, "
+                             f"got {value!r}") from None
+        setattr(cfg, f.name, number)
+
+
+def _specs(value: Any, what: str) -> List[DataSpec]:
+    """Coerce a list of dicts / DataSpecs (as read from YAML) into ``DataSpec`` objects."""
+    if isinstance(value, (DataSpec, dict)):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError(f"TrainConfig.{what} must be a non-empty list of data specs, got {value!r}")
+    return [v if isinstance(v, DataSpec) else DataSpec.from_dict(v) for v in value]
+
+
+@dataclass
+class TrainConfig(Config):
+    """A complete training run.
+
+    Model: ``model_preset`` names an entry of ``edge_rppg.models.cluster_phys.PRESETS``
+    and ``model`` overrides individual ``ClusterPhysConfig`` fields; ``T`` (frames per
+    window at 30 Hz) always wins over both. Data: ``data`` (training sources,
+    concatenated), ``val`` (held-out sources), ``stride`` (frames between clip starts in
+    dataset recordings; 0 = ``T // 2``) and ``augment`` (list of
+    ``{"name": ..., **params}`` from ``training.data.AUGMENTATIONS``). Schedule:
+    ``steps`` optimiser steps when > 0, else ``epochs`` passes over ``data``; linear
+    warmup for ``warmup_steps`` then cosine decay to ``lr * min_lr_ratio`` (constant
+    after warmup if ``cosine`` is false). ``amp`` only takes effect on CUDA.
+    ``val_every`` validates every that many epochs (and always at the end);
+    ``ckpt_every`` also writes ``last.pt`` every that many steps (0 = at epoch ends only).
+    """
+
+    model_preset: str = "edge-small"
+    model: Dict[str, Any] = field(default_factory=dict)
+    T: int = 160
+    stride: int = 0
+    data: List[DataSpec] = field(default_factory=lambda: [DataSpec()])
+    val: List[DataSpec] = field(default_factory=lambda: [DataSpec(n_clips=64, seed_offset=1_000_000)])
+    augment: List[Dict[str, Any]] = field(default_factory=list)
+    batch_size: int = 16
+    steps: int = 0
+    epochs: int = 10
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    warmup_steps: int = 100
+    cosine: bool = True
+    min_lr_ratio: float = 0.01
+    grad_clip: float = 1.0
+    amp: bool = True
+    seed: int = 0
+    output_dir: str = "out/train"
+    num_workers: int = 0
+    threads: int = 0
+    val_every: int = 1
+    ckpt_every: int = 0
+    log_every: int = 10
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        _coerce_numbers(self)
+        self.data = _specs(self.data, "data")
+        self.val = _specs(self.val, "val")
+        self.augment = [dict(a) for a in self.augment]
+        for a in self.augment:
+            if "name" not in a:
+                raise ValueError(f"each augment entry needs a 'name', got {a!r}")
+        checks = {
+            "T": self.T >= 16,
+            "stride": self.stride >= 0,
+            "batch_size": self.batch_size >= 1,
+            "steps": self.steps >= 0,
+            "epochs": self.epochs >= 1 or self.steps > 0,
+            "lr": self.lr > 0,
+            "weight_decay": self.weight_decay >= 0,
+            "warmup_steps": self.warmup_steps >= 0,
+            "min_lr_ratio": 0 <= self.min_lr_ratio <= 1,
+            "grad_clip": self.grad_clip >= 0,
+            "num_workers": self.num_workers >= 0,
+            "threads": self.threads >= 0,
+            "val_every": self.val_every >= 1,
+            "ckpt_every": self.ckpt_every >= 0,
+            "log_every": self.log_every >= 1,
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            vals = {k: getattr(self, k) for k in bad}
+            raise ValueError(f"TrainConfig: invalid value(s) {vals}; expected T>=16, batch_size>=1, "
+                             f"lr>0, 0<=min_lr_ratio<=1, non-negative counts")
+
+    @property
+    def clip_stride(self) -> int:
+        """Frames between consecutive clip starts in dataset recordings."""
+        return self.stride or max(1, self.T // 2)
+
+    def with_overrides(self, overrides: Dict[str, Any]) -> "TrainConfig":
+        """A copy with dotted-key overrides applied (``{"lr": 1e-4, "model.depth": 2}``)."""
+        data = self.to_dict()
+        for key, value in overrides.items():
+            parts = key.split(".")
+            node = data
+            for p in parts[:-1]:
+                if not isinstance(node.get(p), dict):
+                    node[p] = {}
+                node = node[p]
+            node[parts[-1]] = value
+        return TrainConfig.from_dict(data)
+
+
+def config_fields() -> List[str]:
+    """Names of the top-level ``TrainConfig`` fields (for CLI help and checks)."""
+    return [f.name for f in dataclasses.fields(TrainConfig)]
