@@ -14,7 +14,6 @@ uses :func:`neg_pearson_loss` (eq. 9).
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from torch import Tensor, nn
 
 from ..config import Config
 from ..errors import ModelFileError, ShapeError
-from .fpc import CLUSTER_STRATEGIES, prototype_update
+from .fpc import CLUSTER_STRATEGIES, FPCClusterer, prototype_update
 from .interaction import SpatialTemporalInteraction
 
 __all__ = ["ClusterPhysConfig", "PRESETS", "ClusterPhys", "ClusterPhysStage", "prototype_schedule",
@@ -51,7 +50,12 @@ class ClusterPhysConfig(Config):
     * ``knn_k`` k = 5 (TCFormer's DPC-KNN value); clipped to N − 1 in small stages.
     * ``dropout`` = 0.1 in attention and FFN.
     * ``roi_pos_embed``: learned ``[63, D]`` embedding added after the FC embedding so
-      that ROI identity (which subset of meta-ROIs a row is) survives clustering.
+      that ROI identity (which subset of meta-ROIs a row is) survives clustering.  It is
+      initialised N(0, 1) (the ``nn.Embedding`` convention), which makes the 63 ROI
+      features of a frame distinct from the start: with a ViT-style 0.02 init they are
+      nearly identical, DPC/E-M prototypes collapse onto the frame mean, and the
+      nearest-prototype assignment of eq. 6 is decided by float rounding (so an ONNX
+      export would not reproduce it).
     * ``temporal_pos_embed``: fixed sinusoidal code of the frame index (no parameters;
       identical for all ROIs of a frame, so it leaves DPC distances unchanged) — without
       it temporal attention would be blind to frame order.
@@ -229,7 +233,13 @@ class ClusterPhys(nn.Module):
         self._init_weights()
 
     def _init_weights(self) -> None:
-        """Truncated-normal(0.02) linear weights, zero biases (ViT practice); seeded by ``config.seed``."""
+        """Truncated-normal(0.02) linear weights, zero biases (ViT practice); seeded by ``config.seed``.
+
+        The E-M projections Q, K, V of FPC start at identity (+ the small noise), so that at
+        initialisation eq. 3–4 is a soft k-means step in feature space and eq. 5 compares
+        prototypes and features living in the same space; with near-zero projections every
+        prototype would start as the same frame mean (uniform attention).
+        """
         gen = torch.Generator().manual_seed(self.config.seed)
         with torch.no_grad():
             for module in self.modules():
@@ -238,7 +248,11 @@ class ClusterPhys(nn.Module):
                     if module.bias is not None:
                         module.bias.zero_()
             if self.roi_pos is not None:
-                self.roi_pos.copy_(torch.randn(self.roi_pos.shape, generator=gen).clamp_(-2, 2) * 0.02)
+                self.roi_pos.copy_(torch.randn(self.roi_pos.shape, generator=gen))
+            for module in self.modules():
+                if isinstance(module, FPCClusterer):
+                    for proj in (module.q, module.k, module.v):
+                        proj.weight.add_(torch.eye(proj.weight.shape[0]))
 
     def check_input(self, x: object) -> Tensor:
         """Raise :class:`ShapeError` unless ``x`` is a finite ``[B, T, 63, 6]`` float32 tensor."""
@@ -297,13 +311,3 @@ class ClusterPhys(nn.Module):
         self.load_state_dict(model.state_dict(), strict=True)
         return extra
 
-
-def config_diff(a: Config, b: Config) -> List[str]:
-    """Field names whose values differ between two configs of the same class (for messages)."""
-    da, db = a.to_dict(), b.to_dict()
-    return sorted(k for k in set(da) | set(db) if da.get(k) != db.get(k))
-
-
-def replace_config(config: ClusterPhysConfig, **changes: object) -> ClusterPhysConfig:
-    """``dataclasses.replace`` that re-runs validation (used to change T for FLOP counts)."""
-    return dataclasses.replace(config, **changes)

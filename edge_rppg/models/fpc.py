@@ -54,9 +54,9 @@ def pairwise_distance(x: Tensor) -> Tensor:
     """
     sq = (x * x).sum(-1)
     d2 = sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2.0 * torch.matmul(x, x.transpose(-1, -2))
-    n = x.shape[-2]
-    off_diag = 1.0 - torch.eye(n, dtype=x.dtype, device=x.device)
-    return torch.sqrt(torch.clamp(d2, min=0.0) * off_diag)
+    idx = torch.arange(x.shape[-2], device=x.device)
+    off_diag = idx.unsqueeze(0) != idx.unsqueeze(1)
+    return torch.sqrt(torch.where(off_diag, torch.clamp(d2, min=0.0), torch.zeros_like(d2)))
 
 
 def knn_density(dist: Tensor, k: int) -> Tensor:
@@ -68,7 +68,8 @@ def knn_density(dist: Tensor, k: int) -> Tensor:
     k_eff = min(int(k), n - 1)
     if k_eff < 1:
         return torch.ones(dist.shape[:-1], dtype=dist.dtype, device=dist.device)
-    eye = torch.eye(n, dtype=torch.bool, device=dist.device)
+    idx = torch.arange(n, device=dist.device)
+    eye = idx.unsqueeze(0) == idx.unsqueeze(1)
     # self gets a distance larger than any real one so it is never among the k nearest
     big = dist.amax(dim=(-1, -2), keepdim=True) + 1.0
     masked = torch.where(eye, big, dist)
