@@ -82,7 +82,7 @@ class EdgeRPPGOptions(Config):
     signal: band-pass, Welch and validity settings (:class:`SignalConfig`).
     """
 
-    engine: Any = "pos"
+    engine: Any = "default"
     color_order: str = "rgb"
     fps: float = 30.0
     window: Optional[int] = None
@@ -188,6 +188,19 @@ class VitalsResult:
         return out
 
 
+def _runtime_stages() -> Any:
+    """``runtime.stages``, imported on first use (the core never imports ``runtime`` at
+    module import time); a clear message when the package is not importable."""
+    try:
+        import runtime.stages as stages
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("runtime", "runtime.stages"):
+            raise
+        raise ImportError("edge_rppg.EdgeRPPG needs the 'runtime' package of this distribution; "
+                          "reinstall it (pip install -e . / pip install edge-rppg)") from exc
+    return stages
+
+
 _EMPTY_BVP = np.zeros(0, dtype=np.float32)
 _EMPTY_BVP.setflags(write=False)
 
@@ -235,7 +248,7 @@ class EdgeRPPG:
                 raise TypeError(f"EdgeRPPG: unknown option(s) {unknown}")
             opts = dataclasses.replace(opts, **overrides)
         self.options = opts
-        from runtime.stages import build_stages  # lazy: the core never imports runtime at import time
+        build_stages = _runtime_stages().build_stages
 
         self._stages = build_stages(
             opts.engine, color_order=opts.color_order, fps=opts.fps, T=opts.window, hop_s=opts.hop_s,
@@ -305,7 +318,8 @@ class EdgeRPPG:
         ``dropped_frames``). A None/ill-formed frame raises ``FrameFormatError`` (a
         ``ValueError``) and is counted as dropped; the stream state is unchanged.
         """
-        from runtime.stages import Packet, run_stages
+        stages_mod = _runtime_stages()
+        Packet, run_stages = stages_mod.Packet, stages_mod.run_stages
 
         with self._lock:
             self._check_open()
