@@ -121,8 +121,8 @@ def throughput(args: argparse.Namespace) -> Dict[str, Any]:
         "decode_ms_per_frame": round(decode_ms, 3),
         "stage_ms": _stage_table(report.stage_ms),
         "frame_latency_ms": {"p50": round(_pct(lat, 50), 2), "p99": round(_pct(lat, 99), 2)},
-        "window_to_hr_latency_ms": {"n": int(wl.size), "p50": round(_pct(wl, 50), 2),
-                                    "p99": round(_pct(wl, 99), 2), "max": round(float(wl.max()), 2) if wl.size else None},
+        "window_to_hr_latency_ms": {"n": int(wl.size), "p50": round(_pct(wl, 50), 2), "p99": round(_pct(wl, 99), 2),
+                                    "max": round(float(wl.max()), 2) if wl.size else None},
         "hr_bpm_mean": round(float(np.mean(hrs)), 2) if hrs else None, "truth_bpm": round(gt["hr_bpm"], 2),
         "goal_fps": 150, **_env(),
     }

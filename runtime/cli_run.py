@@ -34,10 +34,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--every", choices=("frame", "window"), default="frame",
                    help="write every frame, or only frames with a new HR")
     p.add_argument("--pipeline", default=None,
-                   help="stage chain as a launch line, e.g. 'landmarks ! roi ! window T=160 ! engine model=x.onnx ! vitals'")
+                   help="stage chain as a launch line, e.g. "
+                        "'landmarks ! roi ! window T=160 ! engine model=x.onnx ! vitals'")
     p.add_argument("--backend", choices=("auto", "gst", "opencv"), default="auto", help="frame source backend")
     p.add_argument("--reconnect", action="store_true", help="re-open a failed source with exponential backoff")
-    p.add_argument("--max-retries", type=int, default=10, help="consecutive failed re-opens before giving up (<0: never)")
+    p.add_argument("--max-retries", type=int, default=10,
+                   help="consecutive failed re-opens before giving up (<0: never)")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     p.add_argument("--window", type=int, default=None, help="window T in samples (default: the engine's, else 300)")
     p.add_argument("--hop-s", type=float, default=1.0, help="seconds between HR updates")

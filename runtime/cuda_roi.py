@@ -164,7 +164,8 @@ class CpuRoiSummer:
 
     backend = "cpu"
 
-    def sums(self, frame: np.ndarray, labels: np.ndarray, offset: Tuple[int, int] = (0, 0)) -> Tuple[np.ndarray, np.ndarray]:
+    def sums(self, frame: np.ndarray, labels: np.ndarray,
+             offset: Tuple[int, int] = (0, 0)) -> Tuple[np.ndarray, np.ndarray]:
         """Sums and counts of the ``labels`` rectangle at ``offset``."""
         from edge_rppg.roi import roi_sums
 

@@ -109,7 +109,7 @@ class RunReport:
     last_error: Optional[str] = None
     reconnects: int = 0
     queue_high_water: int = 0
-    hr_history: List[Tuple[float, Optional[float], bool]] = field(default_factory=list)
+    hr_history: List[Tuple[float, Optional[float], bool]] = field(default_factory=list)  # last 10k (t, HR, valid)
 
     @property
     def dropped(self) -> int:
@@ -237,7 +237,7 @@ class Pipeline:
         processed = bad = skipped = 0
         last: Optional[VitalsResult] = None
         last_error: Optional[str] = None
-        history: Deque[Tuple[float, Optional[float], bool]] = deque(maxlen=100_000)
+        history: Deque[Tuple[float, Optional[float], bool]] = deque(maxlen=10_000)  # bounded for days-long runs
         interrupted = False
         t0 = time.perf_counter()
         thread = threading.Thread(target=reader, name="edge-rppg-source", daemon=True)
@@ -393,8 +393,8 @@ def build_stages_from_elements(elements: Sequence[Tuple[str, Dict[str, Any]]], f
             if "T" not in props:
                 props["T"] = int(T_eng) if T_eng else DEFAULT_CLASSIC_T
             elif T_eng and int(props["T"]) != int(T_eng):
-                raise ValueError(f"window T={props['T']} but engine {engine_stage.engine.info.name} "  # type: ignore[union-attr]
-                                 f"needs T={T_eng}")
+                name_eng = engine_stage.engine.info.name  # type: ignore[union-attr]
+                raise ValueError(f"window T={props['T']} but engine {name_eng} needs T={T_eng}")
         try:
             stages.append(STAGES.get(name)(**props))
         except TypeError as exc:

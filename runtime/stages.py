@@ -4,16 +4,13 @@ A :class:`Packet` carries one frame through the chain; each stage reads what ear
 stages wrote, adds its own fields and records its wall time in ``packet.latency_ms``
 (and in its :class:`StageTimer`). The chain, in order:
 
-=============  ===================  ===============================================
-stage (name)   class                job
-=============  ===================  ===============================================
-``input``      :class:`InputStage`  check the frame (``FrameFormatError``), BGR → RGB
-``landmarks``  :class:`LandmarksStage`  FaceMesh landmarks, face choice, smoothing
-``roi``        :class:`RoiAverageStage` six ROI sums (CPU ``bincount`` or CUDA) → 63x6 row
-``window``     :class:`MstmapWindowStage` resample to the model rate, bridge/reset, emit T-frame windows every hop
-``engine``     :class:`EngineStage`  one window → BVP ``[T]`` (classic, ONNX, TensorRT)
-``vitals``     :class:`VitalsStage`  overlap-add BVP, HR + quality, HRV, respiration
-=============  ===================  ===============================================
+- ``input`` (:class:`InputStage`): check the frame (``FrameFormatError``), BGR → RGB;
+- ``landmarks`` (:class:`LandmarksStage`): FaceMesh landmarks, face choice, smoothing;
+- ``roi`` (:class:`RoiAverageStage`): six ROI sums (CPU ``bincount`` or CUDA) → 63x6 row;
+- ``window`` (:class:`MstmapWindowStage`): resample to the model rate, bridge or reset
+  gaps, emit a ``T``-sample window every hop;
+- ``engine`` (:class:`EngineStage`): one window → BVP ``[T]`` (classic, ONNX, TensorRT);
+- ``vitals`` (:class:`VitalsStage`): overlap-add the BVP, HR + quality, HRV, respiration.
 
 :class:`edge_rppg.EdgeRPPG` is exactly these stages run in-process
 (:func:`build_stages`), and :mod:`runtime.pipeline` runs the same objects behind a
@@ -33,7 +30,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from edge_rppg.dsp.config import SignalConfig
-from edge_rppg.errors import FrameFormatError, ShapeError
+from edge_rppg.errors import ShapeError
 from edge_rppg.registry import Registry
 from edge_rppg.validation import check_frame
 

@@ -25,12 +25,15 @@ from runtime import sinks as sinks_mod
 from runtime.pipeline import FrameQueue, Pipeline, parse_launch
 from runtime.sources import (CvSource, FallbackSource, GstSource, IterSource, ReconnectingSource, Source,
                              gst_available, gst_has_element, open_source)
-from runtime.stages import (EngineStage, InputStage, LandmarksStage, MstmapWindowStage, Packet, RoiAverageStage,
-                            Stage, VitalsStage, build_stages)
+from runtime.stages import (EngineStage, InputStage, LandmarksStage, MstmapWindowStage, Packet, Stage, VitalsStage,
+                            build_stages)
 
 FPS = 30.0
 GST_WHY = gst_available()
 needs_gst = pytest.mark.skipif(GST_WHY is not None, reason=f"GStreamer via PyGObject not importable: {GST_WHY}")
+needs_gst_png_avi = pytest.mark.skipif(
+    GST_WHY is not None or not (gst_has_element("avidemux") and gst_has_element("pngdec")),
+    reason=f"needs GStreamer with avidemux and pngdec (gst-plugins-good): {GST_WHY or 'elements missing'}")
 
 
 @pytest.fixture(scope="module")
@@ -384,7 +387,7 @@ def test_gstreamer_errors_end_cleanly(tmp_path: Path) -> None:
     assert "no backend" in fb.end_reason
 
 
-@needs_gst
+@needs_gst_png_avi
 def test_gstreamer_filesrc_pipeline_hr_agrees_with_estimate(clip: dict) -> None:
     """filesrc ! decodebin ! appsink on the synthetic video: the same pixels as OpenCV, and
     the streamed HR (real MediaPipe, POS) within 1 bpm of ``estimate`` on the same file."""
