@@ -223,7 +223,8 @@ def test_pipeline_from_string_runs_and_writes_jsonl(tmp_path: Path, clip: dict) 
     assert lines[148]["hr_bpm"] is None and lines[149]["hr_bpm"] is not None
     assert sum(d["hr_updated"] for d in lines) == 4  # samples 150, 165, 180, 195
     assert abs(lines[-1]["hr_bpm"] - clip["gt"]["hr_bpm"]) < 6.0  # 5 s windows are coarse
-    assert set(report.stage_ms) == {"input", "landmarks", "roi", "window", "engine", "vitals"}
+    assert set(report.stage_ms) == {"source", "input", "landmarks", "roi", "window", "engine", "vitals"}
+    assert report.stage_ms["source"]["count"] == 200
 
 
 # --------------------------------------------------------------------------- backpressure & bad frames
