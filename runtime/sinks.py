@@ -68,6 +68,8 @@ class JsonLinesSink(Sink):
         if not self.wants(result):
             return
         self._fh.write(json.dumps(result.to_dict(include_bvp=self.include_bvp), separators=(",", ":")) + "\n")
+        if not self._own:  # stdout is usually a pipe to a consumer: do not sit on lines
+            self._fh.flush()
         self.written += 1
 
     def close(self) -> None:
@@ -105,6 +107,8 @@ class CsvSink(Sink):
         row.update(sdnn_ms=hrv.get("sdnn_ms"), rmssd_ms=hrv.get("rmssd_ms"), lf_hf=hrv.get("lf_hf"),
                    latency_total_ms=d["latency_ms"].get("total"))
         self._w.writerow({k: ("" if v is None else v) for k, v in row.items()})
+        if not self._own:
+            self._fh.flush()
         self.written += 1
 
     def close(self) -> None:
