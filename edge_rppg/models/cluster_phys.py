@@ -144,7 +144,9 @@ PRESETS: Dict[str, ClusterPhysConfig] = {
     # Paper-size model (Table 6: 1.92 M params, 4.97 GFLOPs): the default.
     "paper": ClusterPhysConfig(),
     # Small model for CPU training on 2 cores in ~40 min: D = 32, 2 heads, FFN ×2, M = 1,
-    # no dropout.  ~0.06 M parameters and ~0.2 GMACs per 160-frame clip (~25× fewer).
+    # no dropout; same stages/ρ/k/ablation logic.  0.083 M parameters and 0.42 GMACs per
+    # 160-frame clip (22× fewer parameters, 13× fewer MACs); one Adam step on a batch of
+    # 8 clips takes ~1.4–2.2 s on one busy CPU core.
     "edge-small": ClusterPhysConfig(dim=32, heads=2, mlp_ratio=2.0, em_iters=1, dropout=0.0),
 }
 """Named configs; ``PRESETS["paper"]`` equals ``ClusterPhysConfig()``."""

@@ -156,7 +156,8 @@ def em_step(c: Tensor, k_x: Tensor, v_x: Tensor, q_proj: torch.nn.Module) -> Ten
     prototypes ``[F, K, D]`` to queries.
     """
     q = q_proj(c)
-    attn = torch.softmax(torch.matmul(q, k_x.transpose(-1, -2)) / math.sqrt(q.shape[-1]), dim=-1)
+    q = q * (1.0 / math.sqrt(q.shape[-1]))
+    attn = torch.softmax(torch.matmul(q, k_x.transpose(-1, -2)), dim=-1)
     return torch.matmul(attn, v_x)
 
 

@@ -34,7 +34,8 @@ class Attention(nn.Module):
         g, n, d = x.shape
         qkv = self.qkv(x).reshape(g, n, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]  # [G, H, L, hd]
-        attn = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_dim), dim=-1)
+        q = q * (1.0 / math.sqrt(self.head_dim))  # scale the [L, hd] queries, not the [L, L] logits
+        attn = torch.softmax(torch.matmul(q, k.transpose(-1, -2)), dim=-1)
         out = torch.matmul(self.attn_drop(attn), v).transpose(1, 2).reshape(g, n, d)
         return self.proj_drop(self.proj(out))
 
