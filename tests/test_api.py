@@ -344,3 +344,39 @@ def test_result_to_dict_is_json_ready(clip: dict) -> None:
     assert dataclasses.is_dataclass(r)
     with pytest.raises(dataclasses.FrozenInstanceError):
         r.hr_bpm = 1.0  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- model files
+def _green_onnx(path: Path, T: int = 160) -> Path:
+    """A tiny fixed-T ONNX 'model' (minus the whole-face green channel of the normalised
+    window): enough to exercise the ``.onnx`` path of ``load_engine`` and its static T."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("mstmap", TensorProto.FLOAT, [1, T, 63, 6])
+    y = helper.make_tensor_value_info("bvp", TensorProto.FLOAT, [1, T])
+    nodes = [helper.make_node("Gather", ["mstmap", "row"], ["face"], axis=2),
+             helper.make_node("Gather", ["face", "chan"], ["green"], axis=2),
+             helper.make_node("Neg", ["green"], ["bvp"])]
+    inits = [helper.make_tensor("row", TensorProto.INT64, [], [62]),
+             helper.make_tensor("chan", TensorProto.INT64, [], [1])]
+    model = helper.make_model(helper.make_graph(nodes, "green", [x], [y], inits),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    helper.set_model_props(model, {"edge_rppg.T": str(T), "edge_rppg.precision": "fp32"})
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def test_onnx_model_file_sets_window_T(tmp_path: Path, clip: dict) -> None:
+    model = _green_onnx(tmp_path / "green.onnx")
+    with EdgeRPPG(str(model), landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu") as rppg:
+        assert rppg.window_size == 160 and rppg.engine.info.T == 160
+        results = _run(rppg, clip["frames"])
+    first = next(i for i, r in enumerate(results) if r.hr_bpm is not None)
+    assert first == 159
+    hrs = _valid_hrs(results)
+    assert len(hrs) >= 8 and abs(np.median(hrs) - clip["gt"]["hr_bpm"]) < 4.0
+    with pytest.raises(ValueError, match="T=160"):
+        EdgeRPPG(str(model), window=300, landmarker=ScriptedLandmarker([clip["face"]]))
