@@ -1,0 +1,249 @@
+"""Prove the export: original PyTorch vs export-friendly PyTorch vs ONNX Runtime.
+
+Each clip (``n_random`` uniform-random windows and ``n_synthetic`` synthetic MSTmaps with
+known HR, all window-normalised with :func:`edge_rppg.mstmap.normalize_window`) runs
+through three implementations:
+
+* ``original`` — the model as trained, with the reference DPC-KNN selection;
+* ``friendly`` — a copy patched by :func:`export.export_friendly.make_export_friendly`;
+* ``ort`` — ONNX Runtime (CPU) on the exported file.
+
+For every pair the report gives the maximum absolute BVP difference and whether the
+heart rate (:func:`edge_rppg.dsp.hr.hr_from_psd`, 30 Hz) agrees within ``hr_tol_bpm``.
+The pass criterion is max |Δ| ≤ ``atol`` (1e-4) and identical HR for all pairs and clips.
+
+The density-peak selection is a discrete choice: when two ROIs have (nearly) equal
+density or score, float rounding differences between PyTorch and ONNX Runtime kernels can
+pick the other one. With ``diagnose=True`` a second, diagnostic ONNX graph that also
+outputs each stage's selected indices is run, and the report counts, per stage, the
+frames whose selection differs — so a failing clip is explained (selection flip at a
+near-tie) rather than merely reported.
+"""
+from __future__ import annotations
+
+import io
+import json
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+import torch
+from torch import nn
+
+from edge_rppg.config import Config
+from edge_rppg.errors import ModelFileError
+
+from .export_friendly import make_export_friendly, selections
+from .onnx_export import INPUT_NAME, META, read_metadata
+
+__all__ = ["EquivalenceConfig", "ClipResult", "EquivalenceReport", "make_clips", "run_equivalence"]
+
+PAIRS = (("original", "friendly"), ("friendly", "ort"), ("original", "ort"))
+
+
+@dataclass
+class EquivalenceConfig(Config):
+    """How many clips, which seeds, and the tolerances of :func:`run_equivalence`.
+
+    Random clips use ``numpy.random.default_rng([seed, 0, i])``, synthetic clips
+    ``synth_mstmap(SynthConfig(T=T), seed=synth_seed_offset + i)``.
+    ``hr_tol_bpm``: HRs count as identical when they differ by less than this (the HR
+    peak is interpolated, so bit-equal BVPs are not required for equal HRs).
+    """
+
+    n_random: int = 100
+    n_synthetic: int = 100
+    seed: int = 0
+    synth_seed_offset: int = 500_000
+    atol: float = 1e-4
+    hr_tol_bpm: float = 1e-2
+    fs: float = 30.0
+    batch: int = 10
+    diagnose: bool = True
+
+
+@dataclass
+class ClipResult:
+    """Per clip: kind (random/synthetic), seed, max |Δ| per pair, HR per implementation,
+    and (when diagnosed) frames whose selection differs between PyTorch and ORT per stage."""
+
+    kind: str
+    seed: int
+    max_abs: Dict[str, float]
+    hr_bpm: Dict[str, float]
+    true_hr_bpm: Optional[float] = None
+    selection_flips: Optional[List[int]] = None
+
+
+@dataclass
+class EquivalenceReport:
+    """All clip results plus the summary; ``passed`` is the issue's criterion."""
+
+    config: EquivalenceConfig
+    clips: List[ClipResult] = field(default_factory=list)
+    onnx_path: str = ""
+
+    def _pair(self, a: str, b: str, kind: Optional[str] = None) -> Dict[str, Any]:
+        rows = [c for c in self.clips if kind is None or c.kind == kind]
+        key = f"{a}-{b}"
+        diffs = np.array([c.max_abs[key] for c in rows]) if rows else np.zeros(0)
+        hr_d = np.array([abs(c.hr_bpm[a] - c.hr_bpm[b]) for c in rows]) if rows else np.zeros(0)
+        hr_same = int(np.sum((hr_d < self.config.hr_tol_bpm) | (np.isnan(hr_d) & np.isnan(hr_d))))
+        return {"clips": len(rows), "max_abs": float(diffs.max()) if diffs.size else 0.0,
+                "median_abs": float(np.median(diffs)) if diffs.size else 0.0,
+                "clips_within_atol": int(np.sum(diffs <= self.config.atol)),
+                "hr_identical": hr_same, "max_hr_diff_bpm": float(np.nanmax(hr_d)) if hr_d.size else 0.0}
+
+    def summary(self) -> Dict[str, Any]:
+        """Per pair and per clip kind: max/median |Δ|, clips within atol, HR agreement."""
+        out: Dict[str, Any] = {"atol": self.config.atol, "hr_tol_bpm": self.config.hr_tol_bpm,
+                               "onnx": self.onnx_path, "passed": self.passed}
+        for a, b in PAIRS:
+            out[f"{a}-{b}"] = {kind: self._pair(a, b, kind) for kind in ("random", "synthetic")}
+            out[f"{a}-{b}"]["all"] = self._pair(a, b)
+        flips = [c.selection_flips for c in self.clips if c.selection_flips is not None]
+        if flips:
+            arr = np.array(flips)
+            out["selection_flips"] = {"clips_with_flips": int(np.sum(arr.sum(1) > 0)),
+                                      "frames_flipped_per_stage": arr.sum(0).tolist(),
+                                      "frames_per_stage": len(flips) * self._frames}
+            bad = [c for c in self.clips if c.max_abs["friendly-ort"] > self.config.atol]
+            out["selection_flips"]["failing_clips_explained_by_flips"] = int(
+                sum(1 for c in bad if c.selection_flips and sum(c.selection_flips) > 0))
+            out["selection_flips"]["failing_clips"] = len(bad)
+        return out
+
+    _frames: int = 0
+
+    @property
+    def passed(self) -> bool:
+        """Max |Δ| ≤ atol and identical HR for every pair and clip."""
+        for a, b in PAIRS:
+            s = self._pair(a, b)
+            if s["clips_within_atol"] != s["clips"] or s["hr_identical"] != s["clips"]:
+                return False
+        return bool(self.clips)
+
+    def to_json(self) -> str:
+        """Summary plus per-clip rows as JSON."""
+        return json.dumps({"summary": self.summary(), "config": self.config.to_dict(),
+                           "clips": [asdict(c) for c in self.clips]}, indent=2, default=float)
+
+
+def make_clips(T: int, cfg: EquivalenceConfig) -> List[Tuple[str, int, np.ndarray, Optional[float]]]:
+    """``(kind, seed, normalised window [T,63,6], true HR or None)`` for every clip."""
+    from edge_rppg.mstmap import normalize_window
+    from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
+
+    clips: List[Tuple[str, int, np.ndarray, Optional[float]]] = []
+    for i in range(cfg.n_random):
+        rng = np.random.default_rng([cfg.seed, 0, i])
+        clips.append(("random", i, normalize_window(rng.random((T, 63, 6), dtype=np.float32)), None))
+    synth_cfg = SynthConfig(T=T, fps=cfg.fs)
+    for i in range(cfg.n_synthetic):
+        seed = cfg.synth_seed_offset + cfg.seed * 10_000 + i
+        sample = synth_mstmap(synth_cfg, seed)
+        clips.append(("synthetic", seed, normalize_window(sample.mstmap), float(sample.hr_bpm)))
+    return clips
+
+
+def _torch_outputs(model: nn.Module, windows: np.ndarray, batch: int,
+                   record: bool = False) -> Tuple[np.ndarray, Optional[List[np.ndarray]]]:
+    """BVP ``[N, T]`` (and, for a friendly model with ``record``, indices per stage ``[N, T, K]``)."""
+    outs, idx = [], []
+    sels = selections(model) if record else []
+    with torch.no_grad():
+        for s in range(0, len(windows), batch):
+            x = torch.from_numpy(windows[s:s + batch])
+            outs.append(model(x).numpy())
+            if sels:
+                idx.append([sel.last.reshape(x.shape[0], x.shape[1], -1).numpy() for sel in sels])  # type: ignore[union-attr]
+    stages = [np.concatenate([b[i] for b in idx]) for i in range(len(sels))] if sels else None
+    return np.concatenate(outs), stages
+
+
+class _WithIndices(nn.Module):
+    """Friendly model whose forward also returns every stage's selected indices."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        y = self.model(x)
+        return (y, *[sel.last for sel in selections(self.model)])  # type: ignore[misc]
+
+
+def _diagnostic_session(friendly: nn.Module, T: int) -> Any:
+    """ORT session of a graph that outputs BVP and every stage's selected indices."""
+    import onnxruntime as ort
+
+    wrapped = _WithIndices(friendly).eval()
+    cfg = friendly.config  # type: ignore[attr-defined]
+    dummy = torch.rand(1, T, cfg.n_rois, cfg.in_channels, generator=torch.Generator().manual_seed(0))
+    buf = io.BytesIO()
+    n_sel = len(selections(friendly))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with torch.no_grad():
+            torch.onnx.export(wrapped, (dummy,), buf, dynamo=False, opset_version=17, input_names=[INPUT_NAME],
+                              output_names=["bvp"] + [f"indices_{i}" for i in range(n_sel)])
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    return ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
+
+
+def _hr(bvp: np.ndarray, fs: float) -> float:
+    from edge_rppg.dsp.hr import hr_from_psd
+
+    return float(hr_from_psd(np.asarray(bvp, dtype=np.float64), fs).hr_bpm)
+
+
+def run_equivalence(model: nn.Module, onnx_path: Union[str, Path],
+                    cfg: Optional[EquivalenceConfig] = None) -> EquivalenceReport:
+    """Compare ``model`` (original), its export-friendly copy and ORT on ``onnx_path``.
+
+    Raises ``ModelFileError`` when the ONNX file's T or weight hash does not belong to
+    ``model`` (comparing against another model's export would prove nothing).
+    """
+    import onnxruntime as ort
+
+    from .onnx_export import weights_sha256
+
+    cfg = cfg or EquivalenceConfig()
+    model = model.eval()
+    T = int(model.config.T)  # type: ignore[attr-defined]
+    meta = read_metadata(onnx_path)
+    if meta.get(META["T"]) not in (None, str(T)):
+        raise ModelFileError(f"{onnx_path}: exported for T={meta.get(META['T'])}, the model has T={T}")
+    sha = meta.get(META["weights_sha256"])
+    if sha is not None and sha != weights_sha256(model):
+        raise ModelFileError(f"{onnx_path}: weight hash {sha[:12]}… does not match the model being compared")
+    friendly = make_export_friendly(model)
+    clips = make_clips(T, cfg)
+    windows = np.stack([c[2] for c in clips]).astype(np.float32)
+    y_orig, _ = _torch_outputs(model, windows, cfg.batch)
+    y_friendly, idx_torch = _torch_outputs(friendly, windows, cfg.batch, record=cfg.diagnose)
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+    y_ort = np.concatenate([sess.run(None, {INPUT_NAME: w[None]})[0] for w in windows])
+    flips: Optional[List[List[int]]] = None
+    if cfg.diagnose and idx_torch:
+        diag = _diagnostic_session(friendly, T)
+        flips = []
+        for n, w in enumerate(windows):
+            outs = diag.run(None, {INPUT_NAME: w[None]})[1:]
+            flips.append([int(np.any(o.reshape(T, -1) != idx_torch[s][n], axis=-1).sum())
+                          for s, o in enumerate(outs)])
+    report = EquivalenceReport(config=cfg, onnx_path=str(onnx_path))
+    report._frames = T
+    outputs = {"original": y_orig, "friendly": y_friendly, "ort": y_ort}
+    for n, (kind, seed, _, true_hr) in enumerate(clips):
+        hrs = {name: _hr(y[n], cfg.fs) for name, y in outputs.items()}
+        diffs = {f"{a}-{b}": float(np.max(np.abs(outputs[a][n] - outputs[b][n]))) for a, b in PAIRS}
+        report.clips.append(ClipResult(kind=kind, seed=seed, max_abs=diffs, hr_bpm=hrs, true_hr_bpm=true_hr,
+                                       selection_flips=flips[n] if flips is not None else None))
+    return report

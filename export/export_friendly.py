@@ -1,0 +1,221 @@
+"""Export-friendly density-peak (DPC-KNN) prototype selection for Cluster-Phys (paper §3.2.1).
+
+The reference selection in :mod:`edge_rppg.models.fpc` builds its masks at run time
+(``torch.eye``/``arange`` comparisons that trace into ``EyeLike`` on booleans, which ONNX
+Runtime has no kernel for), counts in int64 and orders the winners with ``CumSum``.
+:class:`DensityPeakSelect` computes *the same selection* with ops every edge runtime
+supports, in static shapes only:
+
+* distances: ``|a|² + |b|² − 2 a·b`` (one batched MatMul), clamped at zero, diagonal
+  zeroed with a constant mask, square root — the same float operations as the reference,
+  so both sides see identical distances;
+* density (eq. 1): ``TopK`` with the static ``k`` (≤ 62 ≤ 3840) over the distances with the
+  diagonal replaced by (frame maximum + 1), so a point is never its own neighbour;
+* δ (eq. 2): "denser" is the strict total order ``φ_j > φ_i or (φ_j = φ_i and j < i)``
+  (Greater/Equal/And/Or against a constant lower-index mask), then ``Where`` + ``ReduceMin``;
+* top-K of φ·δ without sorting: ``rank_i = Σ_j [s_j > s_i or (s_j = s_i and j < i)]`` in
+  float, ``selected = rank < K`` (exactly K per frame), output slot of a winner =
+  ``selected @ U`` with the constant strictly-upper-triangular ``U`` (number of winners
+  with a lower index), so the K winners come out in ascending ROI order like the reference;
+* gather: a one-hot ``[F, K, N]`` matrix times ``x`` (MatMul).
+
+No argsort, NonZero, Unique, CumSum, data-dependent shape or Python loop over data is
+involved, every tie is broken by the lower index, and the result is bit-identical to the
+reference in PyTorch. :func:`make_export_friendly` patches a model instance (each
+clusterer's ``init_fn``) to use it; :func:`audit_onnx` checks an exported graph for the
+forbidden constructs.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["DensityPeakSelect", "make_export_friendly", "is_export_friendly", "selections", "audit_onnx",
+           "DENSITY_PEAK_SCOPE", "MAX_TOPK", "FORBIDDEN_OPS"]
+
+#: Name of the sub-module that holds the selection; exported node names contain
+#: ``/<DENSITY_PEAK_SCOPE>/`` so quantisation and TensorRT can keep them in FP32.
+DENSITY_PEAK_SCOPE = "density_peak"
+#: Largest static ``k`` a TopK may use (TensorRT's limit).
+MAX_TOPK = 3840
+#: ONNX ops that imply sorting, data-dependent shapes or control flow.
+FORBIDDEN_OPS: Tuple[str, ...] = ("NonZero", "Unique", "Compress", "Loop", "Scan", "If", "NonMaxSuppression",
+                                  "SequenceConstruct", "SequenceInsert", "SplitToSequence", "EyeLike",
+                                  "RandomUniform", "RandomNormal", "RandomUniformLike", "RandomNormalLike",
+                                  "Multinomial", "Bernoulli")
+
+
+class DensityPeakSelect(nn.Module):
+    """Static-shape DPC-KNN top-K selection for one clustering stage (``n`` points → ``K``).
+
+    ``forward(x [F, n, D])`` returns ``(indices [F, K] float, prototypes [F, K, D])``;
+    indices are the selected ROI positions in ascending order (float so the graph stays
+    free of int64 arithmetic; exact for n < 2²⁴).
+    """
+
+    def __init__(self, n: int, K: int, k: int) -> None:
+        super().__init__()
+        if not 1 <= K <= n:
+            raise ValueError(f"DensityPeakSelect: K must be in [1, n={n}], got {K}")
+        if k < 1:
+            raise ValueError(f"DensityPeakSelect: k (KNN neighbours) must be >= 1, got {k}")
+        self.n, self.K, self.k = int(n), int(K), int(k)
+        self.k_eff = min(self.k, self.n - 1)
+        if self.k_eff > MAX_TOPK:
+            raise ValueError(f"DensityPeakSelect: k={self.k_eff} exceeds the TopK limit {MAX_TOPK}")
+        idx = torch.arange(self.n)
+        eye = idx.unsqueeze(0) == idx.unsqueeze(1)
+        # constants, not parameters: they travel in the ONNX file as initializers
+        self.register_buffer("eye", eye, persistent=False)                                # [n, n] bool
+        self.register_buffer("off_diag", (~eye).to(torch.float32), persistent=False)     # [n, n]
+        self.register_buffer("lower", idx.unsqueeze(0) < idx.unsqueeze(1), persistent=False)  # [i, j]: j < i
+        self.register_buffer("before", (idx.unsqueeze(1) < idx.unsqueeze(0)).to(torch.float32),
+                             persistent=False)                                           # [j, i]: j < i
+        self.register_buffer("slots", torch.arange(self.K, dtype=torch.float32).view(1, self.K, 1),
+                             persistent=False)                                           # [1, K, 1]
+        self.register_buffer("positions", idx.to(torch.float32), persistent=False)       # [n]
+
+    def distances(self, x: Tensor) -> Tensor:
+        """Euclidean distances ``[F, n, n]`` (matmul form, clamped at 0, zero diagonal)."""
+        sq = (x * x).sum(-1)
+        d2 = sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2.0 * torch.matmul(x, x.transpose(-1, -2))
+        return torch.sqrt(torch.clamp(d2, min=0.0) * self.off_diag.to(x.dtype))
+
+    def density(self, dist: Tensor) -> Tensor:
+        """Eq. 1: ``exp(−mean of the k smallest distances to other points)``, ``[F, n]``."""
+        if self.k_eff < 1:
+            return torch.ones(dist.shape[:-1], dtype=dist.dtype, device=dist.device)
+        big = dist.amax(dim=(-1, -2), keepdim=True) + 1.0
+        masked = torch.where(self.eye, big, dist)
+        nearest = torch.topk(masked, self.k_eff, dim=-1, largest=False, sorted=True).values
+        return torch.exp(-nearest.mean(dim=-1))
+
+    def delta(self, dist: Tensor, density: Tensor) -> Tensor:
+        """Eq. 2: distance to the nearest denser point (row maximum for the densest), ``[F, n]``."""
+        phi_i, phi_j = density.unsqueeze(-1), density.unsqueeze(-2)
+        denser = (phi_j > phi_i) | ((phi_j == phi_i) & self.lower)
+        row_max = dist.amax(dim=-1, keepdim=True)
+        return torch.where(denser, dist, row_max).amin(dim=-1)
+
+    def onehot(self, score: Tensor) -> Tensor:
+        """One-hot ``[F, K, n]`` of the K best scores (ties → lower index), rows in ROI order."""
+        s_i, s_j = score.unsqueeze(-1), score.unsqueeze(-2)
+        beats = (s_j > s_i) | ((s_j == s_i) & self.lower)
+        rank = beats.to(score.dtype).sum(dim=-1)                  # [F, n], exact small integers
+        selected = (rank < float(self.K)).to(score.dtype)          # exactly K ones per frame
+        slot = torch.matmul(selected, self.before.to(score.dtype))  # winners with a lower index
+        hit = (slot.unsqueeze(-2) == self.slots.to(score.dtype)).to(score.dtype)  # [F, K, n]
+        return hit * selected.unsqueeze(-2)
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        """``x [F, n, D]`` → ``(indices [F, K] float, prototypes [F, K, D])``."""
+        if x.shape[-2] != self.n:
+            raise ValueError(f"DensityPeakSelect built for n={self.n} points, got x of shape {tuple(x.shape)}")
+        sel = x.detach()
+        dist = self.distances(sel)
+        density = self.density(dist)
+        score = density * self.delta(dist, density)
+        onehot = self.onehot(score)
+        indices = torch.matmul(onehot, self.positions.to(onehot.dtype))
+        return indices, torch.matmul(onehot.to(x.dtype), x)
+
+
+class _SelectInit:
+    """Callable with the ``init_fn(x, K, k)`` signature of :mod:`edge_rppg.models.fpc` that
+    runs a :class:`DensityPeakSelect` module (called as a module so exported node names
+    carry its scope). Plain object, so assigning it does not register a second module."""
+
+    def __init__(self, module: DensityPeakSelect) -> None:
+        self.module = module
+        self.last: Optional[Tensor] = None  # indices of the latest call (for diagnostics)
+
+    def __call__(self, x: Tensor, K: int, k: int) -> Tuple[Tensor, Tensor]:
+        if (int(K), int(k)) != (self.module.K, self.module.k):
+            raise ValueError(f"density-peak selection was built for K={self.module.K}, k={self.module.k}; "
+                             f"called with K={K}, k={k}")
+        indices, prototypes = self.module(x)
+        self.last = indices
+        return indices, prototypes
+
+
+def _clusterers(model: nn.Module) -> List[nn.Module]:
+    """Modules that select prototypes through a swappable ``init_fn`` (fpc, dpc, kmeans)."""
+    return [m for m in model.modules() if callable(getattr(m, "init_fn", None)) and hasattr(m, "k_out")]
+
+
+def make_export_friendly(model: nn.Module, inplace: bool = False) -> nn.Module:
+    """Return ``model`` (a copy unless ``inplace``) with every DPC-KNN selection swapped for
+    :class:`DensityPeakSelect`, in eval mode.
+
+    Each clusterer gets a ``density_peak`` sub-module and its ``init_fn`` calls it; the
+    weights are untouched (the selection has no parameters). Raises ``ValueError`` if the
+    model has no stage with a DPC-KNN selection and no other clustering either.
+    """
+    target = model if inplace else copy.deepcopy(model)
+    stages = _clusterers(target)
+    if not stages and not any(hasattr(m, "cluster") for m in target.modules()):
+        raise ValueError(f"{type(model).__name__} has no clustering stage with a swappable init_fn "
+                         "(expected edge_rppg.models.fpc clusterers)")
+    for cluster in stages:
+        module = DensityPeakSelect(cluster.n_in, cluster.k_out, cluster.knn_k)
+        ref = next((t for t in cluster.parameters()), None)
+        if ref is not None:
+            module = module.to(ref.device)
+        cluster.add_module(DENSITY_PEAK_SCOPE, module)
+        cluster.init_fn = _SelectInit(module)
+    return target.eval()
+
+
+def selections(model: nn.Module) -> List[_SelectInit]:
+    """The patched selections of an export-friendly model, in stage order (``.last`` holds
+    the indices ``[F, K]`` of the latest forward)."""
+    return [m.init_fn for m in _clusterers(model) if isinstance(m.init_fn, _SelectInit)]
+
+
+def is_export_friendly(model: nn.Module) -> bool:
+    """True when every DPC-KNN clusterer of ``model`` uses :class:`DensityPeakSelect`."""
+    return all(isinstance(m.init_fn, _SelectInit) for m in _clusterers(model))
+
+
+def audit_onnx(model: "onnx.ModelProto") -> List[str]:  # type: ignore[name-defined]  # noqa: F821
+    """Problems that keep an ONNX graph from being static and export-friendly (empty = fine).
+
+    Checks: no op from :data:`FORBIDDEN_OPS`; every TopK has a constant ``k`` ≤
+    :data:`MAX_TOPK`; the graph inputs/outputs and (after shape inference) every
+    intermediate tensor have fully static shapes.
+    """
+    import onnx
+    from onnx import numpy_helper, shape_inference
+
+    problems: List[str] = []
+    graph = model.graph
+    consts: Dict[str, object] = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Constant":
+            for a in node.attribute:
+                if a.name == "value":
+                    consts[node.output[0]] = numpy_helper.to_array(a.t)
+    for node in graph.node:
+        if node.op_type in FORBIDDEN_OPS:
+            problems.append(f"forbidden op {node.op_type} ({node.name})")
+        if node.op_type == "TopK":
+            k = consts.get(node.input[1]) if len(node.input) > 1 else None
+            if k is None:
+                problems.append(f"TopK {node.name} has a data-dependent k")
+            elif int(k.reshape(-1)[0]) > MAX_TOPK:  # type: ignore[union-attr]
+                problems.append(f"TopK {node.name} has k={int(k.reshape(-1)[0])} > {MAX_TOPK}")  # type: ignore[union-attr]
+    inferred = shape_inference.infer_shapes(model, strict_mode=False)
+    values = list(inferred.graph.input) + list(inferred.graph.output) + list(inferred.graph.value_info)
+    for vi in values:
+        t = vi.type.tensor_type
+        if not t.HasField("shape"):
+            problems.append(f"tensor {vi.name} has no inferred shape")
+            continue
+        if any(not d.HasField("dim_value") for d in t.shape.dim):
+            dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in t.shape.dim]
+            problems.append(f"tensor {vi.name} has a non-static shape {dims}")
+    _ = onnx  # imported for the type name in the signature
+    return problems
