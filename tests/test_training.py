@@ -65,6 +65,12 @@ def test_config_yaml_and_json_round_trip(tmp_path: Path) -> None:
         assert back == cfg
         assert isinstance(back.data[1], DataSpec) and back.data[1].split == (0.0, 0.8)
     assert cfg.with_overrides({"lr": 1e-4, "model.heads": 4}).model == {"dim": 16, "heads": 4}
+    over = cfg.with_overrides({"val.0.n_clips": 3, "data.1.split": [0.5, 1.0]})
+    assert over.val[0].n_clips == 3 and over.data[1].split == (0.5, 1.0)
+    # YAML 1.1 reads "1e-3" as text: numbers given as text are converted, junk is refused
+    assert TrainConfig.from_dict({"lr": "1e-3", "steps": "20"}).lr == 1e-3
+    with pytest.raises(ValueError, match="lr must be a number"):
+        TrainConfig.from_dict({"lr": "fast"})
     with pytest.raises(ValueError, match="unknown field"):
         TrainConfig.from_dict({"learning_rate": 1.0})
     with pytest.raises(ValueError, match="invalid value"):
@@ -257,13 +263,19 @@ def test_cli_train_then_eval_json(tmp_path: Path, capsys: pytest.CaptureFixture)
     ckpt = tmp_path / "o" / "last.pt"
     assert ckpt.is_file()
     capsys.readouterr()
-    p = argparse.ArgumentParser()
-    cli_eval.add_arguments(p)
-    assert cli_eval.run(p.parse_args([str(ckpt), "--json", "--n-clips", "6"])) == 0
+    from edge_rppg.cli.main import main as edge_rppg_main
+
+    assert edge_rppg_main(["eval", str(ckpt), "--json", "--n-clips", "6"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert set(res["metrics"]) == {"cluster_phys", "pos", "chrom"}
     assert res["n_clips"] == 6 and res["T"] == 96
     assert res["metrics"]["pos"]["n"] == 6
+    # held-out seeds, with the generator settings the checkpoint was trained on
+    assert res["data"][0]["seeds"][0] == 50_000_000
+    assert res["data"][0]["synth"]["motion_prob"] == 0.0
+    p = argparse.ArgumentParser()
+    cli_eval.add_arguments(p)
+    assert p.parse_args([str(ckpt)]).seed_offset == __import__("training.evaluate").evaluate.HELDOUT_SEED_OFFSET
     assert cli_train.main([str(tmp_path / "missing.yaml")]) == 2
 
 

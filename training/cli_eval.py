@@ -19,7 +19,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments of ``eval``."""
     p.add_argument("checkpoint", help="checkpoint written by 'edge-rppg train' (.pt)")
     p.add_argument("--n-clips", type=int, default=128, help="held-out synthetic clips")
-    p.add_argument("--seed-offset", type=int, default=50_000_000, help="first seed of the held-out synthetic clips")
+    p.add_argument("--seed-offset", type=int, default=50_000_000,  # = training.evaluate.HELDOUT_SEED_OFFSET
+                   help="first seed of the held-out synthetic clips")
     p.add_argument("--synth", action="append", default=[], metavar="KEY=VALUE",
                    help="SynthConfig override for the held-out clips (YAML value), repeatable")
     p.add_argument("--dataset", help="evaluate on a dataset reader (ubfc, pure, vipl, mmse) instead")
@@ -45,19 +46,17 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate and print a table (or JSON)."""
     from training.cli_train import parse_overrides
     from training.config import DataSpec
-    from training.evaluate import evaluate_checkpoint, heldout_spec
+    from training.evaluate import evaluate_checkpoint
 
+    specs = None
     if args.dataset:
         if not args.root:
             raise ValueError("--dataset needs --root DIR")
         lo, hi = (float(v) for v in args.split.split(","))
         specs = [DataSpec(source=args.dataset, root=args.root, cache_dir=args.cache_dir, split=(lo, hi))]
-    else:
-        synth = parse_overrides(args.synth)
-        specs = [heldout_spec(args.n_clips, args.seed_offset, synth)] if synth or args.n_clips != 128 \
-            or args.seed_offset != 50_000_000 else None
     classic = [c.strip() for c in args.classic.split(",") if c.strip()]
-    res = evaluate_checkpoint(args.checkpoint, specs, classic, progress=not args.json)
+    res = evaluate_checkpoint(args.checkpoint, specs, classic, progress=not args.json, n_clips=args.n_clips,
+                              seed_offset=args.seed_offset, synth=parse_overrides(args.synth))
     if args.json:
         print(json.dumps(_finite(res), default=str))
         return 0

@@ -161,16 +161,27 @@ class TrainConfig(Config):
         return self.stride or max(1, self.T // 2)
 
     def with_overrides(self, overrides: Dict[str, Any]) -> "TrainConfig":
-        """A copy with dotted-key overrides applied (``{"lr": 1e-4, "model.depth": 2}``)."""
-        data = self.to_dict()
+        """A copy with dotted-key overrides applied (``{"lr": 1e-4, "model.depth": 2,
+        "val.0.n_clips": 16}``; a number indexes a list)."""
+        data: Any = self.to_dict()
         for key, value in overrides.items():
             parts = key.split(".")
             node = data
-            for p in parts[:-1]:
-                if not isinstance(node.get(p), dict):
-                    node[p] = {}
-                node = node[p]
-            node[parts[-1]] = value
+            for i, p in enumerate(parts):
+                last = i == len(parts) - 1
+                if isinstance(node, list):
+                    if not p.isdigit() or int(p) >= len(node):
+                        raise ValueError(f"override {key!r}: {p!r} is not an index of a list of {len(node)}")
+                    if last:
+                        node[int(p)] = value
+                    else:
+                        node = node[int(p)]
+                elif last:
+                    node[p] = value
+                else:
+                    if not isinstance(node.get(p), (dict, list)):
+                        node[p] = {}
+                    node = node[p]
         return TrainConfig.from_dict(data)
 
 

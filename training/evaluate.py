@@ -112,20 +112,23 @@ def evaluate_model(model: Optional[torch.nn.Module], clips: Clips, classic: Sequ
 
 def evaluate_checkpoint(path: Union[str, Path], specs: Optional[Sequence[DataSpec]] = None,
                         classic: Sequence[str] = ("pos", "chrom"), batch_size: int = 64, sig_cfg: Any = None,
-                        progress: bool = False) -> Dict[str, Any]:
-    """Load ``path`` and evaluate it on ``specs`` (default: 128 held-out synthetic clips
-    with the generator settings of the checkpoint's first synthetic training source)."""
+                        progress: bool = False, n_clips: int = 128, seed_offset: int = HELDOUT_SEED_OFFSET,
+                        synth: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Load ``path`` and evaluate it on ``specs``; by default on ``n_clips`` held-out
+    synthetic clips from ``seed_offset`` with the generator settings of the checkpoint's
+    first synthetic training source, updated with ``synth``."""
     from edge_rppg.models.checkpoint import load_checkpoint
 
     model, extra = load_checkpoint(path)
     T = int(model.config.T)
     if specs is None:
-        synth: Dict[str, Any] = {}
+        base: Dict[str, Any] = {}
         for d in (extra.get("train_config") or {}).get("data", []):
             if d.get("source") == SYNTHETIC:
-                synth = dict(d.get("synth") or {})
+                base = dict(d.get("synth") or {})
                 break
-        specs = [heldout_spec(synth=synth)]
+        base.update(synth or {})
+        specs = [heldout_spec(n_clips, seed_offset, base)]
     clips = eval_clips(specs, T)
     results = evaluate_model(model, clips, classic, "cpu", batch_size, sig_cfg, progress)
     return {"checkpoint": str(path), "T": T, "n_clips": len(clips), "data": clips.describe(),
