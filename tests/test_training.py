@@ -286,3 +286,46 @@ def test_evaluate_classic_methods_on_clean_clips() -> None:
     res = evaluate_model(None, clips, ("pos", "chrom"))
     assert set(res) == {"pos", "chrom"}
     assert res["pos"]["mae"] < 5.0 and res["pos"]["n"] == 8
+
+
+# ----------------------------------------------------------------------------- dataset-backed clips
+
+class _FakeReader:
+    """A dataset reader over synthetic recordings at 25 fps with a few invalid frames."""
+
+    recs = [f"subject{i}" for i in range(5)]
+
+    def list_recordings(self, root: str) -> list:
+        from types import SimpleNamespace
+
+        return [SimpleNamespace(name=n) for n in self.recs]
+
+    def load_mstmap(self, rec: object, cache_dir: object = None) -> object:
+        from edge_rppg.datasets.base import MSTmapRecord
+
+        i = self.recs.index(rec.name)
+        s = synth_mstmap(SynthConfig(T=500, fps=25.0, hr_range_bpm=(60.0 + 10 * i, 60.0 + 10 * i), **STEADY), seed=i)
+        valid = np.ones(500, bool)
+        valid[100:104] = False
+        mst = s.mstmap.copy()
+        mst[~valid] = np.nan
+        return MSTmapRecord(name=rec.name, mstmap=mst, valid=valid, fps=25.0, timestamps_s=np.arange(500) / 25.0,
+                            bvp=s.bvp, hr_bpm=s.hr_bpm, from_cache=False)
+
+
+def test_recording_clips_from_a_dataset_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    from edge_rppg.datasets import DATASETS
+
+    real_get = DATASETS.get
+    monkeypatch.setattr(DATASETS, "get", lambda name: _FakeReader if name == "fake" else real_get(name))
+    clips = build_clips([DataSpec(source="fake", root="/nowhere", split=(0.0, 0.6))], T=300, stride=60)
+    part = clips.datasets[0]
+    assert part.names == ["subject0", "subject1", "subject2"]
+    n30 = int(np.floor(499 / 25.0 * 30.0)) + 1  # 25 fps -> 30 Hz grid
+    assert all(len(c) == n30 for c in part.clips)
+    assert len(clips) == 3 * len(range(0, n30 - 302 + 1, 60))
+    for idx in (0, len(clips) - 1):
+        item = clips[idx]
+        assert item["x"].shape == (300, 63, 6) and np.isfinite(item["x"]).all()
+        assert psd_hr(item["bvp"]) == pytest.approx(float(item["hr"]), abs=2.0)
+    assert clips.describe()[0]["recordings"] == part.names

@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Tuple
 from edge_rppg.config import Config
 
 SYNTHETIC = "synthetic"
+AMP_DTYPES = ("float16", "bfloat16")
 
 
 @dataclass
@@ -93,7 +94,8 @@ class TrainConfig(Config):
     ``{"name": ..., **params}`` from ``training.data.AUGMENTATIONS``). Schedule:
     ``steps`` optimiser steps when > 0, else ``epochs`` passes over ``data``; linear
     warmup for ``warmup_steps`` then cosine decay to ``lr * min_lr_ratio`` (constant
-    after warmup if ``cosine`` is false). ``amp`` only takes effect on CUDA.
+    after warmup if ``cosine`` is false). ``amp`` only takes effect on CUDA (``amp_dtype`` float16 with a
+    gradient scaler, or bfloat16 without).
     ``val_every`` validates every that many epochs (and always at the end);
     ``ckpt_every`` also writes ``last.pt`` every that many steps (0 = at epoch ends only).
     """
@@ -115,6 +117,7 @@ class TrainConfig(Config):
     min_lr_ratio: float = 0.01
     grad_clip: float = 1.0
     amp: bool = True
+    amp_dtype: str = "float16"
     seed: int = 0
     output_dir: str = "out/train"
     num_workers: int = 0
@@ -149,11 +152,12 @@ class TrainConfig(Config):
             "ckpt_every": self.ckpt_every >= 0,
             "log_every": self.log_every >= 1,
         }
+        checks["amp_dtype"] = self.amp_dtype in AMP_DTYPES
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             vals = {k: getattr(self, k) for k in bad}
             raise ValueError(f"TrainConfig: invalid value(s) {vals}; expected T>=16, batch_size>=1, "
-                             f"lr>0, 0<=min_lr_ratio<=1, non-negative counts")
+                             f"lr>0, 0<=min_lr_ratio<=1, non-negative counts, amp_dtype in {AMP_DTYPES}")
 
     @property
     def clip_stride(self) -> int:

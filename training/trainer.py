@@ -138,11 +138,12 @@ class Trainer:
         self.total_steps = cfg.steps if cfg.steps > 0 else cfg.epochs * self.steps_per_epoch
 
         self.amp = bool(cfg.amp and self.device.type == "cuda")
+        self.amp_dtype = getattr(torch, cfg.amp_dtype)
         self.optimizer = torch.optim.AdamW(_param_groups(self.model, cfg.weight_decay), lr=cfg.lr,
                                            betas=(0.9, 0.999))
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, LrSchedule(cfg.warmup_steps, self.total_steps, cfg.cosine, cfg.min_lr_ratio))
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp and self.amp_dtype == torch.float16)
 
         self.step = 0
         self.best_mae = math.inf
@@ -187,7 +188,7 @@ class Trainer:
         self.net.train()
         x = batch["x"].to(self.device, non_blocking=True)
         y = batch["bvp"].to(self.device, non_blocking=True)
-        with torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.amp):
+        with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype, enabled=self.amp):
             pred = self.net(x)
         loss = neg_pearson_loss(pred.float(), y.float()).mean()
         self.optimizer.zero_grad(set_to_none=True)
