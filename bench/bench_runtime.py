@@ -138,7 +138,7 @@ def soak(args: argparse.Namespace) -> Dict[str, Any]:
     win: List[float] = []
     trace: List[List[float]] = []
     warm = min(max(2 * 300, 1000), max(n_total // 10, 1))
-    state = {"i": 0, "rss0": None}
+    state: Dict[str, Any] = {"i": 0, "rss0": None, "rss_last": None}
     rss_before = rss_mb()
 
     def on_result(r: Any, _p: Any) -> None:
@@ -151,13 +151,15 @@ def soak(args: argparse.Namespace) -> Dict[str, Any]:
             state["rss0"] = rss_mb()
         if i % args.trace_every == 0:
             trace.append([i, round(rss_mb(), 1)])
+        if i == n_total - 1:
+            state["rss_last"] = rss_mb()  # with everything still open
         state["i"] = i + 1
 
     t0 = time.perf_counter()
     report = pipe.run(on_result=on_result)
     wall = time.perf_counter() - t0
+    rss_end = state["rss_last"] if state["rss_last"] is not None else rss_mb()
     pipe.close()
-    rss_end = rss_mb()
     rss0 = state["rss0"] if state["rss0"] is not None else rss_before
     lat = lat[: min(report.processed, n_total)]
     wl = np.asarray(win)
