@@ -445,3 +445,17 @@ def test_cli_run_reports_failed_source(tmp_path: Path, capsys: pytest.CaptureFix
                "--max-faces", "1"])
     assert rc == 1
     assert "ended: error" in capsys.readouterr().err
+
+
+def test_edge_rppg_main_dispatches_run(tmp_path: Path, clip: dict, capsys: pytest.CaptureFixture) -> None:
+    """``edge-rppg run`` through the real console entry point (JSON lines on stdout)."""
+    from edge_rppg.cli.main import main
+
+    rc = main(["run", "--source", str(clip["path"]), "--engine", "pos", "--max-frames", "12",
+               "--roi-backend", "cpu", "--max-faces", "1", "--backend", "opencv", "--quiet"])
+    assert rc == 0
+    lines = [json.loads(s) for s in capsys.readouterr().out.splitlines() if s.startswith("{")]
+    assert len(lines) == 12 and lines[-1]["frame_index"] == 11 and lines[-1]["face_found"]
+    rc = main(["run", "--source", str(tmp_path / "missing.avi"), "--engine", "pos"])
+    assert rc == 2
+    assert "not found" in capsys.readouterr().err
