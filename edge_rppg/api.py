@@ -234,7 +234,12 @@ class EdgeRPPG:
     MediaPipe FaceMesh (anything with ``detect(frame_rgb, timestamp_ms) -> list[Face]``).
 
     Use as a context manager, or call :meth:`close`. See the module docstring for
-    timestamps, gaps and thread safety.
+    timestamps and gaps.
+
+    Thread safety: one instance = one stream. ``process``/``push``/``get_result``/
+    ``reset``/``close`` hold an internal lock (concurrent calls are serialised, never
+    corrupt state), but interleaving frames of different cameras into one instance mixes
+    their signals: create one instance per stream, typically one per thread.
     """
 
     def __init__(self, engine: EngineSpec = None, options: Optional[EdgeRPPGOptions] = None, *,
