@@ -97,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
         hr = "n/a" if last is None or last.hr_bpm is None else f"{last.hr_bpm:.1f} bpm (valid={last.valid})"
         _log(f"ended: {report.end_reason}; {report.frames_in} frames read, {report.processed} processed, "
              f"{report.dropped} dropped (queue {report.dropped_queue}, bad {report.dropped_bad}, "
-             f"repeated timestamps {report.dropped_skipped}); {report.fps:.1f} fps; last HR {hr}")
+             f"repeated timestamps {report.dropped_skipped}, source {report.dropped_source}); "
+             f"{report.fps:.1f} fps; last HR {hr}")
         if report.last_error:
             _log(f"last dropped frame: {report.last_error}")
         _log("stage ms (mean/p99): " + json.dumps(

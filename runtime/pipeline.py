@@ -93,7 +93,8 @@ class RunReport:
     ``error: ...``; ok: False for errors and stalls. frames_in: frames the source
     delivered; processed: frames that went through the stages; dropped_queue /
     dropped_bad / dropped_skipped: frames dropped by backpressure, as ill-formed, or for
-    a non-increasing timestamp. stage_ms: per-stage timing summaries.
+    a non-increasing timestamp; dropped_source: frames the source itself lost (a live
+    GStreamer appsink, counted from PTS gaps). stage_ms: per-stage timing summaries.
     """
 
     end_reason: str
@@ -109,12 +110,13 @@ class RunReport:
     last_error: Optional[str] = None
     reconnects: int = 0
     queue_high_water: int = 0
+    dropped_source: int = 0
     hr_history: List[Tuple[float, Optional[float], bool]] = field(default_factory=list)  # last 10k (t, HR, valid)
 
     @property
     def dropped(self) -> int:
         """All dropped frames."""
-        return self.dropped_queue + self.dropped_bad + self.dropped_skipped
+        return self.dropped_queue + self.dropped_bad + self.dropped_skipped + self.dropped_source
 
     @property
     def fps(self) -> float:
@@ -126,6 +128,7 @@ class RunReport:
         return {"end_reason": self.end_reason, "ok": self.ok, "frames_in": self.frames_in,
                 "processed": self.processed, "dropped": self.dropped, "dropped_queue": self.dropped_queue,
                 "dropped_bad": self.dropped_bad, "dropped_skipped": self.dropped_skipped,
+                "dropped_source": self.dropped_source,
                 "elapsed_s": round(self.elapsed_s, 3), "fps": round(self.fps, 2), "reconnects": self.reconnects,
                 "queue_high_water": self.queue_high_water,
                 "last_hr_bpm": None if self.last_result is None or self.last_result.hr_bpm is None
@@ -258,7 +261,7 @@ class Pipeline:
                     break
                 frame, ts = item
                 packet = Packet(frame=frame, timestamp=float(ts), index=index,
-                                dropped_frames=q.dropped + bad + skipped)
+                                dropped_frames=q.dropped + bad + skipped + src.dropped)
                 index += 1
                 try:
                     run_stages(self.stages, packet)
@@ -268,7 +271,7 @@ class Pipeline:
                     continue
                 if packet.skipped:
                     skipped += 1
-                packet.dropped_frames = q.dropped + bad + skipped
+                packet.dropped_frames = q.dropped + bad + skipped + src.dropped
                 last = result_from_packet(packet, self.fps)
                 processed += 1
                 if last.hr_updated:
@@ -302,6 +305,7 @@ class Pipeline:
                          dropped_queue=q.dropped, dropped_bad=bad, dropped_skipped=skipped, elapsed_s=elapsed,
                          stage_ms=self.stage_timing(), last_result=last, last_error=last_error,
                          reconnects=int(getattr(src, "reconnects", 0)), queue_high_water=q.high_water,
+                         dropped_source=int(src.dropped),
                          hr_history=list(history))
 
     def stage_timing(self) -> Dict[str, Dict[str, float]]:

@@ -60,6 +60,7 @@ class Source:
     def __init__(self) -> None:
         self.end_reason: Optional[str] = None
         self.failed = False
+        self.dropped = 0  # frames lost before reaching us (e.g. a live appsink), if known
         self._stop = threading.Event()
 
     def frames(self) -> Iterator[FrameTs]:  # pragma: no cover - abstract
@@ -190,6 +191,7 @@ class GstSource(Source):
         self.stall_timeout_s = float(stall_timeout_s)
         self.max_buffers = int(max_buffers)
         self.frames_out = 0
+        self._last_ts: Optional[float] = None
 
     def description(self) -> str:
         """The full launch string that is run."""
@@ -221,6 +223,10 @@ class GstSource(Source):
             self.fps = float(num) / den if ok and den and num else 30.0
         pts = buf.pts
         ts = pts / Gst.SECOND if pts != Gst.CLOCK_TIME_NONE else n / float(self.fps or 30.0)
+        if self.live and self._last_ts is not None and self.fps:
+            # a live appsink (drop=true) discards frames silently: count them from the PTS gap
+            self.dropped += max(0, int(round((ts - self._last_ts) * self.fps)) - 1)
+        self._last_ts = ts
         return frame, float(ts)
 
     def frames(self) -> Iterator[FrameTs]:
@@ -430,6 +436,15 @@ class FallbackSource(Source):
             reasons.append(f"{type(src).__name__}: {src.end_reason}")
         self._end("error: no backend could read it (" + "; ".join(reasons) + ")", failed=True)
 
+    @property
+    def dropped(self) -> int:  # type: ignore[override]
+        """Frames the source in use lost."""
+        return self.used.dropped if self.used is not None else 0
+
+    @dropped.setter
+    def dropped(self, _value: int) -> None:
+        pass
+
     def stop(self) -> None:
         super().stop()
         if self.used is not None:
@@ -450,6 +465,7 @@ class ReconnectingSource(Source):
         self.max_retries = max_retries
         self.backoff_s, self.max_backoff_s = float(backoff_s), float(max_backoff_s)
         self.reconnects = 0
+        self._dropped_done = 0
         self.log = log or (lambda _msg: None)
         self._current: Optional[Source] = None
         first = factory()
@@ -471,6 +487,8 @@ class ReconnectingSource(Source):
             except SourceError as exc:
                 src._end(f"error: {exc}", failed=True)
             self.fps = src.fps or self.fps
+            self._dropped_done += src.dropped
+            self._current = None
             if self.stopped:
                 self._end("stopped")
                 return
@@ -489,6 +507,16 @@ class ReconnectingSource(Source):
                 return
             delay = min(delay * 2.0, self.max_backoff_s)
             self.reconnects += 1
+
+    @property
+    def dropped(self) -> int:  # type: ignore[override]
+        """Frames lost by all connections so far."""
+        cur = self._current
+        return self._dropped_done + (cur.dropped if cur is not None else 0)
+
+    @dropped.setter
+    def dropped(self, _value: int) -> None:
+        pass
 
     def stop(self) -> None:
         super().stop()

@@ -372,6 +372,20 @@ def test_gstreamer_videotestsrc_to_appsink() -> None:
 
 
 @needs_gst
+def test_gstreamer_live_source_counts_appsink_drops() -> None:
+    """A live 30 fps source read too slowly: the appsink drops (max-buffers=1, drop=true)
+    and the source counts what it lost from the PTS gaps."""
+    src = GstSource("videotestsrc num-buffers=45 is-live=true ! video/x-raw,width=64,height=48,framerate=30/1",
+                    live=True, max_buffers=1)
+    got = 0
+    for _frame, _ts in src.frames():
+        got += 1
+        time.sleep(0.1)
+    assert src.end_reason == "eos"
+    assert src.dropped > 0 and 30 <= got + src.dropped <= 45
+
+
+@needs_gst
 def test_gstreamer_errors_end_cleanly(tmp_path: Path) -> None:
     missing = GstSource(f"filesrc location={tmp_path / 'nope.avi'} ! decodebin")
     assert list(missing.frames()) == []
