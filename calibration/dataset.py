@@ -7,7 +7,7 @@ conditions (steady, drifting, flickering) × head-motion levels (still, moderate
 gets windows in turn, each from its own seed. Windows cut from a dataset reader's
 recordings (optional) are stratified *after the fact* by :func:`stratified_select` on
 three measured features — reference HR, light variation and a motion proxy — split into
-quantile bins and taken round-robin across the occupied cells.
+equal-width bins and taken round-robin across the occupied cells.
 
 The set is cached as ``.npz`` (raw windows + strata labels + HR) under a key of its
 config, so repeated calibrations reuse it. The model normalises windows itself
@@ -62,7 +62,7 @@ class CalibrationConfig(Config):
     synthetic clips (seed + 1000·cell + round, disjoint from the held-out report seeds);
     dataset/dataset_root/dataset_cache: optional reader name (``edge_rppg.datasets``),
     its folder and MSTmap cache; dataset_fraction: share of ``n_samples`` taken from it
-    when given; stride: frames between dataset windows; bins: quantile bins per feature.
+    when given; stride: frames between dataset windows; bins: equal-width bins per feature.
     """
 
     n_samples: int = 64
@@ -175,9 +175,10 @@ def window_features(window: np.ndarray) -> np.ndarray:
 def stratified_select(features: np.ndarray, n: int, bins: int = 3, seed: int = 0) -> np.ndarray:
     """Indices of ``n`` rows of ``features [N, F]`` spread across quantile strata.
 
-    Each feature is cut into ``bins`` quantile bins; rows are grouped by their bin tuple
-    and taken round-robin over the groups (random order within a group, from ``seed``),
-    so rare conditions are not crowded out by the common ones. NaN features form their
+    Each feature's range is cut into ``bins`` equal-width bins (so extreme conditions get
+    bins of their own); rows are grouped by their bin tuple and taken round-robin over
+    the groups (random order within a group, from ``seed``), so rare conditions — which
+    set the activation ranges INT8 must cover — are not crowded out by the common ones. NaN features form their
     own bin. Returns sorted indices (all rows if ``n >= N``).
     """
     feats = np.asarray(features, dtype=np.float64)
@@ -191,7 +192,8 @@ def stratified_select(features: np.ndarray, n: int, bins: int = 3, seed: int = 0
         col = feats[:, j]
         ok = np.isfinite(col)
         if ok.sum() > 0:
-            edges = np.quantile(col[ok], np.linspace(0, 1, bins + 1)[1:-1])
+            lo, hi = float(col[ok].min()), float(col[ok].max())
+            edges = np.linspace(lo, hi, bins + 1)[1:-1]
             codes[ok, j] = np.searchsorted(edges, col[ok], side="right")
         codes[~ok, j] = bins
     rng = np.random.default_rng(seed)

@@ -17,7 +17,9 @@ density or score, float rounding differences between PyTorch and ONNX Runtime ke
 pick the other one. With ``diagnose=True`` a second, diagnostic ONNX graph that also
 outputs each stage's selected indices is run, and the report counts, per stage, the
 frames whose selection differs — so a failing clip is explained (selection flip at a
-near-tie) rather than merely reported.
+near-tie) rather than merely reported. The nearest-prototype assignment of the prototype
+update (eq. 5–7, an ArgMax) is a second discrete decision of the same kind; its flips
+are not counted here.
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ Runtime has no kernel for), counts in int64 and orders the winners with ``CumSum
 supports, in static shapes only:
 
 * distances: ``|a|² + |b|² − 2 a·b`` (one batched MatMul), clamped at zero, diagonal
-  zeroed with a constant mask, square root — the same float operations as the reference,
+  zeroed through a constant mask (``Where``), square root — the same float operations as the reference,
   so both sides see identical distances;
 * density (eq. 1): ``TopK`` with the static ``k`` (≤ 62 ≤ 3840) over the distances with the
   diagonal replaced by (frame maximum + 1), so a point is never its own neighbour;
@@ -70,7 +70,6 @@ class DensityPeakSelect(nn.Module):
         eye = idx.unsqueeze(0) == idx.unsqueeze(1)
         # constants, not parameters: they travel in the ONNX file as initializers
         self.register_buffer("eye", eye, persistent=False)                                # [n, n] bool
-        self.register_buffer("off_diag", (~eye).to(torch.float32), persistent=False)     # [n, n]
         self.register_buffer("lower", idx.unsqueeze(0) < idx.unsqueeze(1), persistent=False)  # [i, j]: j < i
         self.register_buffer("before", (idx.unsqueeze(1) < idx.unsqueeze(0)).to(torch.float32),
                              persistent=False)                                           # [j, i]: j < i
@@ -82,7 +81,7 @@ class DensityPeakSelect(nn.Module):
         """Euclidean distances ``[F, n, n]`` (matmul form, clamped at 0, zero diagonal)."""
         sq = (x * x).sum(-1)
         d2 = sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2.0 * torch.matmul(x, x.transpose(-1, -2))
-        return torch.sqrt(torch.clamp(d2, min=0.0) * self.off_diag.to(x.dtype))
+        return torch.sqrt(torch.where(self.eye, torch.zeros((), dtype=d2.dtype), torch.clamp(d2, min=0.0)))
 
     def density(self, dist: Tensor) -> Tensor:
         """Eq. 1: ``exp(−mean of the k smallest distances to other points)``, ``[F, n]``."""

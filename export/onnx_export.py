@@ -139,9 +139,9 @@ def prepare_model(model: nn.Module, T: Optional[int] = None) -> nn.Module:
     """
     config = getattr(model, "config", None)
     if T is not None and config is not None and int(T) != int(config.T):
-        from edge_rppg.models.cluster_phys import replace_config
+        import dataclasses
 
-        rebuilt = type(model)(replace_config(config, T=int(T)))
+        rebuilt = type(model)(dataclasses.replace(config, T=int(T)))  # re-runs the config's validation
         rebuilt.load_state_dict(model.state_dict(), strict=True)
         model = rebuilt
     return make_export_friendly(model).eval()
