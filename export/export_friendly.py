@@ -1,28 +1,31 @@
 """Export-friendly density-peak (DPC-KNN) prototype selection for Cluster-Phys (paper §3.2.1).
 
 The reference selection in :mod:`edge_rppg.models.fpc` builds its masks at run time
-(``torch.eye``/``arange`` comparisons that trace into ``EyeLike`` on booleans, which ONNX
-Runtime has no kernel for), counts in int64 and orders the winners with ``CumSum``.
+(``arange`` comparisons and an ``Expand`` to a shape read from the input, which leave the
+exported graph with data-dependent shapes), counts in int64, orders the winners with
+``CumSum`` and ranks with ``[F, n, n]`` pairwise comparisons.
 :class:`DensityPeakSelect` computes *the same selection* with ops every edge runtime
 supports, in static shapes only:
 
 * distances: ``|a|² + |b|² − 2 a·b`` (one batched MatMul), clamped at zero, diagonal
-  zeroed through a constant mask (``Where``), square root — the same float operations as the reference,
-  so both sides see identical distances;
-* density (eq. 1): ``TopK`` with the static ``k`` (≤ 62 ≤ 3840) over the distances with the
-  diagonal replaced by (frame maximum + 1), so a point is never its own neighbour;
+  zeroed through a constant mask (``Where``), square root — the same float operations
+  as the reference, so both sides see identical distances;
+* density (eq. 1): one ``TopK`` with the static ``k + 1`` (≤ 63 ≤ 3840) over each row of
+  distances, dropping the first (the point's own zero distance);
 * δ (eq. 2): "denser" is the strict total order ``φ_j > φ_i or (φ_j = φ_i and j < i)``
   (Greater/Equal/And/Or against a constant lower-index mask), then ``Where`` + ``ReduceMin``;
-* top-K of φ·δ without sorting: ``rank_i = Σ_j [s_j > s_i or (s_j = s_i and j < i)]`` in
-  float, ``selected = rank < K`` (exactly K per frame), output slot of a winner =
-  ``selected @ U`` with the constant strictly-upper-triangular ``U`` (number of winners
-  with a lower index), so the K winners come out in ascending ROI order like the reference;
+* top-K of φ·δ: the K-th best value from a ``TopK`` with static k = K, then the winners
+  are the scores above it plus, among scores equal to it, those with the lowest indices
+  (ties counted with ``tied @ U``, ``U`` the constant strictly-upper-triangular matrix);
+  the output slot of a winner is ``selected @ U`` (winners with a lower index), so the K
+  winners come out in ascending ROI order like the reference;
 * gather: a one-hot ``[F, K, N]`` matrix times ``x`` (MatMul).
 
 No argsort, NonZero, Unique, CumSum, data-dependent shape or Python loop over data is
-involved, every tie is broken by the lower index, and the result is bit-identical to the
-reference in PyTorch. :func:`make_export_friendly` patches a model instance (each
-clusterer's ``init_fn``) to use it; :func:`audit_onnx` checks an exported graph for the
+involved (two TopK per stage, both with static k), every tie is broken by the lower
+index, and the result is bit-identical to the reference in PyTorch.
+:func:`make_export_friendly` patches a model instance (each clusterer's ``init_fn``) to
+use it; :func:`audit_onnx` checks an exported graph for the
 forbidden constructs.
 """
 from __future__ import annotations
@@ -84,28 +87,41 @@ class DensityPeakSelect(nn.Module):
         return torch.sqrt(torch.where(self.eye, torch.zeros((), dtype=d2.dtype), torch.clamp(d2, min=0.0)))
 
     def density(self, dist: Tensor) -> Tensor:
-        """Eq. 1: ``exp(−mean of the k smallest distances to other points)``, ``[F, n]``."""
+        """Eq. 1: ``exp(−mean of the k smallest distances to other points)``, ``[F, n]``.
+
+        The diagonal is exactly 0 and no distance is negative, so the ``k+1`` smallest
+        values of a row (sorted) are ``[0, v_1 … v_k]`` with ``v`` the ``k`` smallest
+        distances to *other* points, in the same order as the reference's self-masked
+        TopK — no mask, no frame maximum, one TopK with static ``k+1``.
+        """
         if self.k_eff < 1:
             return torch.ones(dist.shape[:-1], dtype=dist.dtype, device=dist.device)
-        big = dist.amax(dim=(-1, -2), keepdim=True) + 1.0
-        masked = torch.where(self.eye, big, dist)
-        nearest = torch.topk(masked, self.k_eff, dim=-1, largest=False, sorted=True).values
+        nearest = torch.topk(dist, self.k_eff + 1, dim=-1, largest=False, sorted=True).values[..., 1:]
         return torch.exp(-nearest.mean(dim=-1))
 
     def delta(self, dist: Tensor, density: Tensor) -> Tensor:
         """Eq. 2: distance to the nearest denser point (row maximum for the densest), ``[F, n]``."""
         phi_i, phi_j = density.unsqueeze(-1), density.unsqueeze(-2)
-        denser = (phi_j > phi_i) | ((phi_j == phi_i) & self.lower)
+        denser = (phi_j > phi_i) | ((phi_j == phi_i) & self.lower)  # ties: the lower index is denser
         row_max = dist.amax(dim=-1, keepdim=True)
         return torch.where(denser, dist, row_max).amin(dim=-1)
 
     def onehot(self, score: Tensor) -> Tensor:
-        """One-hot ``[F, K, n]`` of the K best scores (ties → lower index), rows in ROI order."""
-        s_i, s_j = score.unsqueeze(-1), score.unsqueeze(-2)
-        beats = (s_j > s_i) | ((s_j == s_i) & self.lower)
-        rank = beats.to(score.dtype).sum(dim=-1)                  # [F, n], exact small integers
-        selected = (rank < float(self.K)).to(score.dtype)          # exactly K ones per frame
-        slot = torch.matmul(selected, self.before.to(score.dtype))  # winners with a lower index
+        """One-hot ``[F, K, n]`` of the K best scores (ties → lower index), rows in ROI order.
+
+        The K-th best value ``v`` comes from a TopK with static k = K over ``[F, n]``;
+        a point is selected if its score beats ``v``, or equals it and fewer than
+        ``K − #{s > v}`` tied points have a lower index (counted with one MatMul against
+        the constant strictly-upper-triangular matrix) — the same set as the reference's
+        pairwise rank, without any ``[F, n, n]`` comparison.
+        """
+        kth = torch.topk(score, self.K, dim=-1, largest=True, sorted=True).values[..., self.K - 1:]
+        above = (score > kth).to(score.dtype)
+        tied = (score == kth).to(score.dtype)
+        room = float(self.K) - above.sum(dim=-1, keepdim=True)
+        tied_before = torch.matmul(tied, self.before.to(score.dtype))
+        selected = above + tied * (tied_before < room).to(score.dtype)   # exactly K ones per frame
+        slot = torch.matmul(selected, self.before.to(score.dtype))        # winners with a lower index
         hit = (slot.unsqueeze(-2) == self.slots.to(score.dtype)).to(score.dtype)  # [F, K, n]
         return hit * selected.unsqueeze(-2)
 
