@@ -13,10 +13,11 @@ for days::
 Per frame: check the frame → face landmarks (largest face by default) → six ROI sums →
 the frame's 63x6 MSTmap row → resample onto the model's 30 Hz grid → a window of ``T``
 samples every ``hop_s`` → engine → overlap-added BVP → HR (Welch peak + SNR quality),
-HRV, respiration. The work is done by the stages of :mod:`runtime.stages` (imported
-when an instance is built, never at module import), so the API and the camera runtime
-(``edge-rppg run``) are the same code. Per-frame cost is O(1) amortised and memory is
-bounded (fixed rings; the BVP history is ``bvp_history_s`` long).
+HRV, respiration. The work is done by the stages of :mod:`edge_rppg.stages` (part of
+the core, like this module), which the camera runtime (``runtime.pipeline``,
+``edge-rppg run``) runs too, so the API and the runtime are the same code. Per-frame
+cost is O(1) amortised and memory is bounded (fixed rings; the BVP history is
+``bvp_history_s`` long).
 
 Timestamps are seconds (any origin, e.g. ``time.monotonic()`` or the camera's PTS);
 without them frame ``n`` is placed at ``n / input_fps``. Irregular timestamps are
@@ -46,6 +47,7 @@ import numpy as np
 from .config import Config
 from .dsp.config import SignalConfig
 from .errors import FrameFormatError
+from .stages import Packet, build_stages, run_stages
 
 EngineSpec = Union[str, Path, Any]
 FacePolicy = Union[str, int, Callable[[List[Any]], Any]]
@@ -73,8 +75,10 @@ class EdgeRPPGOptions(Config):
     max_faces: faces the landmarker tracks (>1 so that ``"largest"`` can choose among
         several; each extra face costs detector time on every frame).
     smooth_landmarks: One-Euro smoothing of the landmarks (as in ``estimate``).
-    roi_backend: ``"auto"`` (CUDA kernel via CuPy/PyCUDA when available, else CPU),
-        ``"cpu"``, ``"cupy"`` or ``"pycuda"``.
+    roi_backend: ``"auto"`` (the best registered ROI backend that works here, else the
+        CPU), ``"cpu"``, ``"cupy"`` or ``"pycuda"``; the CUDA backends (CuPy/PyCUDA) are
+        registered in :data:`edge_rppg.roi_backends.ROI_BACKENDS` by importing
+        ``runtime.cuda_roi`` (the camera runtime does; the core never imports it).
     input_fps: frame rate assumed when ``process`` gets no timestamp (None = ``fps``).
     bvp_history_s: seconds of BVP kept (and returned in ``VitalsResult.bvp``); HRV needs
         about 30 s.
@@ -188,26 +192,13 @@ class VitalsResult:
         return out
 
 
-def _runtime_stages() -> Any:
-    """``runtime.stages``, imported on first use (the core never imports ``runtime`` at
-    module import time); a clear message when the package is not importable."""
-    try:
-        import runtime.stages as stages
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("runtime", "runtime.stages"):
-            raise
-        raise ImportError("edge_rppg.EdgeRPPG needs the 'runtime' package of this distribution; "
-                          "reinstall it (pip install -e . / pip install edge-rppg)") from exc
-    return stages
-
-
 _EMPTY_BVP = np.zeros(0, dtype=np.float32)
 _EMPTY_BVP.setflags(write=False)
 
 
-def result_from_packet(packet: Any, bvp_fs: float = 30.0) -> VitalsResult:
+def result_from_packet(packet: Packet, bvp_fs: float = 30.0) -> VitalsResult:
     """Build the :class:`VitalsResult` of a packet that went through the stages
-    (:class:`runtime.stages.Packet`); shared by :class:`EdgeRPPG` and ``runtime.pipeline``."""
+    (:class:`edge_rppg.stages.Packet`); shared by :class:`EdgeRPPG` and ``runtime.pipeline``."""
     v = packet.vitals
     face = packet.face if packet.landmarks is not None else None
     return VitalsResult(
@@ -253,8 +244,6 @@ class EdgeRPPG:
                 raise TypeError(f"EdgeRPPG: unknown option(s) {unknown}")
             opts = dataclasses.replace(opts, **overrides)
         self.options = opts
-        build_stages = _runtime_stages().build_stages
-
         self._stages = build_stages(
             opts.engine, color_order=opts.color_order, fps=opts.fps, T=opts.window, hop_s=opts.hop_s,
             bridge_s=opts.face_gap_bridge_s, face_select=opts.face_select, max_faces=opts.max_faces,
@@ -323,9 +312,6 @@ class EdgeRPPG:
         ``dropped_frames``). A None/ill-formed frame raises ``FrameFormatError`` (a
         ``ValueError``) and is counted as dropped; the stream state is unchanged.
         """
-        stages_mod = _runtime_stages()
-        Packet, run_stages = stages_mod.Packet, stages_mod.run_stages
-
         with self._lock:
             self._check_open()
             index = self._index

@@ -60,11 +60,11 @@ def _log(msg: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Build the source, stages and sinks, run until the stream ends; 0 on a clean end."""
     from edge_rppg.engines.registry import default_engine_spec
+    from edge_rppg.stages import build_stages
 
     from .pipeline import Pipeline, build_stages_from_elements, parse_launch
     from .sinks import make_sink
     from .sources import open_source
-    from .stages import build_stages
 
     engine = default_engine_spec() if args.engine == "default" else args.engine
     retries = None if args.max_retries is not None and args.max_retries < 0 else args.max_retries

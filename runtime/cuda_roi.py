@@ -20,19 +20,27 @@ The CUDA C source below (:data:`CUDA_SOURCE`) has two kernels:
     MSTmap on the GPU (a TensorRT engine, say).
 
 The source is compiled at run time: CuPy ``RawModule`` (NVRTC) where CuPy is installed,
-PyCUDA ``SourceModule`` (nvcc) on Jetson. :func:`make_roi_summer` picks automatically
-and falls back to the CPU path (:func:`edge_rppg.roi.roi_sums`), so every caller can
-ask for ``"auto"``. :func:`available_backends` lists what works on this machine.
+PyCUDA ``SourceModule`` (nvcc) on Jetson. Importing this module registers the two as
+``"cupy"`` and ``"pycuda"`` in the core's :data:`edge_rppg.roi_backends.ROI_BACKENDS`
+(the core never imports the runtime; the runtime pipeline imports this module), so
+:func:`make_roi_summer` with ``"auto"`` picks them when they work and falls back to the
+CPU path (:class:`CpuRoiSummer`, :func:`edge_rppg.roi.roi_sums`). The CPU summer and the
+selection functions live in :mod:`edge_rppg.roi_backends` and are re-exported here so
+existing imports keep working. :func:`available_backends` lists what works on this machine.
 """
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
+from typing import Any, Tuple
 
 import numpy as np
 
-from edge_rppg.mstmap import N_META_ROIS, SUBSET_MATRIX, YUV_MATRIX, YUV_OFFSET, combine_roi_sums
-from edge_rppg.registry import Registry
+from edge_rppg.mstmap import N_META_ROIS, SUBSET_MATRIX, YUV_MATRIX, YUV_OFFSET
+from edge_rppg.roi_backends import ROI_BACKENDS, CpuRoiSummer, RoiSummer, available_backends
+from edge_rppg.roi_backends import check_rect as _check_rect
+from edge_rppg.roi_backends import make_roi_summer, register_roi_backend, roi_mstmap_row, unavailable_reasons
+
+__all__ = ["CUDA_SOURCE", "BACKENDS", "RoiSummer", "CpuRoiSummer", "CupyRoiSummer", "PycudaRoiSummer",
+           "available_backends", "unavailable_reasons", "make_roi_summer", "roi_mstmap_row"]
 
 N_ACC = N_META_ROIS * 4  # R, G, B, count per ROI
 BLOCK = 256
@@ -127,51 +135,10 @@ extern "C" __global__ void subset_means_kernel(
 """
 
 
-class RoiSummer(Protocol):
-    """Per-ROI sums of a frame: ``sums(frame, labels, offset) -> (sums [6,3] f64, counts [6] i64)``.
-
-    ``labels`` covers the rectangle of ``frame`` whose top-left corner is ``offset``
-    ``(x0, y0)`` (a face crop); ``frame`` is a host ``np.ndarray`` or, for GPU
-    backends, an array already in device memory.
-    """
-
-    backend: str
-
-    def sums(self, frame: Any, labels: np.ndarray, offset: Tuple[int, int] = (0, 0)) -> Tuple[np.ndarray, np.ndarray]:
-        ...  # pragma: no cover - protocol
-
-
 def _split(acc: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """``u64 [6*4]`` kernel output → ``(sums [6,3] float64, counts [6] int64)``."""
     a = np.asarray(acc, dtype=np.uint64).reshape(N_META_ROIS, 4)
     return a[:, :3].astype(np.float64), a[:, 3].astype(np.int64)
-
-
-def _check_rect(frame_shape: Tuple[int, ...], labels: np.ndarray, offset: Tuple[int, int]) -> Tuple[int, int]:
-    """Validate that ``labels`` placed at ``offset`` lies inside the frame; returns (x0, y0)."""
-    x0, y0 = int(offset[0]), int(offset[1])
-    h, w = labels.shape[:2]
-    if len(frame_shape) != 3 or frame_shape[2] != 3:
-        raise ValueError(f"frame must be HxWx3 uint8; got shape {tuple(frame_shape)}")
-    if x0 < 0 or y0 < 0 or y0 + h > frame_shape[0] or x0 + w > frame_shape[1]:
-        raise ValueError(f"label map {w}x{h} at offset ({x0}, {y0}) does not fit a "
-                         f"{frame_shape[1]}x{frame_shape[0]} frame")
-    return x0, y0
-
-
-class CpuRoiSummer:
-    """The CPU path: :func:`edge_rppg.roi.roi_sums` (one ``np.bincount``) on the crop."""
-
-    backend = "cpu"
-
-    def sums(self, frame: np.ndarray, labels: np.ndarray,
-             offset: Tuple[int, int] = (0, 0)) -> Tuple[np.ndarray, np.ndarray]:
-        """Sums and counts of the ``labels`` rectangle at ``offset``."""
-        from edge_rppg.roi import roi_sums
-
-        x0, y0 = _check_rect(frame.shape, labels, offset)
-        h, w = labels.shape
-        return roi_sums(frame[y0:y0 + h, x0:x0 + w], labels)
 
 
 def _grid(n_pixels: int, sm_count: int) -> int:
@@ -293,58 +260,8 @@ def _probe_pycuda() -> bool:
     return cuda.Device.count() > 0
 
 
-#: backend name → (factory, probe); probes import lazily and may raise.
-BACKENDS: Registry[Tuple[Callable[[], RoiSummer], Callable[[], bool]]] = Registry("ROI-sum backend")
-BACKENDS.add("cupy", (CupyRoiSummer, _probe_cupy))
-BACKENDS.add("pycuda", (PycudaRoiSummer, _probe_pycuda))
-BACKENDS.add("cpu", (CpuRoiSummer, lambda: True))
-AUTO_ORDER = ("cupy", "pycuda", "cpu")
-
-
-@functools.lru_cache(maxsize=None)
-def _usable(name: str) -> Optional[str]:
-    """None if backend ``name`` works here, else why not (cached per process)."""
-    _factory, probe = BACKENDS.get(name)
-    try:
-        return None if probe() else "no CUDA device"
-    except Exception as exc:  # ImportError, CUDA driver errors: all mean "not here"
-        return f"{type(exc).__name__}: {exc}"
-
-
-def available_backends() -> List[str]:
-    """Backends usable on this machine, best first (``"cpu"`` always last and present)."""
-    return [n for n in AUTO_ORDER if _usable(n) is None]
-
-
-def unavailable_reasons() -> Dict[str, str]:
-    """Why each GPU backend is not usable here (empty when all are)."""
-    return {n: r for n in AUTO_ORDER if (r := _usable(n)) is not None}
-
-
-def make_roi_summer(backend: str = "auto") -> RoiSummer:
-    """A summer for ``backend`` (``"auto"``, ``"cpu"``, ``"cupy"``, ``"pycuda"``).
-
-    ``"auto"`` takes the first usable of CuPy, PyCUDA, CPU. Naming a GPU backend that is
-    not usable raises ``RuntimeError`` saying why.
-    """
-    if backend == "auto":
-        for name in available_backends():
-            try:
-                return BACKENDS.get(name)[0]()
-            except Exception:  # compile/driver failure: try the next one
-                continue
-        return CpuRoiSummer()
-    factory, _probe = BACKENDS.get(backend)
-    why = _usable(backend)
-    if why is not None:
-        raise RuntimeError(f"ROI backend {backend!r} is not usable here ({why}); "
-                           f"available: {', '.join(available_backends())}")
-    return factory()
-
-
-def roi_mstmap_row(summer: RoiSummer, frame: Any, labels: np.ndarray,
-                   offset: Tuple[int, int] = (0, 0)) -> np.ndarray:
-    """The ``[63, 6]`` float32 MSTmap row of one frame through ``summer`` and
-    :func:`edge_rppg.mstmap.combine_roi_sums` (the same maths as the CPU path)."""
-    sums, counts = summer.sums(frame, labels, offset)
-    return combine_roi_sums(sums, counts)
+#: The core's ROI-backend registry (name → ``RoiBackend(factory, probe, rank)``), under its old name.
+BACKENDS = ROI_BACKENDS
+# "auto" tries CuPy, then PyCUDA, then the CPU (registered by the core, ranked last).
+register_roi_backend("cupy", CupyRoiSummer, _probe_cupy, rank=0)
+register_roi_backend("pycuda", PycudaRoiSummer, _probe_pycuda, rank=1)

@@ -1,6 +1,6 @@
 """The camera runtime: source → bounded queue → stages → sinks.
 
-A :class:`Pipeline` is declared as a list of stage objects (:mod:`runtime.stages`), or
+A :class:`Pipeline` is declared as a list of stage objects (:mod:`edge_rppg.stages`), or
 parsed from a GStreamer-style launch line::
 
     source uri=test: ! landmarks ! roi ! window T=160 hop=30 ! engine model=pos ! vitals ! sink json
@@ -13,6 +13,10 @@ recent frames; files and iterators block instead (nothing is lost). A bad frame
 (``FrameFormatError``) is counted as dropped and the stream goes on. The run ends on
 the source's EOS/error/stall, ``max_frames``, :meth:`Pipeline.stop` or Ctrl-C, and
 returns a :class:`RunReport` with the reason, counts and per-stage timing.
+
+Importing this module imports :mod:`runtime.cuda_roi`, which registers the CUDA ROI
+backends (``"cupy"``, ``"pycuda"``) in the core's ROI-backend registry, so a ``roi``
+stage built here with ``"auto"`` uses the GPU when one works.
 """
 from __future__ import annotations
 
@@ -25,11 +29,12 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 from edge_rppg.api import VitalsResult, result_from_packet
 from edge_rppg.errors import FrameFormatError
+from edge_rppg.stages import (DEFAULT_CLASSIC_T, STAGES, EngineStage, InputStage, Packet, Stage, StageTimer,
+                              build_stages, run_stages)
 
+from . import cuda_roi  # noqa: F401  (registers the "cupy"/"pycuda" ROI backends)
 from .sinks import Sink, make_sink
 from .sources import Source, open_source
-from .stages import (DEFAULT_CLASSIC_T, STAGES, EngineStage, InputStage, Packet, Stage, StageTimer,
-                     build_stages, run_stages)
 
 _END = object()
 
@@ -168,7 +173,7 @@ class Pipeline:
     @classmethod
     def default(cls, source: Any, engine: Any = "pos", sinks: Sequence[Sink] = (), queue_size: int = 4,
                 drop: str = "auto", **stage_options: Any) -> "Pipeline":
-        """The standard chain of :func:`runtime.stages.build_stages` (same as ``EdgeRPPG``)."""
+        """The standard chain of :func:`edge_rppg.stages.build_stages` (same as ``EdgeRPPG``)."""
         fps = float(stage_options.get("fps", 30.0))
         return cls(build_stages(engine, **stage_options), source=source, sinks=sinks, queue_size=queue_size,
                    drop=drop, fps=fps)

@@ -1,4 +1,5 @@
-"""Tests of the CUDA ROI-averaging kernel (``runtime.cuda_roi``).
+"""Tests of the CUDA ROI-averaging kernel (``runtime.cuda_roi``) and of the core's
+ROI-backend registry (``edge_rppg.roi_backends``) it registers into.
 
 The CPU path and the backend selection are tested everywhere. The kernel tests need a
 CUDA GPU with CuPy or PyCUDA and are skipped with the reason otherwise; where they run,
@@ -107,10 +108,43 @@ def test_cupy_device_frame_and_device_row() -> None:
 
 
 def test_roi_stage_uses_requested_backend() -> None:
-    from runtime.stages import RoiAverageStage
+    from edge_rppg.stages import RoiAverageStage
 
     assert RoiAverageStage("cpu").backend == "cpu"
     assert RoiAverageStage("auto").backend == available_backends()[0]
+
+
+# In a fresh interpreter: the core (API, stages, ROI backends) imports nothing from runtime/,
+# has only the CPU backend, and importing runtime.cuda_roi registers the GPU backends.
+LAYERING_CHECK = r"""
+import sys
+import edge_rppg.api, edge_rppg.stages
+from edge_rppg.roi_backends import ROI_BACKENDS, auto_order, available_backends, make_roi_summer
+from edge_rppg.stages import RoiAverageStage
+assert available_backends() == ["cpu"], available_backends()
+assert RoiAverageStage("auto").backend == "cpu"
+try:
+    make_roi_summer("cupy")
+    raise SystemExit("cupy must be unknown before runtime.cuda_roi is imported")
+except KeyError as exc:
+    assert "runtime.cuda_roi" in str(exc), exc
+leaked = sorted(m for m in sys.modules if m == "runtime" or m.startswith("runtime."))
+assert not leaked, leaked
+import runtime.cuda_roi
+assert runtime.cuda_roi.BACKENDS is ROI_BACKENDS
+assert auto_order() == ("cupy", "pycuda", "cpu"), auto_order()
+print("ok")
+"""
+
+
+def test_core_never_imports_runtime_and_runtime_registers_gpu_backends() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    res = subprocess.run([sys.executable, "-c", LAYERING_CHECK], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr[-2000:]
 
 
 # --------------------------------------------------------------------------- CPU emulation of the kernel

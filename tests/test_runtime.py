@@ -19,14 +19,14 @@ import pytest
 
 from edge_rppg.errors import SourceError
 from edge_rppg.landmarks import Face, MediaPipeLandmarker
+from edge_rppg.stages import (EngineStage, InputStage, LandmarksStage, MstmapWindowStage, Packet, Stage,
+                              VitalsStage, build_stages)
 from edge_rppg.synth.video_gen import VideoSynthConfig, synth_video
 from edge_rppg.video import open_video
 from runtime import sinks as sinks_mod
 from runtime.pipeline import FrameQueue, Pipeline, parse_launch
 from runtime.sources import (CvSource, FallbackSource, GstSource, IterSource, ReconnectingSource, Source,
                              gst_available, gst_has_element, open_source)
-from runtime.stages import (EngineStage, InputStage, LandmarksStage, MstmapWindowStage, Packet, Stage, VitalsStage,
-                            build_stages)
 
 FPS = 30.0
 GST_WHY = gst_available()

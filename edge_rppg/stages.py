@@ -1,4 +1,5 @@
-"""The processing stages of the streaming runtime, each a small object with one job.
+"""The streaming stage chain shared by :class:`edge_rppg.EdgeRPPG` and the camera runtime
+(``runtime.pipeline``, ``edge-rppg run``): small stage objects with one job each.
 
 A :class:`Packet` carries one frame through the chain; each stage reads what earlier
 stages wrote, adds its own fields and records its wall time in ``packet.latency_ms``
@@ -13,10 +14,13 @@ stages wrote, adds its own fields and records its wall time in ``packet.latency_
 - ``vitals`` (:class:`VitalsStage`): overlap-add the BVP, HR + quality, HRV, respiration.
 
 :class:`edge_rppg.EdgeRPPG` is exactly these stages run in-process
-(:func:`build_stages`), and :mod:`runtime.pipeline` runs the same objects behind a
-bounded frame queue, so the API and the camera runtime cannot drift apart. The maths
-comes from the core (``edge_rppg.roi``, ``edge_rppg.mstmap``, ``edge_rppg.dsp``,
-engines); the stages only add streaming state. Every stage is O(1) amortised per frame
+(:func:`build_stages`), and ``runtime.pipeline`` runs the same objects behind a
+bounded frame queue, so the API and the camera runtime cannot drift apart. The module
+is part of the core and imports nothing from the runtime: GPU ROI backends reach the
+``roi`` stage through the :data:`edge_rppg.roi_backends.ROI_BACKENDS` registry (filled
+by ``runtime.cuda_roi`` when the runtime imports it). The maths comes from the core
+(``edge_rppg.roi``, ``edge_rppg.mstmap``, ``edge_rppg.dsp``, engines); the stages only
+add streaming state. Every stage is O(1) amortised per frame
 and its memory is bounded (fixed ring buffers, ``deque(maxlen=...)``).
 """
 from __future__ import annotations
@@ -29,10 +33,16 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from edge_rppg.dsp.config import SignalConfig
-from edge_rppg.errors import ShapeError
-from edge_rppg.registry import Registry
-from edge_rppg.validation import check_frame
+from .dsp.config import SignalConfig
+from .errors import ShapeError
+from .registry import Registry
+from .roi_backends import make_roi_summer
+from .validation import check_frame
+
+__all__ = ["RESET_FACE_LOST", "RESET_FRAME_GAP", "RESET_TIME_BACKWARDS", "RESET_MANUAL", "FaceSelector",
+           "VitalsState", "Packet", "StageTimer", "Stage", "InputStage", "make_face_selector", "LandmarksStage",
+           "RoiAverageStage", "MstmapWindowStage", "EngineStage", "VitalsStage", "STAGES", "DEFAULT_CLASSIC_T",
+           "build_stages", "run_stages"]
 
 #: Why a window was reset (``VitalsResult.reset_reason`` values).
 RESET_FACE_LOST = "face_lost"          # no face for longer than the bridge
@@ -227,7 +237,7 @@ class LandmarksStage(Stage):
     def __init__(self, landmarker: Any = None, select: FaceSelector = "largest", max_faces: int = 1,
                  smooth: bool = True) -> None:
         super().__init__()
-        from edge_rppg.landmarks import LandmarkerOptions, LandmarkSmoother, MediaPipeLandmarker
+        from .landmarks import LandmarkerOptions, LandmarkSmoother, MediaPipeLandmarker
 
         self._own = landmarker is None
         self.landmarker = landmarker if landmarker is not None else \
@@ -272,8 +282,9 @@ class RoiAverageStage(Stage):
 
     The label map is rasterised only inside the ROIs' bounding box
     (``edge_rppg.roi.roi_box``/``rasterize_label_map``), then summed by the backend of
-    :func:`runtime.cuda_roi.make_roi_summer` (``"cpu"``: one ``np.bincount``; ``"cupy"`` /
-    ``"pycuda"``: the CUDA kernel; ``"auto"``: best available), then combined with
+    :func:`edge_rppg.roi_backends.make_roi_summer` (``"cpu"``: one ``np.bincount``;
+    ``"cupy"`` / ``"pycuda"``: the CUDA kernel, registered by ``runtime.cuda_roi``;
+    ``"auto"``: best registered and available, else CPU), then combined with
     ``edge_rppg.mstmap.combine_roi_sums``. No face, or a face entirely outside the frame,
     gives ``row = None``.
     """
@@ -282,8 +293,6 @@ class RoiAverageStage(Stage):
 
     def __init__(self, backend: str = "auto") -> None:
         super().__init__()
-        from .cuda_roi import make_roi_summer
-
         self.summer = make_roi_summer(backend)
 
     @property
@@ -292,8 +301,8 @@ class RoiAverageStage(Stage):
         return self.summer.backend
 
     def process(self, packet: Packet) -> None:
-        from edge_rppg.mstmap import combine_roi_sums
-        from edge_rppg.roi import rasterize_label_map, roi_box
+        from .mstmap import combine_roi_sums
+        from .roi import rasterize_label_map, roi_box
 
         packet.row = None
         lm = packet.landmarks
@@ -475,7 +484,7 @@ class EngineStage(Stage):
 
     def __init__(self, engine: Any = "pos", fps: float = 30.0) -> None:
         super().__init__()
-        from edge_rppg.engines.registry import load_engine
+        from .engines.registry import load_engine
 
         self.engine = load_engine(engine, fps=fps)
 
@@ -579,8 +588,8 @@ class VitalsStage(Stage):
         return x[-self.n_hist:], v[-self.n_hist:]
 
     def _analyse(self) -> VitalsState:
-        from edge_rppg.dsp.filters import bandpass
-        from edge_rppg.dsp.hr import hr_from_psd
+        from .dsp.filters import bandpass
+        from .dsp.hr import hr_from_psd
 
         cfg, fs = self.cfg, self.fps
         x, v = self._signal()
@@ -592,16 +601,16 @@ class VitalsStage(Stage):
         valid = bool(reading.valid and hr is not None and coverage >= cfg.min_valid_fraction)
         hrv = rf = None
         if (self.want_hrv or self.want_rf) and hr is not None:
-            from edge_rppg.dsp.peaks import detect_beats
+            from .dsp.peaks import detect_beats
 
             beats = detect_beats(filtered, fs, hr_hint_bpm=hr)
             if self.want_hrv:
-                from edge_rppg.dsp.hrv import hrv_from_beats
+                from .dsp.hrv import hrv_from_beats
 
                 h = hrv_from_beats(beats)
                 hrv = h if getattr(h, "valid", True) else None
             if self.want_rf:
-                from edge_rppg.dsp.respiration import respiration_rate_hz
+                from .dsp.respiration import respiration_rate_hz
 
                 rf = _finite_or_none(respiration_rate_hz(x, fs, beats=beats)[0])
         bvp = _readonly(filtered.astype(np.float32))

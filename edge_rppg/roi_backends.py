@@ -1,0 +1,147 @@
+"""Backends that sum a frame's six meta-ROIs, and how one is chosen.
+
+Why a registry: the streaming stages (:mod:`edge_rppg.stages`) need per-ROI colour sums
+every frame; on the CPU that is one ``np.bincount`` (:class:`CpuRoiSummer`, registered
+here), on a GPU a CUDA kernel. The CUDA backends (``"cupy"``, ``"pycuda"``) live in the
+camera runtime (``runtime/cuda_roi.py``) and register themselves into
+:data:`ROI_BACKENDS` when that module is imported, so the core never depends on the
+runtime. :func:`make_roi_summer` with ``"auto"`` takes the best registered backend that
+works on this machine and falls back to the CPU.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Protocol, Tuple
+
+import numpy as np
+
+from .mstmap import combine_roi_sums
+from .registry import Registry
+
+
+class RoiSummer(Protocol):
+    """Per-ROI sums of a frame: ``sums(frame, labels, offset) -> (sums [6,3] f64, counts [6] i64)``.
+
+    ``labels`` covers the rectangle of ``frame`` whose top-left corner is ``offset``
+    ``(x0, y0)`` (a face crop); ``frame`` is a host ``np.ndarray`` or, for GPU
+    backends, an array already in device memory.
+    """
+
+    backend: str
+
+    def sums(self, frame: Any, labels: np.ndarray, offset: Tuple[int, int] = (0, 0)) -> Tuple[np.ndarray, np.ndarray]:
+        ...  # pragma: no cover - protocol
+
+
+class RoiBackend(NamedTuple):
+    """A registered backend: ``factory()`` builds the summer, ``probe()`` says whether it
+    can work here (may raise: that means no), ``rank`` orders ``"auto"`` (lowest first)."""
+
+    factory: Callable[[], RoiSummer]
+    probe: Callable[[], bool]
+    rank: int = 0
+
+
+def check_rect(frame_shape: Tuple[int, ...], labels: np.ndarray, offset: Tuple[int, int]) -> Tuple[int, int]:
+    """Validate that ``labels`` placed at ``offset`` lies inside the frame; returns (x0, y0).
+
+    Shared by every backend so that they reject the same inputs with the same message.
+    """
+    x0, y0 = int(offset[0]), int(offset[1])
+    h, w = labels.shape[:2]
+    if len(frame_shape) != 3 or frame_shape[2] != 3:
+        raise ValueError(f"frame must be HxWx3 uint8; got shape {tuple(frame_shape)}")
+    if x0 < 0 or y0 < 0 or y0 + h > frame_shape[0] or x0 + w > frame_shape[1]:
+        raise ValueError(f"label map {w}x{h} at offset ({x0}, {y0}) does not fit a "
+                         f"{frame_shape[1]}x{frame_shape[0]} frame")
+    return x0, y0
+
+
+class CpuRoiSummer:
+    """The CPU path: :func:`edge_rppg.roi.roi_sums` (one ``np.bincount``) on the crop."""
+
+    backend = "cpu"
+
+    def sums(self, frame: np.ndarray, labels: np.ndarray,
+             offset: Tuple[int, int] = (0, 0)) -> Tuple[np.ndarray, np.ndarray]:
+        """Sums and counts of the ``labels`` rectangle at ``offset``."""
+        from .roi import roi_sums
+
+        x0, y0 = check_rect(frame.shape, labels, offset)
+        h, w = labels.shape
+        return roi_sums(frame[y0:y0 + h, x0:x0 + w], labels)
+
+
+#: backend name → :class:`RoiBackend`. The core registers ``"cpu"`` (always usable, ranked
+#: last); ``runtime.cuda_roi`` adds ``"cupy"`` and ``"pycuda"`` when imported.
+ROI_BACKENDS: Registry[RoiBackend] = Registry("ROI-sum backend")
+CPU_RANK = 1000
+ROI_BACKENDS.add("cpu", RoiBackend(CpuRoiSummer, lambda: True, CPU_RANK))
+
+
+def register_roi_backend(name: str, factory: Callable[[], RoiSummer], probe: Callable[[], bool],
+                         rank: int = 0) -> None:
+    """Add a backend to :data:`ROI_BACKENDS` (``rank`` orders ``"auto"``, lowest first;
+    the CPU is :data:`CPU_RANK`). Registering the same name again is a ``KeyError``."""
+    ROI_BACKENDS.add(name, RoiBackend(factory, probe, int(rank)))
+
+
+def auto_order() -> Tuple[str, ...]:
+    """Registered backend names in the order ``"auto"`` tries them (``"cpu"`` last)."""
+    return tuple(sorted(ROI_BACKENDS.names(), key=lambda n: (ROI_BACKENDS.get(n).rank, n)))
+
+
+@functools.lru_cache(maxsize=None)
+def _usable(name: str) -> Optional[str]:
+    """None if backend ``name`` works here, else why not (cached per process)."""
+    probe = ROI_BACKENDS.get(name).probe
+    try:
+        return None if probe() else "no CUDA device"
+    except Exception as exc:  # ImportError, CUDA driver errors: all mean "not here"
+        return f"{type(exc).__name__}: {exc}"
+
+
+def available_backends() -> List[str]:
+    """Registered backends usable on this machine, best first (``"cpu"`` always last and present)."""
+    return [n for n in auto_order() if _usable(n) is None]
+
+
+def unavailable_reasons() -> Dict[str, str]:
+    """Why each registered GPU backend is not usable here (empty when all are)."""
+    return {n: r for n in auto_order() if (r := _usable(n)) is not None}
+
+
+def make_roi_summer(backend: str = "auto") -> RoiSummer:
+    """A summer for ``backend`` (``"auto"``, ``"cpu"``, or a registered GPU backend such
+    as ``"cupy"``/``"pycuda"`` once ``runtime.cuda_roi`` is imported).
+
+    ``"auto"`` takes the first usable registered backend (see :func:`auto_order`), else
+    the CPU. An unknown name raises ``KeyError`` listing the registered ones; naming a
+    registered backend that is not usable raises ``RuntimeError`` saying why.
+    """
+    if backend == "auto":
+        for name in available_backends():
+            try:
+                return ROI_BACKENDS.get(name).factory()
+            except Exception:  # compile/driver failure: try the next one
+                continue
+        return CpuRoiSummer()
+    if backend not in ROI_BACKENDS:
+        hint = (" (the CUDA backends 'cupy' and 'pycuda' are registered by importing runtime.cuda_roi)"
+                if str(backend).lower() in ("cupy", "pycuda") else "")
+        raise KeyError(f"unknown ROI-sum backend {backend!r}; known: "
+                       f"{', '.join(['auto', *ROI_BACKENDS.names()])}{hint}")
+    factory = ROI_BACKENDS.get(backend).factory
+    why = _usable(backend)
+    if why is not None:
+        raise RuntimeError(f"ROI backend {backend!r} is not usable here ({why}); "
+                           f"available: {', '.join(available_backends())}")
+    return factory()
+
+
+def roi_mstmap_row(summer: RoiSummer, frame: Any, labels: np.ndarray,
+                   offset: Tuple[int, int] = (0, 0)) -> np.ndarray:
+    """The ``[63, 6]`` float32 MSTmap row of one frame through ``summer`` and
+    :func:`edge_rppg.mstmap.combine_roi_sums` (the same maths as the CPU path)."""
+    sums, counts = summer.sums(frame, labels, offset)
+    return combine_roi_sums(sums, counts)
