@@ -22,8 +22,6 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 

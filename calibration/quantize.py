@@ -1,7 +1,7 @@
 """Explicit INT8 quantisation of an exported Cluster-Phys graph into TensorRT-compatible Q/DQ.
 
 ONNX Runtime's ``quantize_static`` runs the FP32 graph over the calibration windows
-(normalised exactly as the engines normalise) through :class:`MSTmapDataReader`, derives
+(normalised exactly as the engines normalise) through :func:`make_reader` (a ``CalibrationDataReader``), derives
 a range per tensor with the selected method (MinMax, Entropy or Percentile) and writes a
 ``QuantFormat.QDQ`` graph with:
 
@@ -33,7 +33,7 @@ import numpy as np
 from edge_rppg.config import Config
 from edge_rppg.errors import ModelFileError
 
-__all__ = ["QuantizeConfig", "MSTmapDataReader", "QDQSummary", "quantize_int8", "inspect_qdq", "restore_fp32_inputs",
+__all__ = ["QuantizeConfig", "QDQSummary", "quantize_int8", "inspect_qdq", "restore_fp32_inputs",
            "prototype_update_nodes",
            "make_reader",
            "calibration_methods", "METHOD_NAMES"]
@@ -79,16 +79,10 @@ class QuantizeConfig(Config):
         self.op_types = tuple(self.op_types)
 
 
-class MSTmapDataReader:
-    """``CalibrationDataReader`` over normalised MSTmap windows ``[N, T, 63, 6]`` (one per batch).
-
-    Defined as a subclass at first use (``onnxruntime`` is imported lazily); use
-    :func:`make_reader`. Kept here for documentation of the protocol.
-    """
-
-
 def make_reader(windows: np.ndarray, input_name: str = "mstmap") -> Any:
-    """A ``CalibrationDataReader`` that yields ``{input_name: window[None]}`` for every window."""
+    """An ONNX Runtime ``CalibrationDataReader`` over normalised MSTmap windows
+    ``[N, T, 63, 6]``: yields ``{input_name: window[None]}`` once per window (the model's
+    static batch of 1), supports ``rewind`` and ``set_range`` (strided calibration)."""
     from onnxruntime.quantization import CalibrationDataReader
 
     class _Reader(CalibrationDataReader):  # type: ignore[misc]
@@ -156,7 +150,6 @@ def inspect_qdq(model: Union[str, Path, "onnx.ModelProto"]) -> QDQSummary:  # ty
 
     proto = model if isinstance(model, onnx.ModelProto) else onnx.load(str(model))
     inits = {t.name: t for t in proto.graph.initializer}
-    producers = {o: n for n in proto.graph.node for o in n.output}
     nonzero, non_int8 = [], []
     per_channel = per_tensor = 0
     q = dq = 0
@@ -188,7 +181,6 @@ def inspect_qdq(model: Union[str, Path, "onnx.ModelProto"]) -> QDQSummary:  # ty
             consumers_of_dq[node.op_type] = consumers_of_dq.get(node.op_type, 0) + 1
     dp = [n for n in proto.graph.node if "/density_peak/" in n.name]
     fed = [n.name for n in dp if any(i in dq_outputs for i in n.input)]
-    _ = producers
     return QDQSummary(quantize_nodes=q, dequantize_nodes=dq, quantized_ops=dict(sorted(consumers_of_dq.items())),
                       per_channel_weights=per_channel, per_tensor_weights=per_tensor, nonzero_zero_points=nonzero,
                       non_int8_zero_points=non_int8, density_peak_nodes=len(dp), density_peak_fed_by_dq=fed)

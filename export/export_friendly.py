@@ -202,7 +202,6 @@ def audit_onnx(model: "onnx.ModelProto") -> List[str]:  # type: ignore[name-defi
     :data:`MAX_TOPK`; the graph inputs/outputs and (after shape inference) every
     intermediate tensor have fully static shapes.
     """
-    import onnx
     from onnx import numpy_helper, shape_inference
 
     problems: List[str] = []
@@ -232,5 +231,4 @@ def audit_onnx(model: "onnx.ModelProto") -> List[str]:  # type: ignore[name-defi
         if any(not d.HasField("dim_value") for d in t.shape.dim):
             dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or "?") for d in t.shape.dim]
             problems.append(f"tensor {vi.name} has a non-static shape {dims}")
-    _ = onnx  # imported for the type name in the signature
     return problems
