@@ -31,6 +31,10 @@ test-fast: setup
 bench: setup
 	$(PY) bench/bench_roi_averaging.py
 	$(PY) bench/bench_end_to_end.py
+	$(PY) bench/bench_runtime.py throughput
+	$(PY) bench/bench_model_complexity.py
+	$(PY) bench/bench_engines.py --checkpoint edge_rppg/assets/cluster_phys_default.pt
+	$(PY) bench/bench_model_vs_classic.py edge_rppg/assets/cluster_phys_default.pt
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -127,3 +127,18 @@ def test_help_lists_commands():
     assert proc.returncode == 0
     for cmd in ("estimate", "synth", "evaluate", "demo"):
         assert cmd in proc.stdout
+
+
+def test_default_engine_is_the_shipped_cluster_phys_model(synth_videos):
+    from edge_rppg.engines.registry import DEFAULT_MODEL, default_engine_spec
+
+    assert DEFAULT_MODEL.is_file(), "the shipped ONNX model is missing from edge_rppg/assets"
+    assert default_engine_spec() == str(DEFAULT_MODEL)
+    video = synth_videos["moderate_motion"]
+    proc = run_cli("estimate", video, "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["engine"]["provider"].lower().startswith("cpu")
+    assert out["engine"]["T"] == 160
+    assert out["valid"] is True
+    assert abs(out["hr_bpm"] - ground_truth(video)["hr_bpm"]) <= 3.0
