@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from edge_rppg.errors import ModelFileError
+from edge_rppg.hashing import file_sha256
 
 from .export_friendly import DENSITY_PEAK_SCOPE, audit_onnx, make_export_friendly
 
@@ -103,15 +104,6 @@ def weights_sha256(model: nn.Module) -> str:
         h.update(str(arr.dtype).encode())
         h.update(str(tuple(arr.shape)).encode())
         h.update(arr.tobytes())
-    return h.hexdigest()
-
-
-def file_sha256(path: Union[str, Path]) -> str:
-    """SHA-256 of a file's bytes (read in 1 MiB blocks)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
     return h.hexdigest()
 
 

@@ -68,19 +68,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Stand-alone entry (``python -m training.cli_train``), with the CLI's error handling."""
-    parser = argparse.ArgumentParser(prog="edge-rppg train", description=HELP,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    from edge_rppg.errors import EdgeRPPGError
+    """Stand-alone entry (``python -m training.cli_train``, e.g. under ``torchrun``), with the CLI's error handling."""
+    from edge_rppg.cli.main import standalone_main
 
-    try:
-        return run(args)
-    except (EdgeRPPGError, FileNotFoundError, KeyError, ValueError) as exc:
-        text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-        print(f"edge-rppg train: error: {text}", file=sys.stderr)
-        return 2
+    return standalone_main("train", sys.modules[__name__], argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP),
                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
         mod.add_arguments(p)
-        p.set_defaults(_run=mod.run)
+        p.set_defaults(_mod=mod)
     return parser
 
 
@@ -93,22 +93,37 @@ def _message(exc: BaseException) -> str:
     return " ".join(text.split()) or type(exc).__name__
 
 
+def run_command(name: str, mod: ModuleType, args: argparse.Namespace) -> int:
+    """Run one command module with the CLI's error contract: a user error is one line
+    on stderr and exit code 2, native library chatter is kept off stderr."""
+    try:
+        with native_stderr_silenced():
+            return int(mod.run(args) or 0)
+    except USER_ERRORS as exc:
+        print(f"edge-rppg {name}: error: {_message(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"edge-rppg {name}: interrupted", file=sys.stderr)
+        return 130
+
+
+def standalone_main(name: str, mod: ModuleType, argv: Optional[List[str]] = None) -> int:
+    """``python -m <command module>`` entry (e.g. under ``torchrun``): the same parser
+    and error handling as ``edge-rppg <name>``."""
+    parser = argparse.ArgumentParser(prog=f"edge-rppg {name}", description=getattr(mod, "DESCRIPTION", mod.HELP),
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    mod.add_arguments(parser)
+    return run_command(name, mod, parser.parse_args(argv))
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Parse ``argv`` and run the sub-command; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "_run", None):
+    if not getattr(args, "_mod", None):
         parser.print_help()
         return 2
-    try:
-        with native_stderr_silenced():
-            return int(args._run(args) or 0)
-    except USER_ERRORS as exc:
-        print(f"edge-rppg {args.command}: error: {_message(exc)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"edge-rppg {args.command}: interrupted", file=sys.stderr)
-        return 130
+    return run_command(args.command, args._mod, args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -37,6 +37,7 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
+from ..hashing import file_sha256
 from ..errors import EdgeRPPGError, ModelFileError, ShapeError
 from ..mstmap import normalize_window
 from ..validation import N_CHANNELS, N_ROI_COMBOS, check_mstmap
@@ -53,14 +54,6 @@ DENSITY_PEAK_TAG = "/density_peak/"
 INSTALL_HINT = ("TensorRT 10 and pycuda are needed for TensorRT engines: on Jetson use JetPack 6's "
                 "python3-libnvinfer and `pip install pycuda`; on x86 `pip install 'edge-rppg[jetson]'`. "
                 "Without them, use the ONNX file with ONNX Runtime")
-
-
-def _sha256_file(path: Union[str, Path]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def default_cache_dir() -> Path:
@@ -132,7 +125,7 @@ def check_sidecar(engine_path: Union[str, Path], env: Dict[str, str], onnx_sha25
                              f"(sha256 {str(meta.get('onnx_sha256'))[:12]}… vs {onnx_sha256[:12]}…)")
     if precision is not None and meta.get("precision") != precision:
         raise ModelFileError(f"{engine_path}: built for precision {meta.get('precision')}, {precision} requested")
-    actual = _sha256_file(engine_path)
+    actual = file_sha256(engine_path)
     if meta.get("engine_sha256") != actual:
         raise ModelFileError(f"{engine_path}: engine file does not match its sidecar hash (truncated, corrupt or "
                              "replaced); rebuild it")
@@ -308,7 +301,7 @@ def build_or_load(onnx_path: Union[str, Path], precision: str = "fp16", cache_di
     if not onnx_path.is_file():
         raise ModelFileError(f"ONNX model not found: {onnx_path}")
     env = environment(device)
-    onnx_sha = _sha256_file(onnx_path)
+    onnx_sha = file_sha256(onnx_path)
     extra = "legacy-entropy-calibrator" if calibration is not None else ""
     key = cache_key(onnx_sha, env["tensorrt_version"], env["gpu_name"], precision, extra)
     out = cached_engine_path(cache_dir or default_cache_dir(), onnx_path, key, precision)
