@@ -14,7 +14,7 @@ import csv
 import json
 import sys
 from pathlib import Path
-from typing import IO, Any, Callable, List, Optional
+from typing import Any, Callable, List, Optional
 
 import numpy as np
 
@@ -44,31 +44,29 @@ class Sink:
         """Flush and release."""
 
 
-def _open_text(path: Optional[str]) -> tuple:
-    if path in (None, "", "-"):
-        return sys.stdout, False
-    p = Path(path)  # type: ignore[arg-type]
-    p.parent.mkdir(parents=True, exist_ok=True)
-    return open(p, "w", newline="", encoding="utf-8"), True
+class TextSink(Sink):
+    """A sink that writes text lines to stdout (``path`` None or ``-``) or a file it owns.
 
+    Subclasses format a line in :meth:`write` and call :meth:`_emit`, which writes it,
+    flushes when the stream is stdout (usually a pipe to a consumer that should not wait),
+    and counts it."""
 
-class JsonLinesSink(Sink):
-    """One JSON object per line (:meth:`VitalsResult.to_dict`) to stdout or ``path``."""
-
-    name = "json"
-
-    def __init__(self, path: Optional[str] = None, every: str = "frame", include_bvp: bool = False) -> None:
+    def __init__(self, path: Optional[str] = None, every: str = "frame") -> None:
         super().__init__(every)
-        self._fh: IO[str]
-        self._fh, self._own = _open_text(path)
         self.path = path
-        self.include_bvp = include_bvp
+        if path in (None, "", "-"):
+            self._fh, self._own = sys.stdout, False
+        else:
+            p = Path(path)  # type: ignore[arg-type]
+            p.parent.mkdir(parents=True, exist_ok=True)
+            self._fh, self._own = open(p, "w", newline="", encoding="utf-8"), True
 
-    def write(self, result: Any, frame: Optional[np.ndarray] = None) -> None:
-        if not self.wants(result):
-            return
-        self._fh.write(json.dumps(result.to_dict(include_bvp=self.include_bvp), separators=(",", ":")) + "\n")
-        if not self._own:  # stdout is usually a pipe to a consumer: do not sit on lines
+    def _emit(self, text: str) -> None:
+        self._fh.write(text)
+        self._after_write()
+
+    def _after_write(self) -> None:
+        if not self._own:
             self._fh.flush()
         self.written += 1
 
@@ -81,20 +79,33 @@ class JsonLinesSink(Sink):
         self._fh = None  # type: ignore[assignment]
 
 
+class JsonLinesSink(TextSink):
+    """One JSON object per line (:meth:`VitalsResult.to_dict`) to stdout or ``path``."""
+
+    name = "json"
+
+    def __init__(self, path: Optional[str] = None, every: str = "frame", include_bvp: bool = False) -> None:
+        super().__init__(path, every)
+        self.include_bvp = include_bvp
+
+    def write(self, result: Any, frame: Optional[np.ndarray] = None) -> None:
+        if not self.wants(result):
+            return
+        self._emit(json.dumps(result.to_dict(include_bvp=self.include_bvp), separators=(",", ":")) + "\n")
+
+
 CSV_FIELDS = ["timestamp", "frame_index", "hr_bpm", "quality", "valid", "hr_updated", "face_found",
               "faces", "rf_hz", "sdnn_ms", "rmssd_ms", "lf_hf", "bvp_last", "window_fill", "window_reset",
               "reset_reason", "dropped_frames", "latency_total_ms"]
 
 
-class CsvSink(Sink):
+class CsvSink(TextSink):
     """CSV with a header and one row of scalar fields (:data:`CSV_FIELDS`) per frame."""
 
     name = "csv"
 
     def __init__(self, path: Optional[str] = None, every: str = "frame") -> None:
-        super().__init__(every)
-        self._fh, self._own = _open_text(path)
-        self.path = path
+        super().__init__(path, every)
         self._w = csv.DictWriter(self._fh, fieldnames=CSV_FIELDS)
         self._w.writeheader()
 
@@ -107,17 +118,7 @@ class CsvSink(Sink):
         row.update(sdnn_ms=hrv.get("sdnn_ms"), rmssd_ms=hrv.get("rmssd_ms"), lf_hf=hrv.get("lf_hf"),
                    latency_total_ms=d["latency_ms"].get("total"))
         self._w.writerow({k: ("" if v is None else v) for k, v in row.items()})
-        if not self._own:
-            self._fh.flush()
-        self.written += 1
-
-    def close(self) -> None:
-        if self._fh is None:
-            return
-        self._fh.flush()
-        if self._own:
-            self._fh.close()
-        self._fh = None  # type: ignore[assignment]
+        self._after_write()
 
 
 def annotate(frame_rgb: np.ndarray, result: Any, trace_s: float = 8.0) -> np.ndarray:
