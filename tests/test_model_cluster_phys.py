@@ -296,3 +296,25 @@ def test_prototypes_are_distinct_at_initialisation() -> None:
         top2 = cosine_similarity(feats, protos).topk(2, dim=-1).values
     assert spread > 0.1
     assert (top2[..., 0] - top2[..., 1]).median() > 1e-3
+
+
+def test_assign_temperature_default_and_legacy_checkpoints(tmp_path: Path) -> None:
+    """New configs use the soft nearest-prototype match (tau 0.05); a checkpoint whose
+    stored config predates the field loads with the hard match it was trained with."""
+    assert ClusterPhysConfig().assign_temperature == 0.05 == PRESETS["edge-small"].assign_temperature
+    with pytest.raises(ValueError, match="assign_temperature >= 0"):
+        ClusterPhysConfig(assign_temperature=-0.1)
+    hard_cfg = dataclasses.replace(TINY, assign_temperature=0.0)
+    model = ClusterPhys(hard_cfg).eval()
+    path = save_checkpoint(tmp_path / "old.pt", model)
+    payload = torch.load(path, weights_only=True)
+    del payload["config"]["assign_temperature"]  # as written before the field existed
+    torch.save(payload, path)
+    loaded, _ = load_checkpoint(path)
+    assert loaded.config.assign_temperature == 0.0
+    x = _input(TINY)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model(x))
+        soft = ClusterPhys(TINY).eval()
+        soft.load_state_dict(model.state_dict())
+        assert not torch.equal(soft(x), model(x))  # the temperature really changes the model

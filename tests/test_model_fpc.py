@@ -253,3 +253,39 @@ def test_init_fn_is_swappable() -> None:
     clusterer.init_fn = first_k
     clusterer(_points(16, n=6, d=4, frames=2))
     assert calls == [(2, 2)]
+
+
+def test_soft_assignment_rows_sum_to_one_and_tend_to_hard() -> None:
+    x = _points(20, n=9, d=4, frames=2)
+    c = _points(21, n=3, d=4, frames=2)
+    s = fpc.cosine_similarity(x, c)
+    hard = fpc.nearest_assignment(s, 0.0)
+    soft = fpc.nearest_assignment(s, 0.05)
+    assert torch.allclose(soft.sum(-1), torch.ones(2, 9, dtype=s.dtype))
+    assert torch.equal(soft.argmax(-1), hard.argmax(-1))  # the largest share is the nearest prototype
+    sharp = fpc.nearest_assignment(s, 1e-4)
+    assert torch.allclose(sharp, hard, atol=1e-6)  # tau -> 0 recovers the paper's hard match
+    # with a hard assignment the soft update tends to the paper's eq. 5-7 update too
+    assert torch.allclose(fpc.prototype_update(x, c, 1e-4)[0], fpc.prototype_update(x, c)[0], atol=1e-6)
+    with pytest.raises(ValueError, match=">= 0"):
+        fpc.nearest_assignment(s, -1.0)
+
+
+def test_soft_update_is_continuous_where_the_hard_one_jumps() -> None:
+    """A feature exactly between two prototypes: nudging it by 1e-7 either way flips the
+    hard assignment (a finite jump of the prototypes) but moves the soft one by ~1e-6."""
+    c = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]], dtype=torch.float64)
+    base = torch.tensor([[[1.0, 1.0], [1.0, -0.2], [-0.2, 1.0]]], dtype=torch.float64)
+    eps = torch.tensor([[[1e-7, -1e-7], [0.0, 0.0], [0.0, 0.0]]], dtype=torch.float64)
+    hard_a, hard_b = fpc.prototype_update(base + eps, c)[0], fpc.prototype_update(base - eps, c)[0]
+    soft_a, soft_b = fpc.prototype_update(base + eps, c, 0.05)[0], fpc.prototype_update(base - eps, c, 0.05)[0]
+    assert (hard_a - hard_b).abs().max() > 0.05
+    assert (soft_a - soft_b).abs().max() < 1e-5
+
+
+def test_soft_update_passes_gradient_through_the_assignment() -> None:
+    x = _points(22, n=6, d=3).requires_grad_(True)
+    c = _points(23, n=2, d=3)
+    s = fpc.cosine_similarity(x, c)
+    fpc.nearest_assignment(s, 0.05)[..., 0].sum().backward()
+    assert x.grad.abs().sum() > 0

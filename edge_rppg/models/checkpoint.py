@@ -116,7 +116,10 @@ def load_checkpoint(path: Union[str, Path], expected_config: Optional[Config] = 
     except KeyError as exc:
         raise ModelFileError(f"{path}: {exc.args[0]}") from None
     try:
-        config = model_cls.config_cls.from_dict(payload["config"])
+        stored = payload["config"]
+        if isinstance(stored, dict):  # fields added after the file was written keep their old meaning
+            stored = {**getattr(model_cls.config_cls, "legacy_defaults", {}), **stored}
+        config = model_cls.config_cls.from_dict(stored)
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: stored config does not fit {model_cls.config_cls.__name__} "
                              f"(another version?): {exc}") from exc

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, ClassVar, Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -60,6 +60,15 @@ class ClusterPhysConfig(Config):
       identical for all ROIs of a frame, so it leaves DPC distances unchanged) — without
       it temporal attention would be blind to frame order.
     * ``prototypes``: explicit K per stage; ``None`` derives it from ``rho``.
+    * ``assign_temperature`` τ = 0.05: the nearest-prototype assignment of the update
+      (eq. 6–7) is the soft match ``softmax_j(S_ij / τ)`` instead of the paper's hard
+      ArgMax (τ = 0 restores it).  A hard assignment makes the output jump when two
+      cosine similarities tie to within float rounding; the temporal interaction then
+      spreads that jump over the whole window, so PyTorch, ONNX Runtime and TensorRT
+      (let alone FP16/INT8) disagree by up to ~4e-2 on most clips.  With τ = 0.05 an
+      exported model reproduces PyTorch to ~1e-5 (``export/equivalence.py``).
+      Checkpoints written before this field existed load with τ = 0 (hard), the way
+      they were trained (:attr:`legacy_defaults`).
 
     Ablation switches (Tables 4–5): ``use_clustering=False`` replaces clustering with a
     fixed contiguous grouping of the N tokens into K means (strategy ``"none"``);
@@ -91,6 +100,10 @@ class ClusterPhysConfig(Config):
     use_temporal: bool = True
     cluster_strategy: str = "fpc"
     seed: int = 0
+    assign_temperature: float = 0.05
+
+    #: values for fields missing from configs saved before the field existed
+    legacy_defaults: ClassVar[Dict[str, Any]] = {"assign_temperature": 0.0}
 
     def __post_init__(self) -> None:
         if self.prototypes is not None:
@@ -106,6 +119,7 @@ class ClusterPhysConfig(Config):
             "knn_k >= 1": self.knn_k >= 1,
             "depth >= 1": self.depth >= 1,
             "0 <= dropout < 1": 0.0 <= self.dropout < 1.0,
+            "assign_temperature >= 0": float(self.assign_temperature) >= 0.0,
             f"cluster_strategy in {sorted(k for k in CLUSTER_STRATEGIES if k != 'none')}":
                 self.cluster_strategy in CLUSTER_STRATEGIES and self.cluster_strategy != "none",
         }
@@ -193,6 +207,7 @@ class ClusterPhysStage(nn.Module):
             dim=config.dim, n_in=n_in, k_out=k_out, knn_k=config.knn_k, em_iters=config.em_iters,
             kmeans_iters=config.kmeans_iters, seed=config.seed, stage=index)
         self.use_update = config.use_update
+        self.assign_temperature = float(config.assign_temperature)
         self.interaction = SpatialTemporalInteraction(
             config.dim, config.heads, config.mlp_ratio, config.dropout, config.depth,
             use_spatial=config.use_spatial, use_temporal=config.use_temporal)
@@ -203,7 +218,7 @@ class ClusterPhysStage(nn.Module):
         x = h.reshape(b * t, n, d)
         c = self.cluster(x)
         if self.use_update:
-            c = prototype_update(x, c)[0]
+            c = prototype_update(x, c, self.assign_temperature)[0]
         return self.interaction(c.reshape(b, t, self.k_out, d))
 
 

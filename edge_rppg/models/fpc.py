@@ -25,9 +25,14 @@ Pieces, in the order the paper uses them:
   ``C(0) = P @ x`` (a one-hot matmul, differentiable w.r.t. ``x``; the selection itself
   is computed without gradient).
 * :func:`em_step` — eq. 3–4, one E-M iteration ``C ← softmax(Q_C K_Xᵀ/√D) V_X``.
-* :func:`prototype_update` — eq. 5–7, cosine similarity, nearest-prototype hard
-  assignment (ties → lower prototype index) and the weighted fusion with weights
-  W_i = exp(S_ij)/(Σ_{Set(c_j)} exp(S_ij) + e), W_j = e/(same).
+* :func:`prototype_update` — eq. 5–7, cosine similarity, nearest-prototype assignment
+  and the weighted fusion with weights W_i = exp(S_ij)/(Σ_{Set(c_j)} exp(S_ij) + e),
+  W_j = e/(same).  With ``temperature`` 0 the assignment is the paper's hard nearest
+  match (ArgMax, ties → lower prototype index); with ``temperature`` τ > 0 it is the
+  soft nearest match ``softmax_j(S_ij / τ)``, which tends to the hard one as τ → 0 but
+  is continuous in S, so float-rounding differences between runtimes (PyTorch, ONNX
+  Runtime, TensorRT, FP16/INT8) move the output by a rounding-sized amount instead of
+  flipping a feature into another cluster.
 * :func:`hard_assign_mean` — nearest-centre (Euclidean) assignment + cluster mean, used
   by the "random", "dpc" and "kmeans" ablation strategies (Table 5).
 """
@@ -41,7 +46,8 @@ from torch import Tensor
 
 __all__ = [
     "pairwise_distance", "knn_density", "denser_matrix", "delta_distance", "dpc_score", "stable_rank",
-    "topk_onehot", "dpc_knn_init", "em_step", "cosine_similarity", "prototype_update", "hard_assign_mean",
+    "topk_onehot", "dpc_knn_init", "em_step", "cosine_similarity", "nearest_assignment", "prototype_update",
+    "hard_assign_mean",
 ]
 
 
@@ -168,18 +174,34 @@ def cosine_similarity(x: Tensor, c: Tensor, eps: float = 1e-6) -> Tensor:
     return torch.matmul(xn, cn.transpose(-1, -2))
 
 
-def prototype_update(x: Tensor, c: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+def nearest_assignment(s: Tensor, temperature: float = 0.0) -> Tensor:
+    """Assignment ``[F, N, K]`` of features to prototypes from similarities ``s [F, N, K]``.
+
+    ``temperature`` 0: one-hot of the most similar prototype (first maximum → lower
+    index on ties), without gradient — the paper's hard nearest matching.
+    ``temperature`` τ > 0: ``softmax(s / τ)`` over the prototypes (rows sum to 1, with
+    gradient), the continuous relaxation used by models meant for export.
+    """
+    if temperature < 0:
+        raise ValueError(f"assignment temperature must be >= 0, got {temperature}")
+    if temperature > 0:
+        return torch.softmax(s * (1.0 / float(temperature)), dim=-1)
+    k = s.shape[-1]
+    nearest = torch.argmax(s.detach(), dim=-1)
+    return (nearest.unsqueeze(-1) == torch.arange(k, device=s.device)).to(s.dtype)
+
+
+def prototype_update(x: Tensor, c: Tensor, temperature: float = 0.0) -> Tuple[Tensor, Tensor, Tensor]:
     """Eq. 5–7 prototype update; returns ``(c' [F,K,D], W_i [F,N,K], W_j [F,K])``.
 
-    Each feature is hard-assigned to its most similar prototype (one-hot matrix, ties →
-    lower prototype index); ``W_i`` is zero outside a feature's own cluster, so
-    ``c'_j = W_j c_j + Σ_i W_ij x_i`` equals the paper's sum over Set(c_j).  The one-hot
-    matrix carries no gradient, the exp weights do (through S).
+    Each feature is assigned to its most similar prototype by
+    :func:`nearest_assignment` (hard for ``temperature`` 0, soft otherwise); ``W_i`` is
+    the assignment times ``exp(S_ij)`` over the normaliser, so with a hard assignment it
+    is zero outside a feature's own cluster and ``c'_j = W_j c_j + Σ_i W_ij x_i`` equals
+    the paper's sum over Set(c_j).  The exp weights carry gradient (through S).
     """
     s = cosine_similarity(x, c)
-    k = c.shape[-2]
-    nearest = torch.argmax(s.detach(), dim=-1)  # first maximum → lower index on ties
-    assign = (nearest.unsqueeze(-1) == torch.arange(k, device=x.device)).to(x.dtype)  # [F, N, K]
+    assign = nearest_assignment(s, temperature)
     e = math.e
     weights = torch.exp(s) * assign
     denom = weights.sum(dim=-2) + e  # [F, K]
