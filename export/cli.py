@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
             from .onnx_export import prepare_model
 
             model = prepare_model(model, args.T)
-        rep = run_equivalence(model, args.output, EquivalenceConfig(n_random=args.verify, n_synthetic=args.verify))
+        rep = run_equivalence(model, args.output, EquivalenceConfig(n_random=args.verify, n_synthetic=args.verify),
+                              progress=not args.json)
         out["verify"] = rep.summary()
         code = 0 if rep.passed else 1
     if args.json:
@@ -59,4 +60,9 @@ def run(args: argparse.Namespace) -> int:
                   f"{v['original-friendly']['all']['max_abs']:.2e}, HR identical "
                   f"{v['original-ort']['all']['hr_identical']}/{v['original-ort']['all']['clips']} -> "
                   f"{'PASS' if v['passed'] else 'FAIL'}")
+            flips = v.get("selection_flips")
+            if flips:
+                print(f"  density-peak selections that differ between torch and ORT, frames per stage: "
+                      f"{flips['frames_flipped_per_stage']} of {flips['frames_per_stage']} (material, i.e. "
+                      f"other prototypes picked: {flips['frames_materially_flipped_per_stage']})")
     return code

@@ -15,11 +15,13 @@ The pass criterion is max |Δ| ≤ ``atol`` (1e-4) and identical HR for all pair
 The density-peak selection is a discrete choice: when two ROIs have (nearly) equal
 density or score, float rounding differences between PyTorch and ONNX Runtime kernels can
 pick the other one. With ``diagnose=True`` a second, diagnostic ONNX graph that also
-outputs each stage's selected indices is run, and the report counts, per stage, the
-frames whose selection differs — so a failing clip is explained (selection flip at a
-near-tie) rather than merely reported. The nearest-prototype assignment of the prototype
-update (eq. 5–7, an ArgMax) is a second discrete decision of the same kind; its flips
-are not counted here.
+outputs each stage's selected indices and prototypes is run, and the report counts, per
+stage, the frames whose selected indices differ and, of those, the frames whose selected
+prototypes differ by more than ``atol`` (a *material* flip; picking either of two
+identical points is not one) — so a failing clip is explained rather than merely
+reported. The nearest-prototype assignment of the prototype update (eq. 5–7) is the
+other decision of this kind; a model with ``assign_temperature`` > 0 makes it soft, so it
+cannot flip (see :class:`edge_rppg.models.ClusterPhysConfig`).
 """
 from __future__ import annotations
 
@@ -28,11 +30,12 @@ import json
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from edge_rppg.config import Config
 from edge_rppg.errors import ModelFileError
@@ -69,7 +72,8 @@ class EquivalenceConfig(Config):
 @dataclass
 class ClipResult:
     """Per clip: kind (random/synthetic), seed, max |Δ| per pair, HR per implementation,
-    and (when diagnosed) frames whose selection differs between PyTorch and ORT per stage."""
+    and (when diagnosed) per stage the frames whose selected indices differ between
+    PyTorch and ORT, and those whose selected prototypes differ by more than ``atol``."""
 
     kind: str
     seed: int
@@ -77,6 +81,7 @@ class ClipResult:
     hr_bpm: Dict[str, float]
     true_hr_bpm: Optional[float] = None
     selection_flips: Optional[List[int]] = None
+    material_flips: Optional[List[int]] = None
 
 
 @dataclass
@@ -108,12 +113,15 @@ class EquivalenceReport:
         flips = [c.selection_flips for c in self.clips if c.selection_flips is not None]
         if flips:
             arr = np.array(flips)
+            material = np.array([c.material_flips for c in self.clips if c.material_flips is not None])
             out["selection_flips"] = {"clips_with_flips": int(np.sum(arr.sum(1) > 0)),
                                       "frames_flipped_per_stage": arr.sum(0).tolist(),
+                                      "clips_with_material_flips": int(np.sum(material.sum(1) > 0)),
+                                      "frames_materially_flipped_per_stage": material.sum(0).tolist(),
                                       "frames_per_stage": len(flips) * self._frames}
             bad = [c for c in self.clips if c.max_abs["friendly-ort"] > self.config.atol]
             out["selection_flips"]["failing_clips_explained_by_flips"] = int(
-                sum(1 for c in bad if c.selection_flips and sum(c.selection_flips) > 0))
+                sum(1 for c in bad if c.material_flips and sum(c.material_flips) > 0))
             out["selection_flips"]["failing_clips"] = len(bad)
         return out
 
@@ -152,22 +160,33 @@ def make_clips(T: int, cfg: EquivalenceConfig) -> List[Tuple[str, int, np.ndarra
 
 
 def _torch_outputs(model: nn.Module, windows: np.ndarray, batch: int,
-                   record: bool = False) -> Tuple[np.ndarray, Optional[List[np.ndarray]]]:
-    """BVP ``[N, T]`` (and, for a friendly model with ``record``, indices per stage ``[N, T, K]``)."""
-    outs, idx = [], []
-    sels = selections(model) if record else []
+                   on_batch: Optional[Callable[[int, List[Tuple[np.ndarray, np.ndarray]]], None]] = None,
+                   bar: Optional[Any] = None) -> np.ndarray:
+    """BVP ``[N, T]`` of ``model`` on ``windows``, ``batch`` clips per forward.
+
+    For an export-friendly model, ``on_batch(start, stages)`` is called after each
+    forward with, per stage, the selected indices ``[b, T, K]`` and prototypes
+    ``[b, T, K, D]`` of that batch (compared at once, so no more than one batch of
+    prototypes is ever held). ``bar`` (tqdm) advances by the clips done.
+    """
+    outs = []
+    sels = selections(model) if on_batch is not None else []
     with torch.no_grad():
         for s in range(0, len(windows), batch):
             x = torch.from_numpy(windows[s:s + batch])
             outs.append(model(x).numpy())
-            if sels:
-                idx.append([sel.last.reshape(x.shape[0], x.shape[1], -1).numpy() for sel in sels])  # type: ignore[union-attr]
-    stages = [np.concatenate([b[i] for b in idx]) for i in range(len(sels))] if sels else None
-    return np.concatenate(outs), stages
+            if sels and on_batch is not None:
+                b, t = x.shape[0], x.shape[1]
+                on_batch(s, [(sel.last.reshape(b, t, -1).numpy(),  # type: ignore[union-attr]
+                              sel.last_prototypes.reshape(b, t, sel.module.K, -1).numpy())  # type: ignore[union-attr]
+                             for sel in sels])
+            if bar is not None:
+                bar.update(x.shape[0])
+    return np.concatenate(outs)
 
 
 class _WithIndices(nn.Module):
-    """Friendly model whose forward also returns every stage's selected indices."""
+    """Friendly model whose forward also returns every stage's selected indices and prototypes."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
@@ -175,11 +194,12 @@ class _WithIndices(nn.Module):
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         y = self.model(x)
-        return (y, *[sel.last for sel in selections(self.model)])  # type: ignore[misc]
+        sels = selections(self.model)
+        return (y, *[sel.last for sel in sels], *[sel.last_prototypes for sel in sels])  # type: ignore[misc]
 
 
 def _diagnostic_session(friendly: nn.Module, T: int) -> Any:
-    """ORT session of a graph that outputs BVP and every stage's selected indices."""
+    """ORT session of a graph that outputs BVP, every stage's selected indices, then their prototypes."""
     import onnxruntime as ort
 
     wrapped = _WithIndices(friendly).eval()
@@ -191,7 +211,8 @@ def _diagnostic_session(friendly: nn.Module, T: int) -> Any:
         warnings.simplefilter("ignore")
         with torch.no_grad():
             torch.onnx.export(wrapped, (dummy,), buf, dynamo=False, opset_version=17, input_names=[INPUT_NAME],
-                              output_names=["bvp"] + [f"indices_{i}" for i in range(n_sel)])
+                              output_names=["bvp"] + [f"indices_{i}" for i in range(n_sel)]
+                              + [f"prototypes_{i}" for i in range(n_sel)])
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
     return ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
@@ -204,8 +225,9 @@ def _hr(bvp: np.ndarray, fs: float) -> float:
 
 
 def run_equivalence(model: nn.Module, onnx_path: Union[str, Path],
-                    cfg: Optional[EquivalenceConfig] = None) -> EquivalenceReport:
-    """Compare ``model`` (original), its export-friendly copy and ORT on ``onnx_path``.
+                    cfg: Optional[EquivalenceConfig] = None, progress: bool = False) -> EquivalenceReport:
+    """Compare ``model`` (original), its export-friendly copy and ORT on ``onnx_path``
+    (``progress``: a tqdm bar on stderr over the clips of the three passes).
 
     Raises ``ModelFileError`` when the ONNX file's T or weight hash does not belong to
     ``model`` (comparing against another model's export would prove nothing).
@@ -226,20 +248,36 @@ def run_equivalence(model: nn.Module, onnx_path: Union[str, Path],
     friendly = make_export_friendly(model)
     clips = make_clips(T, cfg)
     windows = np.stack([c[2] for c in clips]).astype(np.float32)
-    y_orig, _ = _torch_outputs(model, windows, cfg.batch)
-    y_friendly, idx_torch = _torch_outputs(friendly, windows, cfg.batch, record=cfg.diagnose)
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
     sess = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-    y_ort = np.concatenate([sess.run(None, {INPUT_NAME: w[None]})[0] for w in windows])
-    flips: Optional[List[List[int]]] = None
-    if cfg.diagnose and idx_torch:
-        diag = _diagnostic_session(friendly, T)
-        flips = []
-        for n, w in enumerate(windows):
-            outs = diag.run(None, {INPUT_NAME: w[None]})[1:]
-            flips.append([int(np.any(o.reshape(T, -1) != idx_torch[s][n], axis=-1).sum())
-                          for s, o in enumerate(outs)])
+    diag = _diagnostic_session(friendly, T) if cfg.diagnose else None
+    flips: Dict[int, List[int]] = {}
+    material: Dict[int, List[int]] = {}
+
+    def compare_selections(start: int, stages: List[Tuple[np.ndarray, np.ndarray]]) -> None:
+        """Per clip of the batch: frames whose selected indices / prototypes differ in ORT."""
+        for b in range(stages[0][0].shape[0]):
+            outs = diag.run(None, {INPUT_NAME: windows[start + b][None]})[1:]  # type: ignore[union-attr]
+            f_row, m_row = [], []
+            for s, (idx_t, proto_t) in enumerate(stages):
+                differs = np.any(outs[s].reshape(T, -1) != idx_t[b], axis=-1)
+                proto_o = outs[len(stages) + s].reshape(proto_t[b].shape)
+                moved = np.abs(proto_o - proto_t[b]).reshape(T, -1).max(axis=-1) > cfg.atol
+                f_row.append(int(differs.sum()))
+                m_row.append(int((differs & moved).sum()))
+            flips[start + b], material[start + b] = f_row, m_row
+
+    with tqdm(total=3 * len(windows), desc="equivalence (torch, export-friendly, ORT)", unit="clip",
+              disable=not progress, leave=False) as bar:
+        y_orig = _torch_outputs(model, windows, cfg.batch, bar=bar)
+        y_friendly = _torch_outputs(friendly, windows, cfg.batch, on_batch=compare_selections if diag else None,
+                                    bar=bar)
+        ort_rows = []
+        for w in windows:
+            ort_rows.append(sess.run(None, {INPUT_NAME: w[None]})[0])
+            bar.update()
+    y_ort = np.concatenate(ort_rows)
     report = EquivalenceReport(config=cfg, onnx_path=str(onnx_path))
     report._frames = T
     outputs = {"original": y_orig, "friendly": y_friendly, "ort": y_ort}
@@ -247,5 +285,5 @@ def run_equivalence(model: nn.Module, onnx_path: Union[str, Path],
         hrs = {name: _hr(y[n], cfg.fs) for name, y in outputs.items()}
         diffs = {f"{a}-{b}": float(np.max(np.abs(outputs[a][n] - outputs[b][n]))) for a, b in PAIRS}
         report.clips.append(ClipResult(kind=kind, seed=seed, max_abs=diffs, hr_bpm=hrs, true_hr_bpm=true_hr,
-                                       selection_flips=flips[n] if flips is not None else None))
+                                       selection_flips=flips.get(n), material_flips=material.get(n)))
     return report

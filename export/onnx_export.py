@@ -230,6 +230,10 @@ def export_onnx(model: nn.Module, path: Union[str, Path], T: Optional[int] = Non
     cfg = prepared.config  # type: ignore[attr-defined]
     raw = onnx.load_from_string(_trace(prepared, T, int(opset)))
     notes: List[str] = []
+    if getattr(cfg, "use_update", False) and float(getattr(cfg, "assign_temperature", 0.0)) == 0.0:
+        notes.append("the model uses the hard nearest-prototype assignment (assign_temperature=0): float "
+                     "rounding can flip near-tie assignments, so ONNX Runtime/TensorRT may differ from PyTorch "
+                     "by ~1e-2 (train with assign_temperature > 0 for an export that reproduces PyTorch)")
     onnx.checker.check_model(raw, full_check=True)
     before = node_counts(raw)
     proto, simplified = _simplify(raw, T, notes) if simplify else (raw, False)
