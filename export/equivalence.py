@@ -16,9 +16,9 @@ The density-peak selection is a discrete choice: when two ROIs have (nearly) equ
 density or score, float rounding differences between PyTorch and ONNX Runtime kernels can
 pick the other one. With ``diagnose=True`` a second, diagnostic ONNX graph that also
 outputs each stage's selected indices and prototypes is run, and the report counts, per
-stage, the frames whose selected indices differ and, of those, the frames whose selected
-prototypes differ by more than ``atol`` (a *material* flip; picking either of two
-identical points is not one) — so a failing clip is explained rather than merely
+stage, the frames whose selected indices differ by more than half a position and, of
+those, the frames whose selected prototypes differ by more than ``atol`` (a *material*
+flip; picking either of two identical points is not one) — so a failing clip is explained rather than merely
 reported. The nearest-prototype assignment of the prototype update (eq. 5–7) is the
 other decision of this kind; a model with ``assign_temperature`` > 0 makes it soft, so it
 cannot flip (see :class:`edge_rppg.models.ClusterPhysConfig`).
@@ -261,7 +261,9 @@ def run_equivalence(model: nn.Module, onnx_path: Union[str, Path],
             outs = diag.run(None, {INPUT_NAME: windows[start + b][None]})[1:]  # type: ignore[union-attr]
             f_row, m_row = [], []
             for s, (idx_t, proto_t) in enumerate(stages):
-                differs = np.any(outs[s].reshape(T, -1) != idx_t[b], axis=-1)
+                # hard indices differ by whole positions; soft ones (a slot's mean position)
+                # also by rounding, so only a shift of half a position counts
+                differs = np.any(np.abs(outs[s].reshape(T, -1) - idx_t[b]) > 0.5, axis=-1)
                 proto_o = outs[len(stages) + s].reshape(proto_t[b].shape)
                 moved = np.abs(proto_o - proto_t[b]).reshape(T, -1).max(axis=-1) > cfg.atol
                 f_row.append(int(differs.sum()))

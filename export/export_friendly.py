@@ -40,6 +40,8 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
+from edge_rppg.models.fpc import SelectionMasks, soft_density_peak_selection
+
 __all__ = ["DensityPeakSelect", "make_export_friendly", "is_export_friendly", "selections", "audit_onnx",
            "DENSITY_PEAK_SCOPE", "MAX_TOPK", "FORBIDDEN_OPS"]
 
@@ -63,10 +65,20 @@ class DensityPeakSelect(nn.Module):
     ``forward(x [F, n, D])`` returns ``(indices [F, K] float, prototypes [F, K, D])``;
     indices are the selected ROI positions in ascending order (float so the graph stays
     free of int64 arithmetic; exact for n < 2²⁴).
+
+    ``temperature`` > 0 selects the continuous relaxation of a model trained with
+    ``select_temperature`` > 0: the module then runs
+    :func:`edge_rppg.models.fpc.soft_density_peak_selection` — the very function the
+    reference uses — on its constant buffers, which is already export-friendly (two TopK
+    with static k, sigmoids, a MatMul against the constant lower-index matrix, interval
+    overlaps with Min/Max/Relu); indices are then each slot's weighted mean position.
     """
 
-    def __init__(self, n: int, K: int, k: int) -> None:
+    def __init__(self, n: int, K: int, k: int, temperature: float = 0.0) -> None:
         super().__init__()
+        if temperature < 0:
+            raise ValueError(f"DensityPeakSelect: temperature must be >= 0, got {temperature}")
+        self.temperature = float(temperature)
         if not 1 <= K <= n:
             raise ValueError(f"DensityPeakSelect: K must be in [1, n={n}], got {K}")
         if k < 1:
@@ -144,6 +156,11 @@ class DensityPeakSelect(nn.Module):
         if x.shape[-2] != self.n:
             raise ValueError(f"DensityPeakSelect built for n={self.n} points, got x of shape {tuple(x.shape)}")
         sel = x.detach()
+        if self.temperature > 0:
+            masks = SelectionMasks(off_diag=self.off_diag, before=self.before, slots=self.slots,
+                                   positions=self.positions)
+            onehot, indices = soft_density_peak_selection(sel, self.K, self.k, self.temperature, masks)
+            return indices, torch.matmul(onehot.to(x.dtype), x)
         dist = self.distances(sel)
         density = self.density(dist)
         score = density * self.delta(dist, density)
@@ -153,7 +170,7 @@ class DensityPeakSelect(nn.Module):
 
 
 class _SelectInit:
-    """Callable with the ``init_fn(x, K, k)`` signature of :mod:`edge_rppg.models.fpc` that
+    """Callable with the ``init_fn(x, K, k, temperature)`` signature of :mod:`edge_rppg.models.fpc` that
     runs a :class:`DensityPeakSelect` module (called as a module so exported node names
     carry its scope). Plain object, so assigning it does not register a second module."""
 
@@ -162,10 +179,11 @@ class _SelectInit:
         self.last: Optional[Tensor] = None  # indices of the latest call (for diagnostics)
         self.last_prototypes: Optional[Tensor] = None  # the prototypes C(0) they selected
 
-    def __call__(self, x: Tensor, K: int, k: int) -> Tuple[Tensor, Tensor]:
-        if (int(K), int(k)) != (self.module.K, self.module.k):
-            raise ValueError(f"density-peak selection was built for K={self.module.K}, k={self.module.k}; "
-                             f"called with K={K}, k={k}")
+    def __call__(self, x: Tensor, K: int, k: int, temperature: float = 0.0) -> Tuple[Tensor, Tensor]:
+        if (int(K), int(k), float(temperature)) != (self.module.K, self.module.k, self.module.temperature):
+            raise ValueError(f"density-peak selection was built for K={self.module.K}, k={self.module.k}, "
+                             f"temperature={self.module.temperature}; called with K={K}, k={k}, "
+                             f"temperature={temperature}")
         indices, prototypes = self.module(x)
         self.last, self.last_prototypes = indices, prototypes
         return indices, prototypes
@@ -190,7 +208,8 @@ def make_export_friendly(model: nn.Module, inplace: bool = False) -> nn.Module:
         raise ValueError(f"{type(model).__name__} has no clustering stage with a swappable init_fn "
                          "(expected edge_rppg.models.fpc clusterers)")
     for cluster in stages:
-        module = DensityPeakSelect(cluster.n_in, cluster.k_out, cluster.knn_k)
+        module = DensityPeakSelect(cluster.n_in, cluster.k_out, cluster.knn_k,
+                                   getattr(cluster, "select_temperature", 0.0))
         ref = next((t for t in cluster.parameters()), None)
         if ref is not None:
             module = module.to(ref.device)

@@ -63,6 +63,22 @@ def test_density_peak_select_is_bit_identical_to_reference(n: int, K: int) -> No
     assert torch.equal(sel(x)[0], idx)  # deterministic
 
 
+@pytest.mark.parametrize("n,K", [(63, 32), (32, 16), (8, 4), (5, 5), (4, 1)])
+def test_soft_density_peak_select_is_bit_identical_to_reference(n: int, K: int) -> None:
+    """The soft selection (select_temperature > 0): the export module runs the reference
+    function on its constant buffers, so both give the same bits, ties included."""
+    g = torch.Generator().manual_seed(n * 10 + K)
+    x = torch.randn(32, n, 12, generator=g)
+    x[:6] = torch.round(x[:6])
+    x[6:9] = 0.0
+    ref_idx, ref_proto = dpc_knn_init(x, K, 5, 0.05)
+    idx, proto = DensityPeakSelect(n, K, 5, temperature=0.05)(x)
+    assert torch.equal(idx, ref_idx) and torch.equal(proto, ref_proto)
+    assert bool(torch.isfinite(proto).all())
+    with pytest.raises(ValueError, match="temperature"):
+        DensityPeakSelect(n, K, 5, temperature=-1.0)
+
+
 def test_density_peak_select_rejects_bad_sizes() -> None:
     with pytest.raises(ValueError, match="K must be in"):
         DensityPeakSelect(8, 9, 5)
@@ -125,16 +141,17 @@ def test_export_rejects_low_opset(model: ClusterPhys, tmp_path: Path) -> None:
         export_onnx(model, tmp_path / "x.onnx", opset=13)
 
 
-def test_audit_flags_what_the_reference_selection_exports(model: ClusterPhys, exported) -> None:
-    """Without the swap the traced selection has a shape computed at run time (Expand of a
-    Shape) and an int64 CumSum; the swapped graph has neither."""
+def test_audit_flags_what_the_reference_selection_exports(exported) -> None:
+    """Without the swap the traced hard selection has a shape computed at run time (Expand
+    of a Shape) and an int64 CumSum; the swapped graph has neither."""
     import io
     import warnings
 
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (torch.rand(1, 160, 63, 6),), buf, dynamo=False, opset_version=17)
+        torch.onnx.export(tiny_model(select_temperature=0.0), (torch.rand(1, 160, 63, 6),), buf, dynamo=False,
+                          opset_version=17)
     reference = onnx.load_from_string(buf.getvalue())
     assert any("non-static shape" in p for p in audit_onnx(reference))
     assert "CumSum" in {n.op_type for n in reference.graph.node}

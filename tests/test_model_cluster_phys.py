@@ -298,20 +298,24 @@ def test_prototypes_are_distinct_at_initialisation() -> None:
     assert (top2[..., 0] - top2[..., 1]).median() > 1e-3
 
 
-def test_assign_temperature_default_and_legacy_checkpoints(tmp_path: Path) -> None:
-    """New configs use the soft nearest-prototype match (tau 0.05); a checkpoint whose
-    stored config predates the field loads with the hard match it was trained with."""
+def test_soft_temperatures_default_and_legacy_checkpoints(tmp_path: Path) -> None:
+    """New configs use the soft density-peak selection and nearest-prototype match (both
+    tau 0.05); a checkpoint whose stored config predates the fields loads with the hard
+    decisions it was trained with."""
     assert ClusterPhysConfig().assign_temperature == 0.05 == PRESETS["edge-small"].assign_temperature
+    assert ClusterPhysConfig().select_temperature == 0.05 == PRESETS["edge-small"].select_temperature
     with pytest.raises(ValueError, match="assign_temperature >= 0"):
         ClusterPhysConfig(assign_temperature=-0.1)
-    hard_cfg = dataclasses.replace(TINY, assign_temperature=0.0)
+    with pytest.raises(ValueError, match="select_temperature >= 0"):
+        ClusterPhysConfig(select_temperature=-0.1)
+    hard_cfg = dataclasses.replace(TINY, assign_temperature=0.0, select_temperature=0.0)
     model = ClusterPhys(hard_cfg).eval()
     path = save_checkpoint(tmp_path / "old.pt", model)
     payload = torch.load(path, weights_only=True)
-    del payload["config"]["assign_temperature"]  # as written before the field existed
+    del payload["config"]["assign_temperature"], payload["config"]["select_temperature"]  # as written before
     torch.save(payload, path)
     loaded, _ = load_checkpoint(path)
-    assert loaded.config.assign_temperature == 0.0
+    assert loaded.config.assign_temperature == 0.0 and loaded.config.select_temperature == 0.0
     x = _input(TINY)
     with torch.no_grad():
         assert torch.equal(loaded(x), model(x))

@@ -246,13 +246,13 @@ def test_init_fn_is_swappable() -> None:
     clusterer = fpc.FPCClusterer(dim=4, n_in=6, k_out=2, knn_k=2, em_iters=1).double()
     calls = []
 
-    def first_k(x: torch.Tensor, K: int, k: int):
-        calls.append((K, k))
+    def first_k(x: torch.Tensor, K: int, k: int, temperature: float):
+        calls.append((K, k, temperature))
         return torch.arange(K).expand(x.shape[0], K), x[:, :K]
 
     clusterer.init_fn = first_k
     clusterer(_points(16, n=6, d=4, frames=2))
-    assert calls == [(2, 2)]
+    assert calls == [(2, 2, 0.0)]
 
 
 def test_soft_assignment_rows_sum_to_one_and_tend_to_hard() -> None:
@@ -289,3 +289,45 @@ def test_soft_update_passes_gradient_through_the_assignment() -> None:
     s = fpc.cosine_similarity(x, c)
     fpc.nearest_assignment(s, 0.05)[..., 0].sum().backward()
     assert x.grad.abs().sum() > 0
+
+
+def test_soft_selection_tends_to_the_hard_one_and_fills_every_slot() -> None:
+    x = _points(30, n=12, d=5, frames=16)
+    hard_idx, hard_proto = fpc.dpc_knn_init(x, 5, 3)
+    sharp_idx, sharp_proto = fpc.dpc_knn_init(x, 5, 3, 1e-7)
+    assert torch.allclose(sharp_proto, hard_proto, atol=1e-9)  # tau -> 0: the paper's hard selection
+    assert torch.allclose(sharp_idx, hard_idx.to(sharp_idx.dtype), atol=1e-9)
+    masks = fpc.SelectionMasks.build(12, 5)
+    p, idx = fpc.soft_density_peak_selection(x, 5, 3, 0.05, masks)
+    assert p.shape == (16, 5, 12) and bool((p >= 0).all())
+    assert torch.allclose(p.sum(-1), torch.ones(16, 5, dtype=x.dtype), atol=1e-9)  # every slot is a convex mix
+    assert bool((idx[:, 1:] >= idx[:, :-1]).all())  # slots keep ascending ROI order
+    with pytest.raises(ValueError, match=">= 0"):
+        fpc.dpc_knn_init(x, 5, 3, -0.1)
+
+
+def test_soft_selection_is_continuous_at_a_tie_where_the_hard_one_jumps() -> None:
+    """Two points tied for the last top-K place: a 1e-9 nudge either way swaps the hard
+    selection (prototype jumps by their distance) but moves the soft one by ~1e-7."""
+    base = _points(31, n=10, d=4)
+    _, _, score = fpc.dpc_score(base, 3)
+    order = torch.argsort(score[0], descending=True)
+    a, b = int(order[2]), int(order[3])  # K = 3: the 3rd and 4th best compete for the last place
+    lo, hi = 0.0, 1.0                    # bisect the mix of b towards a where the hard choice flips
+
+    def moved(t: float) -> torch.Tensor:
+        y = base.clone()
+        y[0, b] = (1 - t) * base[0, b] + t * base[0, a] * 0.999 + t * 0.001 * base[0, b]
+        return y
+
+    first = fpc.dpc_knn_init(moved(lo), 3, 3)[0]
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        same = torch.equal(fpc.dpc_knn_init(moved(mid), 3, 3)[0], first)
+        lo, hi = (mid, hi) if same else (lo, mid)
+    if torch.equal(fpc.dpc_knn_init(moved(hi), 3, 3)[0], first):
+        pytest.skip("no flip of the hard selection along this path")
+    hard_jump = (fpc.dpc_knn_init(moved(lo), 3, 3)[1] - fpc.dpc_knn_init(moved(hi), 3, 3)[1]).abs().max()
+    soft_jump = (fpc.dpc_knn_init(moved(lo), 3, 3, 0.05)[1] - fpc.dpc_knn_init(moved(hi), 3, 3, 0.05)[1]).abs().max()
+    assert hard_jump > 1e-2
+    assert soft_jump < 1e-6

@@ -67,8 +67,15 @@ class ClusterPhysConfig(Config):
       spreads that jump over the whole window, so PyTorch, ONNX Runtime and TensorRT
       (let alone FP16/INT8) disagree by up to ~4e-2 on most clips.  With τ = 0.05 an
       exported model reproduces PyTorch to ~1e-5 (``export/equivalence.py``).
-      Checkpoints written before this field existed load with τ = 0 (hard), the way
-      they were trained (:attr:`legacy_defaults`).
+    * ``select_temperature`` τ_s = 0.05: the DPC-KNN top-K initialisation (eq. 1–2) is
+      the continuous relaxation :func:`~edge_rppg.models.fpc.soft_density_peak_selection`
+      (sigmoids of density and score gaps relative to 5 % of the frame's scale, interval
+      overlaps for the slots) instead of hard comparisons (τ_s = 0 restores them).  It
+      equals the hard selection away from near-ties, where it blends the candidates
+      instead of jumping — the last discrete decision that let float rounding flip an
+      exported model's output.
+      Checkpoints written before these fields existed load with τ = τ_s = 0 (hard), the
+      way they were trained (:attr:`legacy_defaults`).
 
     Ablation switches (Tables 4–5): ``use_clustering=False`` replaces clustering with a
     fixed contiguous grouping of the N tokens into K means (strategy ``"none"``);
@@ -101,9 +108,10 @@ class ClusterPhysConfig(Config):
     cluster_strategy: str = "fpc"
     seed: int = 0
     assign_temperature: float = 0.05
+    select_temperature: float = 0.05
 
     #: values for fields missing from configs saved before the field existed
-    legacy_defaults: ClassVar[Dict[str, Any]] = {"assign_temperature": 0.0}
+    legacy_defaults: ClassVar[Dict[str, Any]] = {"assign_temperature": 0.0, "select_temperature": 0.0}
 
     def __post_init__(self) -> None:
         if self.prototypes is not None:
@@ -120,6 +128,7 @@ class ClusterPhysConfig(Config):
             "depth >= 1": self.depth >= 1,
             "0 <= dropout < 1": 0.0 <= self.dropout < 1.0,
             "assign_temperature >= 0": float(self.assign_temperature) >= 0.0,
+            "select_temperature >= 0": float(self.select_temperature) >= 0.0,
             f"cluster_strategy in {sorted(k for k in CLUSTER_STRATEGIES if k != 'none')}":
                 self.cluster_strategy in CLUSTER_STRATEGIES and self.cluster_strategy != "none",
         }
@@ -205,7 +214,8 @@ class ClusterPhysStage(nn.Module):
         self.n_in, self.k_out = n_in, k_out
         self.cluster = CLUSTER_STRATEGIES[strategy](
             dim=config.dim, n_in=n_in, k_out=k_out, knn_k=config.knn_k, em_iters=config.em_iters,
-            kmeans_iters=config.kmeans_iters, seed=config.seed, stage=index)
+            kmeans_iters=config.kmeans_iters, seed=config.seed, stage=index,
+            select_temperature=config.select_temperature)
         self.use_update = config.use_update
         self.assign_temperature = float(config.assign_temperature)
         self.interaction = SpatialTemporalInteraction(

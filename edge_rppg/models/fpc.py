@@ -23,7 +23,15 @@ Pieces, in the order the paper uses them:
   the temporal interaction relies on) as a one-hot ``[F, K, N]`` selection matrix.
 * :func:`dpc_knn_init` — the whole initialisation: indices ``[F, K]`` and prototypes
   ``C(0) = P @ x`` (a one-hot matmul, differentiable w.r.t. ``x``; the selection itself
-  is computed without gradient).
+  is computed without gradient).  With ``temperature`` τ > 0 it runs
+  :func:`soft_density_peak_selection` instead: the same density, δ and top-K, but every
+  hard decision (which point is denser, which points make the top K, which slot a winner
+  fills) is a sigmoid of the gap relative to τ × the frame's scale, so the
+  selection matrix P is a continuous function of ``x`` (slots are filled by interval
+  overlaps).  Away from near-ties (gaps larger than a few τ) P is the hard one-hot
+  matrix; at a near-tie it blends the two
+  candidates instead of jumping, so float-rounding differences between runtimes move the
+  output by a rounding-sized amount.
 * :func:`em_step` — eq. 3–4, one E-M iteration ``C ← softmax(Q_C K_Xᵀ/√D) V_X``.
 * :func:`prototype_update` — eq. 5–7, cosine similarity, nearest-prototype assignment
   and the weighted fusion with weights W_i = exp(S_ij)/(Σ_{Set(c_j)} exp(S_ij) + e),
@@ -39,14 +47,15 @@ Pieces, in the order the paper uses them:
 from __future__ import annotations
 
 import math
-from typing import Tuple
+from dataclasses import dataclass
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
 
 __all__ = [
     "pairwise_distance", "knn_density", "denser_matrix", "delta_distance", "dpc_score", "stable_rank",
-    "topk_onehot", "dpc_knn_init", "em_step", "cosine_similarity", "nearest_assignment", "prototype_update",
+    "topk_onehot", "SelectionMasks", "soft_density_peak_selection", "dpc_knn_init", "em_step", "cosine_similarity", "nearest_assignment", "prototype_update",
     "hard_assign_mean",
 ]
 
@@ -141,17 +150,108 @@ def topk_onehot(score: Tensor, K: int) -> Tensor:
     return (selected.unsqueeze(-2) & (slot.unsqueeze(-2) == slots)).to(score.dtype)
 
 
-def dpc_knn_init(x: Tensor, K: int, k: int) -> Tuple[Tensor, Tensor]:
+@dataclass(frozen=True)
+class SelectionMasks:
+    """Constant index masks of a soft density-peak selection of ``n`` points → ``K``.
+
+    Built once per stage by the export-friendly module (buffers that travel as ONNX
+    initialisers) or per call by :func:`dpc_knn_init`; both give the same values, so the
+    two paths are bit-identical.
+    """
+
+    off_diag: Tensor  # [n, n] float: 1 off the diagonal, 0 on it
+    before: Tensor    # [n, n] float: [j, i] = 1 where j < i (row vector @ before = count of lower indices)
+    slots: Tensor     # [1, K, 1] float: 0 … K-1
+    positions: Tensor  # [n] float: 0 … n-1
+
+    @classmethod
+    def build(cls, n: int, K: int, device: Optional[torch.device] = None) -> "SelectionMasks":
+        """Masks for ``n`` points and ``K`` prototypes."""
+        idx = torch.arange(n, device=device)
+        return cls(off_diag=(idx.unsqueeze(0) != idx.unsqueeze(1)).to(torch.float32),
+                   before=(idx.unsqueeze(1) < idx.unsqueeze(0)).to(torch.float32),
+                   slots=torch.arange(K, dtype=torch.float32, device=device).view(1, K, 1),
+                   positions=idx.to(torch.float32))
+
+
+def soft_density_peak_selection(x: Tensor, K: int, k: int, temperature: float,
+                                masks: SelectionMasks) -> Tuple[Tensor, Tensor]:
+    """Continuous DPC-KNN top-K selection: ``(P [F, K, n], indices [F, K] float)``.
+
+    Same quantities as the hard selection, with each discrete decision relaxed by a
+    temperature relative to the frame's own scale (so τ means the same at every stage):
+
+    * distances as :func:`pairwise_distance`; ρ_i = mean of the k smallest distances to
+      other points (eq. 1: φ_i = exp(−ρ_i));
+    * "x_j is denser than x_i": ``g_ij = sigmoid((ρ_i − ρ_j) / (τ·d̄))`` (d̄ = the frame's
+      mean distance, self excluded by ``off_diag``); δ_i (eq. 2) = ``min_j g_ij σ_ij +
+      (1 − g_ij) max_l σ_il`` — exactly the hard δ where every g is 0 or 1, and a
+      continuous blend where two densities nearly tie;
+    * top-K of the score φ·δ: ``sel_i = sigmoid((s_i − θ) / (τ·s̄))`` with θ halfway
+      between the K-th and (K+1)-th best score (one TopK with static k = K + 1) and s̄ the
+      mean score;
+    * slots in ascending ROI order: the weights are rescaled to total exactly K, point i
+      occupies the interval ``[a_i, a_i + sel_i)`` with ``a_i = Σ_{j<i} sel_j``, and fills
+      slot p with the length of that interval's overlap with ``[p, p + 1)`` — one-hot
+      when every sel is 0 or 1, continuous otherwise, and every slot's weights sum to one
+      by construction (no division that a near-empty slot could make ill-conditioned).
+
+    No sort, no data-dependent shape; deterministic (exact ties blend evenly instead of
+    going to the lower index).
+    """
+    n = x.shape[-2]
+    dt = x.dtype
+    off_diag = masks.off_diag.to(dt)
+    sq = (x * x).sum(-1)
+    d2 = sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2.0 * torch.matmul(x, x.transpose(-1, -2))
+    dist = torch.sqrt(torch.clamp(d2, min=0.0) * off_diag)
+    k_eff = min(int(k), n - 1)
+    scale = dist.mean(dim=(-1, -2), keepdim=True) + 1e-12          # [F, 1, 1]
+    t = float(temperature)
+    if k_eff >= 1:
+        rho = torch.topk(dist, k_eff + 1, dim=-1, largest=False, sorted=True).values[..., 1:].mean(dim=-1)
+    else:
+        rho = torch.zeros(dist.shape[:-1], dtype=dt, device=x.device)
+    density = torch.exp(-rho)
+    denser = torch.sigmoid((rho.unsqueeze(-1) - rho.unsqueeze(-2)) / (t * scale)) * off_diag  # [i, j]
+    row_max = dist.amax(dim=-1, keepdim=True)
+    delta = (denser * dist + (1.0 - denser) * row_max).amin(dim=-1)
+    score = density * delta                                          # [F, n]
+    if K < n:
+        top = torch.topk(score, K + 1, dim=-1, largest=True, sorted=True).values
+        theta = 0.5 * (top[..., K - 1:K] + top[..., K:K + 1])
+        spread = score.mean(dim=-1, keepdim=True) + 1e-12
+        sel = torch.sigmoid((score - theta) / (t * spread))
+    else:
+        sel = torch.ones_like(score)
+    sel = sel * (float(K) / sel.sum(dim=-1, keepdim=True))           # total mass exactly K (1.0 when hard)
+    start = torch.matmul(sel, masks.before.to(dt)).unsqueeze(-2)     # [F, 1, n]: mass of lower indices
+    slot = masks.slots.to(dt)                                        # [1, K, 1]
+    overlap = torch.minimum(start + sel.unsqueeze(-2), slot + 1.0) - torch.maximum(start, slot)
+    onehot = torch.relu(overlap)                                     # [F, K, n], each slot's row sums to 1
+    indices = torch.matmul(onehot, masks.positions.to(dt))
+    return onehot, indices
+
+
+def dpc_knn_init(x: Tensor, K: int, k: int, temperature: float = 0.0) -> Tuple[Tensor, Tensor]:
     """DPC-KNN prototype initialisation (§3.2.1): ``(indices [F, K], prototypes [F, K, D])``.
 
-    The selection is computed on ``x.detach()`` (it is a discrete choice); the prototypes
-    are the selected rows of ``x`` via a one-hot matmul, so gradients flow into ``x``.
+    ``temperature`` 0: the paper's hard selection (int64 indices, one-hot rows).
+    ``temperature`` > 0: :func:`soft_density_peak_selection` (float indices, the weighted
+    mean ROI position of each slot).  The selection is computed on ``x.detach()``; the
+    prototypes are ``P @ x``, so gradients flow into ``x``.
     """
+    if temperature < 0:
+        raise ValueError(f"selection temperature must be >= 0, got {temperature}")
     with torch.no_grad():
-        _, _, score = dpc_score(x.detach(), k)
-        onehot = topk_onehot(score, K)
-        positions = torch.arange(x.shape[-2], dtype=onehot.dtype, device=x.device)
-        indices = (onehot * positions).sum(-1).round().to(torch.int64)
+        if temperature > 0:
+            onehot, indices = soft_density_peak_selection(
+                x.detach(), K, k, temperature, SelectionMasks.build(x.shape[-2], K, x.device))
+        else:
+            _, _, score = dpc_score(x.detach(), k)
+            onehot = topk_onehot(score, K)
+            positions = torch.arange(x.shape[-2], dtype=onehot.dtype, device=x.device)
+            indices = (onehot * positions).sum(-1).round().to(torch.int64)
     return indices, torch.matmul(onehot.to(x.dtype), x)
 
 
@@ -238,21 +338,23 @@ def hard_assign_mean(x: Tensor, centres: Tensor, iters: int = 1) -> Tensor:
 class _DPCInit(torch.nn.Module):
     """Base for strategies that start from DPC-KNN; ``init_fn`` can be swapped (export)."""
 
-    def __init__(self, n_in: int, k_out: int, knn_k: int) -> None:
+    def __init__(self, n_in: int, k_out: int, knn_k: int, select_temperature: float = 0.0) -> None:
         super().__init__()
         self.n_in, self.k_out, self.knn_k = n_in, k_out, knn_k
+        self.select_temperature = float(select_temperature)
         self.init_fn = dpc_knn_init
 
     def initial(self, x: Tensor) -> Tensor:
-        """C(0) ``[F, K, D]`` from ``init_fn(x, K, k)``."""
-        return self.init_fn(x, self.k_out, self.knn_k)[1]
+        """C(0) ``[F, K, D]`` from ``init_fn(x, K, k, select_temperature)``."""
+        return self.init_fn(x, self.k_out, self.knn_k, self.select_temperature)[1]
 
 
 class FPCClusterer(_DPCInit):
     """"fpc" (the paper): DPC-KNN init, then M learned E-M iterations (eq. 3–4)."""
 
-    def __init__(self, dim: int, n_in: int, k_out: int, knn_k: int, em_iters: int, **_: object) -> None:
-        super().__init__(n_in, k_out, knn_k)
+    def __init__(self, dim: int, n_in: int, k_out: int, knn_k: int, em_iters: int,
+                 select_temperature: float = 0.0, **_: object) -> None:
+        super().__init__(n_in, k_out, knn_k, select_temperature)
         self.em_iters = em_iters
         self.q = torch.nn.Linear(dim, dim)
         self.k = torch.nn.Linear(dim, dim)
@@ -271,8 +373,8 @@ class FPCClusterer(_DPCInit):
 class DPCClusterer(_DPCInit):
     """"dpc": DPC-KNN init + one nearest-centre assignment and cluster mean, no E-M."""
 
-    def __init__(self, n_in: int, k_out: int, knn_k: int, **_: object) -> None:
-        super().__init__(n_in, k_out, knn_k)
+    def __init__(self, n_in: int, k_out: int, knn_k: int, select_temperature: float = 0.0, **_: object) -> None:
+        super().__init__(n_in, k_out, knn_k, select_temperature)
 
     def forward(self, x: Tensor) -> Tensor:
         """``[F, N, D]`` → ``[F, K, D]``."""
@@ -282,8 +384,9 @@ class DPCClusterer(_DPCInit):
 class KMeansClusterer(_DPCInit):
     """"kmeans": DPC-KNN init + ``kmeans_iters`` Lloyd iterations (assignments without gradient)."""
 
-    def __init__(self, n_in: int, k_out: int, knn_k: int, kmeans_iters: int = 3, **_: object) -> None:
-        super().__init__(n_in, k_out, knn_k)
+    def __init__(self, n_in: int, k_out: int, knn_k: int, kmeans_iters: int = 3, select_temperature: float = 0.0,
+                 **_: object) -> None:
+        super().__init__(n_in, k_out, knn_k, select_temperature)
         self.kmeans_iters = kmeans_iters
 
     def forward(self, x: Tensor) -> Tensor:
