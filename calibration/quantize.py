@@ -13,8 +13,9 @@ a range per tensor with the selected method (MinMax, Entropy or Percentile) and 
   left in float (``QuantizeBias=False``);
 * the density-peak selection (distances, density, TopK, ranking, one-hot gathers — the
   nodes under ``/density_peak/``) excluded via ``nodes_to_exclude`` and kept FP32, so
-  INT8 rounding never changes which ROIs become prototypes; by default the prototype
-  update (eq. 5–7, another discrete nearest-prototype choice) stays FP32 too.
+  INT8 rounding does not move which ROIs become prototypes (a hard decision for a model
+  with ``select_temperature`` 0, a steep continuous one otherwise); by default the
+  prototype update (eq. 5–7, the nearest-prototype choice) stays FP32 too.
 
 :func:`inspect_qdq` re-reads the result and checks those properties (zero-points all 0,
 INT8 types, per-channel weights, no Q/DQ feeding the density-peak nodes).
@@ -57,10 +58,11 @@ class QuantizeConfig(Config):
     ``percentile``; op_types: ops whose inputs get Q/DQ; per_channel: per-output-channel
     weight scales; exclude_density_peak: keep the DPC-KNN selection in FP32;
     keep_prototype_update_fp32: also keep the prototype update (eq. 5–7: cosine
-    similarity, nearest-prototype ArgMax, weighted fusion — the ops directly in a stage's
-    scope) in FP32. It is another discrete choice; quantising its inputs moved the pulse
-    of a trained edge-small model to Pearson r 0.988 against FP32, keeping it FP32 gives
-    0.992 (30 held-out clips) for two small MatMuls per stage.
+    similarity, nearest-prototype assignment, weighted fusion — the ops directly in a
+    stage's scope) in FP32. With the hard ArgMax (``assign_temperature`` 0) quantising
+    its inputs moved the pulse of a trained edge-small model to Pearson r 0.988 against
+    FP32 and keeping it FP32 gave 0.992 (30 held-out clips), for two small MatMuls per
+    stage.
     """
 
     method: str = "minmax"

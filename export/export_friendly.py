@@ -28,6 +28,11 @@ supports, in static shapes only:
 No argsort, NonZero, Unique, CumSum, data-dependent shape or Python loop over data is
 involved (two TopK per stage, both with static k), every tie is broken by the lower
 index, and the result is bit-identical to the reference in PyTorch.
+
+A model with ``select_temperature`` > 0 (the default) uses the continuous relaxation
+:func:`edge_rppg.models.fpc.soft_density_peak_selection` instead; it is written with
+static ops to begin with, so the swap only hands it constant buffers for its masks (the
+reference builds them per call) — same function, same bits.
 :func:`make_export_friendly` patches a model instance (each clusterer's ``init_fn``) to
 use it; :func:`audit_onnx` checks an exported graph for the
 forbidden constructs.
@@ -40,7 +45,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-from edge_rppg.models.fpc import SelectionMasks, soft_density_peak_selection
+from edge_rppg.models.fpc import SelectionMasks, masked_distances, soft_density_peak_selection
 
 __all__ = ["DensityPeakSelect", "make_export_friendly", "is_export_friendly", "selections", "audit_onnx",
            "DENSITY_PEAK_SCOPE", "MAX_TOPK", "FORBIDDEN_OPS"]
@@ -99,15 +104,9 @@ class DensityPeakSelect(nn.Module):
         self.register_buffer("positions", idx.to(torch.float32), persistent=False)       # [n]
 
     def distances(self, x: Tensor) -> Tensor:
-        """Euclidean distances ``[F, n, n]`` (matmul form, clamped at 0, zero diagonal).
-
-        ``clamp(d2, 0) * off_diag`` equals the reference's ``where(off_diag, clamp(d2, 0), 0)``
-        value for value (a finite non-negative number times 1 or 0), and a constant
-        multiply is cheaper than a broadcast ``Where`` in ONNX Runtime.
-        """
-        sq = (x * x).sum(-1)
-        d2 = sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2.0 * torch.matmul(x, x.transpose(-1, -2))
-        return torch.sqrt(torch.clamp(d2, min=0.0) * self.off_diag.to(d2.dtype))
+        """Euclidean distances ``[F, n, n]``: the reference's own
+        :func:`~edge_rppg.models.fpc.masked_distances` on the constant off-diagonal mask."""
+        return masked_distances(x, self.off_diag)
 
     def density(self, dist: Tensor) -> Tensor:
         """Eq. 1: ``exp(−mean of the k smallest distances to other points)``, ``[F, n]``.

@@ -5,9 +5,9 @@ Every function works on a batch of *frames*: ``x`` is ``[F, N, D]`` where ``F = 
 
 Pieces, in the order the paper uses them:
 
-* :func:`pairwise_distance` — Euclidean distance σ as matmul-based squared distances,
-  clamped at zero, diagonal forced to 0, then ``sqrt`` (the form an ONNX/TensorRT export
-  reproduces with static ops).
+* :func:`pairwise_distance` / :func:`masked_distances` — Euclidean distance σ as
+  matmul-based squared distances, clamped at zero, diagonal forced to 0 by a constant
+  0/1 mask, then ``sqrt`` (the form an ONNX/TensorRT export reproduces with static ops).
 * :func:`knn_density` — eq. 1, φ_i = exp(−(1/k) Σ_{x_j∈KNN(x_i)} σ(x_i, x_j)); the k
   nearest neighbours exclude x_i itself (with self included, one of the k terms would
   always be 0).  The sum of the k smallest distances does not depend on which of
@@ -54,24 +54,29 @@ import torch
 from torch import Tensor
 
 __all__ = [
-    "pairwise_distance", "knn_density", "denser_matrix", "delta_distance", "dpc_score", "stable_rank",
+    "masked_distances", "pairwise_distance", "knn_density", "denser_matrix", "delta_distance", "dpc_score", "stable_rank",
     "topk_onehot", "SelectionMasks", "soft_density_peak_selection", "dpc_knn_init", "em_step", "cosine_similarity", "nearest_assignment", "prototype_update",
     "hard_assign_mean",
 ]
 
 
-def pairwise_distance(x: Tensor) -> Tensor:
-    """Euclidean distances ``[F, N, N]`` of the rows of ``x [F, N, D]``.
+def masked_distances(x: Tensor, off_diag: Tensor) -> Tensor:
+    """Euclidean distances ``[F, N, N]`` of the rows of ``x [F, N, D]`` given the constant
+    off-diagonal 0/1 mask ``off_diag [N, N]``.
 
-    Computed as ``|a|² + |b|² − 2 a·b`` (one batched matmul), clamped at 0, with the
-    diagonal set to exactly 0, then square-rooted — the same static ops an exported
-    graph uses, so torch and ONNX agree on ties.
+    ``|a|² + |b|² − 2 a·b`` (one batched matmul), clamped at 0, times the mask (an exact 0
+    on the diagonal), then square-rooted: the static ops an exported graph uses.
     """
     sq = (x * x).sum(-1)
     d2 = sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2.0 * torch.matmul(x, x.transpose(-1, -2))
+    return torch.sqrt(torch.clamp(d2, min=0.0) * off_diag.to(d2.dtype))
+
+
+def pairwise_distance(x: Tensor) -> Tensor:
+    """Euclidean distances ``[F, N, N]`` of the rows of ``x [F, N, D]`` (:func:`masked_distances`
+    with the off-diagonal mask built for ``N``), so torch and ONNX agree on ties."""
     idx = torch.arange(x.shape[-2], device=x.device)
-    off_diag = idx.unsqueeze(0) != idx.unsqueeze(1)
-    return torch.sqrt(torch.where(off_diag, torch.clamp(d2, min=0.0), torch.zeros_like(d2)))
+    return masked_distances(x, (idx.unsqueeze(0) != idx.unsqueeze(1)).to(x.dtype))
 
 
 def knn_density(dist: Tensor, k: int) -> Tensor:
@@ -202,9 +207,7 @@ def soft_density_peak_selection(x: Tensor, K: int, k: int, temperature: float,
     n = x.shape[-2]
     dt = x.dtype
     off_diag = masks.off_diag.to(dt)
-    sq = (x * x).sum(-1)
-    d2 = sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2.0 * torch.matmul(x, x.transpose(-1, -2))
-    dist = torch.sqrt(torch.clamp(d2, min=0.0) * off_diag)
+    dist = masked_distances(x, off_diag)
     k_eff = min(int(k), n - 1)
     scale = dist.mean(dim=(-1, -2), keepdim=True) + 1e-12          # [F, 1, 1]
     t = float(temperature)
