@@ -13,7 +13,7 @@ from onnx import numpy_helper
 
 from calibration.dataset import (HR_BANDS, CalibrationConfig, CalibrationSet, build_calibration_set,
                                  stratified_select, strata_grid, synthetic_windows, window_features)
-from calibration.quantize import QuantizeConfig, inspect_qdq, prototype_update_nodes, quantize_int8
+from calibration.quantize import QuantizeConfig, embedding_nodes, inspect_qdq, prototype_update_nodes, quantize_int8
 from calibration.report import int8_report
 from edge_rppg.errors import ModelFileError
 from edge_rppg.models import ClusterPhys, ClusterPhysConfig
@@ -119,6 +119,9 @@ def test_qdq_is_symmetric_int8_per_channel(int8: Path) -> None:
     dq_out = {o for n in proto.graph.node if n.op_type == "DequantizeLinear" for o in n.output}
     update = set(prototype_update_nodes(proto))
     assert update and not any(i in dq_out for n in proto.graph.node if n.name in update for i in n.input)
+    embed = set(embedding_nodes(proto))  # the MSTmap itself is never put on an INT8 grid
+    assert embed and not any(i in dq_out for n in proto.graph.node if n.name in embed for i in n.input)
+    assert proto.graph.input[0].name not in {n.input[0] for n in proto.graph.node if n.op_type == "QuantizeLinear"}
     weight_dq = [n for n in proto.graph.node if n.op_type == "DequantizeLinear" and n.input[0] in inits]
     assert any(numpy_helper.to_array(inits[n.input[1]]).size > 1 for n in weight_dq)
     meta = read_metadata(int8)
