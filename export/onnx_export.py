@@ -230,10 +230,13 @@ def export_onnx(model: nn.Module, path: Union[str, Path], T: Optional[int] = Non
     cfg = prepared.config  # type: ignore[attr-defined]
     raw = onnx.load_from_string(_trace(prepared, T, int(opset)))
     notes: List[str] = []
-    if getattr(cfg, "use_update", False) and float(getattr(cfg, "assign_temperature", 0.0)) == 0.0:
-        notes.append("the model uses the hard nearest-prototype assignment (assign_temperature=0): float "
-                     "rounding can flip near-tie assignments, so ONNX Runtime/TensorRT may differ from PyTorch "
-                     "by ~1e-2 (train with assign_temperature > 0 for an export that reproduces PyTorch)")
+    hard = [name for name, used in (("assign_temperature", getattr(cfg, "use_update", False)),
+                                    ("select_temperature", getattr(cfg, "use_clustering", False)))
+            if used and float(getattr(cfg, name, 0.0)) == 0.0]
+    if hard:
+        notes.append(f"the model makes hard decisions ({', '.join(f'{h}=0' for h in hard)}): float rounding can "
+                     "flip near-ties, so ONNX Runtime/TensorRT may differ from PyTorch by ~1e-2 (train with "
+                     "temperatures > 0 for an export that reproduces PyTorch)")
     onnx.checker.check_model(raw, full_check=True)
     before = node_counts(raw)
     proto, simplified = _simplify(raw, T, notes) if simplify else (raw, False)
