@@ -93,15 +93,14 @@ class DensityPeakSelect(nn.Module):
         if self.k_eff > MAX_TOPK:
             raise ValueError(f"DensityPeakSelect: k={self.k_eff} exceeds the TopK limit {MAX_TOPK}")
         idx = torch.arange(self.n)
-        eye = idx.unsqueeze(0) == idx.unsqueeze(1)
-        # constants, not parameters: they travel in the ONNX file as initializers
-        self.register_buffer("off_diag", (~eye).to(torch.float32), persistent=False)     # [n, n] 1 off the diagonal
+        # constants, not parameters: they travel in the ONNX file as initializers; the float
+        # masks are the ones the reference builds per call (fpc.SelectionMasks)
+        masks = SelectionMasks.build(self.n, self.K)
+        self.register_buffer("off_diag", masks.off_diag, persistent=False)    # [n, n] 1 off the diagonal
+        self.register_buffer("before", masks.before, persistent=False)        # [j, i]: j < i
+        self.register_buffer("slots", masks.slots, persistent=False)          # [1, K, 1]
+        self.register_buffer("positions", masks.positions, persistent=False)  # [n]
         self.register_buffer("lower", idx.unsqueeze(0) < idx.unsqueeze(1), persistent=False)  # [i, j]: j < i
-        self.register_buffer("before", (idx.unsqueeze(1) < idx.unsqueeze(0)).to(torch.float32),
-                             persistent=False)                                           # [j, i]: j < i
-        self.register_buffer("slots", torch.arange(self.K, dtype=torch.float32).view(1, self.K, 1),
-                             persistent=False)                                           # [1, K, 1]
-        self.register_buffer("positions", idx.to(torch.float32), persistent=False)       # [n]
 
     def distances(self, x: Tensor) -> Tensor:
         """Euclidean distances ``[F, n, n]``: the reference's own
@@ -157,7 +156,7 @@ class DensityPeakSelect(nn.Module):
         sel = x.detach()
         if self.temperature > 0:
             masks = SelectionMasks(off_diag=self.off_diag, before=self.before, slots=self.slots,
-                                   positions=self.positions)
+                                   positions=self.positions)  # the buffers, on the module's device
             onehot, indices = soft_density_peak_selection(sel, self.K, self.k, self.temperature, masks)
             return indices, torch.matmul(onehot.to(x.dtype), x)
         dist = self.distances(sel)

@@ -54,9 +54,9 @@ import torch
 from torch import Tensor
 
 __all__ = [
-    "masked_distances", "pairwise_distance", "knn_density", "denser_matrix", "delta_distance", "dpc_score", "stable_rank",
-    "topk_onehot", "SelectionMasks", "soft_density_peak_selection", "dpc_knn_init", "em_step", "cosine_similarity", "nearest_assignment", "prototype_update",
-    "hard_assign_mean",
+    "masked_distances", "pairwise_distance", "knn_density", "denser_matrix", "delta_distance", "dpc_score",
+    "stable_rank", "topk_onehot", "SelectionMasks", "soft_density_peak_selection", "dpc_knn_init", "em_step",
+    "cosine_similarity", "nearest_assignment", "prototype_update", "hard_assign_mean",
 ]
 
 
