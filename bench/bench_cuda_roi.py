@@ -62,7 +62,7 @@ def _time_us(cp: Any, fn: Callable[[], Any], repeat: int) -> float:
 
 def run(repeat: int) -> Dict[str, Any]:
     """Measure every size; returns the JSON-able result."""
-    from runtime.cuda_roi import available_backends, make_roi_summer, unavailable_reasons
+    from edge_rppg.runtime.cuda_roi import available_backends, make_roi_summer, unavailable_reasons
 
     if "cupy" not in available_backends():
         return {"skipped": f"needs CuPy and a CUDA GPU: {unavailable_reasons().get('cupy', 'unavailable')}"}

@@ -52,14 +52,14 @@ def main(argv: List[str] | None = None) -> int:
 
     import torch
 
-    from calibration.dataset import CalibrationConfig, build_calibration_set
-    from calibration.quantize import quantize_int8
+    from edge_rppg.calibration.dataset import CalibrationConfig, build_calibration_set
+    from edge_rppg.calibration.quantize import quantize_int8
     from edge_rppg.engines.onnx_engine import OnnxRuntimeEngine
     from edge_rppg.engines.torch_engine import TorchEngine
     from edge_rppg.models import PRESETS, ClusterPhys
     from edge_rppg.models.checkpoint import load_checkpoint
     from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
-    from export.onnx_export import export_onnx, node_counts
+    from edge_rppg.export.onnx_export import export_onnx, node_counts
 
     import onnx
 
@@ -75,7 +75,7 @@ def main(argv: List[str] | None = None) -> int:
     int8_path = work / "model.int8.onnx"
     quantize_int8(fp32.path, int8_path, calib.normalised())
     if args.T != model.config.T:
-        from export.onnx_export import prepare_model
+        from edge_rppg.export.onnx_export import prepare_model
 
         model = prepare_model(model, args.T)
     window = synth_mstmap(SynthConfig(T=args.T), 123).mstmap

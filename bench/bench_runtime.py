@@ -10,7 +10,7 @@
     on 2 CPU cores.
 ``soak``
     ``--frames N`` frames from a synthetic source (a short clip rendered once and looped,
-    ``runtime.sources.SynthSource``) through the same pipeline: RSS after warm-up and at
+    ``edge_rppg.runtime.sources.SynthSource``) through the same pipeline: RSS after warm-up and at
     the end (growth %; goal < 5 %), an RSS trace, and per-frame latency p50/p99.
 ``latency`` (reported by both)
     time from the arrival of the frame that completes a window to its HR being available
@@ -80,9 +80,9 @@ def _stage_table(stage_ms: Dict[str, Dict[str, float]]) -> Dict[str, Dict[str, f
 def throughput(args: argparse.Namespace) -> Dict[str, Any]:
     """End-to-end fps of the streaming pipeline on the synthetic video."""
     from edge_rppg.engines.registry import default_engine_spec
-    from runtime.pipeline import Pipeline
-    from runtime.sinks import NullSink
-    from runtime.sources import open_source
+    from edge_rppg.runtime.pipeline import Pipeline
+    from edge_rppg.runtime.sinks import NullSink
+    from edge_rppg.runtime.sources import open_source
 
     video = bench_video(args.duration, args.width, args.height)
     gt = json.loads(video.with_suffix(".json").read_text())
@@ -124,9 +124,9 @@ def throughput(args: argparse.Namespace) -> Dict[str, Any]:
 def soak(args: argparse.Namespace) -> Dict[str, Any]:
     """RSS and latency over ``args.frames`` frames of a looped synthetic clip."""
     from edge_rppg.engines.registry import default_engine_spec
-    from runtime.pipeline import Pipeline
-    from runtime.sinks import NullSink
-    from runtime.sources import SynthSource
+    from edge_rppg.runtime.pipeline import Pipeline
+    from edge_rppg.runtime.sinks import NullSink
+    from edge_rppg.runtime.sources import SynthSource
 
     engine = default_engine_spec() if args.engine == "default" else args.engine
     src = SynthSource(frames=args.frames, duration_s=args.clip_s, width=args.width, height=args.height, seed=7)

@@ -254,7 +254,7 @@ def quantize_int8(fp32_path: Union[str, Path], out_path: Union[str, Path], windo
     import onnx
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
-    from export.onnx_export import META, _set_metadata, density_peak_nodes, file_sha256, save_onnx
+    from edge_rppg.export.onnx_export import META, _set_metadata, density_peak_nodes, file_sha256, save_onnx
 
     cfg = cfg or QuantizeConfig()
     fp32_path, out_path = Path(fp32_path), Path(out_path)

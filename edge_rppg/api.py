@@ -14,7 +14,7 @@ Per frame: check the frame → face landmarks (largest face by default) → six 
 the frame's 63x6 MSTmap row → resample onto the model's 30 Hz grid → a window of ``T``
 samples every ``hop_s`` → engine → overlap-added BVP → HR (Welch peak + SNR quality),
 HRV, respiration. The work is done by the stages of :mod:`edge_rppg.stages` (part of
-the core, like this module), which the camera runtime (``runtime.pipeline``,
+the core, like this module), which the camera runtime (``edge_rppg.runtime.pipeline``,
 ``edge-rppg run``) runs too, so the API and the runtime are the same code. Per-frame
 cost is O(1) amortised and memory is bounded (fixed rings; the BVP history is
 ``bvp_history_s`` long).
@@ -78,7 +78,7 @@ class EdgeRPPGOptions(Config):
     roi_backend: ``"auto"`` (the best registered ROI backend that works here, else the
         CPU), ``"cpu"``, ``"cupy"`` or ``"pycuda"``; the CUDA backends (CuPy/PyCUDA) are
         registered in :data:`edge_rppg.roi_backends.ROI_BACKENDS` by importing
-        ``runtime.cuda_roi`` (the camera runtime does; the core never imports it).
+        ``edge_rppg.runtime.cuda_roi`` (the camera runtime does; the core never imports it).
     input_fps: frame rate assumed when ``process`` gets no timestamp (None = ``fps``).
     bvp_history_s: seconds of BVP kept (and returned in ``VitalsResult.bvp``); HRV needs
         about 30 s.
@@ -198,7 +198,7 @@ _EMPTY_BVP.setflags(write=False)
 
 def result_from_packet(packet: Packet, bvp_fs: float = 30.0) -> VitalsResult:
     """Build the :class:`VitalsResult` of a packet that went through the stages
-    (:class:`edge_rppg.stages.Packet`); shared by :class:`EdgeRPPG` and ``runtime.pipeline``."""
+    (:class:`edge_rppg.stages.Packet`); shared by :class:`EdgeRPPG` and ``edge_rppg.runtime.pipeline``."""
     v = packet.vitals
     face = packet.face if packet.landmarks is not None else None
     return VitalsResult(

@@ -73,7 +73,7 @@ class CpuRoiSummer:
 
 
 #: backend name → :class:`RoiBackend`. The core registers ``"cpu"`` (always usable, ranked
-#: last); ``runtime.cuda_roi`` adds ``"cupy"`` and ``"pycuda"`` when imported.
+#: last); ``edge_rppg.runtime.cuda_roi`` adds ``"cupy"`` and ``"pycuda"`` when imported.
 ROI_BACKENDS: Registry[RoiBackend] = Registry("ROI-sum backend")
 CPU_RANK = 1000
 ROI_BACKENDS.add("cpu", RoiBackend(CpuRoiSummer, lambda: True, CPU_RANK))
@@ -113,7 +113,7 @@ def unavailable_reasons() -> Dict[str, str]:
 
 def make_roi_summer(backend: str = "auto") -> RoiSummer:
     """A summer for ``backend`` (``"auto"``, ``"cpu"``, or a registered GPU backend such
-    as ``"cupy"``/``"pycuda"`` once ``runtime.cuda_roi`` is imported).
+    as ``"cupy"``/``"pycuda"`` once ``edge_rppg.runtime.cuda_roi`` is imported).
 
     ``"auto"`` takes the first usable registered backend (see :func:`auto_order`), else
     the CPU. An unknown name raises ``KeyError`` listing the registered ones; naming a
@@ -127,7 +127,7 @@ def make_roi_summer(backend: str = "auto") -> RoiSummer:
                 continue
         return CpuRoiSummer()
     if backend not in ROI_BACKENDS:
-        hint = (" (the CUDA backends 'cupy' and 'pycuda' are registered by importing runtime.cuda_roi)"
+        hint = (" (the CUDA backends 'cupy' and 'pycuda' are registered by importing edge_rppg.runtime.cuda_roi)"
                 if str(backend).lower() in ("cupy", "pycuda") else "")
         raise KeyError(f"unknown ROI-sum backend {backend!r}; known: "
                        f"{', '.join(['auto', *ROI_BACKENDS.names()])}{hint}")

@@ -1,5 +1,5 @@
 """The streaming stage chain shared by :class:`edge_rppg.EdgeRPPG` and the camera runtime
-(``runtime.pipeline``, ``edge-rppg run``): small stage objects with one job each.
+(``edge_rppg.runtime.pipeline``, ``edge-rppg run``): small stage objects with one job each.
 
 A :class:`Packet` carries one frame through the chain; each stage reads what earlier
 stages wrote, adds its own fields and records its wall time in ``packet.latency_ms``
@@ -14,11 +14,11 @@ stages wrote, adds its own fields and records its wall time in ``packet.latency_
 - ``vitals`` (:class:`VitalsStage`): overlap-add the BVP, HR + quality, HRV, respiration.
 
 :class:`edge_rppg.EdgeRPPG` is exactly these stages run in-process
-(:func:`build_stages`), and ``runtime.pipeline`` runs the same objects behind a
+(:func:`build_stages`), and ``edge_rppg.runtime.pipeline`` runs the same objects behind a
 bounded frame queue, so the API and the camera runtime cannot drift apart. The module
 is part of the core and imports nothing from the runtime: GPU ROI backends reach the
 ``roi`` stage through the :data:`edge_rppg.roi_backends.ROI_BACKENDS` registry (filled
-by ``runtime.cuda_roi`` when the runtime imports it). The maths comes from the core
+by ``edge_rppg.runtime.cuda_roi`` when the runtime imports it). The maths comes from the core
 (``edge_rppg.roi``, ``edge_rppg.mstmap``, ``edge_rppg.dsp``, engines); the stages only
 add streaming state. Every stage is O(1) amortised per frame
 and its memory is bounded (fixed ring buffers, ``deque(maxlen=...)``).
@@ -283,7 +283,7 @@ class RoiAverageStage(Stage):
     The label map is rasterised only inside the ROIs' bounding box
     (``edge_rppg.roi.roi_box``/``rasterize_label_map``), then summed by the backend of
     :func:`edge_rppg.roi_backends.make_roi_summer` (``"cpu"``: one ``np.bincount``;
-    ``"cupy"`` / ``"pycuda"``: the CUDA kernel, registered by ``runtime.cuda_roi``;
+    ``"cupy"`` / ``"pycuda"``: the CUDA kernel, registered by ``edge_rppg.runtime.cuda_roi``;
     ``"auto"``: best registered and available, else CPU), then combined with
     ``edge_rppg.mstmap.combine_roi_sums``. No face, or a face entirely outside the frame,
     gives ``row = None``.

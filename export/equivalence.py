@@ -5,7 +5,7 @@ known HR, all window-normalised with :func:`edge_rppg.mstmap.normalize_window`) 
 through three implementations:
 
 * ``original`` — the model as trained, with the reference DPC-KNN selection;
-* ``friendly`` — a copy patched by :func:`export.export_friendly.make_export_friendly`;
+* ``friendly`` — a copy patched by :func:`edge_rppg.export.export_friendly.make_export_friendly`;
 * ``ort`` — ONNX Runtime (CPU) on the exported file.
 
 For every pair the report gives the maximum absolute BVP difference and whether the

@@ -1,7 +1,7 @@
 """Write Cluster-Phys as a static, self-contained ONNX file (and its FP16 variant).
 
 The model is rebuilt for the requested window length ``T`` (the weights do not depend on
-T), its density-peak selection is swapped for :class:`export.export_friendly.DensityPeakSelect`,
+T), its density-peak selection is swapped for :class:`edge_rppg.export.export_friendly.DensityPeakSelect`,
 and it is traced with the TorchScript exporter at batch 1, so every shape in the graph
 — T, the 63 ROI rows and the K prototypes of each stage — is a constant. The graph is
 checked with ``onnx.checker`` (full check), audited for forbidden constructs, simplified

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if args.legacy_calibration > 0:
         import onnx
 
-        from calibration.dataset import CalibrationConfig, build_calibration_set
+        from edge_rppg.calibration.dataset import CalibrationConfig, build_calibration_set
 
         T = int(onnx.load(str(src)).graph.input[0].type.tensor_type.shape.dim[1].dim_value)
         calibration = build_calibration_set(CalibrationConfig(n_samples=args.legacy_calibration, T=T)).normalised()

@@ -14,7 +14,7 @@ recent frames; files and iterators block instead (nothing is lost). A bad frame
 the source's EOS/error/stall, ``max_frames``, :meth:`Pipeline.stop` or Ctrl-C, and
 returns a :class:`RunReport` with the reason, counts and per-stage timing.
 
-Importing this module imports :mod:`runtime.cuda_roi`, which registers the CUDA ROI
+Importing this module imports :mod:`edge_rppg.runtime.cuda_roi`, which registers the CUDA ROI
 backends (``"cupy"``, ``"pycuda"``) in the core's ROI-backend registry, so a ``roi``
 stage built here with ``"auto"`` uses the GPU when one works.
 """

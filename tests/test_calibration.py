@@ -11,13 +11,13 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from calibration.dataset import (HR_BANDS, CalibrationConfig, CalibrationSet, build_calibration_set,
+from edge_rppg.calibration.dataset import (HR_BANDS, CalibrationConfig, CalibrationSet, build_calibration_set,
                                  stratified_select, strata_grid, synthetic_windows, window_features)
-from calibration.quantize import QuantizeConfig, embedding_nodes, inspect_qdq, prototype_update_nodes, quantize_int8
-from calibration.report import int8_report
+from edge_rppg.calibration.quantize import QuantizeConfig, embedding_nodes, inspect_qdq, prototype_update_nodes, quantize_int8
+from edge_rppg.calibration.report import int8_report
 from edge_rppg.errors import ModelFileError
 from edge_rppg.models import ClusterPhys, ClusterPhysConfig
-from export.onnx_export import META, export_onnx, read_metadata
+from edge_rppg.export.onnx_export import META, export_onnx, read_metadata
 
 TINY = dict(T=160, dim=8, heads=1, mlp_ratio=2.0, stages=2, prototypes=(8, 4), em_iters=1, dropout=0.0, seed=0)
 
@@ -61,8 +61,7 @@ def test_calibration_set_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     first = build_calibration_set(cfg, cache_dir=tmp_path)
     files = list(tmp_path.glob("calib_*.npz"))
     assert len(files) == 1 and cfg.key() in files[0].name
-    import calibration.dataset as ds
-
+    import edge_rppg.calibration.dataset as ds
     def fail(*_a: object, **_k: object) -> None:
         raise AssertionError("cache was not used")
 
@@ -78,7 +77,7 @@ def test_calibration_set_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 def test_window_features_follow_the_generator() -> None:
     from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
 
-    from calibration.dataset import LIGHT, MOTION
+    from edge_rppg.calibration.dataset import LIGHT, MOTION
 
     def feats(**over: object) -> np.ndarray:
         return np.mean([window_features(synth_mstmap(SynthConfig(T=160, **over), s).mstmap) for s in range(6)], 0)

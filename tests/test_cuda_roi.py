@@ -1,4 +1,4 @@
-"""Tests of the CUDA ROI-averaging kernel (``runtime.cuda_roi``) and of the core's
+"""Tests of the CUDA ROI-averaging kernel (``edge_rppg.runtime.cuda_roi``) and of the core's
 ROI-backend registry (``edge_rppg.roi_backends``) it registers into.
 
 The CPU path and the backend selection are tested everywhere. The kernel tests need a
@@ -13,7 +13,7 @@ import pytest
 
 from edge_rppg.mstmap import combine_roi_sums
 from edge_rppg.roi import roi_sums
-from runtime.cuda_roi import (CUDA_SOURCE, CpuRoiSummer, available_backends, make_roi_summer, roi_mstmap_row,
+from edge_rppg.runtime.cuda_roi import (CUDA_SOURCE, CpuRoiSummer, available_backends, make_roi_summer, roi_mstmap_row,
                               unavailable_reasons)
 
 GPU_BACKENDS = [b for b in available_backends() if b != "cpu"]
@@ -115,7 +115,7 @@ def test_roi_stage_uses_requested_backend() -> None:
 
 
 # In a fresh interpreter: the core (API, stages, ROI backends) imports nothing from runtime/,
-# has only the CPU backend, and importing runtime.cuda_roi registers the GPU backends.
+# has only the CPU backend, and importing edge_rppg.runtime.cuda_roi registers the GPU backends.
 LAYERING_CHECK = r"""
 import sys
 import edge_rppg.api, edge_rppg.stages
@@ -125,13 +125,13 @@ assert available_backends() == ["cpu"], available_backends()
 assert RoiAverageStage("auto").backend == "cpu"
 try:
     make_roi_summer("cupy")
-    raise SystemExit("cupy must be unknown before runtime.cuda_roi is imported")
+    raise SystemExit("cupy must be unknown before edge_rppg.runtime.cuda_roi is imported")
 except KeyError as exc:
-    assert "runtime.cuda_roi" in str(exc), exc
-leaked = sorted(m for m in sys.modules if m == "runtime" or m.startswith("runtime."))
+    assert "edge_rppg.runtime.cuda_roi" in str(exc), exc
+leaked = sorted(m for m in sys.modules if m == "edge_rppg.runtime" or m.startswith("edge_rppg.runtime."))
 assert not leaked, leaked
-import runtime.cuda_roi
-assert runtime.cuda_roi.BACKENDS is ROI_BACKENDS
+import edge_rppg.runtime.cuda_roi
+assert edge_rppg.runtime.cuda_roi.BACKENDS is ROI_BACKENDS
 assert auto_order() == ("cupy", "pycuda", "cpu"), auto_order()
 print("ok")
 """

@@ -22,9 +22,9 @@ def _worker(rank: int, port: int, out: str) -> None:
     os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank),
                        "WORLD_SIZE": str(WORLD), "LOCAL_RANK": str(rank)})
     torch.set_num_threads(1)
-    from training.config import DataSpec, TrainConfig
-    from training.distributed import cleanup, init_distributed
-    from training.trainer import Trainer
+    from edge_rppg.training.config import DataSpec, TrainConfig
+    from edge_rppg.training.distributed import cleanup, init_distributed
+    from edge_rppg.training.trainer import Trainer
 
     easy = dict(motion_prob=0.0, flicker_prob=0.0, periodic_motion_prob=0.0, jerk_prob=0.0)
     cfg = TrainConfig(model_preset="edge-small",
@@ -51,7 +51,7 @@ def _worker(rank: int, port: int, out: str) -> None:
 def test_ddp_two_cpu_processes_keep_identical_weights(tmp_path: Path) -> None:
     if not dist.is_available() or not dist.is_gloo_available():
         pytest.skip("torch.distributed with the gloo backend is not available in this torch build")
-    from training.distributed import free_port
+    from edge_rppg.training.distributed import free_port
 
     mp.spawn(_worker, args=(free_port(), str(tmp_path)), nprocs=WORLD, join=True)
     r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)

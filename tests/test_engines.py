@@ -23,7 +23,7 @@ from edge_rppg.models import ClusterPhys, ClusterPhysConfig
 from edge_rppg.models.checkpoint import save_checkpoint
 from edge_rppg.mstmap import normalize_window
 from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
-from export.onnx_export import export_onnx
+from edge_rppg.export.onnx_export import export_onnx
 
 TINY = dict(T=160, dim=8, heads=1, mlp_ratio=2.0, stages=2, prototypes=(8, 4), em_iters=1, dropout=0.0, seed=0)
 HAVE_TRT = importlib.util.find_spec("tensorrt") is not None and importlib.util.find_spec("pycuda") is not None
@@ -236,8 +236,8 @@ def test_tensorrt_engine_builds_caches_and_runs(files: dict, window: np.ndarray,
 
     src = Path(files["onnx"])
     if precision == "int8":
-        from calibration.dataset import CalibrationConfig, build_calibration_set
-        from calibration.quantize import quantize_int8
+        from edge_rppg.calibration.dataset import CalibrationConfig, build_calibration_set
+        from edge_rppg.calibration.quantize import quantize_int8
 
         cs = build_calibration_set(CalibrationConfig(n_samples=8, T=160), cache_dir=tmp_path)
         src = tmp_path / "tiny.int8.onnx"

@@ -18,10 +18,10 @@ from edge_rppg.errors import ModelFileError
 from edge_rppg.models import ClusterPhys, ClusterPhysConfig
 from edge_rppg.models.checkpoint import save_checkpoint
 from edge_rppg.models.fpc import dpc_knn_init, pairwise_distance
-from export.equivalence import EquivalenceConfig, run_equivalence
-from export.export_friendly import (DensityPeakSelect, FORBIDDEN_OPS, audit_onnx, is_export_friendly,
+from edge_rppg.export.equivalence import EquivalenceConfig, run_equivalence
+from edge_rppg.export.export_friendly import (DensityPeakSelect, FORBIDDEN_OPS, audit_onnx, is_export_friendly,
                                     make_export_friendly)
-from export.onnx_export import (META, convert_fp16, density_peak_nodes, export_onnx, read_metadata, weights_sha256)
+from edge_rppg.export.onnx_export import (META, convert_fp16, density_peak_nodes, export_onnx, read_metadata, weights_sha256)
 
 TINY = dict(T=160, dim=8, heads=1, mlp_ratio=2.0, stages=2, prototypes=(8, 4), em_iters=1, dropout=0.0, seed=0)
 

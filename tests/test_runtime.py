@@ -23,9 +23,9 @@ from edge_rppg.stages import (EngineStage, InputStage, LandmarksStage, MstmapWin
                               VitalsStage, build_stages)
 from edge_rppg.synth.video_gen import VideoSynthConfig, synth_video
 from edge_rppg.video import open_video
-from runtime import sinks as sinks_mod
-from runtime.pipeline import FrameQueue, Pipeline, parse_launch
-from runtime.sources import (CvSource, FallbackSource, GstSource, IterSource, ReconnectingSource, Source,
+from edge_rppg.runtime import sinks as sinks_mod
+from edge_rppg.runtime.pipeline import FrameQueue, Pipeline, parse_launch
+from edge_rppg.runtime.sources import (CvSource, FallbackSource, GstSource, IterSource, ReconnectingSource, Source,
                              gst_available, gst_has_element, open_source)
 
 FPS = 30.0
@@ -434,7 +434,7 @@ def test_gstreamer_filesrc_pipeline_hr_agrees_with_estimate(clip: dict) -> None:
 
 # --------------------------------------------------------------------------- CLI
 def _cli(argv: List[str]) -> int:
-    from runtime import cli_run
+    from edge_rppg.runtime import cli_run
 
     p = argparse.ArgumentParser()
     cli_run.add_arguments(p)

@@ -14,8 +14,8 @@ from edge_rppg.dsp.hr import hr_from_psd
 from edge_rppg.engines.classic import ClassicEngine
 from edge_rppg.errors import ModelFileError
 from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
-from training.config import DataSpec, TrainConfig
-from training.data import (AUGMENTATIONS, ChannelGain, GaussianNoise, TemporalResample, build_augmentations,
+from edge_rppg.training.config import DataSpec, TrainConfig
+from edge_rppg.training.data import (AUGMENTATIONS, ChannelGain, GaussianNoise, TemporalResample, build_augmentations,
                            build_clips, clip_from_sample)
 
 # easy synthetic conditions: the tiny model learns them within ~100 steps
@@ -83,7 +83,7 @@ def test_shipped_recipe_loads() -> None:
     path = Path(__file__).resolve().parents[1] / "configs" / "train_default.yaml"
     cfg = TrainConfig.load(path)
     build_augmentations(cfg.augment)  # every augmentation name and parameter is known
-    from training.trainer import build_model_config
+    from edge_rppg.training.trainer import build_model_config
 
     assert build_model_config(cfg).T == cfg.T
 
@@ -167,7 +167,7 @@ def test_items_are_deterministic_normalised_and_epoch_dependent() -> None:
 # ----------------------------------------------------------------------------- training
 
 def test_short_training_run_lowers_loss_and_hr_error(tmp_path: Path) -> None:
-    from training.trainer import Trainer
+    from edge_rppg.training.trainer import Trainer
 
     cfg = tiny_config(tmp_path, steps=90)
     trainer = Trainer(cfg)
@@ -185,7 +185,7 @@ def test_short_training_run_lowers_loss_and_hr_error(tmp_path: Path) -> None:
 
 
 def test_resume_reproduces_uninterrupted_run(tmp_path: Path) -> None:
-    from training.trainer import Trainer
+    from edge_rppg.training.trainer import Trainer
 
     aug = [{"name": "resample", "p": 0.5}, {"name": "noise", "p": 0.5}, {"name": "gain", "p": 0.5}]
     kw = dict(steps=6, batch_size=4, warmup_steps=2, augment=aug, data=[DataSpec(n_clips=12, synth=dict(EASY))])
@@ -210,7 +210,7 @@ def test_resume_reproduces_uninterrupted_run(tmp_path: Path) -> None:
 
 def test_checkpoint_carries_config_git_data_and_metrics(tmp_path: Path) -> None:
     from edge_rppg.models.checkpoint import load_checkpoint
-    from training.trainer import Trainer
+    from edge_rppg.training.trainer import Trainer
 
     cfg = tiny_config(tmp_path, steps=3, batch_size=4, data=[DataSpec(n_clips=8, synth=dict(EASY))])
     Trainer(cfg).fit()
@@ -225,7 +225,7 @@ def test_checkpoint_carries_config_git_data_and_metrics(tmp_path: Path) -> None:
 
 
 def test_resume_into_a_different_model_config_is_refused(tmp_path: Path) -> None:
-    from training.trainer import Trainer
+    from edge_rppg.training.trainer import Trainer
 
     cfg = tiny_config(tmp_path, steps=2, batch_size=4, data=[DataSpec(n_clips=8, synth=dict(EASY))])
     Trainer(cfg).fit()
@@ -238,7 +238,7 @@ def test_resume_into_a_different_model_config_is_refused(tmp_path: Path) -> None
 
 
 def test_lr_schedule_warmup_then_cosine() -> None:
-    from training.trainer import LrSchedule
+    from edge_rppg.training.trainer import LrSchedule
 
     s = LrSchedule(warmup=10, total=110, cosine=True, min_ratio=0.01)
     assert s(0) == pytest.approx(0.1) and s(9) == pytest.approx(1.0)
@@ -253,7 +253,7 @@ def test_lr_schedule_warmup_then_cosine() -> None:
 def test_cli_train_then_eval_json(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     import argparse
 
-    from training import cli_eval, cli_train
+    from edge_rppg.training import cli_eval, cli_train
 
     cfg = tiny_config(tmp_path, steps=2, batch_size=4, data=[DataSpec(n_clips=8, synth=dict(EASY))])
     path = cfg.save(tmp_path / "recipe.yaml")
@@ -275,12 +275,12 @@ def test_cli_train_then_eval_json(tmp_path: Path, capsys: pytest.CaptureFixture)
     assert res["data"][0]["synth"]["motion_prob"] == 0.0
     p = argparse.ArgumentParser()
     cli_eval.add_arguments(p)
-    assert p.parse_args([str(ckpt)]).seed_offset == __import__("training.evaluate").evaluate.HELDOUT_SEED_OFFSET
+    assert p.parse_args([str(ckpt)]).seed_offset == __import__("edge_rppg.training.evaluate").evaluate.HELDOUT_SEED_OFFSET
     assert cli_train.main([str(tmp_path / "missing.yaml")]) == 2
 
 
 def test_evaluate_classic_methods_on_clean_clips() -> None:
-    from training.evaluate import eval_clips, evaluate_model, heldout_spec
+    from edge_rppg.training.evaluate import eval_clips, evaluate_model, heldout_spec
 
     clips = eval_clips([heldout_spec(n_clips=8, synth=dict(STEADY, hr_range_bpm=[60.0, 120.0]))], T=300)
     res = evaluate_model(None, clips, ("pos", "chrom"))

@@ -19,7 +19,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments of ``eval``."""
     p.add_argument("checkpoint", help="checkpoint written by 'edge-rppg train' (.pt)")
     p.add_argument("--n-clips", type=int, default=128, help="held-out synthetic clips")
-    p.add_argument("--seed-offset", type=int, default=50_000_000,  # = training.evaluate.HELDOUT_SEED_OFFSET
+    p.add_argument("--seed-offset", type=int, default=50_000_000,  # = edge_rppg.training.evaluate.HELDOUT_SEED_OFFSET
                    help="first seed of the held-out synthetic clips")
     p.add_argument("--synth", action="append", default=[], metavar="KEY=VALUE",
                    help="SynthConfig override for the held-out clips (YAML value), repeatable")
@@ -44,9 +44,9 @@ def _finite(obj: Any) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print a table (or JSON)."""
-    from training.cli_train import parse_overrides
-    from training.config import DataSpec
-    from training.evaluate import evaluate_checkpoint
+    from edge_rppg.training.cli_train import parse_overrides
+    from edge_rppg.training.config import DataSpec
+    from edge_rppg.training.evaluate import evaluate_checkpoint
 
     specs = None
     if args.dataset:
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Stand-alone entry (``python -m training.cli_eval``, e.g. under ``torchrun``), with the CLI's error handling."""
+    """Stand-alone entry (``python -m edge_rppg.training.cli_eval``, e.g. under ``torchrun``), with the CLI's error handling."""
     from edge_rppg.cli.main import standalone_main
 
     return standalone_main("eval", sys.modules[__name__], argv)

@@ -1,6 +1,6 @@
 """``edge-rppg train CONFIG``: train Cluster-Phys from a YAML/JSON recipe.
 
-Single process by default; under ``torchrun --nproc_per_node N -m training.cli_train
+Single process by default; under ``torchrun --nproc_per_node N -m edge_rppg.training.cli_train
 CONFIG`` it trains with DistributedDataParallel (only rank 0 prints and writes).
 """
 from __future__ import annotations
@@ -38,9 +38,9 @@ def parse_overrides(items: List[str]) -> Dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     """Load the recipe, train, print where the checkpoint is."""
-    from training.config import TrainConfig
-    from training.distributed import cleanup, init_distributed
-    from training.trainer import Trainer
+    from edge_rppg.training.config import TrainConfig
+    from edge_rppg.training.distributed import cleanup, init_distributed
+    from edge_rppg.training.trainer import Trainer
 
     cfg = TrainConfig.load(args.config)
     overrides = parse_overrides(args.overrides)
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Stand-alone entry (``python -m training.cli_train``, e.g. under ``torchrun``), with the CLI's error handling."""
+    """Stand-alone entry (``python -m edge_rppg.training.cli_train``, e.g. under ``torchrun``), with the CLI's error handling."""
     from edge_rppg.cli.main import standalone_main
 
     return standalone_main("train", sys.modules[__name__], argv)

@@ -91,7 +91,7 @@ class TrainConfig(Config):
     window at 30 Hz) always wins over both. Data: ``data`` (training sources,
     concatenated), ``val`` (held-out sources), ``stride`` (frames between clip starts in
     dataset recordings; 0 = ``T // 2``) and ``augment`` (list of
-    ``{"name": ..., **params}`` from ``training.data.AUGMENTATIONS``). Schedule:
+    ``{"name": ..., **params}`` from ``edge_rppg.training.data.AUGMENTATIONS``). Schedule:
     ``steps`` optimiser steps when > 0, else ``epochs`` passes over ``data``; linear
     warmup for ``warmup_steps`` then cosine decay to ``lr * min_lr_ratio`` (constant
     after warmup if ``cosine`` is false). ``amp`` only takes effect on CUDA (``amp_dtype`` float16 with a

@@ -1,6 +1,6 @@
 """The one training loop of edge_rppg: Cluster-Phys on MSTmap clips.
 
-:class:`Trainer` builds the model from a :class:`~training.config.TrainConfig`, trains it
+:class:`Trainer` builds the model from a :class:`~edge_rppg.training.config.TrainConfig`, trains it
 with AdamW (no decay on biases and norms), linear warmup + cosine decay, gradient
 clipping and — on CUDA only — mixed precision, with the negative Pearson loss of the
 paper (§3.4). It validates HR MAE/RMSE/r every ``val_every`` epochs (HR of the predicted
@@ -11,7 +11,7 @@ resumes exactly where it stopped. Launched by ``torchrun`` it trains with
 DistributedDataParallel (gloo on CPU, NCCL on GPU); only rank 0 prints and writes.
 
 Determinism: model init from ``seed``; data order from ``DistributedSampler(seed)`` and
-the epoch; each item from its own generator (``training.data``); torch's RNG re-seeded
+the epoch; each item from its own generator (``edge_rppg.training.data``); torch's RNG re-seeded
 from ``(seed, step)`` before every step. A resumed run therefore reproduces the
 uninterrupted one.
 """

@@ -23,12 +23,12 @@ COMMAND_MODULES: Dict[str, str] = {
     "estimate": "edge_rppg.cli.estimate",
     "synth": "edge_rppg.cli.synth",
     "evaluate": "edge_rppg.cli.evaluate",
-    "train": "training.cli_train",
-    "eval": "training.cli_eval",
-    "export": "export.cli",
-    "calibrate": "calibration.cli",
-    "build-engine": "runtime.cli_build_engine",
-    "run": "runtime.cli_run",
+    "train": "edge_rppg.training.cli_train",
+    "eval": "edge_rppg.training.cli_eval",
+    "export": "edge_rppg.export.cli",
+    "calibrate": "edge_rppg.calibration.cli",
+    "build-engine": "edge_rppg.runtime.cli_build_engine",
+    "run": "edge_rppg.runtime.cli_run",
 }
 
 # errors that are the user's input, not a bug: one line, exit 2
