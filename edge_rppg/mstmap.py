@@ -14,7 +14,9 @@ Everything here is vectorised over time: one ``matmul`` turns ``[T, 6]`` ROI sum
 """
 from __future__ import annotations
 
-from typing import Optional
+import json
+from functools import lru_cache
+from typing import Any, Callable, Dict, Mapping, Optional
 
 import numpy as np
 
@@ -89,13 +91,15 @@ def combine_roi_sums(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return out
 
 
-def normalize_window(mstmap: np.ndarray) -> np.ndarray:
+def normalize_minmax(mstmap: np.ndarray) -> np.ndarray:
     """Min-max normalise each row/channel of a ``[T, 63, 6]`` window to [0, 1] over time.
 
-    This is the per-clip normalisation of CVD (there scaled to 0..255, here to 0..1):
-    ``(x - min_t x) / (max_t x - min_t x)`` for every (row, channel).  NaN entries are
-    ignored when taking min/max and stay NaN in the output; a constant (or all-NaN)
-    row/channel maps to 0 (all-NaN stays NaN).  Returns float32.
+    This is the per-clip normalisation of CVD (there scaled to 0..255, here to 0..1) that
+    the paper's MSTmap follows: ``(x - min_t x) / (max_t x - min_t x)`` for every (row,
+    channel).  It gives every trace the same range, so it erases the relative AC amplitude
+    of R, G, B (the colour signature that separates a pulse from light or motion).  NaN
+    entries are ignored when taking min/max and stay NaN in the output; a constant (or
+    all-NaN) row/channel maps to 0 (all-NaN stays NaN).  Returns float32.
     """
     x = np.asarray(mstmap, dtype=np.float32)
     if x.ndim != 3:
@@ -109,6 +113,108 @@ def normalize_window(mstmap: np.ndarray) -> np.ndarray:
         y = (x - np.where(ok, lo, 0.0)) / np.where(ok, span, 1.0)
     y = np.where(ok[None], y, np.where(finite, 0.0, np.nan)).astype(np.float32)
     return y
+
+
+#: clip of the AC/DC-normalised values, in units of the window's common scale
+ACDC_CLIP = 6.0
+
+
+def normalize_acdc(mstmap: np.ndarray) -> np.ndarray:
+    """AC/DC-normalise a ``[T, 63, 6]`` window with ONE scale common to all its traces.
+
+    Each trace (row, channel) becomes ``x / mean_t(x) - 1`` (its relative change, which
+    is what a skin-reflection model predicts: an intensity change multiplies all channels
+    alike, a pulse moves them along the blood-absorption direction, strongest in green);
+    then the whole window is divided by one number, the RMS of the R, G, B relative
+    changes of all 63 rows, and clipped to ``±ACDC_CLIP``.  Unlike :func:`normalize_minmax`
+    this keeps the relative amplitudes of the channels and of the ROI rows, the
+    information POS and CHROM use.  NaN entries are ignored in the means and stay NaN;
+    a trace with a non-positive or undefined mean maps to 0.  Returns float32.
+    """
+    x = np.asarray(mstmap, dtype=np.float64)
+    if x.ndim != 3:
+        raise ShapeError(f"normalize_window expects [T, 63, 6]; got shape {x.shape}")
+    finite = np.isfinite(x)
+    n = finite.sum(axis=0)
+    mean = np.where(finite, x, 0.0).sum(axis=0) / np.maximum(n, 1)
+    ok = (n > 0) & (mean > 1e-6)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ac = np.where(ok[None], x / np.where(ok, mean, 1.0)[None] - 1.0, np.where(finite, 0.0, np.nan))
+    rgb = ac[..., :3]
+    good = np.isfinite(rgb)
+    rms = float(np.sqrt(np.sum(np.where(good, rgb, 0.0) ** 2) / max(int(good.sum()), 1)))
+    y = ac / rms if rms > 1e-9 else ac
+    return np.clip(y, -ACDC_CLIP, ACDC_CLIP).astype(np.float32)
+
+
+#: window normalisations by name (``ClusterPhysConfig.input_norm``)
+NORMALIZATIONS: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "minmax": normalize_minmax,
+    "acdc": normalize_acdc,
+}
+#: what a model config without an ``input_norm`` field was trained with
+LEGACY_INPUT_NORM = "minmax"
+
+
+def normalize_window(mstmap: np.ndarray, mode: str = LEGACY_INPUT_NORM) -> np.ndarray:
+    """Normalise a raw ``[T, 63, 6]`` window the way a model was trained (``mode`` is a key
+    of :data:`NORMALIZATIONS`: ``"minmax"`` the paper's per-trace min-max,
+    ``"acdc"`` AC/DC with one common scale).  Engines pass the mode stored in the
+    model's config (:func:`input_norm_of`)."""
+    try:
+        fn = NORMALIZATIONS[mode]
+    except KeyError:
+        raise ValueError(f"unknown window normalisation {mode!r}; expected one of {sorted(NORMALIZATIONS)}") from None
+    return fn(mstmap)
+
+
+def _input_norm_of_onnx(path: str) -> Optional[str]:
+    """``input_norm`` from the config metadata of the ONNX file at ``path`` (None if unreadable)."""
+    try:
+        import onnx
+
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception:  # noqa: BLE001 - a missing/unreadable file just gives no answer
+        return None
+    meta = {p.key: p.value for p in proto.metadata_props}
+    return input_norm_of(meta) if "edge_rppg.config" in meta else None
+
+
+def input_norm_of(source: Any) -> str:
+    """The window normalisation a model expects, from whatever describes it.
+
+    ``source`` may be a model config (an object or dict with ``input_norm``), a
+    checkpoint-style dict with ``"config"``, ONNX metadata (``"edge_rppg.config"`` JSON),
+    a TensorRT sidecar (``"input_norm"``, or the ``"onnx_path"`` it was built from), or a
+    model with ``.config``.  A config without the field is a model trained before it
+    existed: :data:`LEGACY_INPUT_NORM`.  Results for sidecars are cached on the object's
+    identity-free content, so calling this per window is cheap.
+    """
+    if hasattr(source, "config") and not isinstance(source, Mapping):
+        source = source.config
+    if not isinstance(source, Mapping):
+        return str(getattr(source, "input_norm", LEGACY_INPUT_NORM))
+    if "input_norm" in source:
+        return str(source["input_norm"])
+    for key in ("config", "edge_rppg.config"):
+        if key in source:
+            cfg = source[key]
+            if isinstance(cfg, str):
+                try:
+                    cfg = json.loads(cfg)
+                except ValueError:
+                    cfg = {}
+            return str(cfg.get("input_norm", LEGACY_INPUT_NORM)) if isinstance(cfg, Mapping) else LEGACY_INPUT_NORM
+    if "onnx_path" in source:
+        found = _cached_onnx_norm(str(source["onnx_path"]))
+        if found is not None:
+            return found
+    return LEGACY_INPUT_NORM
+
+
+@lru_cache(maxsize=32)
+def _cached_onnx_norm(path: str) -> Optional[str]:
+    return _input_norm_of_onnx(path)
 
 
 def _interp_rows(x: np.ndarray, t_in: np.ndarray, t_out: np.ndarray) -> np.ndarray:

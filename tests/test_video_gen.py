@@ -131,15 +131,15 @@ def test_skin_green_peaks_at_ground_truth_hr(clips, name):
     reading = hr_from_psd(rgb[:, 1], cfg.fps)
     assert reading.valid
     assert reading.hr_bpm == pytest.approx(gt["hr_bpm"], abs=2.0)
-    # the skin green follows the ground-truth BVP (sign convention documented in synth_video)
-    assert np.corrcoef(bandpass(rgb[:, 1], cfg.fps), gt["bvp"])[0, 1] > 0.7
+    # the skin green falls as the ground-truth BVP (blood volume) rises: sign convention of synth_video
+    assert np.corrcoef(bandpass(rgb[:, 1], cfg.fps), gt["bvp"])[0, 1] < -0.7
 
 
 def test_colour_signature_strongest_in_green(clips):
     _, gt, cfg, _, rgb = clips["still"]
     norm = rgb / rgb.mean(0) - 1.0
     bvp = np.asarray(gt["bvp"])
-    slopes = np.array([np.polyfit(bvp, norm[:, c], 1)[0] for c in range(3)])
+    slopes = -np.array([np.polyfit(bvp, norm[:, c], 1)[0] for c in range(3)])  # blood absorbs: darker
     assert slopes[1] > slopes[2] > slopes[0] > 0
     ratio = slopes / slopes[1]
     w = np.asarray(cfg.pulse_weights) / cfg.pulse_weights[1]

@@ -98,6 +98,8 @@ class TrainConfig(Config):
     gradient scaler, or bfloat16 without).
     ``val_every`` validates every that many epochs (and always at the end);
     ``ckpt_every`` also writes ``last.pt`` every that many steps (0 = at epoch ends only).
+    Loss: negative Pearson on clips with a pulse; on pulseless clips (``has_pulse`` False)
+    ``null_loss_weight`` × the output's spectral peak fraction (no periodic output).
     """
 
     model_preset: str = "edge-small"
@@ -116,6 +118,7 @@ class TrainConfig(Config):
     cosine: bool = True
     min_lr_ratio: float = 0.01
     grad_clip: float = 1.0
+    null_loss_weight: float = 1.0
     amp: bool = True
     amp_dtype: str = "float16"
     seed: int = 0
@@ -146,6 +149,7 @@ class TrainConfig(Config):
             "warmup_steps": self.warmup_steps >= 0,
             "min_lr_ratio": 0 <= self.min_lr_ratio <= 1,
             "grad_clip": self.grad_clip >= 0,
+            "null_loss_weight": self.null_loss_weight >= 0,
             "num_workers": self.num_workers >= 0,
             "threads": self.threads >= 0,
             "val_every": self.val_every >= 1,

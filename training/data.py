@@ -6,7 +6,9 @@ every ``stride`` frames from a dataset reader's recordings). A raw clip (colour 
 BVP + per-frame HR) goes through label-preserving augmentations from the
 :data:`AUGMENTATIONS` registry (temporal resampling that moves the HR label with the
 signal, gaussian noise, per-channel gain), is cropped to ``T`` frames and normalised
-with ``edge_rppg.mstmap.normalize_window``, exactly as the engines normalise at inference.
+with ``edge_rppg.mstmap.normalize_window`` in the model's ``input_norm`` mode, exactly as the
+engines normalise at inference. Pulseless clips (``has_pulse`` False) have a zero BVP and
+``pulse`` 0 so the trainer can teach the model to output no pulse.
 
 Every random choice comes from ``numpy.random.default_rng([seed, epoch, source, index])``,
 so an item is a pure function of its index and epoch: identical across worker counts,
@@ -41,6 +43,7 @@ class Clip:
     bvp: np.ndarray
     hr_per_frame: np.ndarray
     fps: float = MODEL_FPS
+    has_pulse: bool = True
 
     def __len__(self) -> int:
         return int(self.mstmap.shape[0])
@@ -54,7 +57,7 @@ class Clip:
     def take(self, positions: np.ndarray) -> "Clip":
         """Clip sampled at fractional frame ``positions`` (linear interpolation)."""
         return Clip(_interp_rows(self.mstmap, positions), _interp_rows(self.bvp, positions),
-                    _interp_rows(self.hr_per_frame, positions), self.fps)
+                    _interp_rows(self.hr_per_frame, positions), self.fps, self.has_pulse)
 
 
 def _interp_rows(a: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -193,11 +196,17 @@ def source_span(augs: Sequence[Any]) -> float:
 
 # ----------------------------------------------------------------------------- items
 
-def finalize(clip: Clip, T: int, rng: Optional[np.random.Generator] = None, keep_raw: bool = False
-             ) -> Dict[str, Any]:
-    """Crop to ``T`` frames and build the model item: ``x`` normalised ``[T,63,6]``,
-    ``bvp`` standardised ``[T]``, ``hr`` label (bpm), and with ``keep_raw`` the raw
-    colour means ``raw [T,63,6]`` (for classic methods in evaluation)."""
+#: window normalisation of new models (``ClusterPhysConfig.input_norm`` default)
+DEFAULT_INPUT_NORM = "acdc"
+
+
+def finalize(clip: Clip, T: int, rng: Optional[np.random.Generator] = None, keep_raw: bool = False,
+             input_norm: str = DEFAULT_INPUT_NORM) -> Dict[str, Any]:
+    """Crop to ``T`` frames and build the model item: ``x`` normalised ``[T,63,6]`` (with
+    ``edge_rppg.mstmap.normalize_window(..., input_norm)``, as the engines do), ``bvp``
+    standardised ``[T]`` (all zeros for a pulseless clip), ``hr`` label (bpm; NaN without
+    a pulse), ``pulse`` (1.0 if the clip carries a pulse, 0.0 for a pulseless one), and
+    with ``keep_raw`` the raw colour means ``raw [T,63,6]`` (for classic methods)."""
     from edge_rppg.mstmap import normalize_window
 
     if len(clip) < T:
@@ -207,12 +216,17 @@ def finalize(clip: Clip, T: int, rng: Optional[np.random.Generator] = None, keep
         start = int(rng.integers(0, len(clip) - T + 1))
     sl = slice(start, start + T)
     raw = np.ascontiguousarray(clip.mstmap[sl], dtype=np.float32)
-    x = np.nan_to_num(np.asarray(normalize_window(raw), dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    x = np.nan_to_num(np.asarray(normalize_window(raw, input_norm), dtype=np.float32), nan=0.0, posinf=0.0,
+                      neginf=0.0)
     bvp = clip.bvp[sl].astype(np.float64)
     bvp = bvp - bvp.mean()
     bvp = bvp / (bvp.std() + 1e-8)
     hr = Clip(raw, clip.bvp[sl], clip.hr_per_frame[sl]).hr_bpm
-    item = {"x": x, "bvp": bvp.astype(np.float32), "hr": np.float32(hr)}
+    if not clip.has_pulse:
+        bvp = np.zeros_like(bvp)
+        hr = float("nan")
+    item = {"x": x, "bvp": bvp.astype(np.float32), "hr": np.float32(hr),
+            "pulse": np.float32(1.0 if clip.has_pulse else 0.0)}
     if keep_raw:
         item["raw"] = raw
     return item
@@ -228,6 +242,7 @@ class ClipDataset(Dataset):
     def __init__(self, T: int, augment: Sequence[Dict[str, Any]] = (), seed: int = 0,
                  source_id: int = 0) -> None:
         self.T = int(T)
+        self.input_norm = DEFAULT_INPUT_NORM
         self.augs = build_augmentations(augment)
         self.seed = int(seed)
         self.source_id = int(source_id)
@@ -252,7 +267,7 @@ class ClipDataset(Dataset):
         clip = self.raw_clip(index, rng)
         for aug in self.augs:
             clip = aug(clip, self.T, rng)
-        return finalize(clip, self.T, rng, self.keep_raw)
+        return finalize(clip, self.T, rng, self.keep_raw, self.input_norm)
 
     def describe(self) -> Dict[str, Any]:  # pragma: no cover - abstract
         """JSON-able description stored in checkpoints."""
@@ -314,7 +329,7 @@ def clip_from_sample(s: Any) -> Clip:
         hr = np.full(len(bvp), float(np.mean(s.hr_bpm)), np.float32)
     hr = np.asarray(hr, dtype=np.float32)
     fps = float(getattr(s, "fps", MODEL_FPS))
-    clip = Clip(mst, bvp, hr, fps)
+    clip = Clip(mst, bvp, hr, fps, bool(getattr(s, "has_pulse", True)))
     return to_model_rate(clip)
 
 
@@ -323,7 +338,7 @@ def to_model_rate(clip: Clip) -> Clip:
     if abs(clip.fps - MODEL_FPS) < 1e-6:
         return clip
     n_out = int(math.floor((len(clip) - 1) * MODEL_FPS / clip.fps)) + 1
-    out = clip.take(np.arange(n_out) * clip.fps / MODEL_FPS)
+    out = clip.take(np.arange(n_out) * clip.fps / MODEL_FPS)  # keeps has_pulse
     out.fps = MODEL_FPS
     return out
 
@@ -371,7 +386,7 @@ class RecordingClipDataset(ClipDataset):
         r, start = self.index[index]
         c = self.clips[r]
         sl = slice(start, start + self.source_len)
-        return Clip(c.mstmap[sl], c.bvp[sl], c.hr_per_frame[sl], c.fps)
+        return Clip(c.mstmap[sl], c.bvp[sl], c.hr_per_frame[sl], c.fps, c.has_pulse)
 
     def describe(self) -> Dict[str, Any]:
         """Dataset name, root, split, recordings and clip count."""
@@ -408,6 +423,15 @@ class Clips(ConcatDataset):
         for d in self.datasets:
             d.set_epoch(epoch)
 
+    def set_input_norm(self, mode: str) -> None:
+        """Normalise windows with ``mode`` (the model's ``input_norm``) in every part."""
+        from edge_rppg.mstmap import NORMALIZATIONS
+
+        if mode not in NORMALIZATIONS:
+            raise ValueError(f"unknown input_norm {mode!r}; expected one of {sorted(NORMALIZATIONS)}")
+        for d in self.datasets:
+            d.input_norm = mode
+
     def set_keep_raw(self, keep: bool) -> None:
         """Also return raw colour means (``raw``) with each item."""
         for d in self.datasets:
@@ -419,15 +443,18 @@ class Clips(ConcatDataset):
 
 
 def build_clips(specs: Sequence[DataSpec], T: int, stride: int, augment: Sequence[Dict[str, Any]] = (),
-                seed: int = 0) -> Clips:
-    """One dataset over all ``specs`` (synthetic or dataset readers), in order."""
+                seed: int = 0, input_norm: str = DEFAULT_INPUT_NORM) -> Clips:
+    """One dataset over all ``specs`` (synthetic or dataset readers), in order, with
+    windows normalised by ``input_norm`` (pass the model config's)."""
     parts: List[ClipDataset] = []
     for i, spec in enumerate(specs):
         if spec.source == SYNTHETIC:
             parts.append(SyntheticClipDataset(spec, T, augment, seed, source_id=i))
         else:
             parts.append(RecordingClipDataset(spec, T, stride, augment, seed, source_id=i))
-    return Clips(parts)
+    clips = Clips(parts)
+    clips.set_input_norm(input_norm)
+    return clips
 
 
 def collate(items: Sequence[Dict[str, Any]]) -> Dict[str, torch.Tensor]:

@@ -127,7 +127,8 @@ class Trainer:
         np.random.seed(cfg.seed % (2**32))
         self.model = ClusterPhys(self.model_cfg).to(self.device)
 
-        self.train_set: Clips = build_clips(cfg.data, cfg.T, cfg.clip_stride, cfg.augment, cfg.seed)
+        self.train_set: Clips = build_clips(cfg.data, cfg.T, cfg.clip_stride, cfg.augment, cfg.seed,
+                                            input_norm=self.model_cfg.input_norm)
         self._val_set: Optional[Clips] = None
         self.sampler = DistributedSampler(self.train_set, num_replicas=self.ctx.world_size, rank=self.ctx.rank,
                                           shuffle=True, seed=cfg.seed, drop_last=True)
@@ -166,7 +167,8 @@ class Trainer:
     def val_set(self) -> Clips:
         """Held-out clips (built on first use, without augmentation)."""
         if self._val_set is None:
-            self._val_set = build_clips(self.cfg.val, self.cfg.T, self.cfg.clip_stride, (), self.cfg.seed + 1)
+            self._val_set = build_clips(self.cfg.val, self.cfg.T, self.cfg.clip_stride, (), self.cfg.seed + 1,
+                                        input_norm=self.model_cfg.input_norm)
         return self._val_set
 
     def loader(self, epoch: int, skip_batches: int = 0) -> DataLoader:
@@ -182,7 +184,7 @@ class Trainer:
 
     def train_step(self, batch: Dict[str, torch.Tensor]) -> float:
         """One optimiser step on ``batch``; returns the (rank-local) loss."""
-        from edge_rppg.models.cluster_phys import neg_pearson_loss
+        from edge_rppg.models.cluster_phys import pulse_presence_loss
 
         torch.manual_seed(self.cfg.seed * 1_000_003 + self.step)
         self.net.train()
@@ -190,7 +192,8 @@ class Trainer:
         y = batch["bvp"].to(self.device, non_blocking=True)
         with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype, enabled=self.amp):
             pred = self.net(x)
-        loss = neg_pearson_loss(pred.float(), y.float()).mean()
+        has_pulse = batch["pulse"].to(self.device) if "pulse" in batch else torch.ones(y.shape[0], device=self.device)
+        loss = pulse_presence_loss(pred.float(), y.float(), has_pulse, self.cfg.null_loss_weight)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if self.cfg.grad_clip > 0:
@@ -220,9 +223,12 @@ class Trainer:
             items = [vs[i] for i in range(start, min(len(vs), start + bs))]
             batch = collate(items)
             pred = predict(self.model, batch["x"], self.device, bs)
-            losses.append(float(neg_pearson_loss(torch.from_numpy(pred), batch["bvp"]).mean()) * len(items))
-            hr_p.extend(hr_from_bvp(p) for p in pred)
-            hr_g.extend(hr_from_bvp(g) for g in batch["bvp"].numpy())
+            pulse = batch["pulse"].numpy() > 0.5 if "pulse" in batch else np.ones(len(items), bool)
+            if pulse.any():
+                losses.append(float(neg_pearson_loss(torch.from_numpy(pred[pulse]), batch["bvp"][pulse]).mean())
+                              * int(pulse.sum()))
+            hr_p.extend(hr_from_bvp(p) for p in pred[pulse])
+            hr_g.extend(hr_from_bvp(g) for g in batch["bvp"].numpy()[pulse])
         out: Dict[str, float] = dict(hr_metrics(hr_p, hr_g))
         out["loss"] = float(np.sum(losses) / max(1, len(vs)))
         return out

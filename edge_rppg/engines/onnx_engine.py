@@ -12,14 +12,13 @@ naming the file; a window of the wrong T, shape or dtype raises
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ..errors import ModelFileError, ShapeError
-from ..mstmap import normalize_window
+from ..mstmap import input_norm_of, normalize_window
 from ..validation import N_CHANNELS, N_ROI_COMBOS, check_mstmap
 from .base import EngineInfo
 
@@ -40,19 +39,14 @@ _SHORT = {v: k for k, v in PROVIDER_ALIASES.items() if k != "trt"}
 ProviderSpec = Union[str, Tuple[str, Dict[str, Any]]]
 
 
-def _trt_cache_dir() -> str:
-    base = os.environ.get("EDGE_RPPG_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "edge_rppg")
-    return os.path.join(base, "ort_tensorrt")
-
-
 def resolve_providers(providers: Union[None, str, Sequence[ProviderSpec]], precision: str = "fp32",
                       available: Optional[Sequence[str]] = None) -> List[ProviderSpec]:
     """ONNX Runtime provider list for a spec.
 
     ``None`` or ``"cpu"``: the CPU provider (the default: deterministic and always there).
     ``"auto"``: TensorRT, then CUDA, then CPU, keeping those this ONNX Runtime build has.
-    ``"cuda"``/``"tensorrt"``: that provider with the CPU as fallback; ``ValueError`` if
-    unavailable. A list is passed through (short names expanded). The TensorRT provider
+    ``"cuda"``/``"tensorrt"``: that provider with the CPU as fallback; ``ConfigError`` (a
+    ``ValueError``) if unavailable. A list is passed through (short names expanded). The TensorRT provider
     gets an engine cache under ``~/.cache/edge_rppg/ort_tensorrt`` and FP16/INT8 enabled to
     match the model's ``precision``.
     """
@@ -70,32 +64,21 @@ def resolve_providers(providers: Union[None, str, Sequence[ProviderSpec]], preci
         elif key in PROVIDER_ALIASES:
             name = PROVIDER_ALIASES[key]
             if name not in avail:
-                raise ValueError(f"execution provider {providers!r} ({name}) is not available in this ONNX Runtime "
+                raise ConfigError(f"execution provider {providers!r} ({name}) is not available in this ONNX Runtime "
                                  f"build; available: {', '.join(avail)}")
             names = [name] if name == "CPUExecutionProvider" else [name, "CPUExecutionProvider"]
         else:
-            raise ValueError(f"unknown providers {providers!r}; expected cpu, cuda, tensorrt, auto or a list")
+            raise UnknownNameError(f"unknown providers {providers!r}; expected cpu, cuda, tensorrt, auto or a list")
     else:
         names = [PROVIDER_ALIASES.get(p.lower(), p) if isinstance(p, str) else p for p in providers]  # type: ignore[misc]
     out: List[ProviderSpec] = []
     for p in names:
         if p == "TensorrtExecutionProvider":
-            out.append((p, {"trt_engine_cache_enable": True, "trt_engine_cache_path": _trt_cache_dir(),
+            out.append((p, {"trt_engine_cache_enable": True, "trt_engine_cache_path": str(cache_dir("ort_tensorrt")),
                             "trt_fp16_enable": precision in ("fp16", "int8"), "trt_int8_enable": precision == "int8"}))
         else:
             out.append(p)
     return out
-
-
-def _peek_precision(path: Path) -> str:
-    """``edge_rppg.precision`` metadata of an ONNX file without creating a session."""
-    import onnx
-
-    try:
-        proto = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:
-        raise ModelFileError(f"{path}: not a readable ONNX file (corrupt or truncated?): {exc}") from exc
-    return {p.key: p.value for p in proto.metadata_props}.get("edge_rppg.precision", "fp32")
 
 
 class OnnxRuntimeEngine:
@@ -123,10 +106,10 @@ class OnnxRuntimeEngine:
             opts.inter_op_num_threads = int(inter_op_threads)
         chosen = resolve_providers(providers, "fp32")
         if any(isinstance(p, tuple) and p[0] == "TensorrtExecutionProvider" for p in chosen):
-            chosen = resolve_providers(providers, _peek_precision(self.path))
+            chosen = resolve_providers(providers, metadata_precision(read_metadata(self.path)))
         self.session = self._session(ort, opts, chosen)
         self.metadata: Dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
-        self.precision = self.metadata.get("edge_rppg.precision", "fp32")
+        self.precision = metadata_precision(self.metadata)
         self.T = self._check_io()
         active = self.session.get_providers()[0]
         self.info = EngineInfo(name=f"onnx:{self.path.name}", T=self.T, precision=self.precision,
@@ -155,7 +138,7 @@ class OnnxRuntimeEngine:
         if inp.type != "tensor(float)":
             raise ModelFileError(f"{self.path}: input {inp.name!r} is {inp.type}; expected tensor(float)")
         T = int(shape[1])
-        meta_T = self.metadata.get("edge_rppg.T")
+        meta_T = self.metadata.get(META["T"])
         if meta_T is not None and int(meta_T) != T:
             raise ModelFileError(f"{self.path}: metadata says T={meta_T} but the input shape has T={T}")
         self.input_name, self.output_name = inp.name, outputs[0].name
@@ -169,7 +152,7 @@ class OnnxRuntimeEngine:
                              f"T={self.T}; feed {self.T}-frame windows (edge_rppg.engines.windowing.infer_clip does) "
                              f"or re-export with `edge-rppg export CHECKPOINT --T {mstmap.shape[0]}`")
         x = check_mstmap(mstmap, T=self.T)
-        y = self.session.run([self.output_name], {self.input_name: normalize_window(x)[None]})[0]
+        y = self.session.run([self.output_name], {self.input_name: normalize_window(x, input_norm_of(self.metadata))[None]})[0]
         return np.asarray(y, dtype=np.float32).reshape(self.T)
 
     def __repr__(self) -> str:

@@ -39,7 +39,7 @@ import numpy as np
 
 from ..hashing import file_sha256
 from ..errors import EdgeRPPGError, ModelFileError, ShapeError
-from ..mstmap import normalize_window
+from ..mstmap import input_norm_of, normalize_window
 from ..validation import N_CHANNELS, N_ROI_COMBOS, check_mstmap
 from .base import EngineInfo
 
@@ -391,7 +391,7 @@ class TensorRTEngine:
                 and mstmap.shape[0] != self.T:
             raise ShapeError(f"the window has T={mstmap.shape[0]} frames but this engine was built for T={self.T}; "
                              f"feed {self.T}-frame windows")
-        x = normalize_window(check_mstmap(mstmap, T=self.T))
+        x = normalize_window(check_mstmap(mstmap, T=self.T), input_norm_of(self.meta))
         cuda = self._cuda
         host_in, dev_in = self._buffers[self.input_name]
         host_out, dev_out = self._buffers[self.output_name]

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..errors import ModelFileError, ShapeError
-from ..mstmap import normalize_window
+from ..mstmap import input_norm_of, normalize_window
 from ..validation import N_CHANNELS, N_ROI_COMBOS, check_mstmap
 from .base import EngineInfo
 
@@ -57,7 +57,7 @@ class TorchEngine:
                              f"feed {self.T}-frame windows")
         x = check_mstmap(mstmap, T=self.T)
         with torch.inference_mode():
-            y = self.model(torch.from_numpy(normalize_window(x))[None].to(self.device))
+            y = self.model(torch.from_numpy(normalize_window(x, input_norm_of(self.model)))[None].to(self.device))
         return y.reshape(self.T).float().cpu().numpy()
 
     def __repr__(self) -> str:

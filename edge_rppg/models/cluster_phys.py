@@ -24,11 +24,12 @@ from torch import Tensor, nn
 
 from ..config import Config
 from ..errors import ModelFileError, ShapeError
+from ..mstmap import NORMALIZATIONS
 from .fpc import CLUSTER_STRATEGIES, FPCClusterer, prototype_update
 from .interaction import SpatialTemporalInteraction
 
 __all__ = ["ClusterPhysConfig", "PRESETS", "ClusterPhys", "ClusterPhysStage", "prototype_schedule",
-           "neg_pearson_loss", "sinusoidal_positions"]
+           "neg_pearson_loss", "spectral_peak_fraction", "pulse_presence_loss", "sinusoidal_positions"]
 
 
 @dataclass
@@ -76,6 +77,12 @@ class ClusterPhysConfig(Config):
       exported model's output.
       Checkpoints written before these fields existed load with τ = τ_s = 0 (hard), the
       way they were trained (:attr:`legacy_defaults`).
+    * ``input_norm`` = ``"acdc"``: how engines normalise a raw window before the model
+      (:func:`edge_rppg.mstmap.normalize_window`): ``"acdc"`` divides each trace by its
+      temporal mean, subtracts 1 and applies one scale common to the whole window, which
+      keeps the relative R/G/B amplitude that tells a pulse from light and motion;
+      ``"minmax"`` is the paper's (CVD's) per-trace min-max.  Stored with the config, so
+      checkpoints and ONNX metadata carry it; configs without it load as ``"minmax"``.
 
     Ablation switches (Tables 4–5): ``use_clustering=False`` replaces clustering with a
     fixed contiguous grouping of the N tokens into K means (strategy ``"none"``);
@@ -109,9 +116,11 @@ class ClusterPhysConfig(Config):
     seed: int = 0
     assign_temperature: float = 0.05
     select_temperature: float = 0.05
+    input_norm: str = "acdc"
 
     #: values for fields missing from configs saved before the field existed
-    legacy_defaults: ClassVar[Dict[str, Any]] = {"assign_temperature": 0.0, "select_temperature": 0.0}
+    legacy_defaults: ClassVar[Dict[str, Any]] = {"assign_temperature": 0.0, "select_temperature": 0.0,
+                                                 "input_norm": "minmax"}
 
     def __post_init__(self) -> None:
         if self.prototypes is not None:
@@ -129,6 +138,7 @@ class ClusterPhysConfig(Config):
             "0 <= dropout < 1": 0.0 <= self.dropout < 1.0,
             "assign_temperature >= 0": float(self.assign_temperature) >= 0.0,
             "select_temperature >= 0": float(self.select_temperature) >= 0.0,
+            f"input_norm in {sorted(NORMALIZATIONS)}": self.input_norm in NORMALIZATIONS,
             f"cluster_strategy in {sorted(k for k in CLUSTER_STRATEGIES if k != 'none')}":
                 self.cluster_strategy in CLUSTER_STRATEGIES and self.cluster_strategy != "none",
         }
@@ -198,6 +208,57 @@ def neg_pearson_loss(pred: Tensor, target: Tensor, eps: float = 1e-8) -> Tensor:
     cov = (p * g).sum(-1)
     r = cov / (torch.sqrt((p * p).sum(-1) * (g * g).sum(-1)) + eps)
     return (1.0 - r).mean()
+
+
+def spectral_peak_fraction(pred: Tensor, fs: float = 30.0, band_hz: Tuple[float, float] = (0.67, 3.0),
+                           halfwidth_hz: float = 0.1, pad: int = 4) -> Tensor:
+    """Share of a signal's in-band power that lies within ``±halfwidth_hz`` of its
+    strongest frequency, per row of ``pred [B, T]`` (or ``[T]``): ~1 for a pulse-like
+    periodic signal, ~(2·halfwidth / band width) ≈ 0.1 for a spectrally flat one.
+
+    This is the differentiable counterpart of the spectral SNR that decides whether an
+    HR reading is valid (``edge_rppg.dsp.hr``); the trainer minimises it on pulseless
+    clips so that the model outputs no periodic signal there (a negative-Pearson loss
+    against a zero target is constant and teaches nothing).  Hann window, ``pad``-fold
+    zero padding.
+    """
+    x = pred - pred.mean(dim=-1, keepdim=True)
+    T = x.shape[-1]
+    x = x * torch.hann_window(T, periodic=False, dtype=x.dtype, device=x.device)
+    n = int(pad) * T
+    spec = torch.fft.rfft(x, n=n)
+    power = spec.real ** 2 + spec.imag ** 2
+    f = torch.fft.rfftfreq(n, 1.0 / fs).to(x.device)
+    band = (f >= band_hz[0]) & (f <= band_hz[1])
+    pb = power[..., band]
+    k = 2 * max(1, int(round(halfwidth_hz / (fs / n)))) + 1
+    flat = pb.reshape(-1, 1, pb.shape[-1])
+    near = torch.nn.functional.conv1d(flat, torch.ones(1, 1, k, dtype=pb.dtype, device=pb.device), padding=k // 2)
+    near = near.reshape(pb.shape)
+    return near.max(dim=-1).values / (pb.sum(dim=-1) + 1e-12)
+
+
+def pulse_presence_loss(pred: Tensor, target: Tensor, has_pulse: Tensor, null_weight: float = 1.0,
+                        fs: float = 30.0) -> Tensor:
+    """Training loss over a batch that mixes clips with and without a pulse.
+
+    Clips with a pulse (``has_pulse`` 1): eq. 9, ``1 − r(pred, target)``.  Pulseless clips
+    (``has_pulse`` 0, a periodic head motion or light and no blood signal): ``null_weight``
+    × :func:`spectral_peak_fraction` of the output, so the model learns to put out no
+    spectral peak — the window's SNR, and with it the validity flag, then says "no pulse".
+    Mean over the batch.
+    """
+    if pred.shape != target.shape:
+        raise ShapeError(f"pulse_presence_loss: pred {tuple(pred.shape)} and target {tuple(target.shape)} "
+                         "must have the same shape [B, T]")
+    p = pred - pred.mean(dim=-1, keepdim=True)
+    g = target - target.mean(dim=-1, keepdim=True)
+    r = (p * g).sum(-1) / (torch.sqrt((p * p).sum(-1) * (g * g).sum(-1)) + 1e-8)
+    w = has_pulse.to(pred.dtype).reshape(r.shape)
+    per_item = w * (1.0 - r)
+    if bool((w < 0.5).any()):
+        per_item = per_item + (1.0 - w) * float(null_weight) * spectral_peak_fraction(pred, fs)
+    return per_item.mean()
 
 
 def _exporting() -> bool:

@@ -94,7 +94,25 @@ class SynthConfig(Config):
         (peak specular reflection as a fraction of the green DC), count_motion (how much
         ROI pixel counts follow motion).
     Illumination: illum_drift (std of slow global brightness change), flicker_prob,
-        flicker_amp, flicker_hz (in-band light flicker, relative amplitude).
+        flicker_amp, flicker_hz (in-band light flicker, relative amplitude, in the
+        colour of the ambient light).
+    Realism (all off by default; the training recipe turns them on):
+        melanin (0 light .. 1 dark skin: lower, redder DC and a weaker pulse),
+        real_morphology_prob (chance the beat is a real contact-PPG beat from
+        ``../shared/data/ppg``, see :mod:`edge_rppg.synth.physiology`),
+        lamp_prob / lamp_amp / lamp_hz (a second light with its own spectrum — sodium
+        orange, warm or random-RGB screen, white LED — that sweeps across the face
+        (lamps passing), glows or flickers at an in-band rate; amplitude relative to the
+        ambient light; each ROI sees it with its own gain and delay, and it adds a
+        specular highlight in its own colour),
+        talking_prob / talking_amp (jaw motion at syllable rate with an in-band envelope,
+        shading and pixel counts of chin and lower cheeks),
+        compression_prob / compression_atten / compression_gop_amp (codec: the pulse
+        attenuated, per-ROI quantisation of the colour means, and brightness steps at
+        every key frame, a group-of-pictures period of 8-60 frames),
+        pulseless_prob (chance the clip has no pulse at all — ``has_pulse`` False, a zero
+        ``bvp`` — and then a periodic motion, talking or lamp in 85 % of cases, so a
+        model can learn not to invent a pulse).
     """
 
     T: int = 300
@@ -129,6 +147,17 @@ class SynthConfig(Config):
     flicker_prob: float = 0.1
     flicker_amp: Range = (0.0005, 0.003)
     flicker_hz: Range = (0.7, 3.0)
+    melanin: Range = (0.0, 0.0)
+    real_morphology_prob: float = 0.0
+    lamp_prob: float = 0.0
+    lamp_amp: Range = (0.02, 0.3)
+    lamp_hz: Range = (0.6, 3.0)
+    talking_prob: float = 0.0
+    talking_amp: Range = (0.005, 0.04)
+    compression_prob: float = 0.0
+    compression_atten: Range = (0.5, 1.0)
+    compression_gop_amp: Range = (0.02, 0.3)
+    pulseless_prob: float = 0.0
 
     def __post_init__(self) -> None:
         if int(self.T) < 2:
@@ -138,7 +167,8 @@ class SynthConfig(Config):
         for f in ("hr_range_bpm", "hrv_lf_bpm", "rsa_bpm", "pulse_amp", "dicrotic_amp", "systolic_rise",
                   "rf_range_hz", "resp_baseline", "resp_am", "skin_r", "face_pixels", "pixel_noise", "roi_noise",
                   "motion_amp", "motion_hz", "periodic_motion_hz", "specular_amp", "illum_drift", "flicker_amp",
-                  "flicker_hz"):
+                  "flicker_hz", "melanin", "lamp_amp", "lamp_hz", "talking_amp", "compression_atten",
+                  "compression_gop_amp"):
             lo, hi = (float(v) for v in getattr(self, f))
             if lo > hi:
                 raise ValueError(f"SynthConfig.{f} must be (low, high) with low <= high, got {(lo, hi)}")
@@ -164,6 +194,8 @@ class SynthSample:
     hr_bpm: mean HR over the clip; hr_per_frame: ``[T]`` instantaneous HR (bpm).
     rf_hz: respiration frequency. beat_times_s: systolic peaks of ``bvp`` (s).
     fps: frame rate. info: the sampled nuisance parameters (for analysis/debugging).
+    has_pulse: False for a pulseless clip (``bvp`` is then all zeros, beats empty, and
+    ``hr_bpm`` the HR the heart would have had).
     """
 
     mstmap: np.ndarray
@@ -174,6 +206,7 @@ class SynthSample:
     beat_times_s: np.ndarray
     fps: float
     info: Dict[str, Any] = field(default_factory=dict)
+    has_pulse: bool = True
 
     @property
     def hr_bpm_per_frame(self) -> np.ndarray:
@@ -211,33 +244,72 @@ def _band_noise(rng: np.random.Generator, k: int, T: int, fps: float, f_lo: floa
     return np.stack([np.interp(tt, t_src, xi) for xi in x])
 
 
-def _pulse_lut(rng: np.random.Generator, cfg: SynthConfig) -> Tuple[np.ndarray, float, Dict[str, float]]:
-    """Beat template over one cycle (``_LUT_N`` samples of phase, range 0..1) and the
-    phase of its systolic maximum."""
-    ph = np.arange(_LUT_N) / _LUT_N
-    rise = _u(rng, cfg.systolic_rise)
-    mu_s = 0.25
-    fall = rise * rng.uniform(1.6, 2.4)
-    d = ph - mu_s
-    sys_w = np.exp(-0.5 * (d / np.where(d < 0, rise / 2.0, fall / 2.0)) ** 2)
-    sys_w = (sys_w + np.exp(-0.5 * ((d + 1.0) / (fall / 2.0)) ** 2)  # tail of the previous beat
-             + np.exp(-0.5 * ((d - 1.0) / (rise / 2.0)) ** 2))  # upstroke of the next beat
-    dic = _u(rng, cfg.dicrotic_amp)
-    mu_d = mu_s + rng.uniform(0.25, 0.35)
-    sd_d = rng.uniform(0.05, 0.08)
-    dd = ((ph - mu_d + 0.5) % 1.0) - 0.5
-    wave = sys_w + dic * np.exp(-0.5 * (dd / sd_d) ** 2)
-    wave = (wave - wave.min()) / (wave.max() - wave.min())
-    peak = float(ph[int(np.argmax(wave))])
-    return wave, peak, {"systolic_rise": rise, "dicrotic_amp": dic}
+#: relative radiance (R, G, B) of the second light sources, as the camera sees them
+#: (white-balanced to the ambient light); "screen_rgb" draws a random colour per clip.
+LAMP_SPECTRA: Dict[str, Tuple[float, float, float]] = {
+    "sodium": (1.0, 0.55, 0.08),
+    "warm_screen": (1.0, 0.72, 0.42),
+    "white_led": (0.95, 1.0, 1.05),
+    "cool_screen": (0.7, 0.85, 1.0),
+    "screen_rgb": (1.0, 1.0, 1.0),
+}
+#: how a lamp's brightness evolves in time (unit peak, never negative: a light only adds)
+LAMP_SHAPES = ("sweep", "glow", "flicker")
+#: horizontal position of each meta ROI (left -1 .. right +1): a lamp sweeping across the
+#: face reaches the ROIs at different times
+ROI_X = np.array([0.0, -0.8, -0.7, 0.8, 0.7, 0.0])
+#: how much each meta ROI follows the jaw when talking (chin and lower cheeks most)
+ROI_TALK_GAIN = np.array([0.05, 0.2, 0.8, 0.2, 0.8, 1.0])
+
+
+def _lamp_shape(rng: np.random.Generator, kind: str, f: float, t: np.ndarray) -> np.ndarray:
+    """Brightness of a lamp over ``t`` (peak 1, >= 0) at repetition rate ``f`` Hz."""
+    if kind == "sweep":  # lamps passing: one bump per period, with timing jitter
+        period = 1.0 / f
+        width = period * rng.uniform(0.08, 0.3)
+        t0 = rng.uniform(0.0, period)
+        k = np.arange(-1, int(np.ceil((t[-1] + 2 * period) / period)) + 1)
+        centres = t0 + k * period + rng.normal(0.0, 0.03 * period, k.size)
+        heights = rng.uniform(0.7, 1.0, k.size)
+        out = (heights[:, None] * np.exp(-0.5 * ((t[None, :] - centres[:, None]) / width) ** 2)).sum(0)
+        return out / max(float(out.max()), 1e-9)
+    ph = rng.uniform(0.0, 2 * np.pi)
+    wave = np.sin(2 * np.pi * f * t + ph)
+    if kind == "glow":
+        wave = wave + rng.uniform(0.0, 0.4) * np.sin(4 * np.pi * f * t + 2 * ph + rng.uniform(0, 2 * np.pi))
+    wave = wave - wave.min()
+    return wave / max(float(wave.max()), 1e-9)
+
+
+def _sticky(x: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Codec-like dead zone along time: each trace of ``x [T, ...]`` keeps its previous
+    value until it has moved by more than ``q`` (broadcast to ``x[0]``)."""
+    out = np.empty_like(x)
+    held = x[0].copy()
+    for i in range(x.shape[0]):
+        move = np.abs(x[i] - held) > q
+        held = np.where(move, x[i], held)
+        out[i] = held
+    return out
 
 
 def synth_mstmap(cfg: SynthConfig, seed: int) -> SynthSample:
-    """Generate one synthetic MSTmap clip with ground truth (deterministic in ``seed``)."""
+    """Generate one synthetic MSTmap clip with ground truth (deterministic in ``seed``).
+
+    Skin-reflection model per meta ROI ``j`` and channel ``c``: the diffuse term
+    ``DC[j,c] · L[t,j,c] · (1 + m[t,j]·(1 + ε[j,c])) · (1 − sig[c]·b[t,j])`` (illumination
+    ``L`` in the colour of each light, intensity/shading change ``m`` from head motion
+    and talking nearly colour-neutral, pulse ``b`` along the blood-absorption direction
+    ``sig``) plus a specular term ``S[t,j] · L[t,j,c] · DCg`` in the light's own colour,
+    then sensor/ROI noise and, optionally, codec effects.
+    """
+    from . import physiology as phys
+
     rng = np.random.default_rng(seed)
     T, fps = int(cfg.T), float(cfg.fps)
     t = np.arange(T) / fps
     info: Dict[str, Any] = {}
+    pulseless = bool(rng.random() < cfg.pulseless_prob)
 
     # --- respiration and heart rate -------------------------------------------------
     rf = _u(rng, cfg.rf_range_hz)
@@ -253,34 +325,36 @@ def synth_mstmap(cfg: SynthConfig, seed: int) -> SynthSample:
           + rsa * np.sin(2 * np.pi * rf * t + ph_r - 0.3))
     hr = np.clip(hr, 30.0, 220.0)
     fhz = hr / 60.0
-    theta = rng.uniform(0, 1) + np.concatenate([[0.0], np.cumsum(0.5 * (fhz[1:] + fhz[:-1]) / fps)])
+    theta = phys.beat_phase(t, hr, start=rng.uniform(0, 1))
 
-    wave, peak_ph, morph = _pulse_lut(rng, cfg)
-    ks = np.arange(math.ceil(theta[0] - peak_ph), math.floor(theta[-1] - peak_ph) + 1)
-    beats = np.interp(ks + peak_ph, theta, t)
-
-    def pulse_at(th: np.ndarray) -> np.ndarray:
-        return np.interp((th % 1.0) * _LUT_N, np.arange(_LUT_N + 1), np.append(wave, wave[0]))
+    morph = phys.draw_morphology(rng, cfg.real_morphology_prob, cfg.systolic_rise, cfg.dicrotic_amp)
+    beats = phys.beat_times(t, theta, morph.peak)
 
     am = _u(rng, cfg.resp_am)
     amod = 1.0 + am * resp
-    ref = pulse_at(theta) * amod
+    ref = morph.at(theta) * amod
     bvp = (ref - ref.mean()) / max(ref.std(), 1e-12)
+
+    # --- skin tone ---------------------------------------------------------------------
+    mel = _u(rng, cfg.melanin)
 
     # --- per-ROI pulse -----------------------------------------------------------------
     amp = _u(rng, cfg.pulse_amp) * ROI_PULSE_PRIOR * rng.lognormal(0.0, cfg.roi_amp_sd, N_ROI)
     amp *= np.where(rng.random(N_ROI) < cfg.roi_no_pulse_prob, 0.05, 1.0)
+    amp *= 1.0 - 0.6 * mel  # melanin absorbs before the light reaches the blood
     delay = rng.uniform(0.0, cfg.roi_delay_ms / 1000.0, N_ROI)
     th_roi = theta[:, None] - delay[None, :] * fhz[:, None]  # [T, 6]
-    p_roi = pulse_at(th_roi)
+    p_roi = morph.at(th_roi)
     p_roi -= p_roi.mean(axis=0, keepdims=True)
     bw = _u(rng, cfg.resp_baseline)
     resp_roi = np.sin(2 * np.pi * rf * t[:, None] + ph_r + rng.uniform(-0.3, 0.3, N_ROI)[None, :])
     blood = amp[None, :] * (p_roi * amod[:, None] + bw * resp_roi)  # [T, 6] relative darkening
+    signature = BLOOD_SIGNATURE * (1.0 + 0.08 * rng.standard_normal(3))
 
     # --- skin, illumination ------------------------------------------------------------
-    r_dc = _u(rng, cfg.skin_r)
-    skin = np.array([r_dc, r_dc * rng.uniform(0.62, 0.82), r_dc * rng.uniform(0.45, 0.72)])
+    r_dc = _u(rng, cfg.skin_r) * (1.0 - 0.55 * mel)
+    skin = np.array([r_dc, r_dc * rng.uniform(0.62, 0.82) * (1.0 - 0.15 * mel),
+                     r_dc * rng.uniform(0.45, 0.72) * (1.0 - 0.25 * mel)])
     illum_tint = np.array([1.0, rng.uniform(0.92, 1.08), rng.uniform(0.85, 1.15)])
     dc = (skin * illum_tint)[None, :] * (1.0 + 0.08 * rng.standard_normal((N_ROI, 1))) \
         * (1.0 + 0.02 * rng.standard_normal((N_ROI, 3)))
@@ -288,18 +362,43 @@ def synth_mstmap(cfg: SynthConfig, seed: int) -> SynthSample:
     drift = _u(rng, cfg.illum_drift) * _band_noise(rng, 1, T, fps, 0.005, 0.1)[0]
     light = 1.0 + drift[:, None] * (1.0 + 0.1 * rng.standard_normal(3))[None, :]  # [T, 3]
     info["flicker_hz"] = None
-    if rng.random() < cfg.flicker_prob:
-        f_fl = _u(rng, cfg.flicker_hz)
-        fl = _u(rng, cfg.flicker_amp) * np.sin(2 * np.pi * f_fl * t + rng.uniform(0, 2 * np.pi))
-        light = light + fl[:, None] * rng.uniform(0.8, 1.2, 3)[None, :]
+    want_flicker = rng.random() < cfg.flicker_prob
+    f_fl = _u(rng, cfg.flicker_hz)
+    fl_amp = _u(rng, cfg.flicker_amp)
+    fl_ph = rng.uniform(0, 2 * np.pi)
+    fl_col = rng.uniform(0.8, 1.2, 3)
+
+    # nuisances a pulseless clip is given (so that "no pulse" is learnt against a periodic artefact)
+    force = rng.integers(0, 4) if pulseless and rng.random() < 0.85 else -1
+    if want_flicker or force == 3:
+        fl = fl_amp * np.sin(2 * np.pi * f_fl * t + fl_ph)
+        light = light + fl[:, None] * fl_col[None, :]
         info["flicker_hz"] = f_fl
+    light = np.repeat(light[:, None, :], N_ROI, axis=1)  # [T, 6, 3]: each ROI its own light
+
+    info["lamp"] = None
+    want_lamp = rng.random() < cfg.lamp_prob
+    lamp_kind = list(LAMP_SPECTRA)[int(rng.integers(0, len(LAMP_SPECTRA)))]
+    lamp_shape = LAMP_SHAPES[int(rng.integers(0, len(LAMP_SHAPES)))]
+    lamp_f = _u(rng, cfg.lamp_hz)
+    lamp_a = _u(rng, cfg.lamp_amp)
+    lamp_col = np.array(LAMP_SPECTRA[lamp_kind]) if lamp_kind != "screen_rgb" else rng.dirichlet((1, 1, 1)) * 2.0
+    lamp_gain = np.clip(1.0 + 0.3 * rng.standard_normal(N_ROI) + rng.uniform(-0.5, 0.5) * ROI_X, 0.1, None)
+    lamp_delay = ROI_X * rng.uniform(-0.12, 0.12)
+    lamp_rng = np.random.default_rng(rng.integers(0, 2**63 - 1))
+    if want_lamp or force == 2:
+        shapes = np.stack([_lamp_shape(np.random.default_rng(lamp_rng.bit_generator.seed_seq), lamp_shape, lamp_f,
+                                       t - lamp_delay[j]) for j in range(N_ROI)], axis=1)  # [T, 6]
+        light = light + lamp_a * (lamp_gain * shapes)[:, :, None] * lamp_col[None, None, :]
+        info["lamp"] = {"kind": lamp_kind, "shape": lamp_shape, "hz": lamp_f, "amp": lamp_a}
 
     # --- motion ------------------------------------------------------------------------------
-    moving = rng.random() < cfg.motion_prob
+    moving = rng.random() < cfg.motion_prob or force == 0
     m_amp = _u(rng, cfg.motion_amp) * (1.0 if moving else 0.1)
     src = _band_noise(rng, 3, T, fps, 0.05, _u(rng, cfg.motion_hz))
     info["periodic_motion_hz"] = None
-    if moving and rng.random() < cfg.periodic_motion_prob:
+    want_periodic = rng.random() < cfg.periodic_motion_prob
+    if moving and (want_periodic or force == 0):
         f_m = _u(rng, cfg.periodic_motion_hz)
         env = 1.0 + 0.3 * _band_noise(rng, 1, T, fps, 0.02, 0.2)[0]
         # each source (yaw, pitch, approach) oscillates at f_m with its own phase and
@@ -320,24 +419,58 @@ def synth_mstmap(cfg: SynthConfig, seed: int) -> SynthSample:
     src *= m_amp
     gains = ROI_MOTION_GEOMETRY * rng.uniform(0.5, 1.5, (1, 3)) + 0.3 * rng.standard_normal((N_ROI, 3))
     motion = src.T @ gains.T  # [T, 6]
+
+    info["talking"] = False
+    want_talk = rng.random() < cfg.talking_prob
+    talk_amp = _u(rng, cfg.talking_amp)
+    f_syl = rng.uniform(3.0, 6.0)
+    talk_env = _band_noise(rng, 1, T, fps, 0.3, 2.0)[0]
+    talk_jit = _band_noise(rng, 1, T, fps, 0.1, 1.0)[0]
+    talk_sign = rng.choice([-1.0, 1.0], N_ROI) * rng.uniform(0.6, 1.4, N_ROI)
+    if want_talk or force == 1:
+        jaw = 1.0 / (1.0 + np.exp(-3.0 * talk_env)) * 0.5 * (1.0 - np.cos(2 * np.pi * f_syl * t + 2.0 * talk_jit))
+        motion = motion + talk_amp * jaw[:, None] * (ROI_TALK_GAIN * talk_sign)[None, :]
+        info["talking"] = True
+
     chroma = 1.0 + cfg.motion_chroma * rng.standard_normal((N_ROI, 3))
     spec_gain = rng.standard_normal((N_ROI, 3))
     spec_drive = src.T @ spec_gain.T / max(m_amp, 1e-12)  # unitless, ~N(0, few)
     spec = _u(rng, cfg.specular_amp) * (1.0 if moving else 0.1) * np.maximum(spec_drive - 1.0, 0.0) / 3.0
+    spec = spec + 0.3 * _u(rng, cfg.specular_amp) * rng.random(N_ROI)[None, :]  # a steady gloss
+    if pulseless:
+        blood = np.zeros_like(blood)
+        bvp = np.zeros_like(bvp)
+        beats = np.zeros(0)
     info.update(moving=bool(moving), motion_amp=m_amp, resp_baseline=bw, resp_am=am, hrv_lf_bpm=lf_amp,
-                rsa_bpm=rsa, pulse_amp=amp.tolist(), delay_s=delay.tolist(), **morph)
+                rsa_bpm=rsa, pulse_amp=(amp * (not pulseless)).tolist(), delay_s=delay.tolist(),
+                morphology=morph.source, melanin=mel, pulseless=pulseless,
+                blood_signature=signature.tolist())
 
     # --- intensities per ROI ---------------------------------------------------------------
-    inten = (dc[None, :, :] * light[:, None, :]
+    info["compression"] = None
+    want_codec = rng.random() < cfg.compression_prob or force == 3 and rng.random() < 0.5
+    atten = _u(rng, cfg.compression_atten)
+    gop = int(rng.integers(8, 61))
+    gop_amp = _u(rng, cfg.compression_gop_amp)
+    q = rng.uniform(0.02, 0.25)
+    if want_codec:
+        blood = blood * atten
+    inten = (dc[None, :, :] * light
              * (1.0 + motion[:, :, None] * chroma[None, :, :])
-             * (1.0 - BLOOD_SIGNATURE[None, None, :] * blood[:, :, None])
-             + (spec * dc_g)[:, :, None] * light[:, None, :])  # [T, 6, 3]
+             * (1.0 - signature[None, None, :] * blood[:, :, None])
+             + (spec * dc_g)[:, :, None] * light)  # [T, 6, 3]
     face = _u(rng, cfg.face_pixels)
     share = ROI_PIXEL_SHARE * rng.uniform(0.7, 1.3, N_ROI)
     counts = face * share / share.sum()
     counts_t = counts[None, :] * np.clip(1.0 + cfg.count_motion * motion, 0.2, None)  # [T, 6]
     sd = np.sqrt(_u(rng, cfg.pixel_noise) ** 2 / counts_t + _u(rng, cfg.roi_noise) ** 2)
     inten += sd[:, :, None] * rng.standard_normal((T, N_ROI, 3))
+    if want_codec:
+        seg = (np.arange(T) + int(rng.integers(0, gop))) // gop
+        jumps = rng.standard_normal((int(seg.max()) + 1, N_ROI)) * gop_amp
+        inten = inten + jumps[seg][:, :, None] * (1.0 + 0.1 * rng.standard_normal(3))[None, None, :]
+        inten = _sticky(inten, q)
+        info["compression"] = {"atten": atten, "gop": gop, "gop_amp": gop_amp, "deadzone": q}
 
     # --- subset rows, YUV ----------------------------------------------------------------------
     # YUV is affine in RGB and the subset weights sum to 1, so it is computed per ROI
@@ -350,4 +483,4 @@ def synth_mstmap(cfg: SynthConfig, seed: int) -> SynthSample:
 
     return SynthSample(mstmap=mst, bvp=bvp.astype(np.float32), hr_bpm=float(hr.mean()),
                        hr_per_frame=hr.astype(np.float32), rf_hz=float(rf), beat_times_s=beats, fps=fps,
-                       info=info)
+                       info=info, has_pulse=not pulseless)

@@ -36,6 +36,8 @@ import cv2
 import numpy as np
 
 from ..config import Config
+from . import physiology as _phys
+from .physiology import pulse_template  # noqa: F401  (re-exported: the waveform lives in physiology)
 
 #: FaceMesh (468 landmarks) convex hull of the face in ``skimage.data.astronaut()``
 #: (512x512 pixels), measured once with MediaPipe FaceMesh 0.10.21, static mode.
@@ -49,6 +51,11 @@ ASTRONAUT_FACE_HULL: Tuple[Tuple[int, int], ...] = (
 
 #: Relative pulse modulation per channel (R, G, B): blood absorption is strongest in green.
 PULSE_WEIGHTS: Tuple[float, float, float] = (0.33, 0.77, 0.53)
+
+#: Temporal shapes of the second light source (``lamp_shape``).
+LAMP_SHAPES = ("sweep", "glow", "flicker")
+#: Beat shapes (``morphology``); "real" falls back to "template" without ``../shared``.
+MORPHOLOGIES = ("template", "parametric", "real")
 
 #: Fine time step (s) on which the heart-rate phase is integrated (beat times to < 1 ms).
 _FINE_DT = 0.001
@@ -111,6 +118,18 @@ class VideoSynthConfig(Config):
     flicker_amplitude: float = 0.0      # relative flicker amplitude
     noise_sigma: float = 1.0            # sensor noise std, 8-bit grey levels
     codec: Optional[str] = None         # FourCC for write_video; None = by suffix (.avi HFYU, .mkv FFV1)
+    # realism (defaults off)
+    morphology: str = "template"        # beat shape: "template", "parametric" or "real" (../shared PPG beats)
+    skin_tone: float = 0.0              # melanin 0 (light) .. 1 (dark): darker, redder skin and a weaker pulse
+    lamp_hz: float = 0.0                # a second light with its own colour, repeating at this rate; 0 = off
+    lamp_amplitude: float = 0.3         # its peak brightness relative to the ambient light
+    lamp_color: Tuple[float, float, float] = (1.0, 0.55, 0.08)   # its RGB (default: sodium orange)
+    lamp_shape: str = "sweep"           # key of LAMP_SHAPES: "sweep" (lamps passing), "glow" (screen), "flicker"
+    talking_hz: float = 0.0             # syllable rate of jaw motion (3-6 Hz); 0 = off
+    talking_amplitude: float = 0.05     # peak jaw drop / face height
+    nod_shading: float = 0.0            # shading change over the face height per unit of periodic nod
+    exposure: float = 1.0               # global brightness factor (< 1: low light)
+    jpeg_quality: int = 0               # per-frame JPEG quality, 1..100 (0 = no compression)
 
     def __post_init__(self) -> None:
         if self.motion not in MOTION_LEVELS:
@@ -124,6 +143,17 @@ class VideoSynthConfig(Config):
         self.pulse_weights = tuple(float(w) for w in self.pulse_weights)  # type: ignore[assignment]
         if len(self.pulse_weights) != 3:
             raise ValueError(f"pulse_weights must have 3 values (R, G, B), got {self.pulse_weights}")
+        self.lamp_color = tuple(float(c) for c in self.lamp_color)  # type: ignore[assignment]
+        if len(self.lamp_color) != 3:
+            raise ValueError(f"lamp_color must have 3 values (R, G, B), got {self.lamp_color}")
+        if self.lamp_shape not in LAMP_SHAPES:
+            raise ValueError(f"VideoSynthConfig.lamp_shape={self.lamp_shape!r}; expected one of {sorted(LAMP_SHAPES)}")
+        if self.morphology not in MORPHOLOGIES:
+            raise ValueError(f"VideoSynthConfig.morphology={self.morphology!r}; expected one of {MORPHOLOGIES}")
+        if not 0.0 <= self.skin_tone <= 1.0:
+            raise ValueError(f"skin_tone={self.skin_tone}; expected 0 (light) .. 1 (dark)")
+        if not 0 <= int(self.jpeg_quality) <= 100 or self.exposure <= 0:
+            raise ValueError(f"jpeg_quality must be 0..100 and exposure > 0, got {self.jpeg_quality}, {self.exposure}")
 
     @property
     def n_frames(self) -> int:
@@ -138,6 +168,16 @@ PRESETS: Dict[str, VideoSynthConfig] = {
     "large_motion": VideoSynthConfig(motion="large"),
     "periodic_motion": VideoSynthConfig(motion="still", periodic_motion_hz=1.6, periodic_motion_frac=0.01),
     "light_drift": VideoSynthConfig(motion="still", light_drift=0.15, flicker_hz=100.0, flicker_amplitude=0.005),
+    # realistic conditions (bench/bench_realistic.py)
+    "talking": VideoSynthConfig(motion="still", talking_hz=4.5, talking_amplitude=0.05),
+    "nodding": VideoSynthConfig(motion="still", periodic_motion_hz=1.3, periodic_motion_frac=0.012, nod_shading=0.15),
+    "street_lamps": VideoSynthConfig(motion="still", lamp_hz=1.25, lamp_amplitude=0.35, lamp_shape="sweep",
+                                     lamp_color=(1.0, 0.55, 0.08)),
+    "screen_glow": VideoSynthConfig(motion="still", lamp_hz=1.1, lamp_amplitude=0.12, lamp_shape="glow",
+                                    lamp_color=(1.0, 0.72, 0.42)),
+    "low_light": VideoSynthConfig(motion="still", exposure=0.3, noise_sigma=3.0),
+    "compressed": VideoSynthConfig(motion="still", jpeg_quality=40),
+    "dark_skin": VideoSynthConfig(motion="still", skin_tone=0.8),
 }
 
 
@@ -177,31 +217,6 @@ def _face_geometry() -> Tuple[np.ndarray, float]:
 
 
 # --------------------------------------------------------------------------- physiology
-def _raw_template(u: np.ndarray) -> np.ndarray:
-    """Unnormalised beat shape: asymmetric systolic wave at 0 plus a dicrotic wave at 0.38."""
-    d = (u + 0.5) % 1.0 - 0.5                      # wrapped distance to the systolic peak
-    wave = np.exp(-0.5 * (d / np.where(d < 0, 0.07, 0.16)) ** 2)
-    d2 = (u - 0.38 + 0.5) % 1.0 - 0.5
-    return wave + 0.35 * np.exp(-0.5 * (d2 / 0.09) ** 2)
-
-
-@lru_cache(maxsize=1)
-def _template_stats() -> Tuple[float, float]:
-    """Mean and peak-to-peak of the raw template over one cycle (for normalisation)."""
-    wave = _raw_template(np.linspace(0.0, 1.0, 4000, endpoint=False))
-    return float(wave.mean()), float(np.ptp(wave))
-
-
-def pulse_template(u: np.ndarray) -> np.ndarray:
-    """PPG-like waveform over the beat phase ``u`` (cycles; systolic peak at integers).
-
-    Steep upstroke and slower decay of the systolic wave plus a dicrotic wave at 0.38
-    of the cycle; zero mean over a cycle, peak-to-peak 1.
-    """
-    mean, ptp = _template_stats()
-    return (_raw_template(np.asarray(u, np.float64)) - mean) / ptp
-
-
 def _smooth_path(rng: np.random.Generator, t: np.ndarray, f_lo: float, f_hi: float, k: int = 3) -> np.ndarray:
     """Smooth random path in [-1, 1]: ``k`` sinusoids with random frequencies in
     ``[f_lo, f_hi]`` Hz, phases and weights, normalised by the sum of weights."""
@@ -236,13 +251,16 @@ class Physiology:
     fine_hr: np.ndarray
     fine_resp: np.ndarray
     resp_pulse_mod: float
+    morphology: Optional[_phys.Morphology] = None
 
     def at(self, times_s: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """``(bvp, inst_hr_bpm)`` at ``times_s`` (clamped to the clip)."""
         t = np.asarray(times_s, np.float64)
         ph = np.interp(t, self.fine_t, self.fine_phase)
         resp = np.interp(t, self.fine_t, self.fine_resp)
-        return pulse_template(ph) * (1.0 + self.resp_pulse_mod * resp), np.interp(t, self.fine_t, self.fine_hr)
+        m = self.morphology
+        wave = pulse_template(ph) if m is None else _phys.zero_mean_unit_ptp(m, ph + m.peak)
+        return wave * (1.0 + self.resp_pulse_mod * resp), np.interp(t, self.fine_t, self.fine_hr)
 
     def rate_bpm(self, t0: float, t1: float) -> float:
         """Mean HR over ``[t0, t1]``: beat cycles elapsed x 60 / duration."""
@@ -265,14 +283,20 @@ def simulate_physiology(cfg: VideoSynthConfig, rng: np.random.Generator) -> Phys
     hr = np.clip(hr, 35.0, 230.0)
     # cumulative phase in cycles (trapezoid), random start phase
     f = hr / 60.0
-    phase = np.concatenate([[0.0], np.cumsum(0.5 * (f[1:] + f[:-1]) * _FINE_DT)]) + rng.uniform(0.0, 1.0)
-    k = np.arange(math.ceil(phase[0]), math.floor(np.interp(duration, tf, phase)) + 1)
-    beats = np.interp(k, phase, tf)
+    phase = _phys.beat_phase(tf, hr, start=rng.uniform(0.0, 1.0))
+    beats = _phys.beat_times(tf, phase)
     beats = beats[(beats >= 0.0) & (beats <= duration)]
+    morph: Optional[_phys.Morphology] = None
+    if cfg.morphology == "parametric":
+        morph = _phys.parametric_morphology(rng)
+    elif cfg.morphology == "real":
+        bank = _phys.real_morphologies()
+        pick = int(rng.integers(0, 1 << 30))
+        morph = bank[pick % len(bank)] if bank else None
     t = np.arange(n) / cfg.fps
     phys = Physiology(frame_times_s=t, bvp=np.zeros(0), inst_hr_bpm=np.zeros(0), beat_times_s=beats,
                       mean_hr_bpm=0.0, windows=[], resp=np.interp(t, tf, resp), fine_t=tf, fine_phase=phase,
-                      fine_hr=hr, fine_resp=resp, resp_pulse_mod=float(cfg.resp_pulse_mod))
+                      fine_hr=hr, fine_resp=resp, resp_pulse_mod=float(cfg.resp_pulse_mod), morphology=morph)
     phys.bvp, phys.inst_hr_bpm = phys.at(t)
     phys.mean_hr_bpm = phys.rate_bpm(0.0, duration)
     if duration < GT_WINDOW_S:
@@ -293,8 +317,10 @@ def physiology(cfg: VideoSynthConfig, seed: int) -> Physiology:
 
 
 # --------------------------------------------------------------------------- motion, light
-def simulate_motion(cfg: VideoSynthConfig, rng: np.random.Generator, resp: np.ndarray) -> np.ndarray:
-    """Affine maps photo → frame, ``[T, 2, 3]`` float64, one per frame.
+def simulate_motion(cfg: VideoSynthConfig, rng: np.random.Generator, resp: np.ndarray
+                    ) -> Tuple[np.ndarray, np.ndarray]:
+    """Affine maps photo → frame, ``[T, 2, 3]`` float64, one per frame, and the periodic
+    nod ``[T]`` in [-1, 1] (zeros without ``periodic_motion_hz``; drives ``nod_shading``).
 
     The face (hull centre) sits at (W/2, 0.45 H) scaled to ``face_height_frac`` of the
     frame height, then moves by the level's smooth random paths (0.05..0.5 Hz), the
@@ -309,9 +335,11 @@ def simulate_motion(cfg: VideoSynthConfig, rng: np.random.Generator, resp: np.nd
     ty = level.translate_frac * h * paths[1] + cfg.resp_motion_frac * h * resp
     rot = np.deg2rad(level.rotate_deg) * paths[2]
     scale = 1.0 + level.scale_frac * paths[3]
+    nod = np.zeros(n)
     if cfg.periodic_motion_hz > 0:
         ph = rng.uniform(0.0, 2 * np.pi)
-        ty = ty + cfg.periodic_motion_frac * h * np.sin(2 * np.pi * cfg.periodic_motion_hz * t + ph)
+        nod = np.sin(2 * np.pi * cfg.periodic_motion_hz * t + ph)
+        ty = ty + cfg.periodic_motion_frac * h * nod
         tx = tx + 0.3 * cfg.periodic_motion_frac * h * np.sin(2 * np.pi * cfg.periodic_motion_hz * t + ph + 1.0)
     centre, face_h = _face_geometry()
     s = scale * cfg.face_height_frac * h / face_h
@@ -323,7 +351,52 @@ def simulate_motion(cfg: VideoSynthConfig, rng: np.random.Generator, resp: np.nd
     mats[:, 1, 0], mats[:, 1, 1] = sin, cos
     mats[:, 0, 2] = dst_x - (cos * centre[0] - sin * centre[1])
     mats[:, 1, 2] = dst_y - (sin * centre[0] + cos * centre[1])
-    return mats
+    return mats, nod
+
+
+def simulate_jaw(cfg: VideoSynthConfig, rng: np.random.Generator) -> np.ndarray:
+    """Jaw opening ``[T]`` in [0, 1] while talking: syllables at ``talking_hz`` (with
+    tempo jitter) gated by a speech on/off envelope at 0.3-1.5 Hz, so part of its
+    energy falls in the pulse band.  Zeros when ``talking_hz`` is 0."""
+    n = cfg.n_frames
+    t = np.arange(n) / cfg.fps
+    jitter = _smooth_path(rng, t, 0.1, 0.8)
+    env = _smooth_path(rng, t, 0.3, 1.5)
+    if cfg.talking_hz <= 0:
+        return np.zeros(n)
+    syll = 0.5 * (1.0 - np.cos(2 * np.pi * cfg.talking_hz * t + 2.5 * jitter))
+    return syll / (1.0 + np.exp(-4.0 * (env + 0.2)))
+
+
+def simulate_lamp(cfg: VideoSynthConfig, rng: np.random.Generator) -> Optional[np.ndarray]:
+    """Extra light of the second source per frame and image column, ``[T, W, 3]`` float32
+    (relative to the ambient light, in ``lamp_color``), or None when ``lamp_hz`` is 0.
+
+    "sweep": a bright band (a quarter of the frame wide) crosses the frame once per
+    period with timing jitter, as street lamps do past a car window, so each face region
+    is lit at its own time; "glow": a screen's sinusoidal glow (with a harmonic) over the
+    whole frame with a left-right gradient; "flicker": a uniform sinusoid."""
+    n, w = cfg.n_frames, cfg.width
+    t = np.arange(n) / cfg.fps
+    x = np.arange(w, dtype=np.float64) / w
+    ph = rng.uniform(0.0, 1.0)
+    jit = 0.03 * _smooth_path(rng, t, 0.2, 1.0)
+    harm, harm_ph = rng.uniform(0.1, 0.4), rng.uniform(0.0, 2 * np.pi)
+    grad = rng.uniform(-0.3, 0.3)
+    if cfg.lamp_hz <= 0 or cfg.lamp_amplitude <= 0:
+        return None
+    if cfg.lamp_shape == "sweep":
+        pos = ((cfg.lamp_hz * t + ph + jit) % 1.0) * 1.8 - 0.4          # band centre, -0.4 .. 1.4 of the width
+        prof = np.exp(-0.5 * ((x[None, :] - pos[:, None]) / 0.12) ** 2)
+    else:
+        arg = 2 * np.pi * (cfg.lamp_hz * t + ph)
+        wave = np.sin(arg)
+        if cfg.lamp_shape == "glow":
+            wave = wave + harm * np.sin(2 * arg + harm_ph)
+        wave = (wave - wave.min()) / max(float(np.ptp(wave)), 1e-9)
+        prof = wave[:, None] * (1.0 + (grad if cfg.lamp_shape == "glow" else 0.0) * (x[None, :] - 0.5))
+    col = np.asarray(cfg.lamp_color, np.float64)
+    return (cfg.lamp_amplitude * prof[:, :, None] * col[None, None, :]).astype(np.float32)
 
 
 def simulate_light(cfg: VideoSynthConfig, rng: np.random.Generator) -> np.ndarray:
@@ -357,20 +430,26 @@ class _Plan:
     affines: np.ndarray  # [T, 2, 3]
     light: np.ndarray    # [T]
     noise_rng: np.random.Generator
+    nod: np.ndarray      # [T] periodic nod in [-1, 1]
+    jaw: np.ndarray      # [T] jaw opening in [0, 1]
+    lamp: Optional[np.ndarray]  # [T, W, 3] extra light, or None
 
 
 def _streams(seed: int) -> List[np.random.SeedSequence]:
-    """Independent child seeds: physiology, motion, light, noise."""
-    return np.random.SeedSequence(int(seed)).spawn(4)
+    """Independent child seeds: physiology, motion, light, noise, jaw, lamp (the first
+    four are those of older versions, so their clips are unchanged)."""
+    return np.random.SeedSequence(int(seed)).spawn(6)
 
 
 def _plan(cfg: VideoSynthConfig, seed: int) -> _Plan:
-    """Draw the physiology, motion, light and noise streams of ``seed``."""
-    phys_ss, motion_ss, light_ss, noise_ss = _streams(seed)
+    """Draw the physiology, motion, light, noise, jaw and lamp streams of ``seed``."""
+    phys_ss, motion_ss, light_ss, noise_ss, jaw_ss, lamp_ss = _streams(seed)
     phys = simulate_physiology(cfg, np.random.default_rng(phys_ss))
-    affines = simulate_motion(cfg, np.random.default_rng(motion_ss), phys.resp)
+    affines, nod = simulate_motion(cfg, np.random.default_rng(motion_ss), phys.resp)
     light = simulate_light(cfg, np.random.default_rng(light_ss))
-    return _Plan(phys, affines, light, np.random.default_rng(noise_ss))
+    jaw = simulate_jaw(cfg, np.random.default_rng(jaw_ss))
+    lamp = simulate_lamp(cfg, np.random.default_rng(lamp_ss))
+    return _Plan(phys, affines, light, np.random.default_rng(noise_ss), nod, jaw, lamp)
 
 
 def _warp(img: np.ndarray, affine: np.ndarray, size: Tuple[int, int], border: int) -> np.ndarray:
@@ -378,15 +457,67 @@ def _warp(img: np.ndarray, affine: np.ndarray, size: Tuple[int, int], border: in
     return cv2.warpAffine(img, affine, size, flags=cv2.INTER_LINEAR, borderMode=border)
 
 
-@lru_cache(maxsize=1)
-def _pulse_layer() -> Tuple[np.ndarray, Tuple[int, int, int, int]]:
-    """Photo x mask cropped to the mask's bounding box (float32 ``[h, w, 3]``) and that box
-    ``(x0, y0, x1, y1)`` in photo pixels: only this part of the frame carries the pulse."""
+def skin_tone_factors(tone: float) -> np.ndarray:
+    """Per-channel (R, G, B) reflectance factor of skin with melanin ``tone`` (0..1):
+    darker overall and redder (green and blue fall faster), as in the MSTmap generator."""
+    dark = 1.0 - 0.55 * tone
+    return np.array([dark, dark * (1.0 - 0.15 * tone), dark * (1.0 - 0.25 * tone)], np.float32)
+
+
+@lru_cache(maxsize=4)
+def toned_photo(tone: float = 0.0) -> np.ndarray:
+    """The photo with its facial skin recoloured to melanin ``tone`` (float32 RGB)."""
     photo, mask = face_photo()
+    if tone <= 0:
+        return photo
+    weight = np.clip(mask / 0.6, 0.0, 1.0)[..., None]
+    f = skin_tone_factors(tone)[None, None, :]
+    return (photo * (1.0 - weight * (1.0 - f))).astype(np.float32)
+
+
+@lru_cache(maxsize=4)
+def _pulse_layer(tone: float = 0.0) -> Tuple[np.ndarray, Tuple[int, int, int, int]]:
+    """Photo x mask cropped to the mask's bounding box (float32 ``[h, w, 3]``) and that box
+    ``(x0, y0, x1, y1)`` in photo pixels: only this part of the frame carries the pulse.
+    With a skin ``tone`` the photo is recoloured and the pulse weakened (x(1 - 0.6 tone):
+    melanin absorbs light before it reaches the blood)."""
+    _, mask = face_photo()
+    photo = toned_photo(tone)
     ys, xs = np.nonzero(mask > 1e-4)
     x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
-    layer = np.ascontiguousarray(photo[y0:y1, x0:x1] * mask[y0:y1, x0:x1, None])
+    layer = np.ascontiguousarray(photo[y0:y1, x0:x1] * mask[y0:y1, x0:x1, None] * (1.0 - 0.6 * tone))
     return layer, (x0, y0, x1, y1)
+
+
+#: jaw region of the photo (rows): the mouth line, where the chin ends, where the neck stops following
+_JAW_ROWS = (145.0, 168.0, 182.0, 215.0)
+
+
+@lru_cache(maxsize=1)
+def _jaw_weight() -> np.ndarray:
+    """``[512, 512]`` float32 share of the jaw drop each photo pixel follows (0 above the
+    mouth, 1 over the chin, fading along the neck; centred on the face horizontally)."""
+    m, c, n0, n1 = _JAW_ROWS
+    y = np.arange(512, dtype=np.float64)[:, None]
+    x = np.arange(512, dtype=np.float64)[None, :]
+    wy = np.clip((y - m) / (c - m), 0, 1) * np.clip(1.0 - (y - n0) / (n1 - n0), 0, 1)
+    centre, _ = _face_geometry()
+    wx = np.exp(-((x - centre[0]) / 42.0) ** 4)
+    return (wy * wx).astype(np.float32)
+
+
+def _open_jaw(img: np.ndarray, drop_px: float, offset: Tuple[int, int] = (0, 0)) -> np.ndarray:
+    """Move the lower face of ``img`` (photo pixels, or a crop starting at ``offset``)
+    down by ``drop_px`` times :func:`_jaw_weight`, and shade it slightly (open mouth)."""
+    if drop_px <= 0:
+        return img
+    h, w = img.shape[:2]
+    ox, oy = offset
+    wgt = _jaw_weight()[oy:oy + h, ox:ox + w]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    out = cv2.remap(img, gx, gy - np.float32(drop_px) * wgt, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+    shade = 1.0 - 0.06 * (drop_px / 6.0) * wgt
+    return out * (shade[..., None] if out.ndim == 3 else shade)
 
 
 def _frame_box(affine: np.ndarray, box: Tuple[int, int, int, int], width: int, height: int
@@ -406,36 +537,59 @@ def render_frames(cfg: VideoSynthConfig, seed: int) -> Iterator[np.ndarray]:
     """Yield the clip's RGB uint8 frames ``[H, W, 3]`` one at a time (streamed, so long
     clips never sit in memory).
 
-    Per frame: warp the photo (float32), scale by the light, add the pulsatile layer
-    (photo x skin mask, warped only into the face's bounding box) times
-    ``light * a * w_c * p(t)``, add noise (uniform bytes mapped through a normal
-    quantile table), round and saturate to uint8.
+    Per frame: open the jaw (talking) in photo space, warp the photo (float32) and
+    subtract the pulsatile layer (photo x skin mask, warped only into the face's bounding
+    box) times ``a * w_c * p(t)`` (blood absorbs: skin darkens as ``bvp`` rises), then
+    apply the light — global drift/flicker, the second light source per column in its
+    own colour, the nod's shading over the face height, the exposure — add noise
+    (uniform bytes mapped through a normal quantile table), round and saturate to
+    uint8, and optionally JPEG-compress.
     """
     plan = _plan(cfg, seed)
-    photo, _ = face_photo()
-    layer, box = _pulse_layer()
+    tone = float(cfg.skin_tone)
+    photo = toned_photo(tone)
+    layer, box = _pulse_layer(tone)
     weights = np.asarray(cfg.pulse_weights, np.float64) * cfg.pulse_amplitude
     lut = _noise_lut()
     size = (cfg.width, cfg.height)
     shape = (cfg.height, cfg.width, 3)
     nbytes = cfg.height * cfg.width * 3
+    _, face_h = _face_geometry()
+    centre, _ = _face_geometry()
+    rows = np.arange(cfg.height, dtype=np.float32)
     for i in range(cfg.n_frames):
         affine = plan.affines[i]
-        light = float(plan.light[i])
-        frame = cv2.multiply(_warp(photo, affine, size, cv2.BORDER_REFLECT101), light)
+        light = float(plan.light[i]) * float(cfg.exposure)
+        drop = float(cfg.talking_amplitude * face_h * plan.jaw[i])
+        src = _open_jaw(photo, drop)
+        lay = _open_jaw(layer, drop, box[:2]) if drop > 0 else layer
+        frame = _warp(src, affine, size, cv2.BORDER_REFLECT101)
         fx0, fy0, fx1, fy1 = _frame_box(affine, box, cfg.width, cfg.height)
         if fx1 > fx0 and fy1 > fy0:
             # photo-box coordinates -> frame-box coordinates: shift both origins
             local = affine.copy()
             local[:, 2] += affine[:, :2] @ np.array(box[:2], np.float64) - np.array([fx0, fy0], np.float64)
-            pulse = _warp(layer, local, (fx1 - fx0, fy1 - fy0), cv2.BORDER_CONSTANT)
-            k = light * float(plan.physiology.bvp[i]) * weights
+            pulse = _warp(lay, local, (fx1 - fx0, fy1 - fy0), cv2.BORDER_CONSTANT)
+            k = -float(plan.physiology.bvp[i]) * weights
             frame[fy0:fy1, fx0:fx1] += cv2.multiply(pulse, (float(k[0]), float(k[1]), float(k[2]), 0.0))
+        frame = cv2.multiply(frame, light)
+        if plan.lamp is not None:
+            frame *= (1.0 + plan.lamp[i])[None, :, :]
+        if cfg.nod_shading and plan.nod[i]:
+            yc = float(affine[1, 0] * centre[0] + affine[1, 1] * centre[1] + affine[1, 2])
+            fh = float(np.hypot(affine[1, 0], affine[1, 1]) * face_h)
+            prof = 1.0 + cfg.nod_shading * float(plan.nod[i]) * np.clip((rows - yc) / fh, -1.0, 1.0)
+            frame *= prof[:, None, None]
         if cfg.noise_sigma > 0:
             noise = cv2.LUT(np.frombuffer(plan.noise_rng.bytes(nbytes), np.uint8).reshape(shape), lut)
             frame = cv2.scaleAdd(noise, float(cfg.noise_sigma), frame)
         # clamp negatives, then round + saturate to uint8 (convertScaleAbs rounds half away)
-        yield cv2.convertScaleAbs(cv2.max(frame, 0.0))
+        out = cv2.convertScaleAbs(cv2.max(frame, 0.0))
+        if cfg.jpeg_quality:
+            ok, buf = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR),
+                                   [cv2.IMWRITE_JPEG_QUALITY, int(cfg.jpeg_quality)])
+            out = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        yield out
 
 
 def skin_masks(cfg: VideoSynthConfig, seed: int) -> Iterator[np.ndarray]:
@@ -443,8 +597,10 @@ def skin_masks(cfg: VideoSynthConfig, seed: int) -> Iterator[np.ndarray]:
     rendered by :func:`render_frames` with the same ``cfg`` and ``seed``; for tests."""
     plan = _plan(cfg, seed)
     _, mask = face_photo()
+    _, face_h = _face_geometry()
     for i in range(cfg.n_frames):
-        yield _warp(mask, plan.affines[i], (cfg.width, cfg.height), cv2.BORDER_CONSTANT)
+        m = _open_jaw(mask, float(cfg.talking_amplitude * face_h * plan.jaw[i]))
+        yield _warp(m, plan.affines[i], (cfg.width, cfg.height), cv2.BORDER_CONSTANT)
 
 
 def ground_truth(cfg: VideoSynthConfig, seed: int) -> Dict[str, object]:
@@ -471,8 +627,8 @@ def synth_video(path: Union[str, Path], cfg: VideoSynthConfig = VideoSynthConfig
     Keys: ``hr_bpm`` (mean), ``beat_times_s`` (systolic peaks), ``windows`` (HR per
     10 s window, 1 s hop; one window over the clip if it is shorter), ``rf_hz``,
     ``fps``, ``frames``, ``bvp`` and ``inst_hr_bpm`` (per frame; the skin's relative
-    colour change is ``pulse_amplitude * pulse_weights * bvp``, so skin green rises
-    with ``bvp``), ``config`` and ``seed``.
+    colour change is ``-pulse_amplitude * pulse_weights * bvp``: blood absorbs, so skin
+    green falls as ``bvp`` — the blood volume — rises), ``config`` and ``seed``.
     """
     from ..video import write_video
 
