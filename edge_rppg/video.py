@@ -11,14 +11,24 @@ Readers never convert depth or channel count silently: image folders are read wi
 reaches :func:`iter_frames_checked` as it is and is rejected with ``FrameFormatError``.
 (OpenCV's video decoders always deliver 8-bit BGR; a grayscale video is detected from
 its pixel format and yields 2-D frames, which are rejected the same way.)
+
+Decoding overlaps analysis: a :class:`VideoReader` decodes (and converts to RGB) in a
+background thread that fills a bounded queue of ``prefetch`` frames (default
+:data:`DEFAULT_PREFETCH`), so on a multi-core device decode and the landmark/ROI work of
+the consumer run at the same time (OpenCV releases the GIL while decoding).  Stopping
+early (``break``, ``close()``, an exception in the consumer) stops and joins the thread;
+an error raised while decoding is re-raised in the consumer at the frame where it
+happened.  ``prefetch=0`` decodes in the caller's thread.
 """
 from __future__ import annotations
 
 import os
+import queue
 import re
+import threading
 import warnings
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Callable, Iterable, Iterator, List, Optional, Tuple, Union
 
 import cv2
 import numpy as np
@@ -34,6 +44,68 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pg
 DEFAULT_CODECS = {".avi": "HFYU", ".mkv": "FFV1", ".mp4": "mp4v"}
 _LOSSY = {"mp4v", "MJPG", "XVID", "avc1", "H264"}
 _GRAY_PIXFMTS = {b"Y800", b"GRAY", b"Y8  ", b"Y16 ", b"Y10 ", b"Y12 "}
+#: Frames decoded ahead of the consumer (bounded: ~7 MB of 640x480 RGB frames).
+DEFAULT_PREFETCH = 8
+_END = object()  # end-of-stream marker in the decode queue
+
+
+class _DecodeError:
+    """An exception raised in the decode thread, carried to the consumer."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class _DecodeThread:
+    """Runs ``produce(put)`` in a daemon thread feeding a bounded queue.
+
+    ``put(frame) -> bool`` blocks while the queue is full and returns ``False`` once
+    :meth:`stop` was called, so the producer ends promptly; :meth:`stop` drains the queue
+    and joins the thread (no thread outlives its reader).
+    """
+
+    def __init__(self, produce: Callable[[Callable[[object], bool]], None], size: int, name: str) -> None:
+        self._queue: "queue.Queue[object]" = queue.Queue(maxsize=max(int(size), 1))
+        self._stop = threading.Event()
+        self._produce = produce
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            self._produce(self._put)
+        except BaseException as exc:  # noqa: BLE001 - carried to the consumer, re-raised there
+            self._put(_DecodeError(exc))
+        self._put(_END)
+
+    def get(self) -> object:
+        """Next item: a frame, :data:`_END`, or a :class:`_DecodeError`."""
+        while True:
+            try:
+                return self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if not self.thread.is_alive() and self._queue.empty():
+                    return _END
+
+    def stop(self) -> None:
+        """Ask the producer to stop, unblock it, and wait for it (idempotent)."""
+        self._stop.set()
+        while self.thread.is_alive():
+            try:
+                while True:
+                    self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            self.thread.join(timeout=0.05)
 
 
 class VideoReader:
@@ -45,8 +117,12 @@ class VideoReader:
     Errors at open time (missing path, not a video, zero frames) raise ``VideoReadError``.
     """
 
-    def __init__(self, path: PathLike, fps: Optional[float] = None) -> None:
+    def __init__(self, path: PathLike, fps: Optional[float] = None, prefetch: int = DEFAULT_PREFETCH) -> None:
+        if prefetch < 0:
+            raise ValueError(f"prefetch must be >= 0 frames, got {prefetch}")
         self.path = Path(path)
+        self.prefetch = int(prefetch)
+        self._decoder: Optional[_DecodeThread] = None
         self._cap: Optional[cv2.VideoCapture] = None
         self._files: List[Path] = []
         self._first: Optional[np.ndarray] = None
@@ -94,11 +170,8 @@ class VideoReader:
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
     # -- iteration -------------------------------------------------------------------
-    def __iter__(self) -> Iterator[np.ndarray]:
-        if self._first is None:
-            raise VideoReadError(f"video already iterated or closed: {self.path}")
-        first, self._first = self._first, None
-        yield first
+    def _decoded(self) -> Iterator[np.ndarray]:
+        """Frames after the first, decoded in the calling thread."""
         if self._files:
             for p in self._files[1:]:
                 yield _read_image(p)
@@ -110,11 +183,39 @@ class VideoReader:
                 break
             yield self._convert(bgr)
 
+    def _produce(self, put: Callable[[object], bool]) -> None:
+        for frame in self._decoded():
+            if not put(frame):
+                return
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        if self._first is None:
+            raise VideoReadError(f"video already iterated or closed: {self.path}")
+        first, self._first = self._first, None
+        yield first
+        if self.prefetch == 0:
+            yield from self._decoded()
+            return
+        self._decoder = decoder = _DecodeThread(self._produce, self.prefetch, f"decode:{self.path.name}")
+        try:
+            while True:
+                item = decoder.get()
+                if item is _END:
+                    return
+                if isinstance(item, _DecodeError):
+                    raise item.exc
+                yield item  # type: ignore[misc]
+        finally:
+            decoder.stop()
+
     def __len__(self) -> int:
         return self.frame_count
 
     def close(self) -> None:
-        """Release the decoder (idempotent)."""
+        """Stop the decode thread and release the decoder (idempotent)."""
+        if self._decoder is not None:
+            self._decoder.stop()
+            self._decoder = None
         if self._cap is not None:
             self._cap.release()
             self._cap = None
@@ -148,14 +249,15 @@ def _read_image(path: Path) -> np.ndarray:
     return img
 
 
-def open_video(path: PathLike, fps: Optional[float] = None) -> VideoReader:
+def open_video(path: PathLike, fps: Optional[float] = None, prefetch: int = DEFAULT_PREFETCH) -> VideoReader:
     """Open a video file or a folder of image frames for reading RGB uint8 frames.
 
     ``fps`` overrides the container's frame rate (and is the only source of one for an
-    image folder).  Raises ``VideoReadError`` (one line naming the file) when the path is
-    missing, is not a video, or has zero frames.
+    image folder).  ``prefetch``: frames decoded ahead in a background thread (bounded
+    queue; 0 = decode in the caller's thread).  Raises ``VideoReadError`` (one line naming
+    the file) when the path is missing, is not a video, or has zero frames.
     """
-    return VideoReader(path, fps=fps)
+    return VideoReader(path, fps=fps, prefetch=prefetch)
 
 
 def iter_frames_checked(frames: Iterable[object]) -> Iterator[np.ndarray]:

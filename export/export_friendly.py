@@ -10,8 +10,10 @@ supports, in static shapes only:
 * distances: ``|a|² + |b|² − 2 a·b`` (one batched MatMul), clamped at zero, diagonal
   zeroed by multiplying with a constant off-diagonal 0/1 mask, square root — the same
   values as the reference, so both sides see identical distances;
-* density (eq. 1): one ``TopK`` with the static ``k + 1`` (≤ 63 ≤ 3840) over each row of
-  distances, dropping the first (the point's own zero distance);
+* density (eq. 1): the k smallest distances to other points from
+  :func:`edge_rppg.models.fpc.knn_mean_distance`, a static network of element-wise
+  ``Min``/``Max`` compare-exchanges (exact, TopK-free: ONNX Runtime's CPU ``TopK`` over
+  10,080 rows of 63 took ~6 ms, the network about half);
 * δ (eq. 2): "denser" is the strict total order ``φ_j > φ_i or (φ_j = φ_i and j < i)``
   (Greater/Equal/And/Or against a constant lower-index mask); non-denser entries are
   replaced by a constant larger than any distance (``Where`` with a scalar), then
@@ -26,12 +28,13 @@ supports, in static shapes only:
 * gather: a one-hot ``[F, K, N]`` matrix times ``x`` (MatMul).
 
 No argsort, NonZero, Unique, CumSum, data-dependent shape or Python loop over data is
-involved (two TopK per stage, both with static k), every tie is broken by the lower
+involved (one TopK per stage, with static k), every tie is broken by the lower
 index, and the result is bit-identical to the reference in PyTorch.
 
 A model with ``select_temperature`` > 0 (the default) uses the continuous relaxation
 :func:`edge_rppg.models.fpc.soft_density_peak_selection` instead; it is written with
-static ops to begin with, so the swap only hands it constant buffers for its masks (the
+static ops to begin with (one TopK with static k = K + 1 on the scores; the kNN is the
+TopK-free network), so the swap only hands it constant buffers for its masks (the
 reference builds them per call) — same function, same bits.
 :func:`make_export_friendly` patches a model instance (each clusterer's ``init_fn``) to
 use it; :func:`audit_onnx` checks an exported graph for the
@@ -45,7 +48,7 @@ from typing import Dict, List, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-from edge_rppg.models.fpc import SelectionMasks, masked_distances, soft_density_peak_selection
+from edge_rppg.models.fpc import SelectionMasks, knn_mean_distance, masked_distances, soft_density_peak_selection
 
 __all__ = ["DensityPeakSelect", "make_export_friendly", "is_export_friendly", "selections", "audit_onnx",
            "DENSITY_PEAK_SCOPE", "MAX_TOPK", "FORBIDDEN_OPS"]
@@ -74,8 +77,8 @@ class DensityPeakSelect(nn.Module):
     ``temperature`` > 0 selects the continuous relaxation of a model trained with
     ``select_temperature`` > 0: the module then runs
     :func:`edge_rppg.models.fpc.soft_density_peak_selection` — the very function the
-    reference uses — on its constant buffers, which is already export-friendly (two TopK
-    with static k, sigmoids, a MatMul against the constant lower-index matrix, interval
+    reference uses — on its constant buffers, which is already export-friendly (one TopK
+    with static k on the scores, sigmoids, a MatMul against the constant lower-index matrix, interval
     overlaps with Min/Max/Relu); indices are then each slot's weighted mean position.
     """
 
@@ -110,15 +113,13 @@ class DensityPeakSelect(nn.Module):
     def density(self, dist: Tensor) -> Tensor:
         """Eq. 1: ``exp(−mean of the k smallest distances to other points)``, ``[F, n]``.
 
-        The diagonal is exactly 0 and no distance is negative, so the ``k+1`` smallest
-        values of a row (sorted) are ``[0, v_1 … v_k]`` with ``v`` the ``k`` smallest
-        distances to *other* points, in the same order as the reference's self-masked
-        TopK — no mask, no frame maximum, one TopK with static ``k+1``.
+        The reference's own :func:`~edge_rppg.models.fpc.knn_mean_distance` (a static
+        Min/Max selection network, no TopK) on the constant off-diagonal mask, so both
+        sides compute the same bits.
         """
         if self.k_eff < 1:
             return torch.ones(dist.shape[:-1], dtype=dist.dtype, device=dist.device)
-        nearest = torch.topk(dist, self.k_eff + 1, dim=-1, largest=False, sorted=True).values[..., 1:]
-        return torch.exp(-nearest.mean(dim=-1))
+        return torch.exp(-knn_mean_distance(dist, self.k_eff, self.off_diag))
 
     def delta(self, dist: Tensor, density: Tensor) -> Tensor:
         """Eq. 2: distance to the nearest denser point (row maximum for the densest), ``[F, n]``."""

@@ -109,7 +109,7 @@ def test_export_is_static_checked_and_self_contained(exported, model: ClusterPhy
     ops = {n.op_type for n in proto.graph.node}
     assert not ops & set(FORBIDDEN_OPS) and "CumSum" not in ops
     topks = [n for n in proto.graph.node if n.op_type == "TopK"]
-    assert len(topks) == 4  # per stage: kNN density (k+1) and the K-th best score (K), both static
+    assert len(topks) == 2  # per stage: only the K-th best score (static K); the kNN density is TopK-free
     assert exported.K == (8, 4) and exported.T == 160
     assert exported.simplified and exported.nodes_after < exported.nodes_before
     assert exported.nodes_after == len(proto.graph.node)

@@ -331,3 +331,31 @@ def test_soft_selection_is_continuous_at_a_tie_where_the_hard_one_jumps() -> Non
     soft_jump = (fpc.dpc_knn_init(moved(lo), 3, 3, 0.05)[1] - fpc.dpc_knn_init(moved(hi), 3, 3, 0.05)[1]).abs().max()
     assert hard_jump > 1e-2
     assert soft_jump < 1e-6
+
+
+@pytest.mark.parametrize("n", [2, 3, 8, 16, 24, 32, 47, 48, 63, 64, 100])
+@pytest.mark.parametrize("k", [1, 2, 5, 7])
+def test_knn_mean_distance_selects_exactly_the_k_smallest(n: int, k: int) -> None:
+    """The TopK-free selection network picks the same multiset as TopK (self excluded),
+    including rows with exact ties and duplicate points (zero off-diagonal distances)."""
+    if k > n - 1:
+        pytest.skip("k must be <= n - 1")
+    gen = torch.Generator().manual_seed(n * 31 + k)
+    x = torch.randn(6, n, 4, generator=gen)
+    x[1] = torch.round(x[1])            # many exact distance ties
+    x[2, : n // 2] = x[2, 0]            # duplicate points: zero distances off the diagonal
+    dist = fpc.pairwise_distance(x)
+    got = fpc.knn_mean_distance(dist, k, 1.0 - torch.eye(n))
+    eye = torch.eye(n, dtype=torch.bool)
+    want = torch.topk(torch.where(eye, torch.inf, dist), k, dim=-1, largest=False).values
+    assert torch.allclose(got, want.mean(-1), rtol=1e-6, atol=1e-7)
+
+
+def test_knn_mean_distance_is_exact_in_float64_and_rejects_bad_k() -> None:
+    x = _points(7, n=63)
+    dist = fpc.pairwise_distance(x)
+    got = fpc.knn_mean_distance(dist, 5, 1.0 - torch.eye(63, dtype=torch.float64))
+    want = torch.tensor(ref_density(x[0], 5), dtype=torch.float64)
+    assert torch.allclose(torch.exp(-got[0]), want, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="k must be in"):
+        fpc.knn_mean_distance(dist, 63, torch.ones(63, 63))

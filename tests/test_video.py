@@ -139,3 +139,82 @@ def test_folder_frames_are_sorted_naturally(tmp_path):
         assert [int(f[0, 0, 0]) for f in r] == [10, 20, 100]       # natural order: 1, 2, 10
     with open_video(d) as r:
         assert r.fps is None           # an image folder has no intrinsic rate
+
+
+# ------------------------------------------------------------------ decode thread
+def _decode_threads():
+    import threading
+    return [t for t in threading.enumerate() if t.name.startswith("decode:")]
+
+
+@pytest.mark.parametrize("prefetch", [0, 1, 3, 8])
+def test_threaded_decode_yields_the_same_frames(tmp_path, prefetch):
+    frames = _frames(12)
+    write_video(tmp_path / "c.avi", frames, fps=25.0)
+    with open_video(tmp_path / "c.avi", prefetch=prefetch) as r:
+        got = list(r)
+    assert len(got) == 12
+    for a, b in zip(frames, got):
+        np.testing.assert_array_equal(a, b)
+    assert _decode_threads() == []
+
+
+def test_early_exit_stops_the_decode_thread(tmp_path):
+    write_video(tmp_path / "c.avi", _frames(40), fps=25.0)
+    with open_video(tmp_path / "c.avi", prefetch=2) as r:
+        for i, _ in enumerate(r):
+            if i == 3:
+                assert len(_decode_threads()) == 1
+                break
+    assert _decode_threads() == []
+    # close() while a generator is still suspended mid-stream also joins the thread
+    r = open_video(tmp_path / "c.avi", prefetch=2)
+    it = iter(r)
+    next(it), next(it)
+    assert len(_decode_threads()) == 1
+    r.close()
+    assert _decode_threads() == []
+    it.close()
+
+
+def test_decode_queue_is_bounded(tmp_path, monkeypatch):
+    import time
+
+    import edge_rppg.video as video
+
+    d = tmp_path / "frames"
+    write_video(d, _frames(30), fps=25.0)
+    decoded = []
+    real = video._read_image
+    monkeypatch.setattr(video, "_read_image", lambda p: decoded.append(p) or real(p))
+    with open_video(d, fps=25, prefetch=4) as r:
+        it = iter(r)
+        next(it), next(it)       # the thread is running now
+        for _ in range(200):     # wait (bounded) until the producer blocks on the full queue
+            if r._decoder is not None and r._decoder._queue.full():
+                break
+            time.sleep(0.01)
+        assert r._decoder is not None and r._decoder._queue.full()
+        # 1 (first, read at open) + 1 consumed + 4 queued + at most 1 waiting to be put
+        assert len(decoded) <= 1 + 1 + 4 + 1
+        assert len(list(it)) == 28
+    assert _decode_threads() == []
+
+
+def test_error_in_decode_thread_surfaces_in_consumer(tmp_path):
+    d = tmp_path / "frames"
+    write_video(d, _frames(6), fps=25.0)
+    (d / "frame_000003.png").write_bytes(b"not a png")
+    with open_video(d, fps=25, prefetch=4) as r:
+        got = []
+        with pytest.raises(VideoReadError, match="frame_000003"):
+            for f in r:
+                got.append(f)
+    assert len(got) == 3            # frames before the broken one arrive, in order
+    assert _decode_threads() == []
+
+
+def test_prefetch_must_not_be_negative(tmp_path):
+    write_video(tmp_path / "c.avi", _frames(2), fps=25.0)
+    with pytest.raises(ValueError, match="prefetch"):
+        open_video(tmp_path / "c.avi", prefetch=-1)
