@@ -254,7 +254,8 @@ def quantize_int8(fp32_path: Union[str, Path], out_path: Union[str, Path], windo
     import onnx
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 
-    from edge_rppg.export.onnx_export import META, _set_metadata, density_peak_nodes, file_sha256, save_onnx
+    from edge_rppg.export.onnx_export import density_peak_nodes, file_sha256, save_onnx
+    from edge_rppg.model_file import META, set_metadata
 
     cfg = cfg or QuantizeConfig()
     fp32_path, out_path = Path(fp32_path), Path(out_path)
@@ -295,7 +296,7 @@ def quantize_int8(fp32_path: Union[str, Path], out_path: Union[str, Path], windo
     summary.excluded_nodes = len(exclude)
     if not summary.ok:
         raise ModelFileError(f"quantised graph is not TensorRT-ready symmetric INT8: {json.dumps(summary.to_dict())}")
-    _set_metadata(q, {**meta, META["precision"]: "int8", "edge_rppg.quantization": json.dumps({
+    set_metadata(q, {**meta, META["precision"]: "int8", META["quantization"]: json.dumps({
         "method": cfg.method, "percentile": cfg.percentile if cfg.method == "percentile" else None,
         "samples": int(len(w)), "per_channel": cfg.per_channel, "symmetric": True, "format": "QDQ",
         "op_types": list(cfg.op_types), "fp32_sha256": file_sha256(fp32_path),

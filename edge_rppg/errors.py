@@ -2,13 +2,31 @@
 
 Every error a user can cause (bad file, bad frame, no face, corrupt model) has its own
 type, so that the API raises something specific and the CLI can print one line and
-exit with code 2.  All of them derive from :class:`EdgeRPPGError`.
+exit with code 2.  All of them derive from :class:`EdgeRPPGError`; the CLI turns only
+those (and ``OSError``) into one-line errors, so anything else is a bug and shows its
+traceback.  Two generic kinds double as the builtin they refine, so ``except KeyError`` /
+``except ValueError`` keep working: :class:`UnknownNameError` (a name not in a registry)
+and :class:`ConfigError` (a setting out of range).
 """
 from __future__ import annotations
 
 
 class EdgeRPPGError(Exception):
     """Base class of every error the SDK raises on purpose."""
+
+
+class UnknownNameError(EdgeRPPGError, KeyError):
+    """A name (engine, method, backend, sink, source scheme, preset...) that is not registered.
+
+    The message lists the known names. ``str()`` is the plain message (not ``KeyError``'s
+    quoted repr), so it prints as one readable line."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown name"
+
+
+class ConfigError(EdgeRPPGError, ValueError):
+    """A configuration value outside what it may be (negative rate, bad colour order...)."""
 
 
 class VideoReadError(EdgeRPPGError):

@@ -1,10 +1,11 @@
-"""Video → MSTmap: decode, find landmarks, sum the six ROIs, combine into 63x6 rows.
+"""Video → MSTmap: the processor's per-frame front run over a whole file, recorded.
 
-Per frame: decode (+ frame check) → landmarks (largest face, optional One-Euro
-smoothing) → ROI sums (label map over the face box, one ``bincount``).  After the last
-frame, all ``[T, 6]`` sums are combined into ``[T, 63, 6]`` by one matmul.  Frames without
-a face are kept as NaN rows with ``valid=False`` (never averaged as zeros); use
-:func:`edge_rppg.mstmap.fill_invalid` to interpolate across them.
+Per frame: decode (+ frame check) → landmarks (optional One-Euro smoothing) → ROI sums
+(label map over the face box, one ``bincount``) — the ``input``, ``landmarks`` and
+``roi`` stages of :mod:`edge_rppg.frame_stages`, the same objects a stream runs. A
+:class:`ClipRecorder` keeps each frame's six ROI sums; at the end they are combined into
+``[T, 63, 6]`` by one matmul. Frames without a face are NaN rows with ``valid=False``
+(never averaged as zeros); :func:`edge_rppg.mstmap.fill_invalid` interpolates across them.
 """
 from __future__ import annotations
 
@@ -13,21 +14,28 @@ import os
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from .errors import NoFaceError, VideoReadError
-from .landmarks import N_LANDMARKS, Landmarker, LandmarkSmoother, MediaPipeLandmarker
+from .errors import ConfigError, NoFaceError, VideoReadError
+from .frame_stages import InputStage, LandmarksStage, RoiAverageStage
+from .landmarks import N_LANDMARKS, Landmarker, LandmarkerOptions, LandmarkSmoother, MediaPipeLandmarker
 from .mstmap import combine_roi_sums
-from .roi import META_ROI_NAMES, frame_roi_sums
+from .roi import META_ROI_NAMES
+from .stage_base import Packet, Stage
 from .video import iter_frames_checked, open_video
+
+__all__ = ["Source", "EXTRACTOR_VERSION", "PROGRESS_MIN_FRAMES", "Extraction", "ClipRecorder", "open_frames",
+           "run_front", "extract_mstmap"]
 
 Source = Union[str, os.PathLike, Iterable[np.ndarray]]
 #: Bump when landmarks, ROI polygons or MSTmap maths change: cached MSTmaps keyed on it go stale.
 EXTRACTOR_VERSION = "1"
 #: Show a progress bar only for sources longer than this many frames (or of unknown length).
 PROGRESS_MIN_FRAMES = 300
+_N_ROI = len(META_ROI_NAMES)
+_NAN_BOX = (np.nan,) * 4
 
 
 @dataclasses.dataclass
@@ -38,7 +46,7 @@ class Extraction:
     a valid frame can still have NaN in the rows made only of ROIs that lie outside the
     frame — :func:`edge_rppg.mstmap.fill_invalid` interpolates both).
     valid: ``[T]`` bool, True where a face was found and at least one ROI pixel was inside the frame.
-    fps: frame rate of the source.  timestamps_s: ``[T]`` float64, ``i / fps``.
+    fps: frame rate of the source.  timestamps_s: ``[T]`` float64 frame times.
     landmarks: ``[T, 468, 2]`` float32 (smoothed if smoothing was on; NaN when invalid), or
     None with ``keep_landmarks=False``.  boxes: ``[T, 4]`` float32 face boxes (x0, y0, x1, y1).
     timing_ms: mean milliseconds per frame of each stage (decode, landmarks, roi, mstmap)
@@ -57,54 +65,94 @@ class Extraction:
         return int(self.mstmap.shape[0])
 
 
-def _open_source(source: Source, fps: Optional[float], stack: ExitStack
-                 ) -> Tuple[Iterator[np.ndarray], float, Optional[int], str]:
-    """Frames iterator (checked), fps, expected length (or None) and a display name."""
+class ClipRecorder:
+    """Keeps what the front stages found in each frame (ROI sums, face, time) so a whole
+    clip can be analysed at the end; :meth:`extraction` combines it into an :class:`Extraction`."""
+
+    def __init__(self, keep_landmarks: bool = True) -> None:
+        self.keep_landmarks = bool(keep_landmarks)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the recorded frames."""
+        self._sums: List[np.ndarray] = []
+        self._counts: List[np.ndarray] = []
+        self._lms: List[Optional[np.ndarray]] = []
+        self._boxes: List[Tuple[float, ...]] = []
+        self._times: List[float] = []
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    @property
+    def timestamps(self) -> np.ndarray:
+        """Times (s) of the recorded frames."""
+        return np.asarray(self._times, dtype=np.float64)
+
+    def add(self, packet: Packet) -> None:
+        """Record one packet after the ``roi`` stage (a frame without a usable face is a NaN row)."""
+        ok = packet.sums is not None and packet.counts is not None and packet.face is not None
+        self._sums.append(packet.sums if ok else np.full((_N_ROI, 3), np.nan))  # type: ignore[arg-type]
+        self._counts.append(packet.counts if ok else np.zeros(_N_ROI, dtype=np.int64))  # type: ignore[arg-type]
+        self._lms.append(packet.landmarks if ok and self.keep_landmarks else None)
+        self._boxes.append(tuple(packet.face.box) if ok else _NAN_BOX)  # type: ignore[union-attr]
+        self._times.append(float(packet.timestamp))
+
+    def extraction(self, fps: float, name: str = "source", timing_ms: Optional[Dict[str, float]] = None) -> Extraction:
+        """The recorded clip as an :class:`Extraction` at frame rate ``fps``.
+
+        Raises ``VideoReadError`` (no frames) or ``NoFaceError`` (no face in any frame)."""
+        T = len(self._times)
+        if T == 0:
+            raise VideoReadError(f"{name}: the source produced zero frames")
+        t0 = time.perf_counter()
+        mstmap = combine_roi_sums(np.stack(self._sums), np.stack(self._counts))
+        timing = dict(timing_ms or {})
+        timing["mstmap"] = 1e3 * (time.perf_counter() - t0) / T
+        valid = np.array([c.any() for c in self._counts], dtype=bool)
+        if not valid.any():
+            raise NoFaceError(f"{name}: no face found in any of its {T} frames")
+        landmarks: Optional[np.ndarray] = None
+        if self.keep_landmarks:
+            landmarks = np.full((T, N_LANDMARKS, 2), np.nan, dtype=np.float32)
+            for k, lm in enumerate(self._lms):
+                if lm is not None:
+                    landmarks[k] = lm
+        timing["total"] = sum(v for k, v in timing.items() if k != "total")
+        return Extraction(mstmap=mstmap, valid=valid, fps=float(fps),
+                          timestamps_s=np.asarray(self._times, dtype=np.float64), landmarks=landmarks,
+                          boxes=np.asarray(self._boxes, dtype=np.float32).reshape(T, 4), timing_ms=timing)
+
+
+def open_frames(source: Source, fps: Optional[float], stack: ExitStack
+                ) -> Tuple[Iterator[np.ndarray], float, Optional[int], str]:
+    """Frames iterator (checked), fps, expected length (or None) and a display name of a
+    video path, an image folder or an iterable of frames (then ``fps`` is required)."""
     if isinstance(source, (str, os.PathLike)):
         reader = stack.enter_context(open_video(source, fps=fps))
         if reader.fps is None or not reader.fps > 0:
-            raise ValueError(f"{source}: the source has no frame rate; pass fps=")
+            raise ConfigError(f"{source}: the source has no frame rate; pass fps=")
         return iter_frames_checked(reader), float(reader.fps), reader.frame_count, Path(source).name
     if isinstance(source, np.ndarray) and source.ndim == 3:
-        raise ValueError("source is a single frame; pass a list/array of frames [T, H, W, 3]")
+        raise ConfigError("source is a single frame; pass a list/array of frames [T, H, W, 3]")
     if fps is None or not fps > 0:
-        raise ValueError("fps is required (> 0) when source is an iterable of frames")
+        raise ConfigError("fps is required (> 0) when source is an iterable of frames")
     total = len(source) if hasattr(source, "__len__") else None  # type: ignore[arg-type]
     return iter_frames_checked(iter(source)), float(fps), total, "frames"
 
 
-def extract_mstmap(source: Source, landmarker: Optional[Landmarker] = None, *, fps: Optional[float] = None,
-                   progress: bool = True, smoother: Union[bool, LandmarkSmoother] = True,
-                   keep_landmarks: bool = True) -> Extraction:
-    """Extract the ``[T, 63, 6]`` MSTmap of a video file, an image folder or RGB frames.
-
-    ``landmarker``: defaults to a new tracking :class:`MediaPipeLandmarker` (closed at the
-    end; one you pass in is left open).  ``fps``: required for an iterable of frames and an
-    image folder, optional override for a video file.  ``progress``: tqdm bar (stderr)
-    for sources longer than :data:`PROGRESS_MIN_FRAMES` frames; ``False`` silences it.
-    ``smoother``: True for the default :class:`LandmarkSmoother`, or your own, or False.
-
-    Raises ``VideoReadError`` (unreadable/empty source), ``FrameFormatError`` (a frame is
-    not HxWx3 uint8) and ``NoFaceError`` (no face in any frame).
-    """
-    smooth: Optional[LandmarkSmoother]
-    smooth = LandmarkSmoother() if smoother is True else (smoother or None)  # type: ignore[assignment]
-    sums_list: List[np.ndarray] = []
-    counts_list: List[np.ndarray] = []
-    lms: List[Optional[np.ndarray]] = []
-    valid_list: List[bool] = []
-    boxes: List[Tuple[float, float, float, float]] = []
-    t_decode = t_lm = t_roi = 0.0
-    nan_box = (np.nan,) * 4
-    n_roi = len(META_ROI_NAMES)
+def run_front(front: Sequence[Stage], source: Source, recorder: ClipRecorder, *, fps: Optional[float] = None,
+              progress: bool = True) -> Extraction:
+    """Run the front stages (``input``, ``landmarks``, ``roi``) over every frame of
+    ``source`` at times ``i / fps`` and return the recorded clip. Frame errors propagate
+    (a file with one bad frame is a bad file); ``progress`` shows a tqdm bar for sources
+    longer than :data:`PROGRESS_MIN_FRAMES`."""
+    t_decode = 0.0
     with ExitStack() as stack:
-        frames, rate, total, name = _open_source(source, fps, stack)
-        if landmarker is None:
-            landmarker = stack.enter_context(MediaPipeLandmarker())
-        show = progress and (total is None or total > PROGRESS_MIN_FRAMES)
+        frames, rate, total, name = open_frames(source, fps, stack)
         bar = None
-        if show:
-            from tqdm import tqdm
+        if progress and (total is None or total > PROGRESS_MIN_FRAMES):
+            from tqdm import tqdm  # only when a bar is shown
 
             bar = stack.enter_context(tqdm(total=total, desc=f"MSTmap {name}", unit="frame", leave=False))
         i = 0
@@ -114,57 +162,41 @@ def extract_mstmap(source: Source, landmarker: Optional[Landmarker] = None, *, f
                 frame = next(frames)
             except StopIteration:
                 break
-            t1 = time.perf_counter()
-            t_s = i / rate
-            faces = landmarker.detect(frame, t_s * 1000.0)
-            if faces:
-                lm = faces[0].landmarks
-                if smooth is not None:
-                    lm = smooth(lm, t_s)
-                box = faces[0].box
-            else:
-                lm = None
-                box = nan_box
-                if smooth is not None:
-                    smooth.reset()
-            t2 = time.perf_counter()
-            if lm is not None:
-                s, c = frame_roi_sums(frame, lm)
-                if not c.any():          # face entirely outside the frame: nothing to average
-                    lm, box = None, nan_box
-            if lm is None:
-                s, c = np.full((n_roi, 3), np.nan), np.zeros(n_roi, dtype=np.int64)
-            t3 = time.perf_counter()
-            sums_list.append(s)
-            counts_list.append(c)
-            lms.append(lm if keep_landmarks else None)
-            valid_list.append(lm is not None)
-            boxes.append(box)
-            t_decode += t1 - t0
-            t_lm += t2 - t1
-            t_roi += t3 - t2
+            t_decode += time.perf_counter() - t0
+            packet = Packet(frame=frame, timestamp=i / rate, index=i)
+            for stage in front:
+                stage(packet)
+            recorder.add(packet)
             i += 1
             if bar is not None:
                 bar.update(1)
-    T = len(sums_list)
-    if T == 0:
-        raise VideoReadError(f"{name}: the source produced zero frames")
-    t4 = time.perf_counter()
-    mstmap = combine_roi_sums(np.stack(sums_list), np.stack(counts_list))
-    t_mst = time.perf_counter() - t4
-    valid = np.array(valid_list, dtype=bool)
-    if not valid.any():
-        raise NoFaceError(f"{name}: no face found in any of its {T} frames")
-    landmarks_arr: Optional[np.ndarray] = None
-    if keep_landmarks:
-        landmarks_arr = np.full((T, N_LANDMARKS, 2), np.nan, dtype=np.float32)
-        for k, lm_ in enumerate(lms):
-            if lm_ is not None:
-                landmarks_arr[k] = lm_
-    timing = {"decode": 1e3 * t_decode / T, "landmarks": 1e3 * t_lm / T,
-              "roi": 1e3 * t_roi / T, "mstmap": 1e3 * t_mst / T}
-    timing["total"] = sum(timing.values())
-    return Extraction(mstmap=mstmap, valid=valid, fps=rate,
-                      timestamps_s=np.arange(T, dtype=np.float64) / rate,
-                      landmarks=landmarks_arr, boxes=np.asarray(boxes, dtype=np.float32).reshape(T, 4),
-                      timing_ms=timing)
+    n = max(len(recorder), 1)
+    timing = {"decode": 1e3 * t_decode / n}
+    for stage in front:
+        key = "decode" if stage.name == "input" else stage.name
+        timing[key] = timing.get(key, 0.0) + stage.timer.total_ms / n
+    return recorder.extraction(rate, name, timing)
+
+
+def extract_mstmap(source: Source, landmarker: Optional[Landmarker] = None, *, fps: Optional[float] = None,
+                   progress: bool = True, smoother: Union[bool, LandmarkSmoother] = True,
+                   keep_landmarks: bool = True) -> Extraction:
+    """Extract the ``[T, 63, 6]`` MSTmap of a video file, an image folder or RGB frames.
+
+    ``landmarker``: defaults to a new tracking :class:`MediaPipeLandmarker` (closed at the
+    end; one you pass in is left open); its first face is used.  ``fps``: required for an
+    iterable of frames and an image folder, optional override for a video file.
+    ``progress``: tqdm bar (stderr) for sources longer than :data:`PROGRESS_MIN_FRAMES`
+    frames; ``False`` silences it.  ``smoother``: True for the default
+    :class:`LandmarkSmoother`, or your own, or False.
+
+    Raises ``VideoReadError`` (unreadable/empty source), ``FrameFormatError`` (a frame is
+    not HxWx3 uint8) and ``NoFaceError`` (no face in any frame).
+    """
+    with ExitStack() as stack:
+        own = landmarker is None
+        lmk = MediaPipeLandmarker.create_from_options(LandmarkerOptions()) if own else landmarker
+        landmarks = LandmarksStage(lmk, select="first", smoother=smoother, own=own)  # type: ignore[arg-type]
+        stack.callback(landmarks.close)
+        front = [InputStage("rgb"), landmarks, RoiAverageStage("cpu")]
+        return run_front(front, source, ClipRecorder(keep_landmarks), fps=fps, progress=progress)

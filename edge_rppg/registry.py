@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Callable, Dict, Generic, Iterator, List, TypeVar
 
+from .errors import UnknownNameError
+
 T = TypeVar("T")
 
 
@@ -32,12 +34,13 @@ class Registry(Generic[T]):
         self._items[key] = obj
 
     def get(self, name: str) -> T:
-        """Return the object registered under ``name`` (case-insensitive)."""
+        """Return the object registered under ``name`` (case-insensitive); an unknown name
+        raises :class:`~edge_rppg.errors.UnknownNameError` (a ``KeyError``) listing the known ones."""
         try:
             return self._items[name.lower()]
         except KeyError:
             known = ", ".join(sorted(self._items)) or "none"
-            raise KeyError(f"unknown {self.kind} {name!r}; known: {known}") from None
+            raise UnknownNameError(f"unknown {self.kind} {name!r}; known: {known}") from None
 
     def names(self) -> List[str]:
         """Sorted registered names."""

@@ -31,6 +31,7 @@ from torch import nn
 
 from edge_rppg.errors import ModelFileError
 from edge_rppg.hashing import file_sha256
+from edge_rppg.model_file import FORMAT, FORMAT_VERSION, META, read_metadata, set_metadata
 
 from .export_friendly import DENSITY_PEAK_SCOPE, audit_onnx, make_export_friendly
 
@@ -38,27 +39,9 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "INPUT_NAME", "OUTPUT_NAME", "ExportResul
            "file_sha256", "node_counts", "prepare_model", "export_onnx", "convert_fp16", "read_metadata",
            "density_peak_nodes", "to_fp16", "save_onnx", "export_checkpoint", "META"]
 
-FORMAT = "edge_rppg.onnx"
-FORMAT_VERSION = 1
 INPUT_NAME = "mstmap"
 OUTPUT_NAME = "bvp"
 DEFAULT_OPSET = 17
-#: metadata keys written into every exported file
-META = {
-    "format": "edge_rppg.format",
-    "format_version": "edge_rppg.format_version",
-    "model": "edge_rppg.model",
-    "config": "edge_rppg.config",
-    "weights_sha256": "edge_rppg.weights_sha256",
-    "T": "edge_rppg.T",
-    "K": "edge_rppg.K",
-    "precision": "edge_rppg.precision",
-    "input": "edge_rppg.input",
-    "output": "edge_rppg.output",
-    "normalization": "edge_rppg.normalization",
-    "version": "edge_rppg.version",
-    "opset": "edge_rppg.opset",
-}
 INPUT_CONVENTION = ("mstmap [1, T, 63, 6] float32: R,G,B,Y,U,V colour means of the 63 meta-ROI subsets, "
                     "each row/channel min-max normalised to [0, 1] over the window "
                     "(edge_rppg.mstmap.normalize_window); engines take raw windows and normalise")
@@ -187,15 +170,6 @@ def _simplify(proto: "onnx.ModelProto", T: int, notes: List[str]) -> Tuple["onnx
     return slim, True
 
 
-def _set_metadata(proto: "onnx.ModelProto", values: Dict[str, str]) -> None:  # type: ignore[name-defined]  # noqa: F821
-    """Replace/add ``metadata_props`` entries (keys are :data:`META` values)."""
-    keep = [(p.key, p.value) for p in proto.metadata_props if p.key not in values]
-    del proto.metadata_props[:]
-    for k, v in keep + sorted(values.items()):
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = k, v
-
-
 def save_onnx(proto: "onnx.ModelProto", path: Union[str, Path]) -> Path:  # type: ignore[name-defined]  # noqa: F821
     """Write ``proto`` as one self-contained file (no external data), atomically."""
     import onnx
@@ -247,7 +221,7 @@ def export_onnx(model: nn.Module, path: Union[str, Path], T: Optional[int] = Non
     sha = weights_sha256(prepared)
     proto.producer_name, proto.producer_version = "edge_rppg", str(edge_rppg.__version__)
     proto.doc_string = f"Cluster-Phys rPPG model, static T={T}, K={list(ks)}; {INPUT_CONVENTION}"
-    _set_metadata(proto, {
+    set_metadata(proto, {
         META["format"]: FORMAT, META["format_version"]: str(FORMAT_VERSION), META["model"]: "cluster_phys",
         META["config"]: json.dumps(cfg.to_dict(), sort_keys=True), META["weights_sha256"]: sha,
         META["T"]: str(T), META["K"]: ",".join(str(k) for k in ks), META["precision"]: "fp32",
@@ -377,7 +351,7 @@ def convert_fp16(src: Union[str, Path], dst: Union[str, Path]) -> ExportResult:
     proto = onnx.load(str(src))
     block = density_peak_nodes(proto)
     half = to_fp16(proto, block)
-    _set_metadata(half, {META["precision"]: "fp16"})
+    set_metadata(half, {META["precision"]: "fp16"})
     onnx.checker.check_model(half, full_check=True)
     out = save_onnx(half, dst)
     counts = node_counts(half)
@@ -413,20 +387,6 @@ def _unshare_initializers(proto: "onnx.ModelProto", block: List[str]) -> int:  #
                         node.input[i] = twin.name
         copies += 1
     return copies
-
-
-def read_metadata(path: Union[str, Path]) -> Dict[str, str]:
-    """The ``metadata_props`` of an ONNX file; ``ModelFileError`` if it cannot be parsed."""
-    import onnx
-
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"ONNX file not found: {path}")
-    try:
-        proto = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:
-        raise ModelFileError(f"{path}: not a readable ONNX file (corrupt or truncated?): {exc}") from exc
-    return {p.key: p.value for p in proto.metadata_props}
 
 
 def export_checkpoint(checkpoint: Union[str, Path], out: Union[str, Path], T: Optional[int] = None,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..methods import METHODS
+from ..model_file import MODEL_FPS
 from ..validation import check_mstmap
 from .base import EngineInfo
 
@@ -23,23 +25,20 @@ class ClassicEngine:
     Unknown method names raise ``KeyError`` listing the known ones.
     """
 
-    def __init__(self, method: str, fps: float = 30.0) -> None:
+    def __init__(self, method: str, fps: float = MODEL_FPS) -> None:
         self._fn = METHODS.get(method)
         if not fps > 0:
-            raise ValueError(f"ClassicEngine: fps must be > 0, got {fps}")
+            raise ConfigError(f"ClassicEngine: fps must be > 0, got {fps}")
         self.fps = float(fps)
         self.info = EngineInfo(name=method.lower(), T=None, precision="fp32", provider="cpu")
 
     def infer(self, mstmap: np.ndarray) -> np.ndarray:
         """``[T, 63, 6]`` float32 raw colour means → ``[T]`` float32 BVP."""
         check_mstmap(mstmap)
+        from ..vitals import standardise
+
         rgb = mstmap[:, WHOLE_FACE_ROW, 0:3].astype(np.float64)
-        y = np.asarray(self._fn(rgb, self.fps), dtype=np.float64)
-        y = y - y.mean()
-        sd = y.std()
-        if sd > 1e-12:
-            y = y / sd
-        return y.astype(np.float32)
+        return standardise(np.asarray(self._fn(rgb, self.fps), dtype=np.float64)).astype(np.float32)
 
     def __repr__(self) -> str:
         return f"ClassicEngine({self.info.name!r}, fps={self.fps:g})"

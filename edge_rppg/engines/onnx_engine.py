@@ -17,7 +17,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..errors import ModelFileError, ShapeError
+from ..errors import ConfigError, ModelFileError, ShapeError, UnknownNameError
+from ..model_file import META, cache_dir, metadata_precision, read_metadata
 from ..mstmap import input_norm_of, normalize_window
 from ..validation import N_CHANNELS, N_ROI_COMBOS, check_mstmap
 from .base import EngineInfo

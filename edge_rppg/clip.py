@@ -1,0 +1,152 @@
+"""Whole-clip analysis: a recorded MSTmap → engine → :class:`Estimate`.
+
+The batch back end of the stream processor. Files reach it through
+:meth:`edge_rppg.processor.StreamProcessor.process_video` (``estimate``); a stream that
+recorded its frames reaches it through
+:meth:`~edge_rppg.processor.StreamProcessor.clip_estimate`, so the same frames give the same
+windows and the same HR either way. The maths is :mod:`edge_rppg.vitals`: overlap-added
+engine windows (:func:`~edge_rppg.vitals.infer_clip`), analysis windows of
+``SignalConfig.window_s`` every ``hop_s`` with quality and validity, the clip HR as the
+mean of the valid window HRs (paper §4.1), HRV and respiration.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional, Tuple, Union
+
+import numpy as np
+
+from .config import Config
+from .dsp.config import SignalConfig
+from .dsp.hr import WindowHR
+from .dsp.hrv import HRV
+from .engines.base import Engine, EngineInfo
+from .engines.registry import load_engine
+from .errors import ClipTooShortError
+from .extract import Extraction
+from .model_file import MODEL_FPS
+from .mstmap import fill_invalid, resample
+from .vitals import Vitals, clip_vitals, infer_clip
+
+__all__ = ["EstimateConfig", "Estimate", "estimate_extraction"]
+
+
+@dataclass
+class EstimateConfig(Config):
+    """Settings of a whole-file estimate.
+
+    model_fps: rate the MSTmap is resampled to before the engine (the model rate).
+    progress: show a progress bar while reading long videos.
+    """
+
+    signal: SignalConfig = field(default_factory=SignalConfig)
+    model_fps: float = MODEL_FPS
+    progress: bool = True
+
+
+@dataclass
+class Estimate:
+    """Result of :func:`edge_rppg.estimate`: the clip's :class:`~edge_rppg.vitals.Vitals`
+    (``hr_bpm`` None when no window is valid), its analysis windows, and what ran."""
+
+    vitals: Vitals
+    windows: List[WindowHR]
+    frames: int
+    fps: float
+    engine: EngineInfo
+    timing_ms: Dict[str, float]
+
+    @property
+    def hr_bpm(self) -> Optional[float]:
+        """Clip HR: mean of the valid window HRs (None when none is valid)."""
+        return self.vitals.hr_bpm
+
+    @property
+    def valid(self) -> bool:
+        """At least one analysis window is valid."""
+        return self.vitals.valid
+
+    @property
+    def hrv(self) -> HRV:
+        """HRV of the clip (``hrv.valid`` False for short or noisy clips)."""
+        return self.vitals.hrv
+
+    @property
+    def rf_hz(self) -> Optional[float]:
+        """Respiration rate (Hz) or None."""
+        return self.vitals.rf_hz
+
+    @property
+    def bvp(self) -> np.ndarray:
+        """Band-passed pulse at ``bvp_fs`` Hz."""
+        return self.vitals.bvp
+
+    @property
+    def bvp_fs(self) -> float:
+        """Rate of :attr:`bvp` (the model rate)."""
+        return self.vitals.bvp_fs
+
+    def to_dict(self, include_bvp: bool = False) -> Dict[str, Any]:
+        """JSON-able dict (the ``--json`` output of the CLI)."""
+        def num(v: Optional[float], nd: int) -> Optional[float]:
+            return None if v is None or not np.isfinite(v) else round(float(v), nd)
+
+        out: Dict[str, Any] = {
+            "hr_bpm": num(self.hr_bpm, 2),
+            "valid": bool(self.valid),
+            "windows": [{"t_start": round(w.t_start, 3), "t_end": round(w.t_end, 3), "hr_bpm": num(w.hr_bpm, 2),
+                         "quality": num(w.quality, 2), "valid": bool(w.valid)} for w in self.windows],
+            "hrv": {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in asdict(self.hrv).items()},
+            "rf_hz": num(self.rf_hz, 4),
+            "frames": int(self.frames),
+            "fps": round(float(self.fps), 3),
+            "engine": asdict(self.engine),
+            "timing_ms": {k: round(float(v), 3) for k, v in self.timing_ms.items()},
+        }
+        if include_bvp:
+            out["bvp"] = [round(float(v), 5) for v in self.bvp]
+            out["bvp_fs"] = self.bvp_fs
+        return out
+
+
+def _to_model_rate(ex: Extraction, model_fps: float) -> Tuple[np.ndarray, np.ndarray]:
+    """Fill invalid frames, resample MSTmap and validity mask to the model rate."""
+    mst = fill_invalid(ex.mstmap, ex.valid)
+    valid = ex.valid.astype(np.float32)
+    if abs(ex.fps - model_fps) > 1e-3:
+        mst = resample(mst, ex.fps, model_fps)
+        n = mst.shape[0]
+        src_t = np.arange(len(valid)) / ex.fps
+        valid = np.interp(np.arange(n) / model_fps, src_t, valid)
+    return mst.astype(np.float32), valid >= 0.999
+
+
+def estimate_extraction(ex: Extraction, engine: Union[str, Engine, None] = None,
+                        config: Optional[EstimateConfig] = None) -> Estimate:
+    """Run ``engine`` (anything :func:`~edge_rppg.engines.registry.load_engine` takes) and
+    the clip vitals on an already extracted MSTmap.
+
+    Lets one extraction serve several engines (``edge-rppg evaluate``). Raises
+    ``ClipTooShortError`` when the clip is shorter than one analysis window.
+    """
+    cfg = config or EstimateConfig()
+    engine = load_engine(engine, fps=cfg.model_fps)
+    timing = {f"{k}_ms_per_frame": float(v) for k, v in ex.timing_ms.items()}
+    t0 = time.perf_counter()
+    mst, valid = _to_model_rate(ex, cfg.model_fps)
+    need = max(int(round(cfg.signal.window_s * cfg.model_fps)), engine.info.T or 0)
+    if mst.shape[0] < need:
+        raise ClipTooShortError(
+            f"clip is {mst.shape[0] / cfg.model_fps:.1f} s ({mst.shape[0]} frames at {cfg.model_fps:g} Hz); "
+            f"one analysis window needs {need} frames ({need / cfg.model_fps:.1f} s)")
+    bvp = infer_clip(engine, mst)
+    t1 = time.perf_counter()
+    vitals, windows = clip_vitals(bvp, cfg.model_fps, valid, cfg.signal)
+    t2 = time.perf_counter()
+    n_frames = len(ex.valid)
+    timing["engine_ms_total"] = (t1 - t0) * 1e3
+    timing["engine_ms_per_frame"] = (t1 - t0) * 1e3 / max(n_frames, 1)
+    timing["vitals_ms_total"] = (t2 - t1) * 1e3
+    return Estimate(vitals=vitals, windows=windows, frames=n_frames, fps=ex.fps, engine=engine.info,
+                    timing_ms=timing)

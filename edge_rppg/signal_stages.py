@@ -1,0 +1,95 @@
+"""The back of the stream processor: each window through the engine, then the vitals.
+
+- ``engine`` (:class:`EngineStage`): one raw ``[T, 63, 6]`` window → pulse ``[T]``;
+- ``vitals`` (:class:`VitalsStage`): the window pulse pushed into an
+  :class:`edge_rppg.vitals.OverlapAdd` and the reading of :func:`edge_rppg.vitals.stream_vitals`,
+  once per hop; other frames carry the last reading.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from .dsp.config import SignalConfig
+from .engines.base import Engine
+from .errors import ShapeError
+from .model_file import MODEL_FPS
+from .stage_base import Packet, Stage
+from .vitals import OverlapAdd, Vitals, stream_vitals
+
+__all__ = ["EngineStage", "VitalsStage"]
+
+
+class EngineStage(Stage):
+    """Run ``engine`` (any :class:`~edge_rppg.engines.base.Engine`: classic, ONNX Runtime,
+    TensorRT, torch) on each complete window; :meth:`close` closes it when ``own``."""
+
+    name = "engine"
+
+    def __init__(self, engine: Engine, own: bool = True) -> None:
+        super().__init__()
+        self.engine = engine
+        self._own = bool(own)
+
+    @property
+    def T(self) -> Optional[int]:
+        """The engine's fixed window length (None: any length)."""
+        return self.engine.info.T
+
+    def process(self, packet: Packet) -> None:
+        packet.bvp_window = None
+        if packet.window is None:
+            return
+        y = np.asarray(self.engine.infer(packet.window), dtype=np.float32).ravel()
+        if y.shape[0] != packet.window.shape[0]:
+            raise ShapeError(f"engine {self.engine.info.name} returned {y.shape[0]} samples "
+                             f"for a window of {packet.window.shape[0]}")
+        packet.bvp_window = y
+
+    def close(self) -> None:
+        close = getattr(self.engine, "close", None) if self._own else None  # optional in the Engine protocol
+        if callable(close):
+            close()
+
+
+class VitalsStage(Stage):
+    """Stitch window pulses into one signal and read HR, quality, HRV and RF from it.
+
+    The stitching and the reading are :mod:`edge_rppg.vitals` (the same functions as a
+    whole file); this stage only holds the stream state: the last ``bvp_history_s`` seconds
+    of pulse and the latest :class:`~edge_rppg.vitals.Vitals`. A window reset upstream
+    (``packet.reset_reason``) starts a new signal.
+    """
+
+    name = "vitals"
+
+    def __init__(self, model_fps: float = MODEL_FPS, signal: Optional[SignalConfig] = None,
+                 bvp_history_s: float = 60.0, hrv: bool = True, respiration: bool = True) -> None:
+        super().__init__()
+        self.model_fps = float(model_fps)
+        self.signal = signal or SignalConfig()
+        self.hrv = bool(hrv)
+        self.respiration = bool(respiration)
+        self.stitch = OverlapAdd(history=max(int(round(bvp_history_s * self.model_fps)), 1))
+        self.reset()
+
+    def reset(self) -> None:
+        self.stitch.reset()
+        self._last: Optional[Vitals] = None
+        self.readings = 0
+
+    def process(self, packet: Packet) -> None:
+        if packet.reset_reason is not None:
+            self.reset()
+        packet.hr_updated = False
+        if packet.bvp_window is not None:
+            valid = packet.window_valid if packet.window_valid is not None else \
+                np.ones(packet.bvp_window.shape[0], dtype=bool)
+            self.stitch.push(packet.bvp_window, valid, packet.samples)
+            x, v = self.stitch.signal()
+            self._last = stream_vitals(x, v, self.model_fps, self.signal, hrv=self.hrv,
+                                       respiration=self.respiration)
+            self.readings += 1
+            packet.hr_updated = True
+        packet.vitals = self._last

@@ -1,0 +1,227 @@
+"""Pulse → vital signs, once for every path: files, streams, training, export, calibration.
+
+Engines turn MSTmap windows into window pulses; this module owns everything after that:
+
+- :func:`standardise` and :class:`OverlapAdd`: each window pulse is standardised and
+  overlap-added with a Hann taper. :meth:`OverlapAdd.push` is the streaming form (bounded
+  history); :func:`infer_clip` is the batch form over a whole clip and pushes its windows
+  through the same object, so the two stitch bit-identically.
+- :func:`window_hr`: the HR of one pulse window (band-pass + Welch peak + spectral-SNR
+  quality, :func:`edge_rppg.dsp.hr.hr_from_psd`); ``training/evaluate.py``,
+  ``export/equivalence.py`` and ``calibration/report.py`` call it.
+- :func:`stream_vitals`: the reading of a stream after a new window (HR of the last
+  ``window_s`` seconds, validity from SNR and face coverage, HRV, respiration).
+- :func:`clip_vitals`: a whole clip (HR per analysis window, clip HR as the mean of the
+  valid window HRs as in the paper §4.1, HRV, respiration).
+
+Both return the same typed :class:`Vitals`, which :class:`edge_rppg.estimate.Estimate` and
+the streaming :class:`edge_rppg.results.VitalsResult` carry.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import Deque, List, Optional, Tuple
+
+import numpy as np
+
+from .dsp.config import SignalConfig
+from .dsp.filters import bandpass
+from .dsp.hr import HRReading, WindowHR, hr_from_psd, video_hr, windowed_hr
+from .dsp.hrv import HRV, hrv_from_beats
+from .dsp.peaks import detect_beats
+from .dsp.respiration import respiration_rate_hz
+from .engines.base import Engine
+from .errors import ClipTooShortError
+from .model_file import MODEL_FPS
+
+__all__ = ["Vitals", "standardise", "hann_taper", "OverlapAdd", "infer_clip", "window_hr", "stream_vitals",
+           "clip_vitals", "finite_or_none", "readonly"]
+
+
+@dataclass(frozen=True)
+class Vitals:
+    """Vital signs derived from one pulse signal (a clip, or a stream up to now).
+
+    hr_bpm: heart rate (None when nothing valid could be measured). quality: spectral SNR
+    (dB) behind it. valid: it passed the quality and face-coverage checks. hrv: an
+    :class:`~edge_rppg.dsp.hrv.HRV` (``hrv.valid`` False until ~30 s of clean beats).
+    rf_hz: respiration rate or None. bvp: band-passed pulse (float32, read-only) at
+    ``bvp_fs`` Hz.
+    """
+
+    hr_bpm: Optional[float]
+    quality: Optional[float]
+    valid: bool
+    hrv: HRV
+    rf_hz: Optional[float]
+    bvp: np.ndarray
+    bvp_fs: float
+
+
+def finite_or_none(v: Optional[float]) -> Optional[float]:
+    """``float(v)`` when it is a finite number, else None (NaN readings are "no value")."""
+    return float(v) if v is not None and np.isfinite(v) else None
+
+
+def readonly(a: np.ndarray) -> np.ndarray:
+    """``a`` marked read-only (results share arrays without copying them)."""
+    a.setflags(write=False)
+    return a
+
+
+def standardise(x: np.ndarray) -> np.ndarray:
+    """Zero mean, unit variance (a flat signal is only centred): windows of different
+    brightness and engines of different output scale stitch together evenly."""
+    x = x - x.mean()
+    sd = x.std()
+    return x / sd if sd > 1e-12 else x
+
+
+def hann_taper(T: int) -> np.ndarray:
+    """The ``T``-sample Hann taper without its zero end points (every sample weighs > 0)."""
+    return np.hanning(T + 2)[1:-1]
+
+
+class OverlapAdd:
+    """Hann-tapered overlap-add of standardised window pulses into one signal.
+
+    :meth:`push` adds a window ``y [T]`` that ends at grid sample ``end``; samples that no
+    later window can reach (before the newest window's start) move into the history
+    (``history`` samples at most; None keeps all). :meth:`signal` is the history plus the
+    pending overlap, each sample divided by its summed taper weight. Validity per sample
+    follows the newest window covering it.
+    """
+
+    def __init__(self, history: Optional[int] = None) -> None:
+        self.history = history
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (a new stream)."""
+        self._hist: Deque[float] = deque(maxlen=self.history)
+        self._hist_valid: Deque[bool] = deque(maxlen=self.history)
+        self._acc: Optional[np.ndarray] = None
+        self._wacc = np.zeros(0)
+        self._acc_valid = np.zeros(0, dtype=bool)
+        self._acc_start = 0
+
+    @property
+    def empty(self) -> bool:
+        """No window pushed since the last reset."""
+        return self._acc is None
+
+    def push(self, y: np.ndarray, valid: np.ndarray, end: int) -> None:
+        """Add window pulse ``y [T]`` (validity ``valid [T]``) covering samples ``[end - T, end)``."""
+        T = int(y.shape[0])
+        start = int(end) - T
+        taper = hann_taper(T)
+        if self._acc is None or self._acc.shape[0] != T:
+            self._acc, self._wacc = np.zeros(T), np.zeros(T)
+            self._acc_valid = np.ones(T, dtype=bool)
+            self._acc_start = start
+        shift = start - self._acc_start
+        if shift > 0:
+            k = min(shift, T)
+            done = self._acc[:k] / np.maximum(self._wacc[:k], 1e-12)
+            self._hist.extend(done.tolist())
+            self._hist_valid.extend(self._acc_valid[:k].tolist())
+            self._acc = np.concatenate([self._acc[k:], np.zeros(k)])
+            self._wacc = np.concatenate([self._wacc[k:], np.zeros(k)])
+            self._acc_valid = np.concatenate([self._acc_valid[k:], np.ones(k, dtype=bool)])
+            self._acc_start = start
+        self._acc += standardise(np.asarray(y, dtype=np.float64)) * taper
+        self._wacc += taper
+        self._acc_valid = np.asarray(valid, dtype=bool).copy()
+
+    def signal(self) -> Tuple[np.ndarray, np.ndarray]:
+        """``(pulse float64, valid bool)``: history plus the pending overlap (bounded by ``history``)."""
+        if self._acc is None:
+            return np.zeros(0), np.zeros(0, dtype=bool)
+        tail = self._acc / np.maximum(self._wacc, 1e-12)
+        x = np.concatenate([np.fromiter(self._hist, dtype=np.float64, count=len(self._hist)), tail])
+        v = np.concatenate([np.fromiter(self._hist_valid, dtype=bool, count=len(self._hist_valid)),
+                            self._acc_valid])
+        if self.history is not None:
+            return x[-self.history:], v[-self.history:]
+        return x, v
+
+
+def infer_clip(engine: Engine, mstmap: np.ndarray, hop: Optional[int] = None) -> np.ndarray:
+    """BVP ``[N]`` float32 for an MSTmap ``[N, 63, 6]`` of any length ``N >= engine.info.T``.
+
+    Engines without a fixed T see the whole clip at once. Fixed-T engines see windows every
+    ``hop`` samples (default half a window, the last one aligned to the end), stitched by
+    :class:`OverlapAdd`. Raises :class:`ClipTooShortError` when the clip is shorter than
+    one engine window.
+    """
+    n = int(mstmap.shape[0])
+    T = engine.info.T
+    if T is None:
+        return np.asarray(engine.infer(mstmap), dtype=np.float32)
+    if n < T:
+        raise ClipTooShortError(f"clip has {n} frames but the {engine.info.name} engine needs windows of T={T}")
+    hop = max(1, int(hop or T // 2))
+    starts = list(range(0, n - T + 1, hop))
+    if starts[-1] != n - T:
+        starts.append(n - T)
+    stitch = OverlapAdd()
+    ones = np.ones(T, dtype=bool)
+    for s in starts:
+        stitch.push(np.asarray(engine.infer(mstmap[s:s + T]), dtype=np.float64), ones, s + T)
+    return stitch.signal()[0].astype(np.float32)
+
+
+def window_hr(bvp: np.ndarray, fs: float = MODEL_FPS, cfg: Optional[SignalConfig] = None) -> HRReading:
+    """HR of one pulse window: band-pass, Welch PSD, interpolated in-band peak, SNR quality,
+    validity (:func:`edge_rppg.dsp.hr.hr_from_psd`; NaN fields when nothing is measurable)."""
+    return hr_from_psd(np.asarray(bvp, dtype=np.float64), fs, cfg or SignalConfig())
+
+
+def _beat_vitals(raw: np.ndarray, filtered: np.ndarray, fs: float, hr: Optional[float], hrv: bool,
+                 respiration: bool) -> Tuple[HRV, Optional[float]]:
+    """HRV from the beats of the band-passed pulse, RF from the raw pulse's modulation."""
+    beats = detect_beats(filtered, fs, hr_hint_bpm=hr) if (hrv or respiration) else np.zeros(0)
+    h = hrv_from_beats(beats) if hrv else hrv_from_beats(np.zeros(0))
+    rf = finite_or_none(respiration_rate_hz(raw, fs, beats=beats)[0]) if respiration else None
+    return h, rf
+
+
+def stream_vitals(x: np.ndarray, valid: np.ndarray, fs: float, cfg: SignalConfig, *, hrv: bool = True,
+                  respiration: bool = True) -> Vitals:
+    """The reading of a stream whose stitched pulse so far is ``x`` (validity ``valid``).
+
+    The whole pulse is band-passed; the HR is :func:`window_hr` of its last
+    ``cfg.window_s`` seconds, valid when the SNR passes and at least
+    ``cfg.min_valid_fraction`` of those samples had a real face; HRV and RF (only once
+    there is an HR) come from the whole pulse.
+    """
+    filtered = bandpass(x, fs, cfg.band_hz, cfg.order)
+    n_win = min(x.shape[0], max(int(round(cfg.window_s * fs)), 2))
+    reading = window_hr(filtered[-n_win:], fs, cfg)
+    hr = finite_or_none(reading.hr_bpm)
+    coverage = float(valid[-n_win:].mean()) if n_win else 0.0
+    ok = bool(reading.valid and hr is not None and coverage >= cfg.min_valid_fraction)
+    if hr is not None:
+        h, rf = _beat_vitals(x, filtered, fs, hr, hrv, respiration)
+    else:
+        h, rf = hrv_from_beats(np.zeros(0)), None
+    return Vitals(hr_bpm=hr, quality=finite_or_none(reading.quality), valid=ok, hrv=h, rf_hz=rf,
+                  bvp=readonly(filtered.astype(np.float32)), bvp_fs=float(fs))
+
+
+def clip_vitals(bvp: np.ndarray, fs: float, valid: np.ndarray, cfg: SignalConfig) -> Tuple[Vitals, List[WindowHR]]:
+    """A whole clip's vitals and its analysis windows.
+
+    The pulse is band-passed once; each ``cfg.window_s`` window every ``cfg.hop_s`` gets an
+    HR with quality and validity (:func:`edge_rppg.dsp.hr.windowed_hr`); the clip HR is the
+    mean of the valid window HRs (None when none is valid), its quality the mean of theirs.
+    """
+    filtered = bandpass(bvp, fs, cfg.band_hz, cfg.order)
+    windows = windowed_hr(filtered, fs, cfg, valid_mask=valid)
+    hr, ok = video_hr(windows)
+    h, rf = _beat_vitals(bvp, filtered, fs, hr, True, True)
+    q = [w.quality for w in windows if w.valid and np.isfinite(w.quality)]
+    vitals = Vitals(hr_bpm=hr, quality=float(np.mean(q)) if q else None, valid=ok, hrv=h, rf_hz=rf,
+                    bvp=readonly(filtered.astype(np.float32)), bvp_fs=float(fs))
+    return vitals, windows

@@ -1,0 +1,172 @@
+"""The window stage of the stream processor: per-frame MSTmap rows → model-rate windows.
+
+It resamples rows at arbitrary timestamps onto the ``model_fps`` grid, bridges short face
+losses and frame gaps, resets on long ones (with the reason), and cuts a ``window``-sample
+MSTmap every ``hop`` samples for the engine. O(1) amortised per frame, one fixed ring.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional, Tuple
+
+import numpy as np
+
+from .errors import ConfigError
+from .model_file import MODEL_FPS
+from .mstmap import N_SUBSETS
+from .stage_base import RESET_FACE_LOST, RESET_FRAME_GAP, RESET_TIME_BACKWARDS, Packet, Stage
+from .validation import N_CHANNELS
+
+__all__ = ["MstmapWindowStage", "DEFAULT_CLASSIC_WINDOW"]
+
+#: Window (samples) for engines without a fixed T (classic methods): 10 s at 30 Hz.
+DEFAULT_CLASSIC_WINDOW = 300
+
+
+class MstmapWindowStage(Stage):
+    """Resample per-frame rows to the model rate and cut ``window``-sample windows every ``hop``.
+
+    Irregular input timestamps are linearly interpolated onto a uniform ``1/fps`` grid
+    (streaming: each input emits the grid points up to its time, O(1) amortised).
+    A face lost for at most ``bridge_s`` seconds, or a gap in the timestamps (dropped
+    frames) of at most ``bridge_s``, is bridged by interpolating between the last row
+    before and the first row after it (those samples are marked not valid); a longer
+    loss or gap resets the window (``packet.reset_reason``: ``face_lost``,
+    ``frame_gap``; a clock jumping back more than ``bridge_s`` gives
+    ``timestamp_backwards``). A timestamp not after the previous one is skipped
+    (``packet.skipped``; the caller counts it as dropped). Entries of a row that are NaN
+    (an ROI with no pixels) are held at their last finite value.
+
+    The first window is emitted when ``window`` samples have been collected, then one every
+    ``hop`` samples (at most one per input frame). Memory: one ``[window, 63, 6]`` ring.
+    """
+
+    name = "window"
+
+    def __init__(self, window: int = DEFAULT_CLASSIC_WINDOW, hop: Optional[int] = None,
+                 model_fps: float = MODEL_FPS, hop_s: float = 1.0, bridge_s: float = 0.5) -> None:
+        super().__init__()
+        if int(window) < 2:
+            raise ConfigError(f"window must be >= 2 samples, got {window}")
+        if not model_fps > 0:
+            raise ConfigError(f"model_fps must be > 0, got {model_fps}")
+        self.window = int(window)
+        self.model_fps = float(model_fps)
+        self.hop = int(hop) if hop is not None else max(1, int(round(hop_s * model_fps)))
+        if not 1 <= self.hop <= self.window:
+            raise ConfigError(f"hop must be between 1 and window={self.window} samples, got {self.hop}")
+        if bridge_s < 0:
+            raise ConfigError(f"bridge_s must be >= 0, got {bridge_s}")
+        self.bridge_s = float(bridge_s)
+        self._ring = np.zeros((self.window, N_SUBSETS, N_CHANNELS), dtype=np.float32)
+        self._valid = np.zeros(self.window, dtype=bool)
+        self.reset()
+
+    def reset(self) -> None:
+        self._n = 0                      # grid samples written since the last reset
+        self._since = 0                  # samples since the last emitted window
+        self._anchor_t: Optional[float] = None   # time of the last good row
+        self._anchor: Optional[np.ndarray] = None  # last good row (float64)
+        self._next_t = 0.0               # time of the next grid sample
+        self._t0 = 0.0                   # time of grid sample 0
+        self._last_t: Optional[float] = None     # time of the last input frame
+        self._missing = False            # face missing since the anchor
+        self._last_finite: Optional[np.ndarray] = None
+        self._dt: Optional[float] = None   # typical input frame interval (EMA)
+
+    # -- helpers
+    def _push_sample(self, row: np.ndarray, valid: bool) -> None:
+        i = self._n % self.window
+        self._ring[i] = row
+        self._valid[i] = valid
+        self._n += 1
+        self._since += 1
+
+    def _ordered(self) -> Tuple[np.ndarray, np.ndarray]:
+        i = self._n % self.window
+        if i == 0:
+            return self._ring.copy(), self._valid.copy()
+        return (np.concatenate([self._ring[i:], self._ring[:i]]),
+                np.concatenate([self._valid[i:], self._valid[:i]]))
+
+    def _clean(self, row: np.ndarray) -> Optional[np.ndarray]:
+        r = np.asarray(row, dtype=np.float64)
+        finite = np.isfinite(r)
+        if finite.all():
+            self._last_finite = r
+            return r
+        if not finite.any():
+            return None
+        fill = self._last_finite if self._last_finite is not None else \
+            np.broadcast_to(np.nanmean(np.where(finite, r, np.nan), axis=0), r.shape)
+        r = np.where(finite, r, fill)
+        self._last_finite = r
+        return r
+
+    def _restart(self, packet: Packet, reason: str) -> None:
+        self.reset()
+        packet.reset_reason = reason
+
+    # -- main
+    def process(self, packet: Packet) -> None:
+        t = float(packet.timestamp)
+        if not math.isfinite(t):
+            raise ConfigError(f"timestamp must be a finite number of seconds, got {packet.timestamp!r}")
+        if self._last_t is not None and t <= self._last_t:
+            if self._last_t - t > self.bridge_s:
+                self._restart(packet, RESET_TIME_BACKWARDS)
+            else:
+                packet.skipped = True
+                packet.row = None
+                return
+        prev_t = self._last_t
+        self._last_t = t
+        if prev_t is not None and t - prev_t <= self.bridge_s:
+            step = t - prev_t
+            self._dt = step if self._dt is None else 0.9 * self._dt + 0.1 * min(step, 2.0 * self._dt)
+        row = None if packet.row is None else self._clean(packet.row)
+        if row is None:
+            if self._anchor_t is not None:
+                self._missing = True
+                if t - self._anchor_t > self.bridge_s:
+                    self._restart(packet, RESET_FACE_LOST)
+                    self._last_t = t
+        elif self._anchor_t is not None and t - self._anchor_t > self.bridge_s:
+            self._restart(packet, RESET_FACE_LOST if self._missing else RESET_FRAME_GAP)
+            self._last_t = t
+            self._start(t, row)
+        elif self._anchor_t is None:
+            self._start(t, row)
+        else:
+            gap = prev_t is not None and self._dt is not None and t - prev_t > 2.5 * self._dt
+            self._emit_until(t, row, bridged=self._missing or gap)
+            self._anchor, self._anchor_t, self._missing = row, t, False
+        packet.samples = self._n
+        packet.window_fill = min(1.0, self._n / self.window)
+        if self._n >= self.window and self._since >= self.hop:
+            packet.window, packet.window_valid = self._ordered()
+            self._since = 0
+
+    def _start(self, t: float, row: np.ndarray) -> None:
+        """First good row after a (re)start: it is grid sample 0."""
+        self._anchor, self._anchor_t, self._missing = row, t, False
+        self._t0 = t
+        self._next_t = t
+        self._emit_until(t, row, bridged=False)
+
+    def _emit_until(self, t: float, row: np.ndarray, bridged: bool) -> None:
+        """Emit the grid samples with time <= ``t``, linearly interpolated between the
+        anchor (last good row) and ``row``; ``bridged`` marks them not valid (except one
+        within half a sample of ``t``)."""
+        a_t, a = self._anchor_t, self._anchor
+        dt = 1.0 / self.model_fps
+        while self._next_t <= t + 1e-9:
+            g = self._next_t
+            if a_t is None or a is None or t - a_t <= 1e-12:
+                value = row
+            else:
+                w = min(max((g - a_t) / (t - a_t), 0.0), 1.0)
+                value = a + (row - a) * w
+            # inside a bridged gap only the sample next to the new real row counts as valid
+            self._push_sample(value, not bridged or t - g < 0.5 * dt)
+            self._next_t = self._t0 + self._n * dt  # from the index: no drift over days
