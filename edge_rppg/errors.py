@@ -29,6 +29,10 @@ class ConfigError(EdgeRPPGError, ValueError):
     """A configuration value outside what it may be (negative rate, bad colour order...)."""
 
 
+class UnavailableError(EdgeRPPGError, RuntimeError):
+    """A registered component (a GPU ROI backend, say) that cannot work on this machine."""
+
+
 class VideoReadError(EdgeRPPGError):
     """A video file is missing, unreadable, not a video, or has zero frames."""
 

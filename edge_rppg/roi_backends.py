@@ -1,20 +1,24 @@
 """Backends that sum a frame's six meta-ROIs, and how one is chosen.
 
-Why a registry: the streaming stages (:mod:`edge_rppg.stages`) need per-ROI colour sums
-every frame; on the CPU that is one ``np.bincount`` (:class:`CpuRoiSummer`, registered
-here), on a GPU a CUDA kernel. The CUDA backends (``"cupy"``, ``"pycuda"``) live in the
-camera runtime (``runtime/cuda_roi.py``) and register themselves into
-:data:`ROI_BACKENDS` when that module is imported, so the core never depends on the
-runtime. :func:`make_roi_summer` with ``"auto"`` takes the best registered backend that
-works on this machine and falls back to the CPU.
+Why a registry: the ``roi`` stage (:mod:`edge_rppg.frame_stages`) needs per-ROI colour
+sums every frame; on the CPU that is one ``np.bincount`` (:class:`CpuRoiSummer`,
+registered here), on a GPU a CUDA kernel. The CUDA backends (``"cupy"``, ``"pycuda"``)
+live in the camera runtime (``runtime/cuda_roi.py``). They are registered explicitly and
+lazily: :data:`LAZY_BACKENDS` names the module that provides them, and the first call that
+needs the list of backends (:func:`auto_order`, :func:`make_roi_summer`, ...) imports it
+and calls its ``register_backends(register)``. No import has a registering side effect,
+so ``"auto"`` means the same in :class:`edge_rppg.EdgeRPPG`, ``estimate`` and
+``edge-rppg run``: the best backend that works on this machine, else the CPU.
 """
 from __future__ import annotations
 
 import functools
+import importlib
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Protocol, Tuple
 
 import numpy as np
 
+from .errors import UnavailableError, UnknownNameError
 from .mstmap import combine_roi_sums
 from .registry import Registry
 
@@ -73,10 +77,14 @@ class CpuRoiSummer:
 
 
 #: backend name → :class:`RoiBackend`. The core registers ``"cpu"`` (always usable, ranked
-#: last); ``edge_rppg.runtime.cuda_roi`` adds ``"cupy"`` and ``"pycuda"`` when imported.
+#: last); the modules of :data:`LAZY_BACKENDS` add theirs when first needed.
 ROI_BACKENDS: Registry[RoiBackend] = Registry("ROI-sum backend")
 CPU_RANK = 1000
 ROI_BACKENDS.add("cpu", RoiBackend(CpuRoiSummer, lambda: True, CPU_RANK))
+#: Modules that provide GPU backends: each has ``register_backends(register)`` and is imported
+#: only by :func:`load_lazy_backends` (a module that is not installed provides nothing).
+LAZY_BACKENDS: Tuple[str, ...] = ("edge_rppg.runtime.cuda_roi",)
+_loaded: Dict[str, bool] = {}
 
 
 def register_roi_backend(name: str, factory: Callable[[], RoiSummer], probe: Callable[[], bool],
@@ -86,8 +94,23 @@ def register_roi_backend(name: str, factory: Callable[[], RoiSummer], probe: Cal
     ROI_BACKENDS.add(name, RoiBackend(factory, probe, int(rank)))
 
 
+def load_lazy_backends() -> None:
+    """Import each module of :data:`LAZY_BACKENDS` once and let it register its backends."""
+    for module in LAZY_BACKENDS:
+        if module in _loaded:
+            continue
+        _loaded[module] = False
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError:  # the runtime package is not installed: only the CPU
+            continue
+        mod.register_backends(register_roi_backend)
+        _loaded[module] = True
+
+
 def auto_order() -> Tuple[str, ...]:
     """Registered backend names in the order ``"auto"`` tries them (``"cpu"`` last)."""
+    load_lazy_backends()
     return tuple(sorted(ROI_BACKENDS.names(), key=lambda n: (ROI_BACKENDS.get(n).rank, n)))
 
 
@@ -112,13 +135,14 @@ def unavailable_reasons() -> Dict[str, str]:
 
 
 def make_roi_summer(backend: str = "auto") -> RoiSummer:
-    """A summer for ``backend`` (``"auto"``, ``"cpu"``, or a registered GPU backend such
-    as ``"cupy"``/``"pycuda"`` once ``edge_rppg.runtime.cuda_roi`` is imported).
+    """A summer for ``backend`` (``"auto"``, ``"cpu"``, ``"cupy"``, ``"pycuda"``).
 
     ``"auto"`` takes the first usable registered backend (see :func:`auto_order`), else
-    the CPU. An unknown name raises ``KeyError`` listing the registered ones; naming a
-    registered backend that is not usable raises ``RuntimeError`` saying why.
+    the CPU. An unknown name raises :class:`~edge_rppg.errors.UnknownNameError` (a
+    ``KeyError``) listing the registered ones; naming a registered backend that is not
+    usable raises :class:`~edge_rppg.errors.UnavailableError` (a ``RuntimeError``) saying why.
     """
+    load_lazy_backends()
     if backend == "auto":
         for name in available_backends():
             try:
@@ -127,14 +151,12 @@ def make_roi_summer(backend: str = "auto") -> RoiSummer:
                 continue
         return CpuRoiSummer()
     if backend not in ROI_BACKENDS:
-        hint = (" (the CUDA backends 'cupy' and 'pycuda' are registered by importing edge_rppg.runtime.cuda_roi)"
-                if str(backend).lower() in ("cupy", "pycuda") else "")
-        raise KeyError(f"unknown ROI-sum backend {backend!r}; known: "
-                       f"{', '.join(['auto', *ROI_BACKENDS.names()])}{hint}")
+        raise UnknownNameError(f"unknown ROI-sum backend {backend!r}; known: "
+                               f"{', '.join(['auto', *ROI_BACKENDS.names()])}")
     factory = ROI_BACKENDS.get(backend).factory
     why = _usable(backend)
     if why is not None:
-        raise RuntimeError(f"ROI backend {backend!r} is not usable here ({why}); "
+        raise UnavailableError(f"ROI backend {backend!r} is not usable here ({why}); "
                            f"available: {', '.join(available_backends())}")
     return factory()
 

@@ -7,13 +7,24 @@ Examples::
     edge-rppg run --source "gst:rtspsrc location=rtsp://cam/1 ! decodebin" --reconnect --sink video --out a.avi
     edge-rppg run --source synth: --max-frames 900 --sink json --every window
 
-Heavy imports (GStreamer, MediaPipe, engines) happen inside :func:`run`.
+Heavy imports (GStreamer, MediaPipe, engines) happen inside :func:`run` (the modules
+imported at the top are light: MediaPipe and ONNX Runtime load on first use).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+
+from typing import TYPE_CHECKING
+
+from edge_rppg.engines.registry import DELEGATES
+from edge_rppg.model_file import MODEL_FPS
+
+if TYPE_CHECKING:
+    from edge_rppg.options import EdgeRPPGOptions
+
+DROP_POLICIES = ("auto", "always", "never")  # edge_rppg.runtime.pipeline.DROP_POLICIES (not imported for --help)
 
 HELP = "run the streaming pipeline on a camera, stream or file (JSON lines / CSV / annotated video out)"
 DESCRIPTION = (
@@ -24,18 +35,19 @@ DESCRIPTION = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Arguments of ``run``."""
+    """Arguments of ``run``; each processor flag is its :class:`~edge_rppg.options.EdgeRPPGOptions`
+    field with ``-`` for ``_`` (``--bridge-s`` → ``bridge_s``)."""
     p.add_argument("--source", required=True, help="v4l2:///dev/video0 | csi://0 | rtsp://... | gst:<launch> | "
                                                    "test: | synth: | FILE | camera index")
-    p.add_argument("--engine", default="default", help="pos, chrom, ..., MODEL.onnx, MODEL.engine, or default")
+    p.add_argument("--model", "--engine", dest="model", default="default",
+                   help="pos, chrom, ..., MODEL.onnx, MODEL.engine, or default (--engine is the old name)")
+    p.add_argument("--delegate", choices=DELEGATES, default="cpu",
+                   help="ONNX Runtime execution provider of an .onnx model")
     p.add_argument("--sink", action="append", default=None,
                    help="json | csv | video | window | null, or KIND:PATH; repeat for several (default json)")
     p.add_argument("--out", default=None, help="output path for the sinks that name none (json/csv: stdout if absent)")
     p.add_argument("--every", choices=("frame", "window"), default="frame",
                    help="write every frame, or only frames with a new HR")
-    p.add_argument("--pipeline", default=None,
-                   help="stage chain as a launch line, e.g. "
-                        "'landmarks ! roi ! window T=160 ! engine model=x.onnx ! vitals'")
     p.add_argument("--backend", choices=("auto", "gst", "opencv"), default="auto", help="frame source backend")
     p.add_argument("--reconnect", action="store_true", help="re-open a failed source with exponential backoff")
     p.add_argument("--max-retries", type=int, default=10,
@@ -43,12 +55,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     p.add_argument("--window", type=int, default=None, help="window T in samples (default: the engine's, else 300)")
     p.add_argument("--hop-s", type=float, default=1.0, help="seconds between HR updates")
-    p.add_argument("--fps", type=float, default=30.0, help="model rate in Hz")
+    p.add_argument("--model-fps", type=float, default=MODEL_FPS, help="model rate in Hz")
     p.add_argument("--bridge-s", type=float, default=0.5, help="longest face loss / frame gap bridged")
-    p.add_argument("--max-faces", type=int, default=2, help="faces tracked (the largest is used)")
+    p.add_argument("--max-num-faces", type=int, default=2, help="faces tracked (the largest is used)")
     p.add_argument("--roi-backend", default="auto", help="auto | cpu | cupy | pycuda")
     p.add_argument("--queue-size", type=int, default=4, help="frames buffered between source and processing")
-    p.add_argument("--drop", choices=("auto", "always", "never"), default="auto",
+    p.add_argument("--drop", choices=DROP_POLICIES, default="auto",
                    help="drop frames under backpressure (auto: only for live sources)")
     p.add_argument("--quiet", action="store_true", help="no summary on stderr")
 
@@ -57,37 +69,37 @@ def _log(msg: str) -> None:
     print(f"edge-rppg run: {msg}", file=sys.stderr, flush=True)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Build the source, stages and sinks, run until the stream ends; 0 on a clean end."""
-    from edge_rppg.engines.registry import default_engine_spec
-    from edge_rppg.stages import build_stages
+def options_from_args(args: argparse.Namespace) -> "EdgeRPPGOptions":
+    """The processor options the flags describe (one flag per options field)."""
+    from edge_rppg.landmarks import LandmarkerOptions
+    from edge_rppg.options import BaseOptions, EdgeRPPGOptions
 
-    from .pipeline import Pipeline, build_stages_from_elements, parse_launch
+    return EdgeRPPGOptions(base_options=BaseOptions(model=args.model, delegate=args.delegate),
+                           model_fps=args.model_fps, window=args.window, hop_s=args.hop_s, bridge_s=args.bridge_s,
+                           landmarks=LandmarkerOptions(max_num_faces=args.max_num_faces),
+                           roi_backend=args.roi_backend)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the source, processor and sinks, run until the stream ends; 0 on a clean end."""
+    from edge_rppg.processor import StreamProcessor
+
+    from .pipeline import Pipeline
     from .sinks import make_sink
     from .sources import open_source
 
-    engine = default_engine_spec() if args.engine == "default" else args.engine
+    options = options_from_args(args)
     retries = None if args.max_retries is not None and args.max_retries < 0 else args.max_retries
     source = open_source(args.source, backend=args.backend, reconnect=args.reconnect, max_retries=retries,
                          log=None if args.quiet else _log)
-    if args.pipeline:
-        elems = []
-        for name, pos, props in parse_launch(args.pipeline):
-            if pos or name in ("source", "sink"):
-                raise ValueError(f"--pipeline holds stages only (got {name!r} {' '.join(pos)}); "
-                                 "use --source and --sink")
-            elems.append((name, props))
-        stages = build_stages_from_elements(elems, fps=args.fps)
-    else:
-        stages = build_stages(engine, fps=args.fps, T=args.window, hop_s=args.hop_s, bridge_s=args.bridge_s,
-                              max_faces=args.max_faces, roi_backend=args.roi_backend)
     sinks = []
     for spec in args.sink or ["json"]:
         opts = {"every": args.every}
         if spec.split(":", 1)[0] == "video":
-            opts["fps"] = args.fps
+            opts["fps"] = args.model_fps
         sinks.append(make_sink(spec, args.out, **opts))
-    pipe = Pipeline(stages, source=source, sinks=sinks, queue_size=args.queue_size, drop=args.drop, fps=args.fps)
+    pipe = Pipeline(StreamProcessor(options), source=source, sinks=sinks, queue_size=args.queue_size,
+                    drop=args.drop)
     try:
         report = pipe.run(max_frames=args.max_frames)
     finally:

@@ -20,9 +20,10 @@ The CUDA C source below (:data:`CUDA_SOURCE`) has two kernels:
     MSTmap on the GPU (a TensorRT engine, say).
 
 The source is compiled at run time: CuPy ``RawModule`` (NVRTC) where CuPy is installed,
-PyCUDA ``SourceModule`` (nvcc) on Jetson. Importing this module registers the two as
-``"cupy"`` and ``"pycuda"`` in the core's :data:`edge_rppg.roi_backends.ROI_BACKENDS`
-(the core never imports the runtime; the runtime pipeline imports this module), so
+PyCUDA ``SourceModule`` (nvcc) on Jetson. :func:`register_backends` registers the two as
+``"cupy"`` and ``"pycuda"`` in the core's :data:`edge_rppg.roi_backends.ROI_BACKENDS`;
+the core calls it lazily (:data:`edge_rppg.roi_backends.LAZY_BACKENDS`) the first time
+a backend list is needed, and importing this module registers nothing, so
 :func:`make_roi_summer` with ``"auto"`` picks them when they work and falls back to the
 CPU path (:class:`CpuRoiSummer`, :func:`edge_rppg.roi.roi_sums`). The CPU summer and the
 selection functions live in :mod:`edge_rppg.roi_backends` and are re-exported here so
@@ -30,17 +31,17 @@ existing imports keep working. :func:`available_backends` lists what works on th
 """
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import Any, Callable, Tuple
 
 import numpy as np
 
 from edge_rppg.mstmap import N_META_ROIS, SUBSET_MATRIX, YUV_MATRIX, YUV_OFFSET
 from edge_rppg.roi_backends import ROI_BACKENDS, CpuRoiSummer, RoiSummer, available_backends
 from edge_rppg.roi_backends import check_rect as _check_rect
-from edge_rppg.roi_backends import make_roi_summer, register_roi_backend, roi_mstmap_row, unavailable_reasons
+from edge_rppg.roi_backends import make_roi_summer, roi_mstmap_row, unavailable_reasons
 
 __all__ = ["CUDA_SOURCE", "BACKENDS", "RoiSummer", "CpuRoiSummer", "CupyRoiSummer", "PycudaRoiSummer",
-           "available_backends", "unavailable_reasons", "make_roi_summer", "roi_mstmap_row"]
+           "available_backends", "unavailable_reasons", "make_roi_summer", "roi_mstmap_row", "register_backends"]
 
 N_ACC = N_META_ROIS * 4  # R, G, B, count per ROI
 BLOCK = 256
@@ -262,6 +263,10 @@ def _probe_pycuda() -> bool:
 
 #: The core's ROI-backend registry (name → ``RoiBackend(factory, probe, rank)``), under its old name.
 BACKENDS = ROI_BACKENDS
-# "auto" tries CuPy, then PyCUDA, then the CPU (registered by the core, ranked last).
-register_roi_backend("cupy", CupyRoiSummer, _probe_cupy, rank=0)
-register_roi_backend("pycuda", PycudaRoiSummer, _probe_pycuda, rank=1)
+
+
+def register_backends(register: Callable[[str, Callable[[], RoiSummer], Callable[[], bool], int], None]) -> None:
+    """Register ``"cupy"`` (rank 0) and ``"pycuda"`` (rank 1) through ``register(name,
+    factory, probe, rank)``; "auto" tries CuPy, then PyCUDA, then the CPU (ranked last)."""
+    register("cupy", CupyRoiSummer, _probe_cupy, 0)
+    register("pycuda", PycudaRoiSummer, _probe_pycuda, 1)

@@ -108,31 +108,34 @@ def test_cupy_device_frame_and_device_row() -> None:
 
 
 def test_roi_stage_uses_requested_backend() -> None:
-    from edge_rppg.stages import RoiAverageStage
+    from edge_rppg.frame_stages import RoiAverageStage
 
     assert RoiAverageStage("cpu").backend == "cpu"
     assert RoiAverageStage("auto").backend == available_backends()[0]
 
 
-# In a fresh interpreter: the core (API, stages, ROI backends) imports nothing from runtime/,
-# has only the CPU backend, and importing edge_rppg.runtime.cuda_roi registers the GPU backends.
+# In a fresh interpreter: the core (API, processor, stages, ROI backends) imports nothing from
+# runtime/, importing edge_rppg.runtime.cuda_roi registers nothing, and the GPU backends are
+# registered lazily (the same for EdgeRPPG and `edge-rppg run`) the first time a list is needed.
 LAYERING_CHECK = r"""
 import sys
-import edge_rppg.api, edge_rppg.stages
+import edge_rppg.api, edge_rppg.processor, edge_rppg.stages
 from edge_rppg.roi_backends import ROI_BACKENDS, auto_order, available_backends, make_roi_summer
-from edge_rppg.stages import RoiAverageStage
-assert available_backends() == ["cpu"], available_backends()
-assert RoiAverageStage("auto").backend == "cpu"
-try:
-    make_roi_summer("cupy")
-    raise SystemExit("cupy must be unknown before edge_rppg.runtime.cuda_roi is imported")
-except KeyError as exc:
-    assert "edge_rppg.runtime.cuda_roi" in str(exc), exc
+from edge_rppg.errors import EdgeRPPGError
 leaked = sorted(m for m in sys.modules if m == "edge_rppg.runtime" or m.startswith("edge_rppg.runtime."))
 assert not leaked, leaked
 import edge_rppg.runtime.cuda_roi
+assert ROI_BACKENDS.names() == ["cpu"], ROI_BACKENDS.names()
 assert edge_rppg.runtime.cuda_roi.BACKENDS is ROI_BACKENDS
 assert auto_order() == ("cupy", "pycuda", "cpu"), auto_order()
+from edge_rppg.frame_stages import RoiAverageStage
+assert RoiAverageStage("auto").backend == available_backends()[0]
+if available_backends() == ["cpu"]:
+    try:
+        make_roi_summer("cupy")
+        raise SystemExit("cupy is not usable on a machine without a GPU")
+    except EdgeRPPGError as exc:
+        assert "cupy" in str(exc), exc
 print("ok")
 """
 

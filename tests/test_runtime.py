@@ -1,5 +1,6 @@
-"""Tests of the camera runtime: stages, launch-line parsing, backpressure, sources (a real
-GStreamer pipeline where PyGObject is installed), sinks, reconnects and ``edge-rppg run``.
+"""Tests of the camera runtime: stages, the processor behind the pipeline, backpressure,
+sources (a real GStreamer pipeline where PyGObject is installed), sinks, reconnects and
+``edge-rppg run``; and that a file and a stream of the same frames give bit-identical windows.
 
 Synthetic face videos with a known pulse come from ``edge_rppg.synth.video_gen``; they are
 written as PNG-in-AVI (``MPNG``), lossless and decodable by both OpenCV and stock
@@ -19,12 +20,16 @@ import pytest
 
 from edge_rppg.errors import SourceError
 from edge_rppg.landmarks import Face, MediaPipeLandmarker
-from edge_rppg.stages import (EngineStage, InputStage, LandmarksStage, MstmapWindowStage, Packet, Stage,
-                              VitalsStage, build_stages)
+from edge_rppg.errors import ConfigError
+from edge_rppg.options import BaseOptions, EdgeRPPGOptions
+from edge_rppg.processor import StreamProcessor
+from edge_rppg.stage_base import Packet
+from edge_rppg.signal_stages import VitalsStage
+from edge_rppg.window_stage import MstmapWindowStage
 from edge_rppg.synth.video_gen import VideoSynthConfig, synth_video
 from edge_rppg.video import open_video
 from edge_rppg.runtime import sinks as sinks_mod
-from edge_rppg.runtime.pipeline import FrameQueue, Pipeline, parse_launch
+from edge_rppg.runtime.pipeline import FrameQueue, Pipeline
 from edge_rppg.runtime.sources import (CvSource, FallbackSource, GstSource, IterSource, ReconnectingSource, Source,
                              gst_available, gst_has_element, open_source)
 
@@ -63,21 +68,28 @@ class FixedLandmarker:
         pass
 
 
-class SlowStage(Stage):
-    """Sleeps, to create backpressure."""
-
-    name = "slow"
+class SlowLandmarker:
+    """Finds no face, slowly, to create backpressure."""
 
     def __init__(self, seconds: float) -> None:
-        super().__init__()
         self.seconds = seconds
 
-    def process(self, packet: Packet) -> None:
+    def detect(self, frame: np.ndarray, ts_ms: float) -> List[Face]:
         time.sleep(self.seconds)
+        return []
+
+    def close(self) -> None:
+        pass
 
 
-def _fast_stages(face: Face, T: int = 150) -> List[Stage]:
-    return build_stages("pos", T=T, landmarker=FixedLandmarker(face), roi_backend="cpu")
+def _proc(landmarker: Any, window: int = 150, **options: Any) -> StreamProcessor:
+    options.setdefault("base_options", BaseOptions(model="pos"))
+    opts = EdgeRPPGOptions(window=window, roi_backend="cpu", **options)
+    return StreamProcessor(opts, landmarker=landmarker)
+
+
+def _fast_proc(face: Face, window: int = 150, **options: Any) -> StreamProcessor:
+    return _proc(FixedLandmarker(face), window, **options)
 
 
 # --------------------------------------------------------------------------- window stage
@@ -90,7 +102,7 @@ def test_window_resamples_irregular_timestamps_exactly() -> None:
     exact 1/fps grid (linear interpolation is exact for linear signals)."""
     rng = np.random.default_rng(1)
     times = np.cumsum(rng.uniform(0.02, 0.06, size=200)) + 5.0
-    st = MstmapWindowStage(T=60, hop=15, fps=FPS, bridge_s=0.5)
+    st = MstmapWindowStage(window=60, hop=15, model_fps=FPS, bridge_s=0.5)
     windows = []
     for t in times:
         p = Packet(frame=None, timestamp=float(t), row=_row(2.0 * t + 1.0))
@@ -107,7 +119,7 @@ def test_window_resamples_irregular_timestamps_exactly() -> None:
 
 
 def test_window_bridge_and_reset_reasons() -> None:
-    st = MstmapWindowStage(T=30, fps=FPS, bridge_s=0.5)
+    st = MstmapWindowStage(window=30, model_fps=FPS, bridge_s=0.5)
 
     def feed(t: float, value: Any) -> Packet:
         p = Packet(frame=None, timestamp=t, row=None if value is None else _row(value))
@@ -143,14 +155,13 @@ def test_window_bridge_and_reset_reasons() -> None:
 
 
 def test_vitals_overlap_add_matches_clip_stitching() -> None:
-    """The streaming overlap-add of window BVPs equals ``infer_clip``'s Hann stitching."""
-    from edge_rppg.engines.windowing import infer_clip
+    """The streaming overlap-add of window BVPs equals ``infer_clip``'s Hann stitching bit
+    for bit (both are :class:`edge_rppg.vitals.OverlapAdd`)."""
+    from edge_rppg.engines.base import EngineInfo
+    from edge_rppg.vitals import infer_clip
 
     class Fixed:  # a fixed-T engine over a known signal
-        def __init__(self, x: np.ndarray, T: int) -> None:
-            from edge_rppg.engines.base import EngineInfo
-
-            self.x, self.info = x, EngineInfo(name="fixed", T=T)
+        info = EngineInfo(name="fixed", T=160)
 
         def infer(self, m: np.ndarray) -> np.ndarray:
             return m[:, 0, 0].copy()
@@ -159,18 +170,18 @@ def test_vitals_overlap_add_matches_clip_stitching() -> None:
     n, T, hop = 640, 160, 80
     sig = (np.sin(2 * np.pi * 1.2 * np.arange(n) / FPS) + 0.3 * rng.standard_normal(n)).astype(np.float32)
     mst = np.repeat(sig[:, None, None], 63, axis=1).repeat(6, axis=2)
-    ref = infer_clip(Fixed(sig, T), mst, hop=hop)
-    vs = VitalsStage(fps=FPS, bvp_history_s=100.0, hrv=False, respiration=False)
+    ref = infer_clip(Fixed(), mst, hop=hop)
+    vs = VitalsStage(model_fps=FPS, bvp_history_s=100.0, hrv=False, respiration=False)
     for end in range(T, n + 1, hop):
         p = Packet(frame=None, timestamp=end / FPS, samples=end)
         p.bvp_window = sig[end - T:end]
         p.window_valid = np.ones(T, bool)
         vs(p)
-    raw, _valid = vs._signal()
-    np.testing.assert_allclose(raw, ref, rtol=1e-4, atol=1e-5)
+    raw, _valid = vs.stitch.signal()
+    np.testing.assert_array_equal(raw.astype(np.float32), ref)
 
 
-def test_build_stages_checks_engine_T(clip: dict) -> None:
+def test_processor_checks_engine_T_and_running_mode(clip: dict) -> None:
     from edge_rppg.engines.base import EngineInfo
 
     class T160:
@@ -179,45 +190,47 @@ def test_build_stages_checks_engine_T(clip: dict) -> None:
         def infer(self, m: np.ndarray) -> np.ndarray:
             return m[:, 62, 1].astype(np.float32)
 
-    stages = build_stages(T160(), landmarker=FixedLandmarker(clip["face"]), roi_backend="cpu")
-    assert next(s for s in stages if s.name == "window").T == 160
-    with pytest.raises(ValueError, match="T=160"):
-        build_stages(T160(), T=300, landmarker=FixedLandmarker(clip["face"]), roi_backend="cpu")
+    proc = _proc(FixedLandmarker(clip["face"]), None, base_options=BaseOptions(model=T160()))
+    assert proc.window_size == 160
+    assert [s.name for s in proc.stages] == ["input", "landmarks", "roi", "window", "engine", "vitals"]
+    with pytest.raises(ConfigError, match="T=160"):
+        _proc(FixedLandmarker(clip["face"]), 300, base_options=BaseOptions(model=T160()))
+    with pytest.raises(ConfigError, match="running_mode"):
+        proc.process_video(clip["frames"][:10], fps=FPS)
+    proc.close()
 
 
-# --------------------------------------------------------------------------- launch lines
-def test_launch_string_parses_into_stages(tmp_path: Path, clip: dict) -> None:
-    out = tmp_path / "r.jsonl"
-    text = (f'source uri="{clip["path"]}" backend=opencv ! landmarks max_faces=1 ! roi backend=cpu ! '
-            f"window T=160 hop=30 bridge=0.4 ! engine model=chrom ! vitals hrv=false ! sink json path={out}")
-    elems = parse_launch(text)
-    assert [e[0] for e in elems] == ["source", "landmarks", "roi", "window", "engine", "vitals", "sink"]
-    assert elems[3][2] == {"T": 160, "hop": 30, "bridge": 0.4}
-    pipe = Pipeline.from_string(text)
-    names = [s.name for s in pipe.stages]
-    assert names == ["input", "landmarks", "roi", "window", "engine", "vitals"]
-    win = pipe.stages[3]
-    assert isinstance(win, MstmapWindowStage) and (win.T, win.hop, win.bridge_s) == (160, 30, 0.4)
-    assert isinstance(pipe.stages[4], EngineStage) and pipe.stages[4].engine.info.name == "chrom"
-    assert isinstance(pipe.sinks[0], sinks_mod.JsonLinesSink)
-    assert isinstance(pipe.source, CvSource)
-    pipe.close()
-    pipe.sinks[0].close()
-    with pytest.raises(KeyError, match="unknown stage"):
-        Pipeline.from_string("landmarks ! nosuchstage", source=IterSource([]))
-    with pytest.raises(ValueError, match="no source"):
-        Pipeline.from_string("roi ! window")
+def test_file_and_stream_give_identical_windows(clip: dict) -> None:
+    """The same frames as a file (``estimate``, video mode) and as a stream (the runtime
+    pipeline: source thread → queue → processor, keep_clip) give the same windows and HRs,
+    bit for bit; the live readings along the way are the same stages and vitals maths."""
+    from edge_rppg.estimate import EstimateConfig, estimate
+    from edge_rppg.landmarks import LandmarkerOptions
 
-
-def test_pipeline_from_string_runs_and_writes_jsonl(tmp_path: Path, clip: dict) -> None:
-    """A launch line with an iterator source: one JSON line per frame, HR after T samples."""
-    out = tmp_path / "r.jsonl"
-    src = IterSource(clip["frames"][:200], fps=FPS)
-    pipe = Pipeline.from_string(f"roi backend=cpu ! window T=150 hop=15 ! engine model=pos ! vitals ! "
-                                f"sink json path={out}", source=src)
-    pipe.stages.insert(1, LandmarksStage(FixedLandmarker(clip["face"])))
+    est = estimate(clip["path"], engine="pos", config=EstimateConfig(progress=False))
+    pipe = Pipeline.create(IterSource(clip["frames"], fps=FPS), base_options=BaseOptions(model="pos"),
+                           landmarks=LandmarkerOptions(), face_select="first", roi_backend="cpu", keep_clip=True)
     report = pipe.run()
-    assert report.end_reason == "eos" and report.ok and report.processed == 200
+    pipe.close()
+    stream = report.estimate
+    assert stream is not None and report.processed == len(clip["frames"])
+    assert [(w.t_start, w.t_end) for w in stream.windows] == [(w.t_start, w.t_end) for w in est.windows]
+    assert [w.hr_bpm for w in stream.windows] == [w.hr_bpm for w in est.windows]
+    assert [w.quality for w in stream.windows] == [w.quality for w in est.windows]
+    assert stream.hr_bpm == est.hr_bpm and stream.valid and est.valid
+    np.testing.assert_array_equal(stream.bvp, est.bvp)
+    assert abs(est.hr_bpm - clip["gt"]["hr_bpm"]) < 3.0
+    assert report.last_result is not None and report.last_result.hr_bpm is not None
+
+
+def test_pipeline_runs_processor_and_writes_jsonl(tmp_path: Path, clip: dict) -> None:
+    """An iterator source: one JSON line per frame, HR after ``window`` samples, then every hop."""
+    out = tmp_path / "r.jsonl"
+    pipe = Pipeline(_fast_proc(clip["face"], window=150, hop_s=0.5), source=IterSource(clip["frames"][:200], fps=FPS),
+                    sinks=[sinks_mod.make_sink("json", str(out))])
+    report = pipe.run()
+    pipe.close()
+    assert report.end_reason == "eos" and report.ok and report.processed == 200 and report.estimate is None
     lines = [json.loads(s) for s in out.read_text().splitlines()]
     assert len(lines) == 200
     assert lines[148]["hr_bpm"] is None and lines[149]["hr_bpm"] is not None
@@ -230,15 +243,14 @@ def test_pipeline_from_string_runs_and_writes_jsonl(tmp_path: Path, clip: dict) 
 # --------------------------------------------------------------------------- backpressure & bad frames
 def test_backpressure_drops_and_counts_live_frames(clip: dict) -> None:
     frames = [clip["frames"][i % 20] for i in range(150)]
-    stages = [InputStage(), SlowStage(0.004)]
     src = IterSource(frames, fps=FPS, live=True)
-    report = Pipeline(stages, source=src, queue_size=2).run()
+    report = Pipeline(_proc(SlowLandmarker(0.004)), source=src, queue_size=2).run()
     assert report.frames_in == 150
     assert report.dropped_queue > 0
     assert report.processed + report.dropped_queue == 150
     assert report.queue_high_water <= 2
     # a file-like (non-live) source is never dropped: the reader waits instead
-    report = Pipeline([InputStage(), SlowStage(0.001)], source=IterSource(frames[:60], fps=FPS),
+    report = Pipeline(_proc(SlowLandmarker(0.001)), source=IterSource(frames[:60], fps=FPS),
                       queue_size=2).run()
     assert report.dropped_queue == 0 and report.processed == 60
 
@@ -253,8 +265,8 @@ def test_bad_frames_are_dropped_not_fatal(clip: dict) -> None:
         if i % 10 == 6:
             items.append(np.zeros((240, 320), np.uint8))
     seen = []
-    report = Pipeline(_fast_stages(clip["face"]), source=IterSource(items, fps=FPS)).run(
-        on_result=lambda r, p: seen.append(r.dropped_frames))
+    report = Pipeline(_fast_proc(clip["face"]), source=IterSource(items, fps=FPS)).run(
+        on_result=lambda r: seen.append(r.dropped_frames))
     assert report.end_reason == "eos" and report.ok
     assert report.dropped_bad == 8 and report.processed == 40
     assert seen[-1] == 8
@@ -267,7 +279,7 @@ def test_failing_iterator_ends_cleanly_with_reason(clip: dict) -> None:
         yield clip["frames"][1]
         raise IOError("camera unplugged")
 
-    report = Pipeline(_fast_stages(clip["face"]), source=IterSource(gen(), fps=FPS)).run()
+    report = Pipeline(_fast_proc(clip["face"]), source=IterSource(gen(), fps=FPS)).run()
     assert report.processed == 2 and not report.ok
     assert report.end_reason.startswith("error") and "unplugged" in report.end_reason
 
@@ -278,7 +290,7 @@ def test_max_frames_and_frame_queue() -> None:
         q.put(i)
     assert q.dropped == 3 and [q.get(), q.get()] == [3, 4]
     frames = (np.zeros((32, 32, 3), np.uint8) for _ in range(10_000))
-    report = Pipeline([InputStage()], source=IterSource(frames, fps=FPS)).run(max_frames=25)
+    report = Pipeline(_proc(SlowLandmarker(0.0)), source=IterSource(frames, fps=FPS)).run(max_frames=25)
     assert report.end_reason == "max_frames" and report.processed == 25
 
 
@@ -287,7 +299,7 @@ def test_csv_and_video_sinks_write_real_files(tmp_path: Path, clip: dict) -> Non
     csv_path, vid_path, js_path = tmp_path / "hr.csv", tmp_path / "annotated.avi", tmp_path / "w.jsonl"
     sinks = [sinks_mod.make_sink("csv", str(csv_path)), sinks_mod.make_sink(f"video:{vid_path}", fps=FPS),
              sinks_mod.make_sink("json", str(js_path), every="window")]
-    report = Pipeline(_fast_stages(clip["face"]), source=IterSource(clip["frames"][:180], fps=FPS),
+    report = Pipeline(_fast_proc(clip["face"]), source=IterSource(clip["frames"][:180], fps=FPS),
                       sinks=sinks).run()
     assert report.processed == 180
     with open(csv_path, newline="") as fh:
@@ -365,8 +377,10 @@ def test_gstreamer_videotestsrc_to_appsink() -> None:
     odd = list(GstSource("videotestsrc num-buffers=2 ! video/x-raw,width=161,height=41").frames())
     assert odd[0][0].shape == (41, 161, 3)
     # the "test:" URI and a whole pipeline without a face
-    report = Pipeline.default("test:?frames=15&width=160&height=120", engine="pos", roi_backend="cpu",
-                              max_faces=1).run()
+    from edge_rppg.landmarks import LandmarkerOptions
+
+    report = Pipeline.create("test:?frames=15&width=160&height=120", base_options=BaseOptions(model="pos"),
+                             roi_backend="cpu", landmarks=LandmarkerOptions(max_num_faces=1)).run()
     assert report.end_reason == "eos" and report.processed == 15
     assert report.last_result is not None and not report.last_result.face_found
 
@@ -407,20 +421,23 @@ def test_gstreamer_filesrc_pipeline_hr_agrees_with_estimate(clip: dict) -> None:
     """filesrc ! decodebin ! appsink on the synthetic video: the same pixels as OpenCV, and
     the streamed HR (real MediaPipe, POS) within 1 bpm of ``estimate`` on the same file."""
     from edge_rppg.estimate import EstimateConfig, estimate
+    from edge_rppg.landmarks import LandmarkerOptions
 
     src = open_source(str(clip["path"]), backend="gst")
     assert isinstance(src, GstSource)
     seen: List[float] = []
     first: List[np.ndarray] = []
 
-    def on_result(r: Any, p: Packet) -> None:
-        if len(first) < 3:
-            first.append(p.frame)
-        if r.hr_updated and r.valid:
-            seen.append(r.hr_bpm)
+    class Keep(sinks_mod.Sink):
+        def write(self, r: Any, frame: Any = None) -> None:
+            if len(first) < 3:
+                first.append(frame)
+            if r.hr_updated and r.valid:
+                seen.append(r.hr_bpm)
 
-    pipe = Pipeline.default(src, engine="pos", roi_backend="cpu", max_faces=1)
-    report = pipe.run(on_result=on_result)
+    pipe = Pipeline.create(src, base_options=BaseOptions(model="pos"), roi_backend="cpu",
+                           landmarks=LandmarkerOptions(max_num_faces=1), sinks=[Keep()])
+    report = pipe.run()
     pipe.close()
     assert report.end_reason == "eos" and report.processed == len(clip["frames"]) and report.dropped == 0
     for a, b in zip(first, clip["frames"]):
@@ -444,7 +461,7 @@ def _cli(argv: List[str]) -> int:
 def test_cli_run_writes_csv(tmp_path: Path, clip: dict, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "hr.csv"
     rc = _cli(["--source", str(clip["path"]), "--engine", "pos", "--sink", "csv", "--out", str(out),
-               "--max-frames", "45", "--roi-backend", "cpu", "--max-faces", "1"])
+               "--max-frames", "45", "--roi-backend", "cpu", "--max-num-faces", "1"])
     assert rc == 0
     rows = list(csv.DictReader(open(out, newline="")))
     assert len(rows) == 45 and rows[-1]["face_found"] == "True"
@@ -455,8 +472,8 @@ def test_cli_run_writes_csv(tmp_path: Path, clip: dict, capsys: pytest.CaptureFi
 def test_cli_run_reports_failed_source(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     bad = tmp_path / "bad.avi"
     bad.write_bytes(b"not a video at all" * 100)
-    rc = _cli(["--source", str(bad), "--engine", "pos", "--sink", "null", "--roi-backend", "cpu",
-               "--max-faces", "1"])
+    rc = _cli(["--source", str(bad), "--model", "pos", "--sink", "null", "--roi-backend", "cpu",
+               "--max-num-faces", "1"])
     assert rc == 1
     assert "ended: error" in capsys.readouterr().err
 
@@ -466,7 +483,7 @@ def test_edge_rppg_main_dispatches_run(tmp_path: Path, clip: dict, capsys: pytes
     from edge_rppg.cli.main import main
 
     rc = main(["run", "--source", str(clip["path"]), "--engine", "pos", "--max-frames", "12",
-               "--roi-backend", "cpu", "--max-faces", "1", "--backend", "opencv", "--quiet"])
+               "--roi-backend", "cpu", "--max-num-faces", "1", "--backend", "opencv", "--quiet"])
     assert rc == 0
     lines = [json.loads(s) for s in capsys.readouterr().out.splitlines() if s.startswith("{")]
     assert len(lines) == 12 and lines[-1]["frame_index"] == 11 and lines[-1]["face_found"]
