@@ -4,7 +4,8 @@ One run exports the model (a checkpoint, or a seeded fresh model of a preset), q
 it to INT8 Q/DQ, then times one 160-frame window per call for every variant with 1 and 2
 threads, side by side, and prints the ratios (goal: ORT FP32 ≥ 3× faster than torch
 eager), node counts and file sizes. Timing = median of ``--repeat`` calls after
-``--warmup`` calls; inputs are raw synthetic MSTmap windows, and every engine includes its
+``--warmup`` calls, the variants interleaved call by call (so a busy machine slows them
+alike); inputs are raw synthetic MSTmap windows, and every engine includes its
 own window normalisation, as in the SDK.
 
     .venv/bin/python bench/bench_engines.py                       # paper preset, fresh weights
@@ -20,20 +21,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List
+from typing import Any, Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-
-def _median_ms(fn: Callable[[], Any], warmup: int, repeat: int) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return float(statistics.median(times))
 
 
 def main(argv: List[str] | None = None) -> int:
@@ -48,6 +38,9 @@ def main(argv: List[str] | None = None) -> int:
     p.add_argument("--calib-samples", type=int, default=16)
     p.add_argument("--workdir", default=None, help="where the ONNX files go (default: a temp dir)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--compare-topk", action="store_true",
+                   help="also export and time the previous kNN density (ONNX TopK) in the same run")
+    p.add_argument("--no-record", action="store_true", help="do not write bench/RESULTS.md")
     args = p.parse_args(argv)
 
     import torch
@@ -71,6 +64,24 @@ def main(argv: List[str] | None = None) -> int:
     work = Path(args.workdir or tempfile.mkdtemp(prefix="bench_engines_"))
     work.mkdir(parents=True, exist_ok=True)
     fp32 = export_onnx(model, work / "model.onnx", T=args.T)
+    topk_fp32 = None
+    if args.compare_topk:
+        from edge_rppg.models import fpc
+
+        network = fpc.knn_mean_distance
+
+        def _topk_knn(dist: "torch.Tensor", k: int, off_diag: "torch.Tensor") -> "torch.Tensor":
+            """The kNN density as exported before (one TopK with static k + 1)."""
+            return torch.topk(dist, k + 1, dim=-1, largest=False, sorted=True).values[..., 1:].mean(dim=-1)
+
+        fpc.knn_mean_distance = _topk_knn
+        import edge_rppg.export.export_friendly as ef
+        ef.knn_mean_distance = _topk_knn
+        try:
+            topk_fp32 = export_onnx(model, work / "model_topk.onnx", T=args.T)
+        finally:
+            fpc.knn_mean_distance = network
+            ef.knn_mean_distance = network
     calib = build_calibration_set(CalibrationConfig(n_samples=args.calib_samples, T=args.T))
     int8_path = work / "model.int8.onnx"
     quantize_int8(fp32.path, int8_path, calib.normalised())
@@ -87,15 +98,29 @@ def main(argv: List[str] | None = None) -> int:
         "ort_int8": {"file": str(int8_path), "nodes": node_counts(onnx.load(str(int8_path)))["total"],
                      "size_bytes": int8_path.stat().st_size},
     }
+    if topk_fp32 is not None:
+        variants["ort_fp32_topk_knn"] = {"file": str(topk_fp32.path), "nodes": topk_fp32.nodes_after,
+                                         "size_bytes": topk_fp32.size_bytes}
     threads = [int(t) for t in args.threads.split(",") if t]
     rows: Dict[str, Dict[int, float]] = {k: {} for k in variants}
     for n in threads:
         torch.set_num_threads(n)
-        ref = TorchEngine(model)
-        rows["torch_eager"][n] = _median_ms(lambda: ref.infer(window), args.warmup, args.repeat)
-        for key, path in (("ort_fp32", fp32.path), ("ort_int8", int8_path)):
-            eng = OnnxRuntimeEngine(path, intra_op_threads=n, inter_op_threads=1)
-            rows[key][n] = _median_ms(lambda: eng.infer(window), args.warmup, args.repeat)
+        engines: Dict[str, Any] = {"torch_eager": TorchEngine(model)}
+        onnx_variants = [("ort_fp32", fp32.path), ("ort_int8", int8_path)]
+        if topk_fp32 is not None:
+            onnx_variants.append(("ort_fp32_topk_knn", topk_fp32.path))
+        for key, path in onnx_variants:
+            engines[key] = OnnxRuntimeEngine(path, intra_op_threads=n, inter_op_threads=1)
+        # interleaved: every round calls each variant once, so machine load hits all alike
+        times: Dict[str, List[float]] = {k: [] for k in engines}
+        for r in range(args.warmup + args.repeat):
+            for key, eng in engines.items():
+                t0 = time.perf_counter()
+                eng.infer(window)
+                if r >= args.warmup:
+                    times[key].append((time.perf_counter() - t0) * 1e3)
+        for key, t in times.items():
+            rows[key][n] = float(statistics.median(t))
     result = {
         "model": name, "T": args.T, "K": list(fp32.K), "cpu_count": os.cpu_count(), "repeat": args.repeat,
         "latency_ms": {k: {str(n): round(v, 3) for n, v in r.items()} for k, r in rows.items()},
@@ -105,6 +130,21 @@ def main(argv: List[str] | None = None) -> int:
         "goal_ort_fp32_3x": all(rows["torch_eager"][n] / rows["ort_fp32"][n] >= 3.0 for n in threads),
         "variants": variants,
     }
+    if not args.no_record:
+        from results import markdown_table, record
+
+        table = markdown_table(
+            ["variant", *[f"{n} thr (ms)" for n in threads], *[f"vs torch ({n} thr)" for n in threads], "nodes",
+             "size (MB)"],
+            [[key, *[r[n] for n in threads], *[f"{rows['torch_eager'][n] / r[n]:.2f}x" for n in threads],
+              variants[key]["nodes"] if variants[key]["nodes"] is not None else "-",
+              f"{variants[key]['size_bytes'] / 1e6:.2f}" if variants[key]["size_bytes"] else "-"]
+             for key, r in rows.items()])
+        record("Engines (per 160-frame clip)",
+               f"Model {name}, T={args.T}, K={list(fp32.K)}; median of {args.repeat} calls, side by side in one "
+               f"run.\n\n{table}\n\nGoal ORT FP32 >= 3x torch eager on every thread count: "
+               f"**{'met' if result['goal_ort_fp32_3x'] else 'NOT met'}**. `ort_fp32_topk_knn` (when present) is "
+               "the same model exported with the previous TopK kNN density.")
     if args.json:
         print(json.dumps(result, indent=2))
         return 0

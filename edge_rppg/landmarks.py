@@ -19,6 +19,8 @@ from typing import Any, List, Optional, Protocol, Tuple, Type, TypeVar, runtime_
 import numpy as np
 
 from .config import Config
+from .errors import ConfigError
+from .face_tracking import MeshTracker, TrackerSettings
 from .registry import Registry
 from .validation import check_frame
 
@@ -69,7 +71,11 @@ class LandmarkerOptions(Config):
     """Options of :class:`MediaPipeLandmarker` (MediaPipe Tasks style).
 
     ``static_image_mode=False`` tracks the face between frames (video); ``True`` runs the
-    detector on every frame (unrelated still images).  ``settle_passes``: in tracking
+    detector on every frame (unrelated still images).  ``mesh_rate_hz`` and the
+    ``track_*`` fields set the landmark schedule (mesh at a rate, Lucas–Kanade tracking in
+    between, mesh again on loss or drift; the face detector inside FaceMesh runs only
+    when no face is tracked — with ``max_num_faces`` > 1 at most at mesh runs, never on the
+    tracked frames).  ``settle_passes``: in tracking
     mode, when a face is (re)acquired the frame is processed this many more times so the
     first landmarks already come from the converged tracker, not the detector's cruder
     crop — otherwise the first frames sit ~1.5 % off in scale and show as a jump in the
@@ -81,6 +87,40 @@ class LandmarkerOptions(Config):
     min_tracking_confidence: float = 0.5
     static_image_mode: bool = False
     settle_passes: int = 3
+    #: landmark schedule: the face mesh runs at most this often (Hz of stream time) while a
+    #: face is tracked; frames in between get the last mesh moved by Lucas–Kanade point
+    #: tracking + a similarity fit (:mod:`edge_rppg.face_tracking`). 0 = mesh on every frame.
+    mesh_rate_hz: float = 5.0
+    #: a tracked point whose forward-backward LK error exceeds this (pixels) is dropped
+    track_fb_max_px: float = 1.0
+    #: fewer surviving tracked points than this fraction → the mesh runs again (loss)
+    track_min_points: float = 0.5
+    #: median similarity-fit residual above this fraction of the face size → mesh again (drift)
+    track_max_residual: float = 0.02
+    #: at a scheduled mesh run, when the tracked face moved more than ``moved_frac`` of its
+    #: size since the last run, FaceMesh (whose crop comes from its last run) runs
+    #: ``moved_passes`` more times on the frame so its crop catches up
+    moved_frac: float = 0.01
+    moved_passes: int = 1
+
+    def __post_init__(self) -> None:
+        if self.mesh_rate_hz < 0:
+            raise ConfigError(f"LandmarkerOptions.mesh_rate_hz must be >= 0 (0 = every frame), "
+                             f"got {self.mesh_rate_hz}")
+        if not self.track_fb_max_px > 0 or not 0 < self.track_min_points <= 1 or not self.track_max_residual > 0:
+            raise ConfigError("LandmarkerOptions: track_fb_max_px > 0, 0 < track_min_points <= 1 and "
+                             f"track_max_residual > 0 expected; got {self.track_fb_max_px}, "
+                             f"{self.track_min_points}, {self.track_max_residual}")
+
+    @property
+    def tracking_enabled(self) -> bool:
+        """True when frames between mesh runs are tracked (video mode and a mesh rate > 0)."""
+        return not self.static_image_mode and self.mesh_rate_hz > 0
+
+    def tracker_settings(self) -> "TrackerSettings":
+        """The :class:`~edge_rppg.face_tracking.TrackerSettings` these options ask for."""
+        return TrackerSettings(fb_max_px=self.track_fb_max_px, min_points_frac=self.track_min_points,
+                               max_residual_frac=self.track_max_residual)
 
 
 def _face_from_normalized(points: np.ndarray, width: int, height: int, score: float) -> Face:
@@ -106,6 +146,11 @@ class MediaPipeLandmarker:
         self._mesh: Any = None
         self._last_ts: Optional[float] = None
         self._tracking = False
+        self._tracker = MeshTracker(self.options.tracker_settings())
+        self._last_mesh_ts: Optional[float] = None
+        #: frames answered by a mesh run / by tracking since creation (for benchmarks)
+        self.mesh_runs = 0
+        self.tracked_frames = 0
         self._open()
 
     @classmethod
@@ -127,21 +172,57 @@ class MediaPipeLandmarker:
         self.close()
         self._last_ts = None
         self._tracking = False
+        self._tracker.clear()
+        self._last_mesh_ts = None
         self._open()
 
     def detect(self, frame_rgb: np.ndarray, timestamp_ms: float) -> List[Face]:
-        """Faces in one RGB uint8 frame, largest first; ``[]`` if none."""
+        """Faces in one RGB uint8 frame, largest first; ``[]`` if none.
+
+        With the landmark schedule on (:attr:`LandmarkerOptions.tracking_enabled`), the mesh
+        runs when ``1 / mesh_rate_hz`` of stream time has passed since its last run, or
+        when tracking reports a loss or drift; other frames are tracked.
+        """
         frame = check_frame(frame_rgb)
         if self._mesh is None:
             raise RuntimeError("MediaPipeLandmarker is closed")
         if self._last_ts is not None and timestamp_ms < self._last_ts:
             self.reset()
         self._last_ts = float(timestamp_ms)
-        frame = np.ascontiguousarray(frame)
+        o = self.options
+        if o.tracking_enabled and self._tracker.active and self._last_mesh_ts is not None \
+                and timestamp_ms - self._last_mesh_ts < 1000.0 / o.mesh_rate_hz - 1e-6:
+            moved = self._tracker.track(frame)
+            if moved is not None:
+                self.tracked_frames += 1
+                return self._faces(moved)
+        moved = self._tracker.motion if self._tracker.active else 0.0
+        extra = o.moved_passes if o.tracking_enabled and moved > o.moved_frac else 0
+        faces = self._run_mesh(np.ascontiguousarray(frame), extra)
+        self.mesh_runs += 1
+        if o.tracking_enabled:
+            self._last_mesh_ts = float(timestamp_ms)
+            self._tracker.start(frame, [f.landmarks for f in faces])
+        return faces
+
+    @staticmethod
+    def _faces(meshes: List[np.ndarray]) -> List[Face]:
+        """Tracked meshes as faces (score 1.0 like FaceMesh's), largest first."""
+        faces = []
+        for lm in meshes:
+            box = (float(lm[:, 0].min()), float(lm[:, 1].min()), float(lm[:, 0].max()), float(lm[:, 1].max()))
+            faces.append(Face(landmarks=lm, box=box, score=1.0))
+        faces.sort(key=lambda face: face.area, reverse=True)
+        return faces
+
+    def _run_mesh(self, frame: np.ndarray, extra_passes: int = 0) -> List[Face]:
+        """One FaceMesh run (plus ``settle_passes`` on (re)acquisition, or ``extra_passes``
+        when the face moved since the last run), largest face first."""
         found = self._mesh.process(frame).multi_face_landmarks or []
         o = self.options
-        if found and not self._tracking and not o.static_image_mode:
-            for _ in range(o.settle_passes):   # let the tracker converge on the first frame
+        passes = o.settle_passes if not self._tracking else extra_passes
+        if found and not o.static_image_mode:
+            for _ in range(passes):   # let FaceMesh's own tracker re-crop on this frame
                 found = self._mesh.process(frame).multi_face_landmarks or found
         self._tracking = bool(found)
         h, w = frame.shape[:2]

@@ -1,0 +1,149 @@
+"""Landmark schedule: Lucas–Kanade mesh tracking between FaceMesh runs (edge_rppg.face_tracking)
+and its use inside MediaPipeLandmarker (LandmarkerOptions.mesh_rate_hz and track_* fields)."""
+from __future__ import annotations
+
+from typing import List, Tuple
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+
+from edge_rppg.face_tracking import STABLE_POINTS, MeshTracker, TrackerSettings, similarity_apply
+from edge_rppg.landmarks import LANDMARKERS, LandmarkerOptions, MediaPipeLandmarker
+from edge_rppg.roi import META_ROI_POLYGONS
+
+
+def _similarity(angle_deg: float, scale: float, tx: float, ty: float, centre: Tuple[float, float]) -> np.ndarray:
+    m = cv2.getRotationMatrix2D(centre, angle_deg, scale)
+    m[:, 2] += (tx, ty)
+    return m
+
+
+@pytest.fixture(scope="module")
+def moving_clip() -> Tuple[List[np.ndarray], List[np.ndarray]]:
+    """30 frames (640x480) of the astronaut's face moving by known similarity transforms,
+    and the transform of each frame relative to frame 0."""
+    img = skimage.data.astronaut()
+    canvas = np.full((480, 640, 3), 90, np.uint8)
+    canvas[:, 64:576] = cv2.resize(img, (512, 480), interpolation=cv2.INTER_AREA)
+    frames, mats = [], []
+    for i in range(30):
+        m = _similarity(0.15 * i, 1.0 + 0.002 * i, 1.2 * i, -0.6 * i, (320.0, 200.0))
+        frames.append(cv2.warpAffine(canvas, m, (640, 480), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))
+        mats.append(m)
+    return frames, mats
+
+
+@pytest.fixture(scope="module")
+def first_mesh(moving_clip) -> np.ndarray:
+    with MediaPipeLandmarker(LandmarkerOptions(static_image_mode=True)) as lmk:
+        faces = lmk.detect(moving_clip[0][0], 0)
+    assert len(faces) == 1
+    return faces[0].landmarks
+
+
+def test_stable_points_are_rigid_skin_not_mouth_or_eyes() -> None:
+    lips_and_eyes = {0, 13, 14, 17, 61, 291, 33, 133, 159, 145, 263, 362, 386, 374}
+    assert not set(STABLE_POINTS.tolist()) & lips_and_eyes
+    assert set(META_ROI_POLYGONS["forehead"]) <= set(STABLE_POINTS.tolist())
+    assert len(STABLE_POINTS) == len(set(STABLE_POINTS.tolist())) >= 30
+
+
+def test_tracker_follows_a_known_similarity_motion(moving_clip, first_mesh) -> None:
+    frames, mats = moving_clip
+    tracker = MeshTracker()
+    tracker.start(frames[0], [first_mesh])
+    for i in range(1, 12):
+        moved = tracker.track(frames[i])
+        assert moved is not None and len(moved) == 1
+        want = similarity_apply(mats[i] @ np.vstack([np.linalg.inv(np.vstack([mats[0], [0, 0, 1]]))[:2], [0, 0, 1]]),
+                                first_mesh)
+        err = np.linalg.norm(moved[0] - want, axis=1)
+        assert float(np.median(err)) < 0.5, (i, float(np.median(err)))
+    assert tracker.motion > 0.01      # it moved ~15 px on a ~200 px face
+
+
+def test_tracker_reports_loss_when_the_face_disappears(moving_clip, first_mesh) -> None:
+    frames, _ = moving_clip
+    tracker = MeshTracker()
+    tracker.start(frames[0], [first_mesh])
+    assert tracker.track(frames[1]) is not None
+    noise = np.random.default_rng(0).integers(0, 256, size=frames[0].shape, dtype=np.uint8)
+    assert tracker.track(noise) is None
+    assert not tracker.active and tracker.track(frames[2]) is None   # needs a new keyframe
+
+
+def test_tracker_reports_drift_when_the_fit_residual_is_large(moving_clip, first_mesh) -> None:
+    frames, _ = moving_clip
+    strict = MeshTracker(TrackerSettings(max_residual_frac=1e-9))   # any residual is "drift"
+    strict.start(frames[0], [first_mesh])
+    assert strict.track(frames[3]) is None
+
+
+def test_tracker_start_with_no_face_is_inactive(moving_clip) -> None:
+    tracker = MeshTracker()
+    tracker.start(moving_clip[0][0], [])
+    assert not tracker.active and tracker.track(moving_clip[0][1]) is None
+
+
+def test_schedule_runs_the_mesh_at_its_rate_and_tracks_in_between(moving_clip) -> None:
+    frames, _ = moving_clip
+    every = MediaPipeLandmarker(LandmarkerOptions(mesh_rate_hz=0))
+    sched = MediaPipeLandmarker(LandmarkerOptions(mesh_rate_hz=5.0))
+    ref = [every.detect(f, 1000.0 * i / 30) for i, f in enumerate(frames)]
+    got = [sched.detect(f, 1000.0 * i / 30) for i, f in enumerate(frames)]
+    assert every.mesh_runs == 30 and every.tracked_frames == 0
+    # 30 frames = 1 s at 30 fps: mesh at t = 0, 0.2, ... 0.8 s (5 runs), the rest tracked
+    assert sched.mesh_runs == 5 and sched.tracked_frames == 25
+    assert all(len(a) == len(b) == 1 for a, b in zip(ref, got))
+    err = [float(np.median(np.linalg.norm(a[0].landmarks - b[0].landmarks, axis=1))) for a, b in zip(ref, got)]
+    assert max(err) < 1.5
+    every.close(), sched.close()
+
+
+def test_schedule_with_two_faces_allowed_does_not_run_the_mesh_every_frame(moving_clip) -> None:
+    """max_num_faces=2 with one visible face: FaceMesh would run its detector on every call;
+    the schedule calls FaceMesh (the only place the detector can run) at the mesh rate."""
+    frames, _ = moving_clip
+    with MediaPipeLandmarker(LandmarkerOptions(max_num_faces=2, mesh_rate_hz=5.0)) as lmk:
+        found = [len(lmk.detect(f, 1000.0 * i / 30)) for i, f in enumerate(frames)]
+        assert found == [1] * 30
+        assert lmk.mesh_runs <= 6 and lmk.tracked_frames >= 24
+
+
+def test_loss_reruns_the_mesh_and_no_face_gives_empty(moving_clip) -> None:
+    frames, _ = moving_clip
+    blank = np.full_like(frames[0], 120)
+    with MediaPipeLandmarker(LandmarkerOptions(mesh_rate_hz=2.0)) as lmk:
+        assert len(lmk.detect(frames[0], 0.0)) == 1
+        assert len(lmk.detect(frames[1], 33.3)) == 1 and lmk.tracked_frames == 1
+        assert lmk.detect(blank, 66.7) == []           # tracking lost → mesh ran → no face
+        assert lmk.mesh_runs == 2
+        assert len(lmk.detect(frames[3], 100.0)) == 1  # re-acquired by the mesh (detector)
+        assert lmk.mesh_runs == 3
+
+
+def test_timestamp_going_back_restarts_schedule(moving_clip) -> None:
+    frames, _ = moving_clip
+    with MediaPipeLandmarker(LandmarkerOptions(mesh_rate_hz=5.0)) as lmk:
+        for i in range(4):
+            lmk.detect(frames[i], 1000.0 * i / 30)
+        runs = lmk.mesh_runs
+        assert len(lmk.detect(frames[0], 0.0)) == 1    # new clip: mesh again, not a stale track
+        assert lmk.mesh_runs == runs + 1
+
+
+def test_schedule_options_validate_and_round_trip() -> None:
+    opts = LandmarkerOptions(mesh_rate_hz=7.5, track_fb_max_px=0.8, track_min_points=0.6, track_max_residual=0.03)
+    assert LandmarkerOptions.from_json(opts.to_json()) == opts
+    assert opts.tracking_enabled and not LandmarkerOptions(mesh_rate_hz=0).tracking_enabled
+    assert not LandmarkerOptions(static_image_mode=True).tracking_enabled
+    s = opts.tracker_settings()
+    assert (s.fb_max_px, s.min_points_frac, s.max_residual_frac) == (0.8, 0.6, 0.03)
+    with pytest.raises(ValueError, match="mesh_rate_hz"):
+        LandmarkerOptions(mesh_rate_hz=-1)
+    with pytest.raises(ValueError, match="track_min_points"):
+        LandmarkerOptions(track_min_points=0.0)
+    with LANDMARKERS.get("mediapipe").create_from_options(opts) as lmk:
+        assert lmk.options.mesh_rate_hz == 7.5
