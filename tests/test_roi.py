@@ -114,3 +114,67 @@ def test_partially_outside_face_and_nan_landmarks(astronaut):
         rasterize_label_map(bad, 512, 512)
     with pytest.raises(ShapeError):
         rasterize_label_map(lm[:400], 512, 512)
+
+
+# ------------------------------------------------------------ per-ROI rectangle path
+def _whole_map_sums(frame, label):
+    """The one-bincount path: a plain ndarray label map has no ROI rectangles."""
+    return roi_sums(frame, np.asarray(label).copy())
+
+
+@pytest.mark.parametrize("shift", [(0.0, 0.0), (0.3, -0.7), (-150.0, 20.0), (250.0, 260.0)])
+def test_boxed_roi_sums_are_bit_identical_to_the_whole_map_path(astronaut, shift):
+    """Each ROI summed in its own rectangle equals one bincount over the whole label map,
+    bit for bit — also with the face partly outside the frame (clipped rectangles)."""
+    from edge_rppg.roi import LabelMap
+
+    img, lm = astronaut
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        moved = lm + np.asarray(shift, np.float32) + rng.normal(0, 0.4, lm.shape).astype(np.float32)
+        box = roi_box(moved, *img.shape[:2])
+        label = rasterize_label_map(moved, *img.shape[:2], box=box)
+        if label.size == 0:
+            continue
+        assert isinstance(label, LabelMap) and label.roi_boxes is not None and len(label.roi_boxes) == 6
+        crop = img[box[1]:box[3], box[0]:box[2]]
+        got, got_n = roi_sums(crop, label)
+        want, want_n = _whole_map_sums(crop, label)
+        np.testing.assert_array_equal(got_n, want_n)
+        np.testing.assert_array_equal(got, want)
+        # and the colour means are those of the full-resolution, full-frame path
+        full_s, full_n = roi_sums(img, np.asarray(rasterize_label_map(moved, *img.shape[:2])).copy())
+        ok = full_n > 0
+        np.testing.assert_array_equal(full_n, got_n)
+        assert np.all(np.abs(got[ok] / got_n[ok, None] - full_s[ok] / full_n[ok, None])
+                      <= 1e-3 * full_s[ok] / full_n[ok, None])
+
+
+def test_slices_of_a_label_map_drop_the_rectangles(astronaut):
+    img, lm = astronaut
+    label = rasterize_label_map(lm, *img.shape[:2])
+    assert label.roi_boxes is not None
+    part = label[10:, 5:]
+    assert part.roi_boxes is None          # its coordinates would be wrong: whole-map path
+    s, n = roi_sums(img[10:, 5:], part)
+    s2, n2 = _whole_map_sums(img[10:, 5:], part)
+    np.testing.assert_array_equal(s, s2)
+    np.testing.assert_array_equal(n, n2)
+
+
+def test_boxed_path_on_synthetic_face_video_frames(synth_videos):
+    """On the synthetic face videos (the project's ground-truth clips), with real FaceMesh
+    landmarks: the fast path's colour means equal the full-resolution path's."""
+    from edge_rppg.landmarks import LandmarkerOptions, MediaPipeLandmarker
+    from edge_rppg.video import open_video
+
+    with open_video(synth_videos["moderate_motion"]) as r, MediaPipeLandmarker(LandmarkerOptions()) as lmk:
+        for i, frame in enumerate(r):
+            if i >= 40:
+                break
+            faces = lmk.detect(frame, 1000.0 * i / 30)
+            assert faces
+            got, got_n = frame_roi_sums(frame, faces[0].landmarks)
+            want, want_n = _whole_map_sums(frame, rasterize_label_map(faces[0].landmarks, *frame.shape[:2]))
+            np.testing.assert_array_equal(got_n, want_n)
+            np.testing.assert_array_equal(got, want)
