@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     src = Path(args.model)
     if not src.is_file():
         raise ModelFileError(f"ONNX model not found: {src}")
+    from edge_rppg.extras import require
+    require("onnx", "export")  # missing: one line naming the extra to install
     import onnx
 
     try:

@@ -152,6 +152,8 @@ class QDQSummary:
 def inspect_qdq(model: Union[str, Path, "onnx.ModelProto"]) -> QDQSummary:  # type: ignore[name-defined]  # noqa: F821
     """Check a Q/DQ graph: zero-points (all 0, INT8), per-channel weights, quantised ops,
     and that no density-peak node reads a dequantised tensor."""
+    from edge_rppg.extras import require
+    require("onnx", "export")  # missing: one line naming the extra to install
     import onnx
     from onnx import TensorProto, numpy_helper
 
@@ -251,6 +253,8 @@ def quantize_int8(fp32_path: Union[str, Path], out_path: Union[str, Path], windo
     density-peak nodes cannot be found (exclusion requested), or if the result is not
     symmetric signed INT8 with per-channel weights.
     """
+    from edge_rppg.extras import require
+    require("onnx", "export")  # missing: one line naming the extra to install
     import onnx
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 

@@ -68,3 +68,8 @@ class DatasetError(EdgeRPPGError):
 
 class SourceError(EdgeRPPGError):
     """A camera/stream source could not be opened or ended with an error."""
+
+
+class MissingExtraError(EdgeRPPGError, ImportError):
+    """An optional dependency is not installed; the message names the ``pip install "edge-rppg[extra]"``
+    that provides it. Also an ``ImportError``, so code that falls back on a missing module keeps working."""

@@ -65,6 +65,8 @@ def bland_altman_plot(pred: object, true: object, path: Union[str, Path], title:
     Uses matplotlib's Agg canvas directly, so it works headless and never changes the
     global pyplot backend. The format follows the suffix (png, pdf, svg).
     """
+    from edge_rppg.extras import require
+    require("matplotlib", "plot")  # missing: one line naming the extra to install
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -13,6 +13,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def plot_estimate(est: "Estimate", path: Union[str, Path], truth_bpm: float | None = None) -> Path:
     """Write a 3-panel PNG: BVP over time, its PSD with the HR peak, window HR over time."""
+    from edge_rppg.extras import require
+    require("matplotlib", "plot")  # missing: one line naming the extra to install
     import matplotlib
 
     matplotlib.use("Agg")

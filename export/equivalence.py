@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
+from edge_rppg.extras import require
+require("torch", "export")  # missing: one line naming the extra to install
 import torch
 from torch import nn
 from tqdm.auto import tqdm

@@ -45,6 +45,8 @@ from __future__ import annotations
 import copy
 from typing import Dict, List, Optional, Tuple
 
+from edge_rppg.extras import require
+require("torch", "export")  # missing: one line naming the extra to install
 import torch
 from torch import Tensor, nn
 
@@ -235,6 +237,8 @@ def audit_onnx(model: "onnx.ModelProto") -> List[str]:  # type: ignore[name-defi
     :data:`MAX_TOPK`; the graph inputs/outputs and (after shape inference) every
     intermediate tensor have fully static shapes.
     """
+    from edge_rppg.extras import require
+    require("onnx", "export")  # missing: one line naming the extra to install
     from onnx import numpy_helper, shape_inference
 
     problems: List[str] = []

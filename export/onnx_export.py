@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
+from edge_rppg.extras import require
+require("torch", "export")  # missing: one line naming the extra to install
 import torch
 from torch import nn
 
@@ -147,6 +149,8 @@ def _ort_outputs(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
 
 def _simplify(proto: "onnx.ModelProto", T: int, notes: List[str]) -> Tuple["onnx.ModelProto", bool]:  # type: ignore[name-defined]  # noqa: F821
     """onnxslim-simplified copy of ``proto`` if it checks and reproduces the outputs, else ``proto``."""
+    from edge_rppg.extras import require
+    require("onnx", "export")  # missing: one line naming the extra to install
     import onnx
 
     try:
@@ -172,6 +176,8 @@ def _simplify(proto: "onnx.ModelProto", T: int, notes: List[str]) -> Tuple["onnx
 
 def save_onnx(proto: "onnx.ModelProto", path: Union[str, Path]) -> Path:  # type: ignore[name-defined]  # noqa: F821
     """Write ``proto`` as one self-contained file (no external data), atomically."""
+    from edge_rppg.extras import require
+    require("onnx", "export")  # missing: one line naming the extra to install
     import onnx
 
     path = Path(path)
@@ -189,6 +195,8 @@ def export_onnx(model: nn.Module, path: Union[str, Path], T: Optional[int] = Non
     ``T`` defaults to ``model.config.T``. Raises ``ValueError`` for an opset below 17 and
     ``ModelFileError`` when the exported graph fails ``onnx.checker`` or the static audit.
     """
+    from edge_rppg.extras import require
+    require("onnx", "export")  # missing: one line naming the extra to install
     import onnx
 
     import edge_rppg
@@ -240,6 +248,8 @@ def export_onnx(model: nn.Module, path: Union[str, Path], T: Optional[int] = Non
 
 def _float_types(proto: "onnx.ModelProto") -> Dict[str, int]:  # type: ignore[name-defined]  # noqa: F821
     """Element type of every named tensor (inputs, outputs, initializers, inferred values)."""
+    from edge_rppg.extras import require
+    require("onnx", "export")  # missing: one line naming the extra to install
     from onnx import shape_inference
 
     inferred = shape_inference.infer_shapes(proto, strict_mode=False)
@@ -260,6 +270,8 @@ def to_fp16(proto: "onnx.ModelProto", block: List[str]) -> "onnx.ModelProto":  #
     onnxconverter-common, whose block-list handling leaves mismatched ``Cast`` targets on
     this graph.
     """
+    from edge_rppg.extras import require
+    require("onnx", "export")  # missing: one line naming the extra to install
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -341,6 +353,8 @@ def convert_fp16(src: Union[str, Path], dst: Union[str, Path]) -> ExportResult:
     Inputs/outputs stay float32 (the engines feed the same arrays) and the density-peak
     selection stays FP32. Raises ``ModelFileError`` if ``src`` is not an edge_rppg FP32 export.
     """
+    from edge_rppg.extras import require
+    require("onnx", "export")  # missing: one line naming the extra to install
     import onnx
 
     src = Path(src)
@@ -365,6 +379,8 @@ def convert_fp16(src: Union[str, Path], dst: Union[str, Path]) -> ExportResult:
 def _unshare_initializers(proto: "onnx.ModelProto", block: List[str]) -> int:  # type: ignore[name-defined]  # noqa: F821
     """Give FP32-kept (blocked) nodes their own copy of initializers they share with
     converted nodes (onnxslim deduplicates equal constants); returns the copies made."""
+    from edge_rppg.extras import require
+    require("onnx", "export")  # missing: one line naming the extra to install
     from onnx import numpy_helper
 
     blocked = set(block)

@@ -4,7 +4,10 @@ from __future__ import annotations
 import argparse
 import json
 
-HELP = "build a TensorRT engine from an exported ONNX model (needs TensorRT 10 + pycuda + an NVIDIA GPU)"
+HELP = "build a TensorRT engine from an exported ONNX model (needs TensorRT 10/11 + pycuda + an NVIDIA GPU)"
+DESCRIPTION = (HELP + ". TensorRT 10 (JetPack 6) builds fp16 from the FP32 graph with weakly typed flags; "
+               "TensorRT 11 builds strongly typed networks only: fp16 from the FP16 export (`export --fp16`), "
+               "int8 from the Q/DQ file of `calibrate`, fp32 from the FP32 export.")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,7 +28,8 @@ def run(args: argparse.Namespace) -> int:
     import shutil
     from pathlib import Path
 
-    from edge_rppg.engines.tensorrt_engine import build_or_load, read_sidecar, require_tensorrt, sidecar_path
+    from edge_rppg.engines.tensorrt_engine import read_sidecar, require_tensorrt, sidecar_path
+    from edge_rppg.runtime.tensorrt_build import build_or_load
     from edge_rppg.errors import ModelFileError
 
     src = Path(args.model)
@@ -34,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     require_tensorrt()  # one clear line when TensorRT or pycuda is missing
     calibration = None
     if args.legacy_calibration > 0:
+        from edge_rppg.extras import require
+        require("onnx", "jetson")  # missing: one line naming the extra to install
         import onnx
 
         from edge_rppg.calibration.dataset import CalibrationConfig, build_calibration_set

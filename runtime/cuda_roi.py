@@ -153,6 +153,8 @@ class CupyRoiSummer:
     backend = "cupy"
 
     def __init__(self) -> None:
+        from edge_rppg.extras import require
+        require("cupy", "cuda")  # missing: one line naming the extra to install
         import cupy as cp
 
         self._cp = cp
@@ -209,6 +211,8 @@ class PycudaRoiSummer:
     backend = "pycuda"
 
     def __init__(self, device: int = 0) -> None:
+        from edge_rppg.extras import require
+        require("pycuda", "jetson")  # missing: one line naming the extra to install
         import pycuda.driver as cuda
         from pycuda.compiler import SourceModule
 
@@ -226,6 +230,8 @@ class PycudaRoiSummer:
 
     def sums(self, frame: Any, labels: np.ndarray, offset: Tuple[int, int] = (0, 0)) -> Tuple[np.ndarray, np.ndarray]:
         """Sums and counts. ``frame``: host array (crop uploaded) or a pycuda ``GPUArray``."""
+        from edge_rppg.extras import require
+        require("pycuda", "jetson")  # missing: one line naming the extra to install
         import pycuda.gpuarray as gpuarray
 
         labels = np.ascontiguousarray(labels, dtype=np.uint8)
@@ -249,12 +255,16 @@ class PycudaRoiSummer:
 
 
 def _probe_cupy() -> bool:
+    from edge_rppg.extras import require
+    require("cupy", "cuda")  # missing: one line naming the extra to install
     import cupy as cp
 
     return cp.cuda.runtime.getDeviceCount() > 0
 
 
 def _probe_pycuda() -> bool:
+    from edge_rppg.extras import require
+    require("pycuda", "jetson")  # missing: one line naming the extra to install
     import pycuda.driver as cuda
 
     cuda.init()

@@ -142,6 +142,8 @@ def _preload_libgcc_s() -> None:
 def _gst() -> Any:
     """Import and initialise GStreamer (raises ImportError/ValueError when unavailable)."""
     _preload_libgcc_s()
+    from edge_rppg.extras import require
+    require("gi", "gstreamer")  # missing: one line naming the extra to install
     import gi
 
     gi.require_version("Gst", "1.0")

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+from edge_rppg.extras import require
+require("torch", "train")  # missing: one line naming the extra to install
 import torch
 from torch.utils.data import ConcatDataset, Dataset
 

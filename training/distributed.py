@@ -11,6 +11,8 @@ import os
 import socket
 from dataclasses import dataclass
 
+from edge_rppg.extras import require
+require("torch", "train")  # missing: one line naming the extra to install
 import torch
 import torch.distributed as dist
 

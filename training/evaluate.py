@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
+from edge_rppg.extras import require
+require("torch", "train")  # missing: one line naming the extra to install
 import torch
 
 from .config import SYNTHETIC, DataSpec

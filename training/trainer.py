@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
+from edge_rppg.extras import require
+require("torch", "train")  # missing: one line naming the extra to install
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 

@@ -1,18 +1,9 @@
-"""TensorRT engine (TensorRT 10 Python API + pycuda), for Jetson and other NVIDIA GPUs.
+"""TensorRT engine loading (TensorRT 10.x and 11.x Python API + pycuda), for Jetson and other NVIDIA GPUs.
 
-Build: from an exported ONNX file —
-
-* ``fp16``: the ``BuilderFlag.FP16`` flag on the FP32 graph, or, for the FP16 variant
-  (metadata ``edge_rppg.precision=fp16``), a *strongly typed* network that takes the
-  graph's own types;
-* ``int8``: from the Q/DQ graph written by ``edge-rppg calibrate`` (explicit
-  quantisation; INT8 + FP16 flags), or — for JetPack 6 users who want implicit
-  calibration of an FP32 graph — the legacy ``IInt8EntropyCalibrator2`` fed with
-  normalised MSTmap windows. That API is deprecated in TensorRT 10 and removed in 11, so
-  it is only offered when the installed TensorRT still has it;
-* in every weakly typed build, the layers of the density-peak selection (names
-  containing ``/density_peak/``) are constrained to FP32, so the discrete prototype
-  choice is made at full precision.
+Building an engine from ONNX lives in the runtime stage, :mod:`edge_rppg.runtime.tensorrt_build`
+(weakly typed flags on TensorRT 10, strongly typed networks on 11); this core module loads a
+built engine, refuses a stale or foreign one and runs it. Passing an ``.onnx`` file to
+:class:`TensorRTEngine` builds through that module (imported only then).
 
 Cache: a serialised engine is stored under a key of the ONNX SHA-256, the TensorRT
 version, the GPU name and the precision, with a JSON sidecar recording those and the
@@ -28,7 +19,6 @@ the cache/sidecar logic is plain Python and importable anywhere.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import os
@@ -39,21 +29,20 @@ import numpy as np
 
 from ..hashing import file_sha256
 from ..errors import EdgeRPPGError, ModelFileError, ShapeError
+from ..extras import require
 from ..mstmap import input_norm_of, normalize_window
 from ..validation import N_CHANNELS, N_ROI_COMBOS, check_mstmap
 from .base import EngineInfo
 
 __all__ = ["TensorRTEngine", "ENGINE_FORMAT", "PRECISIONS", "cache_key", "default_cache_dir", "sidecar_path",
-           "read_sidecar", "check_sidecar", "cached_engine_path", "build_engine", "build_or_load",
-           "environment", "legacy_calibrator_available", "require_tensorrt"]
+           "read_sidecar", "check_sidecar", "cached_engine_path", "environment", "require_tensorrt"]
 
 ENGINE_FORMAT = "edge_rppg.tensorrt_engine"
 ENGINE_FORMAT_VERSION = 1
 PRECISIONS = ("fp32", "fp16", "int8")
-DENSITY_PEAK_TAG = "/density_peak/"
-INSTALL_HINT = ("TensorRT 10 and pycuda are needed for TensorRT engines: on Jetson use JetPack 6's "
-                "python3-libnvinfer and `pip install pycuda`; on x86 `pip install 'edge-rppg[jetson]'`. "
-                "Without them, use the ONNX file with ONNX Runtime")
+INSTALL_HINT = ("The [jetson] extra brings pycuda and onnx; TensorRT itself comes from JetPack 6 (python3-libnvinfer; "
+                "a venv needs --system-site-packages) or NVIDIA's pip index, see docs/JETSON.md. Without it, run the "
+                "ONNX file with ONNX Runtime")
 
 
 def default_cache_dir() -> Path:
@@ -133,26 +122,14 @@ def check_sidecar(engine_path: Union[str, Path], env: Dict[str, str], onnx_sha25
 
 
 def require_tensorrt() -> Tuple[Any, Any]:
-    """Import ``(tensorrt, pycuda.driver)``; raise ``EdgeRPPGError`` with install help if absent."""
-    try:
-        import tensorrt as trt
-    except ImportError as exc:
-        raise EdgeRPPGError(f"TensorRT is not installed ({exc}). {INSTALL_HINT}") from exc
+    """Import ``(tensorrt, pycuda.driver)``; raise ``MissingExtraError`` with install help if absent."""
+    trt = require("tensorrt", "jetson", what="TensorRT", hint=INSTALL_HINT)
     major = int(str(trt.__version__).split(".")[0])
     if major < 10:
-        raise EdgeRPPGError(f"TensorRT {trt.__version__} is too old: edge_rppg uses the TensorRT 10 API "
+        raise EdgeRPPGError(f"TensorRT {trt.__version__} is too old: edge_rppg uses the TensorRT 10/11 API "
                             "(tensor addresses, execute_async_v3)")
-    try:
-        import pycuda.driver as cuda
-    except ImportError as exc:
-        raise EdgeRPPGError(f"pycuda is not installed ({exc}). {INSTALL_HINT}") from exc
+    cuda = require("pycuda.driver", "jetson", what="pycuda")
     return trt, cuda
-
-
-def legacy_calibrator_available(trt: Any) -> bool:
-    """True when this TensorRT still has ``IInt8EntropyCalibrator2`` (deprecated in 10, removed in 11)."""
-    major = int(str(trt.__version__).split(".")[0])
-    return major < 11 and hasattr(trt, "IInt8EntropyCalibrator2") and hasattr(trt.BuilderFlag, "INT8")
 
 
 def environment(device: int = 0) -> Dict[str, str]:
@@ -165,163 +142,6 @@ def environment(device: int = 0) -> Dict[str, str]:
     major, minor = dev.compute_capability()
     return {"tensorrt_version": str(trt.__version__), "gpu_name": str(dev.name()),
             "compute_capability": f"{major}.{minor}"}
-
-
-def _onnx_precision(onnx_path: Path) -> str:
-    import onnx
-
-    try:
-        proto = onnx.load(str(onnx_path), load_external_data=False)
-    except Exception as exc:
-        raise ModelFileError(f"{onnx_path}: not a readable ONNX file (corrupt or truncated?): {exc}") from exc
-    meta = {p.key: p.value for p in proto.metadata_props}
-    if "edge_rppg.precision" in meta:
-        return meta["edge_rppg.precision"]
-    return "int8" if any(n.op_type == "QuantizeLinear" for n in proto.graph.node) else "fp32"
-
-
-def _entropy_calibrator(trt: Any, cuda: Any, windows: np.ndarray, cache_file: Path) -> Any:
-    """A legacy ``IInt8EntropyCalibrator2`` that feeds normalised MSTmap windows one at a time."""
-
-    class MSTmapEntropyCalibrator(trt.IInt8EntropyCalibrator2):  # type: ignore[misc, name-defined]
-        def __init__(self) -> None:
-            trt.IInt8EntropyCalibrator2.__init__(self)
-            self.windows = np.ascontiguousarray(windows, dtype=np.float32)
-            self.index = 0
-            self.device = cuda.mem_alloc(self.windows[0:1].nbytes)
-
-        def get_batch_size(self) -> int:
-            return 1
-
-        def get_batch(self, names: Any) -> Optional[list]:
-            if self.index >= len(self.windows):
-                return None
-            cuda.memcpy_htod(self.device, np.ascontiguousarray(self.windows[self.index:self.index + 1]))
-            self.index += 1
-            return [int(self.device)]
-
-        def read_calibration_cache(self) -> Optional[bytes]:
-            return cache_file.read_bytes() if cache_file.is_file() else None
-
-        def write_calibration_cache(self, cache: Any) -> None:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            cache_file.write_bytes(bytes(cache))
-
-    return MSTmapEntropyCalibrator()
-
-
-def _keep_density_peak_fp32(trt: Any, network: Any) -> int:
-    """Constrain density-peak layers (and their float outputs) to FP32; returns how many."""
-    count = 0
-    for i in range(network.num_layers):
-        layer = network.get_layer(i)
-        if DENSITY_PEAK_TAG not in layer.name:
-            continue
-        try:
-            layer.precision = trt.float32
-            for j in range(layer.num_outputs):
-                if layer.get_output(j).dtype in (trt.float32, trt.float16):
-                    layer.set_output_type(j, trt.float32)
-            count += 1
-        except Exception:  # some layer kinds (shuffles, constants) take no precision
-            continue
-    return count
-
-
-def build_engine(onnx_path: Union[str, Path], precision: str = "fp16", calibration: Optional[np.ndarray] = None,
-                 calibration_cache: Optional[Path] = None, workspace_mb: int = 1024) -> bytes:
-    """Serialised TensorRT engine for ``onnx_path`` at ``precision``.
-
-    ``calibration`` (normalised windows ``[N, T, 63, 6]``) selects the legacy implicit INT8
-    calibration of an FP32 graph; Q/DQ graphs need none. Raises ``EdgeRPPGError`` when
-    TensorRT is missing or the combination is impossible, ``ModelFileError`` when the
-    ONNX file cannot be parsed.
-    """
-    trt, cuda = require_tensorrt()
-    onnx_path = Path(onnx_path)
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    graph_precision = _onnx_precision(onnx_path)
-    strongly_typed = graph_precision == "fp16" or (graph_precision == "int8" and precision == "int8"
-                                                   and not hasattr(trt.BuilderFlag, "INT8"))
-    logger = trt.Logger(trt.Logger.WARNING)
-    builder = trt.Builder(logger)
-    flags = 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED) if strongly_typed else 0
-    network = builder.create_network(flags)
-    parser = trt.OnnxParser(network, logger)
-    if not parser.parse(onnx_path.read_bytes()):
-        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-        raise ModelFileError(f"{onnx_path}: TensorRT could not parse the ONNX graph: {errors}")
-    config = builder.create_builder_config()
-    config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_mb) << 20)
-    if not strongly_typed:
-        if precision in ("fp16", "int8"):
-            config.set_flag(trt.BuilderFlag.FP16)
-        if precision == "int8":
-            if graph_precision != "int8":  # implicit quantisation of an FP32 graph
-                if calibration is None:
-                    raise EdgeRPPGError(f"{onnx_path} has no Q/DQ nodes: INT8 needs `edge-rppg calibrate` first, "
-                                        "or calibration windows for the legacy entropy calibrator")
-                if not legacy_calibrator_available(trt):
-                    raise EdgeRPPGError(f"TensorRT {trt.__version__} has no IInt8EntropyCalibrator2 (removed in "
-                                        "TensorRT 11): quantise with `edge-rppg calibrate` and build from the Q/DQ file")
-                cache = calibration_cache or onnx_path.with_suffix(".calib.cache")
-                config.int8_calibrator = _entropy_calibrator(trt, cuda, calibration, cache)
-            config.set_flag(trt.BuilderFlag.INT8)
-        if _keep_density_peak_fp32(trt, network):
-            flag = getattr(trt.BuilderFlag, "PREFER_PRECISION_CONSTRAINTS", None)
-            if flag is not None:
-                config.set_flag(flag)
-    elif precision == "fp32":
-        raise EdgeRPPGError(f"{onnx_path} is a {graph_precision} graph; build fp32 engines from the FP32 export")
-    ctx = None
-    if calibration is not None:  # the calibrator allocates device memory: needs a context
-        cuda.init()
-        ctx = cuda.Device(0).retain_primary_context()
-        ctx.push()
-    try:
-        blob = builder.build_serialized_network(network, config)
-    finally:
-        if ctx is not None:
-            ctx.pop()
-    if blob is None:
-        raise EdgeRPPGError(f"TensorRT failed to build a {precision} engine from {onnx_path} (see the log above)")
-    return bytes(blob)
-
-
-def build_or_load(onnx_path: Union[str, Path], precision: str = "fp16", cache_dir: Union[str, Path, None] = None,
-                  calibration: Optional[np.ndarray] = None, rebuild: bool = False, device: int = 0) -> Path:
-    """Path of a cached engine for ``onnx_path`` valid on this machine, building it if needed.
-
-    The cache entry is keyed by ONNX SHA-256 + TensorRT version + GPU name + precision
-    (+ whether the legacy calibrator was used); an entry whose sidecar or file hash does
-    not match is rebuilt, never used.
-    """
-    onnx_path = Path(onnx_path)
-    if not onnx_path.is_file():
-        raise ModelFileError(f"ONNX model not found: {onnx_path}")
-    env = environment(device)
-    onnx_sha = file_sha256(onnx_path)
-    extra = "legacy-entropy-calibrator" if calibration is not None else ""
-    key = cache_key(onnx_sha, env["tensorrt_version"], env["gpu_name"], precision, extra)
-    out = cached_engine_path(cache_dir or default_cache_dir(), onnx_path, key, precision)
-    if out.is_file() and not rebuild:
-        try:
-            check_sidecar(out, env, onnx_sha256=onnx_sha, precision=precision)
-            return out
-        except ModelFileError:
-            pass  # stale or damaged: rebuild below
-    blob = build_engine(onnx_path, precision, calibration=calibration)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(blob)
-    tmp.replace(out)
-    meta = {"format": ENGINE_FORMAT, "format_version": ENGINE_FORMAT_VERSION, "onnx_path": str(onnx_path),
-            "onnx_sha256": onnx_sha, "precision": precision, "calibration": extra or "qdq-or-none",
-            "engine_sha256": hashlib.sha256(blob).hexdigest(), "key": key,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **env}
-    sidecar_path(out).write_text(json.dumps(meta, indent=2, sort_keys=True))
-    return out
 
 
 class TensorRTEngine:
@@ -340,8 +160,10 @@ class TensorRTEngine:
         if not path.is_file():
             raise ModelFileError(f"model file not found: {path}")
         env = environment(device)
-        if path.suffix.lower() == ".onnx":
-            graph_precision = _onnx_precision(path)
+        if path.suffix.lower() == ".onnx":  # build (runtime stage, imported only for this)
+            from ..runtime.tensorrt_build import build_or_load, onnx_precision
+
+            graph_precision = onnx_precision(path)
             precision = precision or (graph_precision if graph_precision in ("int8", "fp16") else "fp16")
             engine_path = build_or_load(path, precision, cache_dir, calibration=calibration, rebuild=rebuild,
                                         device=device)

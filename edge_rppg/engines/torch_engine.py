@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Optional, Union
 
 import numpy as np
+from edge_rppg.extras import require
+require("torch", "train")  # missing: one line naming the extra to install
 import torch
 from torch import nn
 

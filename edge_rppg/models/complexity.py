@@ -14,6 +14,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
+from edge_rppg.extras import require
+require("torch", "train")  # missing: one line naming the extra to install
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode

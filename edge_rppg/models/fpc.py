@@ -52,6 +52,8 @@ import math
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
+from edge_rppg.extras import require
+require("torch", "train")  # missing: one line naming the extra to install
 import torch
 from torch import Tensor
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from edge_rppg.extras import require
+require("torch", "train")  # missing: one line naming the extra to install
 import torch
 from torch import Tensor, nn
 

@@ -191,6 +191,8 @@ def face_photo() -> Tuple[np.ndarray, np.ndarray]:
     by a smooth spatial gain (0.6..1.0) so the pulse is not uniform over the face.
     Fixed (seed-independent) and cached.
     """
+    from edge_rppg.extras import require
+    require("skimage", "synth")  # missing: one line naming the extra to install
     from skimage import data
 
     rgb = data.astronaut()
