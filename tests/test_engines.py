@@ -224,7 +224,7 @@ def _gpu_ready() -> bool:
         return False
 
 
-trt_only = pytest.mark.skipif(not _gpu_ready(), reason="needs TensorRT 10 + pycuda + a CUDA GPU (absent here)")
+trt_only = pytest.mark.skipif(not _gpu_ready(), reason="needs TensorRT 10/11 + pycuda + a CUDA GPU (absent here)")
 
 
 @pytest.mark.gpu
@@ -232,9 +232,18 @@ trt_only = pytest.mark.skipif(not _gpu_ready(), reason="needs TensorRT 10 + pycu
 @pytest.mark.parametrize("precision", ["fp16", "int8"])
 def test_tensorrt_engine_builds_caches_and_runs(files: dict, window: np.ndarray, tmp_path: Path,
                                                 precision: str) -> None:
-    from edge_rppg.engines.tensorrt_engine import TensorRTEngine, build_or_load
+    from edge_rppg.engines.tensorrt_engine import TensorRTEngine
+    from edge_rppg.runtime.tensorrt_build import build_or_load
+
+    import tensorrt as trt
+
+    from edge_rppg.runtime.tensorrt_build import weakly_typed_available
 
     src = Path(files["onnx"])
+    if precision == "fp16" and not weakly_typed_available(trt):  # TensorRT 11: strongly typed, FP16 file
+        from edge_rppg.export.onnx_export import convert_fp16
+
+        src = Path(convert_fp16(files["onnx"], tmp_path / "tiny.fp16.onnx").path)
     if precision == "int8":
         from edge_rppg.calibration.dataset import CalibrationConfig, build_calibration_set
         from edge_rppg.calibration.quantize import quantize_int8
