@@ -1,5 +1,8 @@
 # Fresh machine:  make demo   (sets up .venv, synthesises a face video, estimates its HR)
 #                 make test   (sets up .venv with test extras, runs the test suite)
+# `pip install edge-rppg` alone is the inference core; the .venv here gets the [dev] extra, which
+# brings what the demo ([synth], [plot]) and the tests ([train], [export]) need. torch is pinned
+# first so that pip keeps that build (the CPU wheel on disk) instead of choosing another.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
