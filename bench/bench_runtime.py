@@ -34,6 +34,8 @@ from typing import Any, Dict, List
 
 import numpy as np
 
+from edge_rppg.model_file import MODEL_FPS
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # runtime/ lives next to edge_rppg/ in the repository
     sys.path.insert(0, str(ROOT))
@@ -77,6 +79,27 @@ def _stage_table(stage_ms: Dict[str, Dict[str, float]]) -> Dict[str, Dict[str, f
             for k, v in stage_ms.items()}
 
 
+def _options(args: argparse.Namespace, engine: str) -> Any:
+    """The processor options of one run (``EdgeRPPG`` defaults apart from the flags)."""
+    from edge_rppg.landmarks import LandmarkerOptions
+    from edge_rppg.options import BaseOptions, EdgeRPPGOptions
+
+    return EdgeRPPGOptions(base_options=BaseOptions(model=engine), roi_backend=args.roi_backend,
+                           landmarks=LandmarkerOptions(max_num_faces=args.max_num_faces))
+
+
+def _record(out: Dict[str, Any]) -> None:
+    """Write the run's headline numbers into bench/RESULTS.md (one section per mode)."""
+    from results import markdown_table, record
+
+    keys = ("frames", "engine", "fps", "dropped", "frame_latency_ms", "window_to_hr_latency_ms", "rss_growth_pct",
+            "hr_bpm_mean", "truth_bpm", "max_num_faces")
+    rows = [(k, json.dumps(out[k])) for k in keys if k in out]
+    stages = [(k, v["mean_ms"], v["p99_ms"]) for k, v in out["stage_ms"].items()]
+    record(f"Streaming runtime ({out['mode']})",
+           markdown_table(("metric", "value"), rows) + "\n\n" + markdown_table(("stage", "mean ms", "p99 ms"), stages))
+
+
 def throughput(args: argparse.Namespace) -> Dict[str, Any]:
     """End-to-end fps of the streaming pipeline on the synthetic video."""
     from edge_rppg.engines.registry import default_engine_spec
@@ -91,13 +114,13 @@ def throughput(args: argparse.Namespace) -> Dict[str, Any]:
     latencies: List[float] = []
     window_lat: List[float] = []
 
-    def on_result(r: Any, _p: Any) -> None:
+    def on_result(r: Any) -> None:
         latencies.append(r.latency_ms["total"])
         if r.hr_updated:
             window_lat.append(r.latency_ms["total"])
 
-    pipe = Pipeline.default(open_source(str(video), backend=args.source_backend), engine=engine,
-                            sinks=[NullSink()], max_faces=args.max_faces, roi_backend=args.roi_backend)
+    pipe = Pipeline.create(open_source(str(video), backend=args.source_backend), _options(args, engine),
+                           sinks=[NullSink()])
     c0 = time.process_time()
     report = pipe.run(on_result=on_result)
     cpu_s = time.process_time() - c0
@@ -107,9 +130,9 @@ def throughput(args: argparse.Namespace) -> Dict[str, Any]:
     wl = np.asarray(window_lat)
     return {
         "mode": "throughput", "video": video.name, "frames": report.processed, "engine": Path(engine).name,
-        "source": type(pipe.source).__name__, "max_faces": args.max_faces,
+        "source": type(pipe.source).__name__, "max_num_faces": args.max_num_faces,
         "end_reason": report.end_reason, "dropped": report.dropped,
-        "fps": round(report.fps, 1), "realtime_x": round(report.fps / 30.0, 2), "wall_s": round(report.elapsed_s, 2),
+        "fps": round(report.fps, 1), "realtime_x": round(report.fps / MODEL_FPS, 2), "wall_s": round(report.elapsed_s, 2),
         "cpu_s": round(cpu_s, 2), "cpu_ms_per_frame": round(cpu_s * 1e3 / max(report.processed, 1), 2),
         "cpu_cores_used": round(cpu_s / max(report.elapsed_s, 1e-9), 2),
         "stage_ms": _stage_table(report.stage_ms),
@@ -131,8 +154,7 @@ def soak(args: argparse.Namespace) -> Dict[str, Any]:
     engine = default_engine_spec() if args.engine == "default" else args.engine
     src = SynthSource(frames=args.frames, duration_s=args.clip_s, width=args.width, height=args.height, seed=7)
     src.clip()  # render before measuring
-    pipe = Pipeline.default(src, engine=engine, sinks=[NullSink()], max_faces=args.max_faces,
-                            roi_backend=args.roi_backend)
+    pipe = Pipeline.create(src, _options(args, engine), sinks=[NullSink()])
     n_total = args.frames
     lat = np.zeros(n_total, dtype=np.float32)
     win: List[float] = []
@@ -141,7 +163,7 @@ def soak(args: argparse.Namespace) -> Dict[str, Any]:
     state: Dict[str, Any] = {"i": 0, "rss0": None, "rss_last": None}
     rss_before = rss_mb()
 
-    def on_result(r: Any, _p: Any) -> None:
+    def on_result(r: Any) -> None:
         i = state["i"]
         if i < n_total:
             lat[i] = r.latency_ms["total"]
@@ -188,12 +210,13 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=100_000, help="soak: frames to push through")
     ap.add_argument("--clip-s", type=float, default=4.0, help="soak: length of the looped clip (s)")
     ap.add_argument("--trace-every", type=int, default=5000, help="soak: RSS sample interval (frames)")
-    ap.add_argument("--max-faces", type=int, default=2, help="faces tracked by FaceMesh (API default 2)")
+    ap.add_argument("--max-num-faces", type=int, default=2, help="faces tracked by FaceMesh (API default 2)")
     ap.add_argument("--roi-backend", default="auto")
     ap.add_argument("--source-backend", default="auto", choices=("auto", "gst", "opencv"))
     ap.add_argument("--json", default=None, help="also write the result to this file")
     args = ap.parse_args()
     out = throughput(args) if args.mode == "throughput" else soak(args)
+    _record(out)
     text = json.dumps(out, indent=1)
     print(text)
     if args.json:

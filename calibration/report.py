@@ -2,8 +2,8 @@
 
 Each clip (``SynthConfig`` defaults: every HR, light and motion condition, seeds far from
 the calibration seeds) is run through both engines with the same windowing the SDK uses
-(:func:`edge_rppg.engines.windowing.infer_clip`), then the HR of each pulse is taken with
-:func:`edge_rppg.dsp.hr.hr_from_psd`. Reported: the HR MAE of INT8 vs FP32 (goal ≤ 0.3 bpm),
+(:func:`edge_rppg.vitals.infer_clip`), then the HR of each pulse is taken with
+:func:`edge_rppg.vitals.window_hr`, the SDK's one window-HR function. Reported: the HR MAE of INT8 vs FP32 (goal ≤ 0.3 bpm),
 the Pearson r between the INT8 and FP32 pulses (goal ≥ 0.99, mean and worst clip), and —
 for context — each engine's HR MAE against the ground truth.
 """
@@ -57,24 +57,24 @@ class Int8Report:
 def int8_report(fp32_path: Union[str, Path], int8_path: Union[str, Path], n_clips: int = 50,
                 clip_s: float = 20.0, seed: int = HELD_OUT_SEED, threads: Optional[int] = 1) -> Int8Report:
     """Compare the two ONNX files on ``n_clips`` held-out synthetic clips of ``clip_s`` seconds."""
-    from edge_rppg.dsp.hr import hr_from_psd
     from edge_rppg.engines.onnx_engine import OnnxRuntimeEngine
-    from edge_rppg.engines.windowing import infer_clip
+    from edge_rppg.model_file import MODEL_FPS
     from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
+    from edge_rppg.vitals import infer_clip, window_hr
 
     fp32 = OnnxRuntimeEngine(fp32_path, intra_op_threads=threads)
     int8 = OnnxRuntimeEngine(int8_path, intra_op_threads=threads)
     if fp32.T != int8.T:
         raise ValueError(f"{fp32_path} has T={fp32.T} but {int8_path} has T={int8.T}")
-    frames = max(int(round(clip_s * 30.0)), fp32.T)
-    cfg = SynthConfig(T=frames, fps=30.0)
+    frames = max(int(round(clip_s * MODEL_FPS)), fp32.T)
+    cfg = SynthConfig(T=frames, fps=MODEL_FPS)
     hr_a, hr_b, truth, rs = [], [], [], []
     for i in range(int(n_clips)):
         sample = synth_mstmap(cfg, seed + i)
         a = infer_clip(fp32, sample.mstmap)
         b = infer_clip(int8, sample.mstmap)
-        hr_a.append(hr_from_psd(a, 30.0).hr_bpm)
-        hr_b.append(hr_from_psd(b, 30.0).hr_bpm)
+        hr_a.append(window_hr(a, MODEL_FPS).hr_bpm)
+        hr_b.append(window_hr(b, MODEL_FPS).hr_bpm)
         truth.append(float(sample.hr_bpm))
         rs.append(float(np.corrcoef(a, b)[0, 1]) if np.std(a) > 0 and np.std(b) > 0 else float("nan"))
     ha, hb, ht, r = (np.asarray(v, dtype=np.float64) for v in (hr_a, hr_b, truth, rs))

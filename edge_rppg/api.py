@@ -109,7 +109,7 @@ class EdgeRPPG:
     @property
     def window(self) -> int:
         """Samples per engine window (T) at the model rate."""
-        return self._proc.window_size
+        return self._proc.window
 
     @property
     def dropped_frames(self) -> int:

@@ -12,6 +12,8 @@ import typing
 from pathlib import Path
 from typing import Any, Dict, Type, TypeVar, Union
 
+from .errors import ConfigError
+
 C = TypeVar("C", bound="Config")
 
 
@@ -37,13 +39,13 @@ class Config:
 
     @classmethod
     def from_dict(cls: Type[C], data: Dict[str, Any]) -> C:
-        """Build from a dict; unknown keys raise ``ValueError`` naming them."""
+        """Build from a dict; unknown keys raise :class:`~edge_rppg.errors.ConfigError` (a ``ValueError``) naming them."""
         if not isinstance(data, dict):
-            raise ValueError(f"{cls.__name__}: expected a mapping, got {type(data).__name__}")
+            raise ConfigError(f"{cls.__name__}: expected a mapping, got {type(data).__name__}")
         fields = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - set(fields))
         if unknown:
-            raise ValueError(f"{cls.__name__}: unknown field(s) {unknown}; known: {sorted(fields)}")
+            raise ConfigError(f"{cls.__name__}: unknown field(s) {unknown}; known: {sorted(fields)}")
         hints = typing.get_type_hints(cls)
         kwargs: Dict[str, Any] = {}
         for name, value in data.items():

@@ -66,14 +66,14 @@ class StreamProcessor:
         given = not isinstance(base.model, (str, Path)) and base.model is not None
         self.engine_stage = EngineStage(load_engine(base.model, fps=opts.model_fps, delegate=base.delegate),
                                         own=not given)
-        self.window_size = resolve_window(opts.window, self.engine_stage.engine)
+        self.window = resolve_window(opts.window, self.engine_stage.engine)
         own = landmarker is None
         lmk = LANDMARKERS.get(opts.landmark_model).create_from_options(opts.landmarks) if own else landmarker
         self.front: List[Stage] = [InputStage(opts.color_order),
                                    LandmarksStage(lmk, select=opts.face_select, smoother=opts.smooth_landmarks,
                                                   own=own),
                                    RoiAverageStage(opts.roi_backend)]
-        self.back: List[Stage] = [MstmapWindowStage(self.window_size, model_fps=opts.model_fps, hop_s=opts.hop_s,
+        self.back: List[Stage] = [MstmapWindowStage(self.window, model_fps=opts.model_fps, hop_s=opts.hop_s,
                                                     bridge_s=opts.bridge_s),
                                   self.engine_stage,
                                   VitalsStage(opts.model_fps, opts.signal, opts.bvp_history_s, opts.hrv,

@@ -9,7 +9,7 @@ through three implementations:
 * ``ort`` — ONNX Runtime (CPU) on the exported file.
 
 For every pair the report gives the maximum absolute BVP difference and whether the
-heart rate (:func:`edge_rppg.dsp.hr.hr_from_psd`, 30 Hz) agrees within ``hr_tol_bpm``.
+heart rate (:func:`edge_rppg.vitals.window_hr` at the model rate) agrees within ``hr_tol_bpm``.
 The pass criterion is max |Δ| ≤ ``atol`` (1e-4) and identical HR for all pairs and clips.
 
 The density-peak selection is a discrete choice: when two ROIs have (nearly) equal
@@ -41,9 +41,11 @@ from tqdm.auto import tqdm
 
 from edge_rppg.config import Config
 from edge_rppg.errors import ModelFileError
+from edge_rppg.model_file import META, MODEL_FPS, read_metadata
+from edge_rppg.vitals import window_hr
 
 from .export_friendly import make_export_friendly, selections
-from .onnx_export import INPUT_NAME, META, read_metadata
+from .onnx_export import INPUT_NAME
 
 __all__ = ["EquivalenceConfig", "ClipResult", "EquivalenceReport", "make_clips", "run_equivalence"]
 
@@ -66,7 +68,7 @@ class EquivalenceConfig(Config):
     synth_seed_offset: int = 500_000
     atol: float = 1e-4
     hr_tol_bpm: float = 1e-2
-    fs: float = 30.0
+    fs: float = MODEL_FPS
     batch: int = 10
     diagnose: bool = True
 
@@ -221,9 +223,7 @@ def _diagnostic_session(friendly: nn.Module, T: int) -> Any:
 
 
 def _hr(bvp: np.ndarray, fs: float) -> float:
-    from edge_rppg.dsp.hr import hr_from_psd
-
-    return float(hr_from_psd(np.asarray(bvp, dtype=np.float64), fs).hr_bpm)
+    return float(window_hr(bvp, fs).hr_bpm)
 
 
 def run_equivalence(model: nn.Module, onnx_path: Union[str, Path],

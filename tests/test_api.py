@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from edge_rppg import EdgeRPPG
-from edge_rppg.api import EdgeRPPGOptions, VitalsResult
-from edge_rppg.errors import FrameFormatError
+from edge_rppg.api import BaseOptions, EdgeRPPGOptions, VitalsResult
+from edge_rppg.errors import ConfigError, EdgeRPPGError, FrameFormatError, UnknownNameError
 from edge_rppg.landmarks import Face, MediaPipeLandmarker
 from edge_rppg.synth.video_gen import VideoSynthConfig, synth_video
 from edge_rppg.video import open_video
@@ -149,15 +149,18 @@ def test_bad_frame_raises_value_error_and_counts(clip: dict, bad: object) -> Non
         assert r.face_found and r.dropped_frames == 1 and r.frame_index == 2
 
 
-def test_push_never_raises_and_streaming_loop_survives(clip: dict) -> None:
-    """vitallens-style push/get_result: bad frames are dropped and counted; HR still comes."""
+def test_bad_frames_are_counted_and_streaming_loop_survives(clip: dict) -> None:
+    """A loop that catches FrameFormatError keeps going: bad frames are dropped and counted,
+    ``get_result`` keeps the latest good result, and the HR still comes."""
     frames = clip["frames"][:330]
     with EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu") as rppg:
         assert rppg.get_result() is None
         for i, f in enumerate(frames):
             item = None if i % 50 == 7 else f  # 7 bad frames sprinkled in
-            out = rppg.push(item, timestamp=i / FPS)
-            assert (out is None) == (item is None)
+            try:
+                rppg.process(item, timestamp=i / FPS)
+            except FrameFormatError:
+                assert item is None
         res = rppg.get_result()
     assert res is not None and res.dropped_frames == 7
     assert res.hr_bpm is not None and abs(res.hr_bpm - clip["gt"]["hr_bpm"]) < 5.0
@@ -175,10 +178,10 @@ def test_repeated_timestamp_is_dropped(clip: dict) -> None:
 
 # --------------------------------------------------------------------------- face loss
 def test_short_face_loss_is_bridged(clip: dict) -> None:
-    """0.3 s without a face (< face_gap_bridge_s=0.5): no reset, HR keeps flowing and stays
+    """0.3 s without a face (< bridge_s=0.5): no reset, HR keeps flowing and stays
     valid (the bridged samples are a small part of the window)."""
     lm = ScriptedLandmarker([clip["face"]], gaps=((5.0, 5.3),))
-    with EdgeRPPG("pos", landmarker=lm, roi_backend="cpu", face_gap_bridge_s=0.5) as rppg:
+    with EdgeRPPG("pos", landmarker=lm, roi_backend="cpu", bridge_s=0.5) as rppg:
         results = _run(rppg, clip["frames"])
     lost = [r for r in results if not r.face_found]
     assert 8 <= len(lost) <= 10
@@ -194,7 +197,7 @@ def test_long_face_loss_resets_window(clip: dict) -> None:
     frames = clip["frames"]
     frames = frames + frames[::-1]  # 28 s, continuous at the seam
     lm = ScriptedLandmarker([clip["face"]], gaps=((11.0, 13.0),))
-    with EdgeRPPG("pos", landmarker=lm, roi_backend="cpu", face_gap_bridge_s=0.5) as rppg:
+    with EdgeRPPG("pos", landmarker=lm, roi_backend="cpu", bridge_s=0.5) as rppg:
         results = _run(rppg, frames)
     resets = [r for r in results if r.window_reset]
     assert len(resets) == 1
@@ -292,18 +295,58 @@ def test_reset_close_and_context_manager(clip: dict) -> None:
 
 
 def test_options_roundtrip_and_validation(tmp_path: Path, clip: dict) -> None:
-    opts = EdgeRPPGOptions(engine="chrom", window=240, hop_s=0.5, color_order="BGR", max_faces=1)
+    from edge_rppg.landmarks import LandmarkerOptions
+
+    opts = EdgeRPPGOptions(base_options=BaseOptions(model="chrom"), window=240, hop_s=0.5, color_order="BGR",
+                           landmarks=LandmarkerOptions(max_num_faces=1))
     assert opts.color_order == "bgr"
     path = opts.save(tmp_path / "opts.json")
     back = EdgeRPPGOptions.load(path)
-    assert back == opts
+    assert back == opts and isinstance(back.landmarks, LandmarkerOptions)
     with EdgeRPPG.create_from_options(back, landmarker=ScriptedLandmarker([clip["face"]])) as rppg:
-        assert rppg.window_size == 240 and rppg.engine.info.name == "chrom"
-    for bad in ({"color_order": "yuv"}, {"hop_s": 0}, {"face_gap_bridge_s": -1}, {"max_faces": 0}):
-        with pytest.raises(ValueError):
+        assert rppg.window == 240 and rppg.engine.info.name == "chrom"
+    for bad in ({"color_order": "yuv"}, {"hop_s": 0}, {"bridge_s": -1},
+                {"landmarks": LandmarkerOptions(max_num_faces=0)}, {"window": 1}):
+        with pytest.raises(ConfigError):   # both an EdgeRPPGError and a ValueError
             EdgeRPPGOptions(**bad)
+    for bad in ({"running_mode": "batch"}, {"landmark_model": "nope"}):
+        with pytest.raises(UnknownNameError):   # both an EdgeRPPGError and a KeyError
+            EdgeRPPGOptions(**bad)
+    with pytest.raises(KeyError):
+        BaseOptions(model="pos", delegate="npu")
     with pytest.raises(TypeError):
         EdgeRPPG("pos", no_such_option=1)
+
+
+def test_delegate_picks_the_onnx_execution_provider(tmp_path: Path, clip: dict) -> None:
+    """``BaseOptions.delegate`` reaches ONNX Runtime: cpu works; cuda on a build without the
+    CUDA provider is a one-line EdgeRPPGError naming it."""
+    import onnxruntime as ort
+
+    model = _green_onnx(tmp_path / "green.onnx")
+    lm = ScriptedLandmarker([clip["face"]])
+    with EdgeRPPG(options=EdgeRPPGOptions(base_options=BaseOptions(str(model), "cpu")), landmarker=lm) as rppg:
+        assert rppg.engine.info.provider == "cpu"
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this ONNX Runtime has the CUDA provider: the unavailable-provider message is not reachable")
+    with pytest.raises(EdgeRPPGError, match="CUDAExecutionProvider"):
+        EdgeRPPG(options=EdgeRPPGOptions(base_options=BaseOptions(str(model), "cuda")), landmarker=lm)
+
+
+def test_video_mode_entry_point_equals_estimate(clip: dict) -> None:
+    """``running_mode="video"``: ``process_video`` is its entry point and gives what
+    ``estimate`` gives; ``process`` belongs to the other mode."""
+    from edge_rppg.estimate import EstimateConfig, estimate
+    from edge_rppg.landmarks import LandmarkerOptions
+
+    opts = EdgeRPPGOptions(base_options=BaseOptions("pos"), running_mode="video", face_select="first",
+                           landmarks=LandmarkerOptions(), roi_backend="cpu")
+    with EdgeRPPG(options=opts) as rppg:
+        est = rppg.process_video(clip["path"])
+        with pytest.raises(ConfigError, match="live_stream"):
+            rppg.process(clip["frames"][0], 0.0)
+    ref = estimate(clip["path"], engine="pos", config=EstimateConfig(progress=False))
+    assert est.hr_bpm == ref.hr_bpm and [w.hr_bpm for w in est.windows] == [w.hr_bpm for w in ref.windows]
 
 
 def test_bvp_memory_is_bounded(clip: dict) -> None:
@@ -372,7 +415,7 @@ def _green_onnx(path: Path, T: int = 160) -> Path:
 def test_onnx_model_file_sets_window_T(tmp_path: Path, clip: dict) -> None:
     model = _green_onnx(tmp_path / "green.onnx")
     with EdgeRPPG(str(model), landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu") as rppg:
-        assert rppg.window_size == 160 and rppg.engine.info.T == 160
+        assert rppg.window == 160 and rppg.engine.info.T == 160
         results = _run(rppg, clip["frames"])
     first = next(i for i, r in enumerate(results) if r.hr_bpm is not None)
     assert first == 159

@@ -191,7 +191,7 @@ def test_processor_checks_engine_T_and_running_mode(clip: dict) -> None:
             return m[:, 62, 1].astype(np.float32)
 
     proc = _proc(FixedLandmarker(clip["face"]), None, base_options=BaseOptions(model=T160()))
-    assert proc.window_size == 160
+    assert proc.window == 160
     assert [s.name for s in proc.stages] == ["input", "landmarks", "roi", "window", "engine", "vitals"]
     with pytest.raises(ConfigError, match="T=160"):
         _proc(FixedLandmarker(clip["face"]), 300, base_options=BaseOptions(model=T160()))

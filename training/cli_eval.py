@@ -12,6 +12,8 @@ import math
 import sys
 from typing import Any, List, Optional
 
+from edge_rppg.errors import ConfigError
+
 HELP = "evaluate a trained checkpoint (HR MAE/RMSE/r) next to POS and CHROM"
 
 
@@ -51,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     specs = None
     if args.dataset:
         if not args.root:
-            raise ValueError("--dataset needs --root DIR")
+            raise ConfigError("--dataset needs --root DIR")
         lo, hi = (float(v) for v in args.split.split(","))
         specs = [DataSpec(source=args.dataset, root=args.root, cache_dir=args.cache_dir, split=(lo, hi))]
     classic = [c.strip() for c in args.classic.split(",") if c.strip()]

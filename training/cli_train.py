@@ -9,6 +9,8 @@ import argparse
 import sys
 from typing import Any, Dict, List, Optional
 
+from edge_rppg.errors import ConfigError
+
 HELP = "train the Cluster-Phys model from a recipe (YAML/JSON TrainConfig)"
 
 
@@ -30,7 +32,7 @@ def parse_overrides(items: List[str]) -> Dict[str, Any]:
     out: Dict[str, Any] = {}
     for item in items:
         if "=" not in item:
-            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+            raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
         key, value = item.split("=", 1)
         out[key.strip()] = yaml.safe_load(value)
     return out

@@ -1,7 +1,7 @@
 """Evaluate a Cluster-Phys checkpoint (optionally next to POS/CHROM) on held-out clips.
 
 The model's BVP and the ground-truth BVP of every clip both go through
-``edge_rppg.dsp.hr.hr_from_psd``, and HR MAE / RMSE / Pearson r are computed over the
+:func:`edge_rppg.vitals.window_hr` (the SDK's one window-HR function), and HR MAE / RMSE / Pearson r are computed over the
 clips, the same way the trainer validates, so validation numbers, ``edge-rppg eval``
 and the benchmark agree. Classic methods see the same raw clips through
 ``ClassicEngine``.
@@ -17,19 +17,18 @@ from edge_rppg.extras import require
 require("torch", "train")  # missing: one line naming the extra to install
 import torch
 
+from edge_rppg.model_file import MODEL_FPS
+from edge_rppg.vitals import window_hr
+
 from .config import SYNTHETIC, DataSpec
-from .data import MODEL_FPS, Clips, build_clips
+from .data import Clips, build_clips
 
 HELDOUT_SEED_OFFSET = 50_000_000
 
 
 def hr_from_bvp(bvp: np.ndarray, fs: float = MODEL_FPS, sig_cfg: Any = None) -> float:
-    """Heart rate (bpm) of one BVP window from its Welch PSD peak (``hr_from_psd``)."""
-    from edge_rppg.dsp.config import SignalConfig
-    from edge_rppg.dsp.hr import hr_from_psd
-
-    reading = hr_from_psd(np.asarray(bvp, dtype=np.float64), fs, sig_cfg or SignalConfig())
-    return float(reading.hr_bpm)
+    """Heart rate (bpm) of one BVP window (:func:`edge_rppg.vitals.window_hr`; NaN if unmeasurable)."""
+    return float(window_hr(bvp, fs, sig_cfg).hr_bpm)
 
 
 def hr_metrics(hr_pred: Sequence[float], hr_gt: Sequence[float]) -> Dict[str, float]:

@@ -20,16 +20,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print a table (or JSON)."""
+    from ..errors import ConfigError
     from ..evaluation import evaluate, items_from_dataset, items_from_folder, paired
 
     if args.dataset:
         if not args.root:
-            raise ValueError("--dataset needs --root DIR")
+            raise ConfigError("--dataset needs --root DIR")
         items = items_from_dataset(args.dataset, Path(args.root))
     elif args.folder:
         items = items_from_folder(Path(args.folder))
     else:
-        raise ValueError("give a FOLDER or --dataset NAME --root DIR")
+        raise ConfigError("give a FOLDER or --dataset NAME --root DIR")
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
     reports = evaluate(items, engines, progress=not args.json)
     if args.bland_altman and reports:

@@ -3,7 +3,9 @@
 Each sub-command lives in its own module that defines ``HELP`` (one line),
 ``add_arguments(parser)`` and ``run(args) -> int``. Heavy imports stay inside
 ``run`` so that ``edge-rppg --help`` is fast. Errors the user can cause are printed
-as one line on stderr with exit code 2, never as a traceback.
+as one line on stderr with exit code 2: exactly the :class:`~edge_rppg.errors.EdgeRPPGError`
+subtypes (every error the SDK raises on purpose) and ``OSError`` (missing files,
+permissions). Anything else is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
@@ -31,8 +33,8 @@ COMMAND_MODULES: Dict[str, str] = {
     "run": "edge_rppg.runtime.cli_run",
 }
 
-# errors that are the user's input, not a bug: one line, exit 2
-USER_ERRORS = (EdgeRPPGError, FileNotFoundError, IsADirectoryError, PermissionError, KeyError, ValueError)
+# errors that are the user's input or environment, not a bug: one line, exit 2
+USER_ERRORS = (EdgeRPPGError, OSError)
 
 
 def _load_commands() -> Dict[str, ModuleType]:

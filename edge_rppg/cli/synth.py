@@ -21,11 +21,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Generate the video."""
+    from ..errors import ConfigError, UnknownNameError
     from ..synth.video_gen import PRESETS, synth_video
 
     cfg = PRESETS[args.preset] if args.preset in PRESETS else None
     if cfg is None:
-        raise ValueError(f"unknown preset {args.preset!r}; known: {', '.join(sorted(PRESETS))}")
+        raise UnknownNameError(f"unknown preset {args.preset!r}; known: {', '.join(sorted(PRESETS))}")
     changes = {}
     if args.hr is not None:
         changes["hr_bpm"] = args.hr
@@ -37,7 +38,10 @@ def run(args: argparse.Namespace) -> int:
             changes[key] = json.loads(value)
         except json.JSONDecodeError:
             changes[key] = value
-    cfg = type(cfg).from_dict({**cfg.to_dict(), **changes})
+    try:  # the generator's config checks raise plain ValueErrors: here they are the user's settings
+        cfg = type(cfg).from_dict({**cfg.to_dict(), **changes})
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"bad synthetic-video setting: {exc}") from exc
     gt = synth_video(args.out, cfg, seed=args.seed)
     summary = {"video": str(args.out), "hr_bpm": gt["hr_bpm"], "rf_hz": gt.get("rf_hz"), "frames": gt["frames"],
                "fps": gt["fps"], "seed": args.seed}

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Tuple
 
 from ..config import Config
+from ..errors import ConfigError
 
 
 @dataclass
@@ -62,16 +63,16 @@ class SignalConfig(Config):
     def __post_init__(self) -> None:
         lo, hi = (float(v) for v in self.band_hz)
         if not 0.0 < lo < hi:
-            raise ValueError(f"SignalConfig.band_hz must be (low, high) with 0 < low < high, got {self.band_hz}")
+            raise ConfigError(f"SignalConfig.band_hz must be (low, high) with 0 < low < high, got {self.band_hz}")
         self.band_hz = (lo, hi)
         if int(self.order) < 1:
-            raise ValueError(f"SignalConfig.order must be >= 1, got {self.order}")
+            raise ConfigError(f"SignalConfig.order must be >= 1, got {self.order}")
         if self.window_s <= 0 or self.hop_s <= 0:
-            raise ValueError(f"SignalConfig.window_s and hop_s must be > 0, got {self.window_s}, {self.hop_s}")
+            raise ConfigError(f"SignalConfig.window_s and hop_s must be > 0, got {self.window_s}, {self.hop_s}")
         if not 0.0 <= self.welch_overlap < 1.0:
-            raise ValueError(f"SignalConfig.welch_overlap must be in [0, 1), got {self.welch_overlap}")
+            raise ConfigError(f"SignalConfig.welch_overlap must be in [0, 1), got {self.welch_overlap}")
         if not 0.0 < self.min_valid_fraction <= 1.0:
-            raise ValueError(f"SignalConfig.min_valid_fraction must be in (0, 1], got {self.min_valid_fraction}")
+            raise ConfigError(f"SignalConfig.min_valid_fraction must be in (0, 1], got {self.min_valid_fraction}")
 
     @classmethod
     def paper(cls) -> "SignalConfig":

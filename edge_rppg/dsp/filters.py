@@ -14,7 +14,7 @@ from scipy import signal as sps
 from scipy import sparse
 from scipy.sparse.linalg import spsolve
 
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 
 
 @lru_cache(maxsize=64)
@@ -24,13 +24,13 @@ def _butter_sos(order: int, lo: float, hi: float, fs: float) -> np.ndarray:
 
 def _check_band(fs: float, band_hz: Tuple[float, float]) -> Tuple[float, float]:
     if not fs > 0:
-        raise ValueError(f"sampling rate must be > 0 Hz, got {fs}")
+        raise ConfigError(f"sampling rate must be > 0 Hz, got {fs}")
     lo, hi = float(band_hz[0]), float(band_hz[1])
     nyq = fs / 2.0
     if not 0.0 < lo < hi:
-        raise ValueError(f"band must be (low, high) with 0 < low < high, got {band_hz}")
+        raise ConfigError(f"band must be (low, high) with 0 < low < high, got {band_hz}")
     if lo >= nyq:
-        raise ValueError(f"band low edge {lo} Hz is above the Nyquist frequency {nyq} Hz (fs={fs})")
+        raise ConfigError(f"band low edge {lo} Hz is above the Nyquist frequency {nyq} Hz (fs={fs})")
     return lo, min(hi, 0.95 * nyq)
 
 

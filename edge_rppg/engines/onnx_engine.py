@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..errors import ConfigError, ModelFileError, ShapeError, UnknownNameError
+from ..errors import ConfigError, ModelFileError, ShapeError
 from ..model_file import META, cache_dir, metadata_precision, read_metadata
 from ..mstmap import input_norm_of, normalize_window
 from ..validation import N_CHANNELS, N_ROI_COMBOS, check_mstmap
@@ -69,7 +69,7 @@ def resolve_providers(providers: Union[None, str, Sequence[ProviderSpec]], preci
                                  f"build; available: {', '.join(avail)}")
             names = [name] if name == "CPUExecutionProvider" else [name, "CPUExecutionProvider"]
         else:
-            raise UnknownNameError(f"unknown providers {providers!r}; expected cpu, cuda, tensorrt, auto or a list")
+            raise ConfigError(f"unknown providers {providers!r}; expected cpu, cuda, tensorrt, auto or a list")
     else:
         names = [PROVIDER_ALIASES.get(p.lower(), p) if isinstance(p, str) else p for p in providers]  # type: ignore[misc]
     out: List[ProviderSpec] = []

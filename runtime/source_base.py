@@ -1,0 +1,209 @@
+"""The frame-source contract of the runtime and the sources that need no library:
+:class:`Source` (``frames()`` yields ``(frame_rgb, timestamp_s)``, then ``end_reason``),
+:class:`IterSource` (an iterable), and the wrappers :class:`FallbackSource` (try backends
+in order) and :class:`ReconnectingSource` (re-open a failed source with backoff).
+Nothing raises mid-stream: a failing source ends with a reason.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple
+
+from edge_rppg.errors import SourceError
+
+__all__ = ["FrameTs", "Source", "IterSource", "FallbackSource", "ReconnectingSource"]
+
+FrameTs = Tuple[Any, float]
+
+
+class Source:
+    """Base class of frame sources.
+
+    ``name``: for messages. ``live``: a camera/stream whose frames keep coming whether
+    or not we read them (the pipeline drops frames instead of blocking). ``fps``:
+    nominal rate if known. After :meth:`frames` ends: ``end_reason`` and ``failed``.
+    """
+
+    name = "source"
+    live = False
+    fps: Optional[float] = None
+
+    def __init__(self) -> None:
+        self.end_reason: Optional[str] = None
+        self.failed = False
+        self.dropped = 0  # frames lost before reaching us (e.g. a live appsink), if known
+        self._stop = threading.Event()
+
+    def frames(self) -> Iterator[FrameTs]:  # pragma: no cover - abstract
+        """Yield ``(frame_rgb, timestamp_s)`` until the end of the stream."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Ask :meth:`frames` to end soon (thread-safe); ``end_reason`` becomes ``stopped``."""
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        """True once :meth:`stop` was called."""
+        return self._stop.is_set()
+
+    def _end(self, reason: str, failed: bool = False) -> None:
+        self.end_reason, self.failed = reason, failed
+
+    def close(self) -> None:
+        """Release resources (idempotent)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+
+class IterSource(Source):
+    """A plain iterable of frames, or of ``(frame, timestamp_s)`` pairs.
+
+    Frames without timestamps are placed at ``n / fps``. Items are passed on unchecked,
+    so a bad frame reaches the pipeline, which counts it as dropped. ``live=True`` makes
+    the pipeline drop frames under backpressure instead of waiting (a camera-like feed).
+    """
+
+    def __init__(self, frames: Iterable[Any], fps: float = 30.0, live: bool = False, name: str = "iterator") -> None:
+        super().__init__()
+        self._items = frames
+        self.fps = float(fps)
+        self.live = bool(live)
+        self.name = name
+
+    def frames(self) -> Iterator[FrameTs]:
+        n = 0
+        try:
+            for item in self._items:
+                if self.stopped:
+                    self._end("stopped")
+                    return
+                if isinstance(item, tuple) and len(item) == 2:
+                    yield item[0], float(item[1])
+                else:
+                    yield item, n / self.fps
+                n += 1
+        except Exception as exc:  # a generator that fails is a failed source, not a crash
+            self._end(f"error: {type(exc).__name__}: {exc}", failed=True)
+            return
+        self._end("eos")
+
+
+class FallbackSource(Source):
+    """Try sources in order; move to the next one only if the current one failed before
+    delivering any frame (e.g. GStreamer lacks a decoder for the file → OpenCV)."""
+
+    def __init__(self, sources: List[Source]) -> None:
+        super().__init__()
+        self.sources = sources
+        self.name = sources[0].name
+        self.live = sources[0].live
+        self.used: Optional[Source] = None
+
+    def frames(self) -> Iterator[FrameTs]:
+        reasons = []
+        for src in self.sources:
+            self.used = src
+            got = False
+            try:
+                for item in src.frames():
+                    got = True
+                    if self.stopped:
+                        src.stop()
+                    yield item
+            except SourceError as exc:
+                src._end(f"error: {exc}", failed=True)
+            self.fps = src.fps
+            if got or not src.failed or self.stopped:
+                self._end(src.end_reason or "eos", src.failed)
+                return
+            reasons.append(f"{type(src).__name__}: {src.end_reason}")
+        self._end("error: no backend could read it (" + "; ".join(reasons) + ")", failed=True)
+
+    @property
+    def dropped(self) -> int:  # type: ignore[override]
+        """Frames the source in use lost."""
+        return self.used.dropped if self.used is not None else 0
+
+    @dropped.setter
+    def dropped(self, _value: int) -> None:
+        pass
+
+    def stop(self) -> None:
+        super().stop()
+        if self.used is not None:
+            self.used.stop()
+
+
+class ReconnectingSource(Source):
+    """Re-open a source after it failed (camera unplugged, RTSP dropped, stall) with
+    exponential backoff (``backoff_s`` doubling up to ``max_backoff_s``); a clean EOS
+    or :meth:`stop` ends it. ``max_retries`` consecutive failed openings (None: no
+    limit) give up with ``"error: ... (gave up after N retries)"``. Timestamps of the
+    new connection restart; the window stage notices the jump and resets."""
+
+    def __init__(self, factory: Callable[[], Source], max_retries: Optional[int] = 10, backoff_s: float = 0.5,
+                 max_backoff_s: float = 10.0, log: Optional[Callable[[str], None]] = None) -> None:
+        super().__init__()
+        self.factory = factory
+        self.max_retries = max_retries
+        self.backoff_s, self.max_backoff_s = float(backoff_s), float(max_backoff_s)
+        self.reconnects = 0
+        self._dropped_done = 0
+        self.log = log or (lambda _msg: None)
+        self._current: Optional[Source] = None
+        first = factory()
+        self._first: Optional[Source] = first
+        self.name, self.live, self.fps = first.name, first.live, first.fps
+
+    def frames(self) -> Iterator[FrameTs]:
+        failures = 0
+        delay = self.backoff_s
+        while True:
+            src = self._first or self.factory()
+            self._first = None
+            self._current = src
+            got = False
+            try:
+                for item in src.frames():
+                    got = True
+                    yield item
+            except SourceError as exc:
+                src._end(f"error: {exc}", failed=True)
+            self.fps = src.fps or self.fps
+            self._dropped_done += src.dropped
+            self._current = None
+            if self.stopped:
+                self._end("stopped")
+                return
+            if not src.failed:
+                self._end(src.end_reason or "eos")
+                return
+            failures = 0 if got else failures + 1
+            if got:
+                delay = self.backoff_s
+            if self.max_retries is not None and failures > self.max_retries:
+                self._end(f"{src.end_reason} (gave up after {self.max_retries} retries)", failed=True)
+                return
+            self.log(f"{src.name}: {src.end_reason}; reconnecting in {delay:.1f} s")
+            if self._stop.wait(delay):
+                self._end("stopped")
+                return
+            delay = min(delay * 2.0, self.max_backoff_s)
+            self.reconnects += 1
+
+    @property
+    def dropped(self) -> int:  # type: ignore[override]
+        """Frames lost by all connections so far."""
+        cur = self._current
+        return self._dropped_done + (cur.dropped if cur is not None else 0)
+
+    @dropped.setter
+    def dropped(self, _value: int) -> None:
+        pass
+
+    def stop(self) -> None:
+        super().stop()
+        if self._current is not None:
+            self._current.stop()

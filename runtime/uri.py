@@ -1,0 +1,174 @@
+"""Source URIs → :class:`~edge_rppg.runtime.source_base.Source` objects (:func:`open_source`);
+the table of schemes is in :mod:`edge_rppg.runtime.sources`."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional, Tuple
+from urllib.parse import parse_qsl
+
+from edge_rppg.errors import ConfigError, SourceError
+from edge_rppg.registry import Registry
+
+from .cv_source import CvSource
+from .gst_source import GstSource, gst_available, quote
+from .source_base import FallbackSource, IterSource, ReconnectingSource, Source
+from .synthetic_sources import PatternSource, SynthSource
+
+__all__ = ["SOURCES", "BACKENDS", "open_source"]
+
+#: ``backend=`` values of :func:`open_source`.
+BACKENDS = ("auto", "gst", "opencv")
+
+
+def _params(query: str) -> Dict[str, str]:
+    return {k.replace("-", "_"): v for k, v in parse_qsl(query, keep_blank_values=True)}
+
+
+def _caps(p: Dict[str, str], raw: bool = True) -> str:
+    fields = []
+    if "width" in p:
+        fields.append(f"width={int(p['width'])}")
+    if "height" in p:
+        fields.append(f"height={int(p['height'])}")
+    if "fps" in p:
+        fields.append(f"framerate={int(float(p['fps']))}/1")
+    return ("video/x-raw," + ",".join(fields)) if fields and raw else ""
+
+
+def _with_caps(launch: str, p: Dict[str, str]) -> str:
+    caps = _caps(p)
+    return f"{launch} ! videoconvert ! videoscale ! {caps}" if caps else launch
+
+
+def _choose(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise ConfigError(f"source backend must be auto, gst or opencv; got {backend!r}")
+    if backend == "auto":
+        return "gst" if gst_available() is None else "opencv"
+    if backend == "gst" and gst_available() is not None:
+        raise SourceError(f"GStreamer backend requested but not available ({gst_available()})")
+    return backend
+
+
+def _v4l2(rest: str, p: Dict[str, str], backend: str) -> Source:
+    dev = rest[2:] if rest.startswith("//") else rest
+    if dev.isdigit():
+        dev = f"/dev/video{dev}"
+    if _choose(backend) == "gst":
+        return GstSource(_with_caps(f"v4l2src device={quote(dev)} ! decodebin", p), live=True, name=dev)
+    import cv2
+
+    size = (int(p["width"]), int(p["height"])) if "width" in p and "height" in p else None
+    return CvSource(dev, live=True, api=cv2.CAP_V4L2, name=dev, size=size)
+
+
+def _csi(rest: str, p: Dict[str, str], backend: str) -> Source:
+    sensor = int(rest.strip("/") or 0)
+    w, h, fps = int(p.get("width", 1280)), int(p.get("height", 720)), int(float(p.get("fps", 30)))
+    if _choose(backend) != "gst":
+        raise SourceError("a Jetson CSI camera (nvarguscamerasrc) needs the GStreamer backend")
+    launch = (f"nvarguscamerasrc sensor-id={sensor} ! video/x-raw(memory:NVMM),width={w},height={h},"
+              f"framerate={fps}/1 ! nvvidconv ! video/x-raw,format=BGRx")
+    return GstSource(launch, live=True, name=f"csi{sensor}", fps=float(fps))
+
+
+def _rtsp(uri: str, p: Dict[str, str], backend: str) -> Source:
+    if _choose(backend) == "gst":
+        latency = int(p.get("latency", 200))
+        return GstSource(f"rtspsrc location={quote(uri)} latency={latency} ! decodebin", live=True, name=uri)
+    return CvSource(uri, live=True, name=uri)
+
+
+def _gst_launch(rest: str, p: Dict[str, str], backend: str) -> Source:
+    if _choose("gst" if backend == "auto" else backend) != "gst":
+        raise SourceError("a gst: source needs the GStreamer backend")
+    live = any(k in rest for k in ("v4l2src", "nvarguscamerasrc", "rtspsrc", "is-live=true", "udpsrc"))
+    return GstSource(rest, live=live, name="gst")
+
+
+def _test(rest: str, p: Dict[str, str], backend: str) -> Source:
+    frames = int(p.get("frames", p.get("num_buffers", 300)))
+    w, h, fps = int(p.get("width", 640)), int(p.get("height", 480)), float(p.get("fps", 30))
+    live = p.get("live", "false").lower() in ("1", "true", "yes")
+    if backend != "opencv" and gst_available() is None:
+        pattern = p.get("pattern", "ball")
+        launch = (f"videotestsrc num-buffers={frames} pattern={pattern} is-live={'true' if live else 'false'} ! "
+                  f"video/x-raw,width={w},height={h},framerate={int(fps)}/1")
+        return GstSource(launch, live=live, name="videotestsrc", fps=fps)
+    return PatternSource(frames, w, h, fps, live)
+
+
+def _synth(rest: str, p: Dict[str, str], backend: str) -> Source:
+    return SynthSource(frames=int(p.get("frames", -1)), duration_s=float(p.get("duration", 6.0)),
+                       width=int(p.get("width", 640)), height=int(p.get("height", 480)),
+                       fps=float(p.get("fps", 30)), hr_bpm=float(p.get("hr", 72.0)), seed=int(p.get("seed", 0)),
+                       motion=p.get("motion", "still"),
+                       live=p.get("live", "false").lower() in ("1", "true", "yes"))
+
+
+def _file(path: str, p: Dict[str, str], backend: str) -> Source:
+    if not Path(path).exists():
+        raise SourceError(f"video file not found: {path}")
+    cv = CvSource(path, live=False, name=Path(path).name)
+    if _choose(backend) == "opencv":
+        return cv
+    gst = GstSource(f"filesrc location={quote(os.path.abspath(path))} ! decodebin", live=False,
+                    name=Path(path).name)
+    return gst if backend == "gst" else FallbackSource([gst, cv])
+
+
+#: URI scheme → builder ``(rest_of_uri, params, backend) -> Source``.
+SOURCES: Registry[Callable[[str, Dict[str, str], str], Source]] = Registry("source scheme")
+SOURCES.add("v4l2", _v4l2)
+SOURCES.add("csi", _csi)
+SOURCES.add("nvargus", _csi)
+SOURCES.add("rtsp", lambda rest, p, b: _rtsp("rtsp:" + rest, p, b))
+SOURCES.add("rtsps", lambda rest, p, b: _rtsp("rtsps:" + rest, p, b))
+SOURCES.add("gst", _gst_launch)
+SOURCES.add("test", _test)
+SOURCES.add("synth", _synth)
+SOURCES.add("file", lambda rest, p, b: _file(rest[2:] if rest.startswith("//") else rest, p, b))
+
+
+def _parse(uri: str) -> Tuple[str, str, Dict[str, str]]:
+    """``scheme:rest?query`` → (scheme, rest, params); a bare path → ("file", path, {})."""
+    text = uri.strip()
+    if text.isdigit():
+        return "camera", text, {}
+    if text.startswith("gst:"):
+        return "gst", text[4:].strip(), {}
+    scheme, sep, rest = text.partition(":")
+    if not sep or len(scheme) < 2 or os.path.exists(text) or "/" in scheme or "\\" in scheme:
+        return "file", text, {}
+    scheme = scheme.lower()
+    rest, _, query = rest.partition("?")
+    if scheme in ("rtsp", "rtsps"):
+        return scheme, rest + (f"?{query}" if query else ""), {}
+    return scheme, rest, _params(query)
+
+
+def open_source(uri: Any, backend: str = "auto", *, reconnect: bool = False, max_retries: Optional[int] = 10,
+                backoff_s: float = 0.5, log: Optional[Callable[[str], None]] = None) -> Source:
+    """Build the :class:`Source` for ``uri`` (see the module table); a Source is returned
+    as is, an iterable becomes an :class:`IterSource`. ``reconnect`` wraps it in a
+    :class:`ReconnectingSource`. Unknown schemes raise ``KeyError`` naming the known ones;
+    a missing file raises ``SourceError``."""
+    if isinstance(uri, Source):
+        return uri
+    if not isinstance(uri, (str, os.PathLike)):
+        return IterSource(uri)
+    scheme, rest, params = _parse(os.fspath(uri))
+
+    def make() -> Source:
+        if scheme == "camera":
+            import cv2
+
+            return CvSource(int(rest), live=True, name=f"camera {rest}", api=cv2.CAP_ANY)
+        if scheme == "file":
+            return _file(rest, params, backend)
+        return SOURCES.get(scheme)(rest, params, backend)
+
+    if reconnect:
+        return ReconnectingSource(make, max_retries=max_retries, backoff_s=backoff_s, log=log)
+    return make()
