@@ -32,6 +32,15 @@ CONDITIONS: Dict[str, Dict[str, Any]] = {
     "drift + noise": dict(CALM, illum_drift=(0.08, 0.2), pixel_noise=(4.0, 8.0), roi_noise=(0.2, 0.5)),
     "everything": dict(motion_prob=1.0, periodic_motion_prob=1.0, flicker_prob=1.0, jerk_prob=0.5,
                        flicker_hz=(0.7, 3.0), illum_drift=(0.04, 0.12)),
+    "coloured lamps 0.6-3 Hz": dict(CALM, lamp_prob=1.0),
+    "talking": dict(CALM, talking_prob=1.0),
+    "codec": dict(CALM, compression_prob=1.0),
+    "dark skin": dict(CALM, melanin=(0.7, 1.0)),
+}
+#: pulseless conditions: only the fraction of clips whose HR reading is valid counts (should be 0)
+NULL_CONDITIONS: Dict[str, Dict[str, Any]] = {
+    "pulseless, in-band motion": dict(CALM, pulseless_prob=1.0, motion_prob=1.0, periodic_motion_prob=1.0),
+    "pulseless, lamp": dict(CALM, pulseless_prob=1.0, lamp_prob=1.0),
 }
 
 
@@ -84,6 +93,18 @@ def run(checkpoint: str, n_clips: int, clip_s: float, methods: List[str], seed_o
             row = "  ".join(f"{n} {out['conditions'][cond][n]['mae']:.2f}" for n in engines)
             print(f"[{cond}] {row}", file=sys.stderr, flush=True)
     out["conditions"]["all"] = {name: hr_metrics(v, pooled_gt) for name, v in pooled.items()}
+    out["null_valid"] = {}
+    for ci, (cond, overrides) in enumerate(NULL_CONDITIONS.items()):
+        cfg = SynthConfig(T=n_frames, fps=fps, **overrides)
+        valid = {name: [] for name in engines}
+        for i in range(n_clips):
+            s = synth_mstmap(cfg, seed=seed_offset + 100_000 * (50 + ci) + i)
+            for name, eng in engines.items():
+                valid[name].append(bool(hr_from_psd(infer_clip(eng, s.mstmap), fps).valid))
+        out["null_valid"][cond] = {name: float(np.mean(v)) for name, v in valid.items()}
+        if progress:
+            row = "  ".join(f"{n} {out['null_valid'][cond][n]:.2f}" for n in engines)
+            print(f"[{cond}] valid fraction {row}", file=sys.stderr, flush=True)
     return out
 
 
@@ -106,6 +127,7 @@ def main(argv: List[str] | None = None) -> int:
     p.add_argument("--methods", default="pos,chrom", help="classic methods to compare with")
     p.add_argument("--seed-offset", type=int, default=SEED_OFFSET, help="first seed (held out from training)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--record", action="store_true", help="write the table to bench/RESULTS.md")
     args = p.parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     res = run(args.checkpoint, args.n_clips, args.clip_s, methods, args.seed_offset, progress=not args.json)
@@ -120,6 +142,22 @@ def main(argv: List[str] | None = None) -> int:
         print(f"{cond:<16}" + "".join(f"{row[n]['mae']:14.2f}" for n in names))
     print(f"{'RMSE (all)':<16}" + "".join(f"{res['conditions']['all'][n]['rmse']:14.2f}" for n in names))
     print(f"{'r (all)':<16}" + "".join(f"{res['conditions']['all'][n]['r']:14.3f}" for n in names))
+    for cond, row in res["null_valid"].items():
+        print(f"{cond + ' (valid fraction)':<16}" + "".join(f"{row[n]:14.2f}" for n in names))
+    if args.record:
+        from pathlib import Path
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from results import markdown_table, record
+
+        rows = [[c] + [f"{r[n]['mae']:.2f}" for n in names] for c, r in res["conditions"].items()]
+        rows.append(["RMSE (all)"] + [f"{res['conditions']['all'][n]['rmse']:.2f}" for n in names])
+        rows.append(["Pearson r (all)"] + [f"{res['conditions']['all'][n]['r']:.3f}" for n in names])
+        rows += [[c + ": valid fraction"] + [f"{r[n]:.2f}" for n in names] for c, r in res["null_valid"].items()]
+        record("Cluster-Phys vs classic methods on held-out synthetic MSTmaps",
+               f"HR MAE (bpm), {args.n_clips} clips of {args.clip_s:g} s per condition, checkpoint "
+               f"`{args.checkpoint}`; pulseless rows: fraction of clips with a valid HR (should be 0).\n\n"
+               + markdown_table(["condition"] + names, rows))
     return 0
 
 

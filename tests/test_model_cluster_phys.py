@@ -322,3 +322,21 @@ def test_soft_temperatures_default_and_legacy_checkpoints(tmp_path: Path) -> Non
         soft = ClusterPhys(TINY).eval()
         soft.load_state_dict(model.state_dict())
         assert not torch.equal(soft(x), model(x))  # the temperature really changes the model
+
+
+def test_spectral_peak_fraction_and_pulse_presence_loss() -> None:
+    from edge_rppg.models.cluster_phys import pulse_presence_loss, spectral_peak_fraction
+
+    t = torch.arange(160) / 30.0
+    tone = torch.sin(2 * math.pi * 1.3 * t)
+    flat = torch.from_numpy(np.fft.irfft(np.exp(1j * np.random.default_rng(0).uniform(0, 6.3, 81)), n=160)).float()
+    assert float(spectral_peak_fraction(tone[None])) > 0.6
+    assert float(spectral_peak_fraction(flat[None])) < 0.3
+    # a zero target (pulseless clip) gives finite gradients, and the loss there is the peak fraction
+    pred = torch.stack([tone, tone]).clone().requires_grad_(True)
+    target = torch.stack([tone, torch.zeros(160)])
+    loss = pulse_presence_loss(pred, target, torch.tensor([1.0, 0.0]), null_weight=1.0)
+    loss.backward()
+    assert torch.isfinite(pred.grad).all() and pred.grad[1].abs().sum() > 0
+    want = 0.5 * (0.0 + float(spectral_peak_fraction(tone[None])))
+    assert float(loss) == pytest.approx(want, abs=1e-4)

@@ -193,3 +193,88 @@ def test_config_roundtrip_and_validation() -> None:
         SynthConfig.from_dict({"bogus": 1})
     still = SynthConfig.still(T=100)
     assert still.motion_prob == 0.0 and still.T == 100
+
+
+# ----------------------------------------------------------------------------- realism features
+
+def _rel_band(s: SynthSample, row: int = 62) -> np.ndarray:
+    """Band-passed relative change (x / mean − 1) of R, G, B of one MSTmap row."""
+    x = s.mstmap[:, row, :3].astype(np.float64)
+    return bandpass(x / x.mean(axis=0) - 1, FS, axis=0)
+
+
+def test_pulseless_clips_have_no_pulse_and_a_zero_target() -> None:
+    cfg = SynthConfig(T=600, **{**QUIET, "pulseless_prob": 1.0})
+    s = synth_mstmap(cfg, 3)
+    assert not s.has_pulse and s.info["pulseless"]
+    assert np.all(s.bvp == 0) and s.beat_times_s.size == 0
+    with_pulse = synth_mstmap(SynthConfig(T=600, **QUIET), 3)
+    assert with_pulse.has_pulse
+    assert np.all(np.asarray(s.info["pulse_amp"]) == 0)
+    # the skin carries no pulse either: on a pulseless clip without a forced nuisance only noise is left
+    for seed in range(100):
+        q = synth_mstmap(cfg, seed)
+        if not any(q.info[k] for k in ("talking", "lamp", "periodic_motion_hz", "flicker_hz", "compression")):
+            break
+    else:
+        pytest.fail("every pulseless clip had a nuisance; expected ~15 % without")
+    ref = synth_mstmap(SynthConfig(T=600, **QUIET), seed)
+    assert _rel_band(q)[:, 1].std() < 0.3 * _rel_band(ref)[:, 1].std()
+    # most pulseless clips carry a periodic nuisance instead
+    n_nuisance = sum(any(synth_mstmap(cfg, k).info[n] for n in ("talking", "lamp", "periodic_motion_hz",
+                                                                 "flicker_hz", "compression")) for k in range(20))
+    assert n_nuisance >= 12
+
+
+def test_sodium_lamp_changes_the_channels_in_its_own_colour() -> None:
+    found = 0
+    for seed in range(40):
+        cfg = SynthConfig(T=600, **{**QUIET, "lamp_prob": 1.0, "lamp_amp": (0.2, 0.2), "pulse_amp": (0.0, 0.0)})
+        s = synth_mstmap(cfg, seed)
+        if s.info["lamp"]["kind"] != "sodium":
+            continue
+        amp = _rel_band(s).std(axis=0)
+        assert amp[0] > amp[1] > 2 * amp[2]          # sodium: (1, 0.55, 0.08) over a neutral ambient
+        assert 0.6 <= s.info["lamp"]["hz"] <= 3.0
+        found += 1
+    assert found >= 2
+
+
+def test_melanin_lowers_dc_and_pulse() -> None:
+    light = synth_mstmap(SynthConfig(T=600, **{**QUIET, "melanin": (0.0, 0.0)}), 5)
+    dark = synth_mstmap(SynthConfig(T=600, **{**QUIET, "melanin": (1.0, 1.0)}), 5)
+    assert dark.mstmap[:, 62, 1].mean() < 0.5 * light.mstmap[:, 62, 1].mean()
+    assert _rel_band(dark)[:, 1].std() < 0.6 * _rel_band(light)[:, 1].std()
+
+
+def test_talking_moves_the_chin_more_than_the_forehead() -> None:
+    cfg = SynthConfig(T=600, **{**QUIET, "talking_prob": 1.0, "talking_amp": (0.03, 0.03), "pulse_amp": (0.0, 0.0)})
+    s = synth_mstmap(cfg, 2)
+    assert s.info["talking"]
+    chin = _rel_band(s, single_row(5))[:, 1].std()
+    forehead = _rel_band(s, single_row(0))[:, 1].std()
+    assert chin > 3 * forehead
+
+
+def test_codec_adds_key_frame_steps_and_dead_zone() -> None:
+    cfg = SynthConfig(T=600, **{**QUIET, "compression_prob": 1.0, "compression_gop_amp": (0.3, 0.3)})
+    s = synth_mstmap(cfg, 4)
+    c = s.info["compression"]
+    assert c is not None and 8 <= c["gop"] <= 60 and 0.5 <= c["atten"] <= 1.0
+    x = s.mstmap[:, single_row(0), 1]
+    assert np.mean(np.diff(x) == 0) > 0.2            # values stick inside the dead zone
+
+
+def test_real_ppg_morphology_when_available() -> None:
+    from edge_rppg.synth.physiology import real_morphologies, shared_ppg_dir
+
+    if not shared_ppg_dir().is_dir():
+        pytest.skip(f"no real PPG recordings at {shared_ppg_dir()} (../shared absent)")
+    bank = real_morphologies()
+    assert len(bank) >= 10
+    for m in bank:
+        assert m.wave.shape == (1024,) and m.wave.min() == 0 and m.wave.max() == 1
+        assert m.wave[0] > 0.8                       # each beat starts at its systolic peak
+    s = synth_mstmap(SynthConfig(T=600, **{**QUIET, "real_morphology_prob": 1.0, "hr_range_bpm": (60.0, 90.0)}), 7)
+    assert s.info["morphology"].startswith("real:")
+    assert abs(hr_from_psd(s.bvp, FS).hr_bpm - s.hr_bpm) < 2.0

@@ -86,6 +86,8 @@ def test_shipped_recipe_loads() -> None:
     from edge_rppg.training.trainer import build_model_config
 
     assert build_model_config(cfg).T == cfg.T
+    assert build_model_config(cfg).input_norm == "acdc"
+    assert cfg.data[0].synth["pulseless_prob"] > 0 and cfg.val[0].synth["pulseless_prob"] == 0
 
 
 # ----------------------------------------------------------------------------- augmentations
@@ -158,10 +160,23 @@ def test_items_are_deterministic_normalised_and_epoch_dependent() -> None:
     x0, x1 = a[2], b[2]
     np.testing.assert_array_equal(x0["x"], x1["x"])
     assert x0["x"].shape == (96, 63, 6) and x0["bvp"].shape == (96,)
-    assert 0.0 <= x0["x"].min() and x0["x"].max() <= 1.0
+    # default AC/DC: one common scale, RGB RMS 1; min-max on request: every trace in [0, 1]
+    assert float(np.sqrt(np.mean(x0["x"][..., :3].astype(np.float64) ** 2))) == pytest.approx(1.0, abs=0.05)
+    mm = build_clips([spec], 96, 48, aug, seed=1, input_norm="minmax")[2]
+    assert 0.0 <= mm["x"].min() and mm["x"].max() <= 1.0
+    np.testing.assert_array_equal(mm["bvp"], x0["bvp"])
     assert abs(float(x0["bvp"].mean())) < 1e-4 and float(x0["bvp"].std()) == pytest.approx(1.0, abs=1e-3)
     b.set_epoch(1)
     assert not np.array_equal(x0["x"], b[2]["x"])
+
+
+def test_pulseless_items_have_zero_target_and_flag() -> None:
+    spec = DataSpec(n_clips=6, synth=dict(EASY, pulseless_prob=1.0))
+    items = [build_clips([spec], 96, 48, [{"name": "resample", "p": 1.0}], seed=0)[i] for i in range(3)]
+    for it in items:
+        assert it["pulse"] == 0.0 and np.all(it["bvp"] == 0) and np.isnan(it["hr"])
+    normal = build_clips([DataSpec(n_clips=2, synth=dict(EASY))], 96, 48, seed=0)[0]
+    assert normal["pulse"] == 1.0 and np.isfinite(normal["hr"])
 
 
 # ----------------------------------------------------------------------------- training

@@ -255,7 +255,9 @@ def pulse_presence_loss(pred: Tensor, target: Tensor, has_pulse: Tensor, null_we
                          "must have the same shape [B, T]")
     p = pred - pred.mean(dim=-1, keepdim=True)
     g = target - target.mean(dim=-1, keepdim=True)
-    r = (p * g).sum(-1) / (torch.sqrt((p * p).sum(-1) * (g * g).sum(-1)) + 1e-8)
+    # separate square roots with an epsilon inside: a zero target (pulseless clip) must not
+    # put sqrt(0) (infinite gradient) into the graph
+    r = (p * g).sum(-1) / (torch.sqrt((p * p).sum(-1) + 1e-12) * torch.sqrt((g * g).sum(-1) + 1e-12) + 1e-8)
     w = has_pulse.to(pred.dtype).reshape(r.shape)
     per_item = w * (1.0 - r)
     if bool((w < 0.5).any()):
