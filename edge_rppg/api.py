@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -45,22 +45,24 @@ from .landmarks import Landmarker
 from .options import BaseOptions, EdgeRPPGOptions
 from .processor import StreamProcessor
 from .results import VitalsResult
-from .stage_base import Stage
 
 __all__ = ["EdgeRPPG", "EdgeRPPGOptions", "BaseOptions", "VitalsResult"]
 
 ModelSpec = Union[str, Path, Engine]
 
 
-class EdgeRPPG:
-    """Streaming heart rate, HRV and respiration from camera frames.
+class EdgeRPPG(StreamProcessor):
+    """Streaming heart rate, HRV and respiration from camera frames: a
+    :class:`~edge_rppg.processor.StreamProcessor` whose calls are serialised by a lock.
 
     ``EdgeRPPG(model=None, options=None, *, landmarker=None, **overrides)``: ``model`` is
     a classic method name, a model path (``.onnx``, ``.engine``/``.plan``, ``.pt``) or an
     Engine object (it replaces ``options.base_options.model``); ``overrides`` are
     :class:`EdgeRPPGOptions` fields (``color_order``, ``window``, ``hop_s``,
     ``face_select``...); ``landmarker`` replaces the built-in landmarker (anything with
-    ``detect(frame_rgb, timestamp_ms) -> list[Face]``).
+    ``detect(frame_rgb, timestamp_ms) -> list[Face]``). Everything else (``engine``,
+    ``window``, ``stages``, ``dropped_frames``, ``last_error``, ``stage_timing()``, ``closed``)
+    is the processor's.
 
     Use as a context manager, or call :meth:`close`.
     """
@@ -74,9 +76,7 @@ class EdgeRPPG:
         if model is not None:
             overrides["base_options"] = dataclasses.replace(overrides.get("base_options", opts.base_options),
                                                             model=model)
-        if overrides:
-            opts = dataclasses.replace(opts, **overrides)
-        self._proc = StreamProcessor(opts, landmarker=landmarker)
+        super().__init__(dataclasses.replace(opts, **overrides) if overrides else opts, landmarker=landmarker)
         self._lock = threading.Lock()
         self._last: Optional[VitalsResult] = None
 
@@ -85,52 +85,6 @@ class EdgeRPPG:
         """Build from an :class:`EdgeRPPGOptions` (MediaPipe Tasks naming)."""
         return cls(None, options, landmarker=landmarker)
 
-    # -- what it is
-    @property
-    def options(self) -> EdgeRPPGOptions:
-        """The options in use."""
-        return self._proc.options
-
-    @property
-    def processor(self) -> StreamProcessor:
-        """The stream processor behind this facade."""
-        return self._proc
-
-    @property
-    def stages(self) -> List[Stage]:
-        """The stage objects in order (each has ``name`` and a ``timer``)."""
-        return self._proc.stages
-
-    @property
-    def engine(self) -> Engine:
-        """The engine in use (``engine.info`` says which)."""
-        return self._proc.engine
-
-    @property
-    def window(self) -> int:
-        """Samples per engine window (T) at the model rate."""
-        return self._proc.window
-
-    @property
-    def dropped_frames(self) -> int:
-        """Frames dropped so far."""
-        return self._proc.dropped
-
-    @property
-    def last_error(self) -> Optional[str]:
-        """Why the last dropped bad frame was rejected (None if none)."""
-        return self._proc.last_error
-
-    @property
-    def closed(self) -> bool:
-        """True after :meth:`close`."""
-        return self._proc.closed
-
-    def stage_timing(self) -> Dict[str, Dict[str, float]]:
-        """Per-stage timing statistics (count, mean, p50, p99, max in ms)."""
-        return self._proc.stage_timing()
-
-    # -- entry points
     def process(self, frame: np.ndarray, timestamp: Optional[float] = None, *,
                 dropped_before: int = 0) -> VitalsResult:
         """``live_stream`` mode: analyse one frame, return its :class:`VitalsResult`.
@@ -141,20 +95,20 @@ class EdgeRPPG:
         the stream state is unchanged.
         """
         with self._lock:
-            self._last = self._proc.process(frame, timestamp, dropped_before=dropped_before)
+            self._last = super().process(frame, timestamp, dropped_before=dropped_before)
             return self._last
 
     def process_video(self, source: Source, *, fps: Optional[float] = None, progress: bool = False) -> Estimate:
         """``video`` mode: the whole-clip :class:`~edge_rppg.estimate.Estimate` of a video
         path, a folder of frames or a list of RGB frames (with ``fps``)."""
         with self._lock:
-            return self._proc.process_video(source, fps=fps, progress=progress)
+            return super().process_video(source, fps=fps, progress=progress)
 
     def clip_estimate(self) -> Estimate:
         """``live_stream`` with ``keep_clip=True``: the whole-clip estimate of the frames seen
         so far, computed exactly as :meth:`process_video` would on the same frames."""
         with self._lock:
-            return self._proc.clip_estimate()
+            return super().clip_estimate()
 
     def get_result(self) -> Optional[VitalsResult]:
         """The latest :class:`VitalsResult` (None before the first good frame or after :meth:`reset`)."""
@@ -164,19 +118,16 @@ class EdgeRPPG:
     def reset(self) -> None:
         """Start a new stream: forget the tracker, window, pulse and counters."""
         with self._lock:
-            self._proc.reset()
+            super().reset()
             self._last = None
 
     def close(self) -> None:
         """Release the landmarker and engine (idempotent)."""
         with self._lock:
-            self._proc.close()
+            super().close()
 
     def __enter__(self) -> "EdgeRPPG":
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (f"EdgeRPPG(model={self.engine.info.name!r}, window={self.window}, "

@@ -27,7 +27,7 @@ from .errors import ClipTooShortError
 from .extract import Extraction
 from .model_file import MODEL_FPS
 from .mstmap import fill_invalid, resample
-from .vitals import Vitals, clip_vitals, infer_clip
+from .vitals import Vitals, VitalsView, clip_vitals, infer_clip
 
 __all__ = ["EstimateConfig", "Estimate", "estimate_extraction"]
 
@@ -46,11 +46,11 @@ class EstimateConfig(Config):
 
 
 @dataclass
-class Estimate:
+class Estimate(VitalsView):
     """Result of :func:`edge_rppg.estimate`: the clip's :class:`~edge_rppg.vitals.Vitals`
     (``hr_bpm`` None when no window is valid), its analysis windows, and what ran."""
 
-    vitals: Vitals
+    vitals: Vitals  # type: ignore[assignment]  # never None for a clip
     windows: List[WindowHR]
     frames: int
     fps: float
@@ -58,34 +58,9 @@ class Estimate:
     timing_ms: Dict[str, float]
 
     @property
-    def hr_bpm(self) -> Optional[float]:
-        """Clip HR: mean of the valid window HRs (None when none is valid)."""
-        return self.vitals.hr_bpm
-
-    @property
-    def valid(self) -> bool:
-        """At least one analysis window is valid."""
-        return self.vitals.valid
-
-    @property
     def hrv(self) -> HRV:
         """HRV of the clip (``hrv.valid`` False for short or noisy clips)."""
-        return self.vitals.hrv
-
-    @property
-    def rf_hz(self) -> Optional[float]:
-        """Respiration rate (Hz) or None."""
-        return self.vitals.rf_hz
-
-    @property
-    def bvp(self) -> np.ndarray:
-        """Band-passed pulse at ``bvp_fs`` Hz."""
-        return self.vitals.bvp
-
-    @property
-    def bvp_fs(self) -> float:
-        """Rate of :attr:`bvp` (the model rate)."""
-        return self.vitals.bvp_fs
+        return self.vitals.hrv  # type: ignore[union-attr]
 
     def to_dict(self, include_bvp: bool = False) -> Dict[str, Any]:
         """JSON-able dict (the ``--json`` output of the CLI)."""

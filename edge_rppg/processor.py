@@ -7,7 +7,7 @@
 
 :class:`StreamProcessor` owns the stage objects (:mod:`edge_rppg.frame_stages`,
 :mod:`edge_rppg.window_stage`, :mod:`edge_rppg.signal_stages`), the frame index, drop
-counting (bad frames, repeated timestamps, frames the caller dropped), resets and
+counting (``dropped_frames``: bad frames, repeated timestamps, frames the caller dropped), resets and
 face-loss handling. :class:`edge_rppg.EdgeRPPG` is a thread-safe facade over it;
 ``edge_rppg.runtime.pipeline`` feeds it from a source thread through a bounded queue;
 ``estimate()`` runs it in ``video`` mode. One instance = one stream, single-threaded.
@@ -80,7 +80,7 @@ class StreamProcessor:
                                               opts.respiration)]
         self.recorder: Optional[ClipRecorder] = ClipRecorder(keep_landmarks=False) if opts.keep_clip else None
         self.index = 0
-        self.dropped = 0          # all frames dropped so far (the sum of the three below)
+        self.dropped_frames = 0   # all frames dropped so far (the sum of the three below)
         self.bad_frames = 0       # ill-formed frames (FrameFormatError)
         self.skipped_frames = 0   # timestamps not after the previous one
         self.last_error: Optional[str] = None
@@ -138,7 +138,7 @@ class StreamProcessor:
         self._check(LIVE_STREAM, "process")
         index = self.index
         self.index += 1
-        self.dropped += int(dropped_before)
+        self.dropped_frames += int(dropped_before)
         packet = Packet(frame=frame, timestamp=self._timestamp(timestamp, index), index=index,
                         reset_reason=self._pending_reset)
         t0 = time.perf_counter()
@@ -146,7 +146,7 @@ class StreamProcessor:
             for stage in self.front:
                 stage(packet)
         except FrameFormatError as exc:
-            self.dropped += 1
+            self.dropped_frames += 1
             self.bad_frames += 1
             self.last_error = str(exc)
             raise
@@ -155,12 +155,12 @@ class StreamProcessor:
         packet.latency_ms["total"] = (time.perf_counter() - t0) * 1e3
         self._pending_reset = None
         if packet.skipped:
-            self.dropped += 1
+            self.dropped_frames += 1
             self.skipped_frames += 1
         elif self.recorder is not None:
             self.recorder.add(packet)
-        packet.dropped_frames = self.dropped
-        return result_from_packet(packet, self.options.model_fps)
+        packet.dropped_frames = self.dropped_frames
+        return result_from_packet(packet)
 
     def clip_estimate(self) -> Estimate:
         """The whole-clip :class:`~edge_rppg.estimate.Estimate` of the frames recorded so far
@@ -200,7 +200,7 @@ class StreamProcessor:
             s.reset()
         if self.recorder is not None:
             self.recorder.reset()
-        self.index = self.dropped = self.bad_frames = self.skipped_frames = 0
+        self.index = self.dropped_frames = self.bad_frames = self.skipped_frames = 0
         self._pending_reset = RESET_MANUAL
         self.last_error = None
 

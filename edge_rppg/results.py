@@ -16,24 +16,21 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 import numpy as np
 
 from .dsp.hrv import HRV
-from .model_file import MODEL_FPS
 from .stage_base import Packet
-from .vitals import Vitals, readonly
+from .vitals import Vitals, VitalsView
 
 __all__ = ["VitalsResult", "result_from_packet"]
 
-_EMPTY_BVP = readonly(np.zeros(0, dtype=np.float32))
-
-
 @dataclass(frozen=True)
-class VitalsResult:
+class VitalsResult(VitalsView):
     """What :meth:`edge_rppg.EdgeRPPG.process` returns for one frame.
 
     timestamp: the frame's time in seconds (as given, or ``index / input_fps``).
     frame_index: 0-based count of frames given to this stream (bad ones included).
     vitals: the latest reading (:class:`~edge_rppg.vitals.Vitals`), None until the first
         window has filled (and again after a window reset); ``hr_bpm``, ``quality``,
-        ``valid``, ``hrv``, ``rf_hz``, ``bvp`` and ``bvp_fs`` read from it.
+        ``valid``, ``rf_hz``, ``bvp`` and ``bvp_fs`` read from it
+        (:class:`~edge_rppg.vitals.VitalsView`), ``hrv`` too but None until it is valid.
     hr_updated: this frame completed a window (a fresh reading); otherwise the reading is
         that of the last window.
     face_found: a face was chosen in this frame; face_box ``(x0, y0, x1, y1)`` pixels and
@@ -59,37 +56,11 @@ class VitalsResult:
     reset_reason: Optional[str]
     dropped_frames: int
     latency_ms: Mapping[str, float]
-    bvp_fs: float = MODEL_FPS
-
-    @property
-    def hr_bpm(self) -> Optional[float]:
-        """Heart rate of the latest window (None before the first)."""
-        return None if self.vitals is None else self.vitals.hr_bpm
-
-    @property
-    def quality(self) -> Optional[float]:
-        """Spectral SNR (dB) of that HR; ≥ ``signal.min_snr_db`` is needed for ``valid``."""
-        return None if self.vitals is None else self.vitals.quality
-
-    @property
-    def valid(self) -> bool:
-        """The HR passed the quality check and its window was mostly real face samples."""
-        return bool(self.vitals is not None and self.vitals.valid)
 
     @property
     def hrv(self) -> Optional[HRV]:
         """LF/HF, SDNN, RMSSD once ~30 s of clean beats exist, else None."""
         return self.vitals.hrv if self.vitals is not None and self.vitals.hrv.valid else None
-
-    @property
-    def rf_hz(self) -> Optional[float]:
-        """Respiration rate (Hz) or None."""
-        return None if self.vitals is None else self.vitals.rf_hz
-
-    @property
-    def bvp(self) -> np.ndarray:
-        """Band-passed pulse so far at ``bvp_fs`` Hz (read-only, bounded; empty before the first window)."""
-        return _EMPTY_BVP if self.vitals is None else self.vitals.bvp
 
     def to_dict(self, include_bvp: bool = False, include_landmarks: bool = False) -> Dict[str, Any]:
         """JSON-able dict (what the JSON-lines sink writes); BVP and landmarks on request."""
@@ -119,7 +90,7 @@ class VitalsResult:
         return out
 
 
-def result_from_packet(packet: Packet, bvp_fs: float = MODEL_FPS) -> VitalsResult:
+def result_from_packet(packet: Packet) -> VitalsResult:
     """The :class:`VitalsResult` of a packet that went through the processor's stages."""
     face = packet.face if packet.landmarks is not None else None
     return VitalsResult(
@@ -129,4 +100,4 @@ def result_from_packet(packet: Packet, bvp_fs: float = MODEL_FPS) -> VitalsResul
         landmarks=packet.landmarks if face is not None else None, faces=int(packet.faces),
         window_fill=float(packet.window_fill), window_reset=packet.reset_reason is not None,
         reset_reason=packet.reset_reason, dropped_frames=int(packet.dropped_frames),
-        latency_ms=MappingProxyType(dict(packet.latency_ms)), bvp_fs=float(bvp_fs))
+        latency_ms=MappingProxyType(dict(packet.latency_ms)))

@@ -35,7 +35,7 @@ from .engines.base import Engine
 from .errors import ClipTooShortError
 from .model_file import MODEL_FPS
 
-__all__ = ["Vitals", "standardise", "hann_taper", "OverlapAdd", "infer_clip", "window_hr", "stream_vitals",
+__all__ = ["Vitals", "VitalsView", "standardise", "hann_taper", "OverlapAdd", "infer_clip", "window_hr", "stream_vitals",
            "clip_vitals", "finite_or_none", "readonly"]
 
 
@@ -59,6 +59,45 @@ class Vitals:
     bvp_fs: float
 
 
+class VitalsView:
+    """The fields of a result's ``vitals`` (:class:`Vitals` or None: no reading yet) read
+    through the result itself, so a clip :class:`~edge_rppg.estimate.Estimate` and a stream
+    :class:`~edge_rppg.results.VitalsResult` answer ``hr_bpm``, ``quality``, ``valid``,
+    ``rf_hz``, ``bvp`` and ``bvp_fs`` the same way."""
+
+    vitals: Optional[Vitals]
+
+    @property
+    def hr_bpm(self) -> Optional[float]:
+        """Heart rate (bpm): the clip's mean of valid windows, or the stream's latest window."""
+        return None if self.vitals is None else self.vitals.hr_bpm
+
+    @property
+    def quality(self) -> Optional[float]:
+        """Spectral SNR (dB) behind ``hr_bpm``."""
+        return None if self.vitals is None else self.vitals.quality
+
+    @property
+    def valid(self) -> bool:
+        """The HR passed the quality and face-coverage checks."""
+        return bool(self.vitals is not None and self.vitals.valid)
+
+    @property
+    def rf_hz(self) -> Optional[float]:
+        """Respiration rate (Hz) or None."""
+        return None if self.vitals is None else self.vitals.rf_hz
+
+    @property
+    def bvp(self) -> np.ndarray:
+        """Band-passed pulse at ``bvp_fs`` Hz (read-only; empty before the first reading)."""
+        return _EMPTY if self.vitals is None else self.vitals.bvp
+
+    @property
+    def bvp_fs(self) -> float:
+        """Rate of :attr:`bvp` (the model rate)."""
+        return MODEL_FPS if self.vitals is None else self.vitals.bvp_fs
+
+
 def finite_or_none(v: Optional[float]) -> Optional[float]:
     """``float(v)`` when it is a finite number, else None (NaN readings are "no value")."""
     return float(v) if v is not None and np.isfinite(v) else None
@@ -68,6 +107,9 @@ def readonly(a: np.ndarray) -> np.ndarray:
     """``a`` marked read-only (results share arrays without copying them)."""
     a.setflags(write=False)
     return a
+
+
+_EMPTY = readonly(np.zeros(0, dtype=np.float32))
 
 
 def standardise(x: np.ndarray) -> np.ndarray:
