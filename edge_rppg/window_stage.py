@@ -17,10 +17,19 @@ from .mstmap import N_SUBSETS
 from .stage_base import RESET_FACE_LOST, RESET_FRAME_GAP, RESET_TIME_BACKWARDS, Packet, Stage
 from .validation import N_CHANNELS
 
-__all__ = ["MstmapWindowStage", "DEFAULT_CLASSIC_WINDOW"]
+__all__ = ["MstmapWindowStage", "DEFAULT_CLASSIC_WINDOW", "MAX_WINDOW", "MAX_ABS_TIMESTAMP_S"]
 
 #: Window (samples) for engines without a fixed T (classic methods): 10 s at 30 Hz.
 DEFAULT_CLASSIC_WINDOW = 300
+#: Largest window the stage allocates a ring for (10 min at 30 Hz, ~27 MB): a bigger one is a unit mistake.
+MAX_WINDOW = 18_000
+#: Largest model rate (samples/s) the grid accepts.
+MAX_MODEL_FPS = 1000.0
+#: Largest bridge (s); together with ``MAX_MODEL_FPS`` it bounds the samples one frame can emit.
+MAX_BRIDGE_S = 60.0
+#: Largest |timestamp| in seconds (~317 years): beyond it a float64 second no longer resolves a
+#: model-rate sample reliably, and such a value is a unit mistake (milli-/nanoseconds).
+MAX_ABS_TIMESTAMP_S = 1e10
 
 
 class MstmapWindowStage(Stage):
@@ -46,17 +55,19 @@ class MstmapWindowStage(Stage):
     def __init__(self, window: int = DEFAULT_CLASSIC_WINDOW, hop: Optional[int] = None,
                  model_fps: float = MODEL_FPS, hop_s: float = 1.0, bridge_s: float = 0.5) -> None:
         super().__init__()
-        if int(window) < 2:
-            raise ConfigError(f"window must be >= 2 samples, got {window}")
-        if not model_fps > 0:
-            raise ConfigError(f"model_fps must be > 0, got {model_fps}")
+        if not 2 <= int(window) <= MAX_WINDOW:
+            raise ConfigError(f"window must be between 2 and {MAX_WINDOW} samples, got {window}")
+        if not 0 < model_fps <= MAX_MODEL_FPS:
+            raise ConfigError(f"model_fps must be in (0, {MAX_MODEL_FPS:g}] Hz, got {model_fps}")
+        if hop is None and not 0 < hop_s <= MAX_WINDOW / model_fps:
+            raise ConfigError(f"hop_s must be in (0, {MAX_WINDOW / model_fps:g}] s, got {hop_s}")
         self.window = int(window)
         self.model_fps = float(model_fps)
         self.hop = int(hop) if hop is not None else max(1, int(round(hop_s * model_fps)))
         if not 1 <= self.hop <= self.window:
             raise ConfigError(f"hop must be between 1 and window={self.window} samples, got {self.hop}")
-        if bridge_s < 0:
-            raise ConfigError(f"bridge_s must be >= 0, got {bridge_s}")
+        if not 0 <= bridge_s <= MAX_BRIDGE_S:
+            raise ConfigError(f"bridge_s must be between 0 and {MAX_BRIDGE_S:g} s, got {bridge_s}")
         self.bridge_s = float(bridge_s)
         self._ring = np.zeros((self.window, N_SUBSETS, N_CHANNELS), dtype=np.float32)
         self._valid = np.zeros(self.window, dtype=bool)
@@ -110,8 +121,9 @@ class MstmapWindowStage(Stage):
     # -- main
     def process(self, packet: Packet) -> None:
         t = float(packet.timestamp)
-        if not math.isfinite(t):
-            raise ConfigError(f"timestamp must be a finite number of seconds, got {packet.timestamp!r}")
+        if not (math.isfinite(t) and abs(t) <= MAX_ABS_TIMESTAMP_S):
+            raise ConfigError(f"timestamp must be a finite number of seconds with |t| <= {MAX_ABS_TIMESTAMP_S:g} "
+                              f"(milli- or nanoseconds?), got {packet.timestamp!r}")
         if self._last_t is not None and t <= self._last_t:
             if self._last_t - t > self.bridge_s:
                 self._restart(packet, RESET_TIME_BACKWARDS)
@@ -160,8 +172,14 @@ class MstmapWindowStage(Stage):
         within half a sample of ``t``)."""
         a_t, a = self._anchor_t, self._anchor
         dt = 1.0 / self.model_fps
-        while self._next_t <= t + 1e-9:
+        # a counted loop, so it provably ends: the grid samples up to t (with the 1e-9 s slack
+        # of the former ``while next_t <= t``), at most one bridge plus one window of them
+        due = math.floor((t + 1e-9 - self._t0) * self.model_fps) + 2 - self._n  # +1 spare for rounding
+        cap = int(math.ceil(self.bridge_s * self.model_fps)) + self.window + 2
+        for _ in range(max(0, min(due, cap))):
             g = self._next_t
+            if g > t + 1e-9:
+                break
             if a_t is None or a is None or t - a_t <= 1e-12:
                 value = row
             else:
