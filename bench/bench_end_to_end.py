@@ -96,7 +96,7 @@ def run_estimate(path: Path, engine: str, every_frame: bool) -> Dict[str, Any]:
 
     opts = video_options(engine, EstimateConfig(progress=False))
     if every_frame:
-        opts.landmarks = LandmarkerOptions(mesh_rate_hz=0)
+        opts.landmarks = LandmarkerOptions(mesh_rate_hz=0, settle_passes=3)
     t0, c0 = time.perf_counter(), time.process_time()
     with StreamProcessor(opts) as proc:
         if every_frame:
