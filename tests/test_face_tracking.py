@@ -147,3 +147,25 @@ def test_schedule_options_validate_and_round_trip() -> None:
         LandmarkerOptions(track_min_points=0.0)
     with LANDMARKERS.get("mediapipe").create_from_options(opts) as lmk:
         assert lmk.options.mesh_rate_hz == 7.5
+
+
+def test_still_face_does_not_wobble_with_a_brightness_pulse(moving_clip, first_mesh) -> None:
+    """A uniform brightness change (what the pulse is) biases Lucas–Kanade slightly; the
+    soft motion threshold keeps a still face's mesh exactly where the keyframe put it."""
+    frame0 = moving_clip[0][0].astype(np.float64)
+    rng = np.random.default_rng(4)
+    frames = [np.clip(np.round(frame0 + 1.5 * np.sin(2 * np.pi * 1.2 * i / 30) + rng.uniform(-0.5, 0.5, frame0.shape)),
+                      0, 255).astype(np.uint8) for i in range(20)]
+    tracker = MeshTracker()
+    tracker.start(frames[0], [first_mesh])
+    loose = MeshTracker(TrackerSettings(still_frac=0.0))
+    loose.start(frames[0], [first_mesh])
+    wobble = 0.0
+    for f in frames[1:]:
+        moved = tracker.track(f)
+        assert moved is not None
+        np.testing.assert_allclose(moved[0], first_mesh, atol=1e-4)
+        raw = loose.track(f)
+        assert raw is not None
+        wobble = max(wobble, float(np.abs(raw[0] - first_mesh).max()))
+    assert wobble > 1e-3     # without the threshold the mesh does move (what it suppresses)
