@@ -34,17 +34,34 @@ def parse_overrides(items: List[str]) -> Dict[str, Any]:
         if "=" not in item:
             raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
         key, value = item.split("=", 1)
-        out[key.strip()] = yaml.safe_load(value)
+        try:
+            out[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {item!r}: not a YAML value: {' '.join(str(exc).split())[:200]}") from None
     return out
+
+
+def load_recipe(path: str) -> Any:
+    """Read a ``TrainConfig`` recipe; a file that is not valid YAML/JSON (syntax error, a
+    ``!!python`` tag, which ``safe_load`` refuses) raises ``ConfigError`` naming the file."""
+    import json
+
+    import yaml
+
+    from edge_rppg.training.config import TrainConfig
+
+    try:
+        return TrainConfig.load(path)
+    except (yaml.YAMLError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a valid YAML/JSON training recipe: {' '.join(str(exc).split())[:300]}") from None
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the recipe, train, print where the checkpoint is."""
-    from edge_rppg.training.config import TrainConfig
     from edge_rppg.training.distributed import cleanup, init_distributed
     from edge_rppg.training.trainer import Trainer
 
-    cfg = TrainConfig.load(args.config)
+    cfg = load_recipe(args.config)
     overrides = parse_overrides(args.overrides)
     if args.output_dir:
         overrides["output_dir"] = args.output_dir

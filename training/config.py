@@ -13,9 +13,19 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Tuple
 
 from edge_rppg.config import Config
+from edge_rppg.errors import ConfigError, UnknownNameError
 
 SYNTHETIC = "synthetic"
 AMP_DTYPES = ("float16", "bfloat16")
+#: Upper bounds of the recipe's sizes, checked before anything is allocated (``T: 1e9`` would
+#: otherwise ask for 128 GB): window frames, clips per batch, frames per batch (the input
+#: batch is ``batch_size * T * 63 * 6`` float32, 1.5 GB at this bound), steps, epochs, clips.
+MAX_T = 18_000
+MAX_BATCH_SIZE = 4096
+MAX_BATCH_FRAMES = 1 << 20
+MAX_STEPS = 100_000_000
+MAX_EPOCHS = 1_000_000
+MAX_CLIPS = 10_000_000
 
 
 @dataclass
@@ -43,13 +53,13 @@ class DataSpec(Config):
     def __post_init__(self) -> None:
         _coerce_numbers(self)
         self.split = (float(self.split[0]), float(self.split[1]))
-        if self.n_clips < 1:
-            raise ValueError(f"DataSpec.n_clips must be >= 1, got {self.n_clips}")
+        if not 1 <= self.n_clips <= MAX_CLIPS:
+            raise ConfigError(f"DataSpec.n_clips must be between 1 and {MAX_CLIPS}, got {self.n_clips}")
         lo, hi = self.split
         if not 0.0 <= lo < hi <= 1.0:
-            raise ValueError(f"DataSpec.split must satisfy 0 <= start < end <= 1, got {self.split}")
+            raise ConfigError(f"DataSpec.split must satisfy 0 <= start < end <= 1, got {self.split}")
         if self.source != SYNTHETIC and not self.root:
-            raise ValueError(f"DataSpec for dataset {self.source!r} needs 'root' (the dataset folder)")
+            raise ConfigError(f"DataSpec for dataset {self.source!r} needs 'root' (the dataset folder)")
 
 
 def _coerce_numbers(cfg: Config) -> None:
@@ -67,9 +77,9 @@ def _coerce_numbers(cfg: Config) -> None:
                 if number != int(number):
                     raise ValueError
                 number = int(number)
-        except (TypeError, ValueError):
-            raise ValueError(f"{type(cfg).__name__}.{f.name} must be a{'n integer' if kind is int else ' number'}, "
-                             f"got {value!r}") from None
+        except (TypeError, ValueError, OverflowError):
+            raise ConfigError(f"{type(cfg).__name__}.{f.name} must be a{'n integer' if kind is int else ' number'}, "
+                              f"got {value!r}") from None
         setattr(cfg, f.name, number)
 
 
@@ -78,7 +88,7 @@ def _specs(value: Any, what: str) -> List[DataSpec]:
     if isinstance(value, (DataSpec, dict)):
         value = [value]
     if not isinstance(value, (list, tuple)) or not value:
-        raise ValueError(f"TrainConfig.{what} must be a non-empty list of data specs, got {value!r}")
+        raise ConfigError(f"TrainConfig.{what} must be a non-empty list of data specs, got {value!r}")
     return [v if isinstance(v, DataSpec) else DataSpec.from_dict(v) for v in value]
 
 
@@ -137,13 +147,13 @@ class TrainConfig(Config):
         self.augment = [dict(a) for a in self.augment]
         for a in self.augment:
             if "name" not in a:
-                raise ValueError(f"each augment entry needs a 'name', got {a!r}")
+                raise ConfigError(f"each augment entry needs a 'name', got {a!r}")
         checks = {
-            "T": self.T >= 16,
+            "T": 16 <= self.T <= MAX_T,
             "stride": self.stride >= 0,
-            "batch_size": self.batch_size >= 1,
-            "steps": self.steps >= 0,
-            "epochs": self.epochs >= 1 or self.steps > 0,
+            "batch_size": 1 <= self.batch_size <= MAX_BATCH_SIZE and self.batch_size * self.T <= MAX_BATCH_FRAMES,
+            "steps": 0 <= self.steps <= MAX_STEPS,
+            "epochs": (self.epochs >= 1 or self.steps > 0) and self.epochs <= MAX_EPOCHS,
             "lr": self.lr > 0,
             "weight_decay": self.weight_decay >= 0,
             "warmup_steps": self.warmup_steps >= 0,
@@ -160,8 +170,32 @@ class TrainConfig(Config):
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             vals = {k: getattr(self, k) for k in bad}
-            raise ValueError(f"TrainConfig: invalid value(s) {vals}; expected T>=16, batch_size>=1, "
-                             f"lr>0, 0<=min_lr_ratio<=1, non-negative counts, amp_dtype in {AMP_DTYPES}")
+            raise ConfigError(f"TrainConfig: invalid value(s) {vals}; expected 16<=T<={MAX_T}, "
+                              f"1<=batch_size<={MAX_BATCH_SIZE} with batch_size*T<={MAX_BATCH_FRAMES}, "
+                              f"steps<={MAX_STEPS}, epochs<={MAX_EPOCHS}, lr>0, 0<=min_lr_ratio<=1, "
+                              f"non-negative counts, amp_dtype in {AMP_DTYPES}")
+        self._check_model()
+
+    def _check_model(self) -> None:
+        """The model the recipe asks for (preset + ``model`` overrides + ``T``) must be a valid
+        ``ClusterPhysConfig`` within :data:`edge_rppg.models.checkpoint.CONFIG_BOUNDS`;
+        checked here, on the config alone, so a bad recipe fails in one line before training starts."""
+        from edge_rppg.models.checkpoint import config_bound_errors
+        from edge_rppg.models.cluster_phys import PRESETS, ClusterPhysConfig
+
+        if self.model_preset not in PRESETS:
+            raise UnknownNameError(f"unknown model_preset {self.model_preset!r}; known: {sorted(PRESETS)}")
+        if not isinstance(self.model, dict):
+            raise ConfigError(f"TrainConfig.model must be a mapping of ClusterPhysConfig fields, got {self.model!r}")
+        preset = PRESETS[self.model_preset]
+        merged = {**(preset.to_dict() if isinstance(preset, Config) else dict(preset)), **self.model, "T": self.T}
+        errors = config_bound_errors(merged)
+        if errors:
+            raise ConfigError(f"TrainConfig.model: {', '.join(errors)}")
+        try:
+            ClusterPhysConfig.from_dict(merged)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"TrainConfig.model: {' '.join(str(exc).split())[:300]}") from None
 
     @property
     def clip_stride(self) -> int:
@@ -179,7 +213,7 @@ class TrainConfig(Config):
                 last = i == len(parts) - 1
                 if isinstance(node, list):
                     if not p.isdigit() or int(p) >= len(node):
-                        raise ValueError(f"override {key!r}: {p!r} is not an index of a list of {len(node)}")
+                        raise ConfigError(f"override {key!r}: {p!r} is not an index of a list of {len(node)}")
                     if last:
                         node[int(p)] = value
                     else:

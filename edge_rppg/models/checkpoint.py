@@ -23,7 +23,34 @@ from ..errors import ModelFileError
 FORMAT = "edge_rppg.checkpoint"
 FORMAT_VERSION = 1
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "save_checkpoint", "load_checkpoint"]
+#: Upper bounds of a model config's sizes (numbers, inclusive). A stored or recipe config beyond
+#: them is refused before anything is built: a tiny file must not make the loader allocate gigabytes.
+CONFIG_BOUNDS: Dict[str, float] = {"T": 18_000, "n_rois": 1024, "in_channels": 64, "dim": 2048, "heads": 64,
+                                   "mlp_ratio": 16.0, "depth": 32, "stages": 16, "em_iters": 100, "knn_k": 1024,
+                                   "kmeans_iters": 100}
+#: Most parameters a checkpoint's model may have (the shipped edge-small has well under 1 M).
+MAX_PARAMETERS = 200_000_000
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "CONFIG_BOUNDS", "MAX_PARAMETERS", "config_bound_errors",
+           "save_checkpoint", "load_checkpoint"]
+
+
+def config_bound_errors(config: Dict[str, Any]) -> list:
+    """Problems of a model config dict's size fields (wrong type, or outside ``CONFIG_BOUNDS``),
+    as ``"field=value (expected ...)"`` strings; empty when it may be built. Checked before
+    any model is constructed, by the checkpoint loader and the training recipe."""
+    errors = []
+    for name, hi in CONFIG_BOUNDS.items():
+        if name not in config:
+            continue
+        value = config[name]
+        integral = not isinstance(hi, float)
+        kinds = (int,) if integral else (int, float)
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            errors.append(f"{name}={value!r} (expected a{'n integer' if integral else ' number'})")
+        elif not (0 < value <= hi):
+            errors.append(f"{name}={value!r} (expected 1..{hi:g})")
+    return errors
 
 
 def _check_plain(value: Any, where: str) -> None:
@@ -88,8 +115,13 @@ def _read(path: Path) -> Dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt, truncated, or contains non-weights pickles
+        if "weights only load failed" in str(exc).lower():  # torch's refusal; its advice to disable it is unsafe
+            raise ModelFileError(f"{path}: not a readable edge_rppg checkpoint: not a safe checkpoint, it holds pickled "
+                                 "Python objects besides tensors and plain data, which edge_rppg refuses to load "
+                                 "(loading them could run code); "
+                                 "use a file written by save_checkpoint / `edge-rppg train`") from None
         raise ModelFileError(f"{path}: not a readable edge_rppg checkpoint (corrupt, truncated, or not written "
-                             f"by save_checkpoint): {type(exc).__name__}: {exc}") from exc
+                             f"by save_checkpoint): {type(exc).__name__}: {' '.join(str(exc).split())[:300]}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not an edge_rppg checkpoint (expected a dict with format={FORMAT!r})")
     version = payload.get("format_version")
@@ -121,6 +153,9 @@ def load_checkpoint(path: Union[str, Path], expected_config: Optional[Config] = 
         stored = payload["config"]
         if isinstance(stored, dict):  # fields added after the file was written keep their old meaning
             stored = {**getattr(model_cls.config_cls, "legacy_defaults", {}), **stored}
+            too_big = config_bound_errors(stored)
+            if too_big:
+                raise ModelFileError(f"{path}: stored config out of bounds: {', '.join(too_big)}")
         config = model_cls.config_cls.from_dict(stored)
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: stored config does not fit {model_cls.config_cls.__name__} "
@@ -131,23 +166,35 @@ def load_checkpoint(path: Union[str, Path], expected_config: Optional[Config] = 
             diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
             detail = ", ".join(f"{k}: file={b.get(k)!r} expected={a.get(k)!r}" for k in diff)
             raise ModelFileError(f"{path}: checkpoint was trained with another config ({detail})")
-    model = model_cls(config)
     state = payload["state_dict"]
     if not isinstance(state, dict):
         raise ModelFileError(f"{path}: state_dict is {type(state).__name__}, expected a dict of tensors")
-    own = model.state_dict()
+    not_tensors = sorted(str(k) for k, v in state.items() if not isinstance(v, torch.Tensor))
+    if not_tensors:
+        raise ModelFileError(f"{path}: state_dict entries are not tensors: {not_tensors[:5]}")
+    with torch.device("meta"):  # shapes only, no memory: the real model is built once the file matches it
+        skeleton = model_cls(config)
+    own = skeleton.state_dict()
+    n_params = sum(v.numel() for v in own.values())
+    if n_params > MAX_PARAMETERS:
+        raise ModelFileError(f"{path}: stored config makes a model of {n_params:,} parameters; "
+                             f"at most {MAX_PARAMETERS:,} are loaded")
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
     shapes = sorted(f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
-                    for k in set(own) & set(state)
-                    if not isinstance(state[k], torch.Tensor) or state[k].shape != own[k].shape)
+                    for k in set(own) & set(state) if state[k].shape != own[k].shape)
     if missing or unexpected or shapes:
         raise ModelFileError(f"{path}: weights do not match the stored config; missing={missing[:5]} "
                              f"unexpected={unexpected[:5]} shape mismatches={shapes[:5]}")
     bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
     if bad:
         raise ModelFileError(f"{path}: weights contain NaN/inf in {bad[:5]}")
-    model.load_state_dict(state, strict=True)
+    del skeleton
+    model = model_cls(config)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:  # e.g. a dtype that cannot be copied into the parameter
+        raise ModelFileError(f"{path}: weights do not load into the model: {' '.join(str(exc).split())[:300]}") from None
     model.eval()
     extra = payload["extra"] if isinstance(payload["extra"], dict) else {}
     return model, extra
