@@ -89,7 +89,7 @@ def decode_only(path: Path) -> Dict[str, Any]:
 def run_estimate(path: Path, engine: str, every_frame: bool) -> Dict[str, Any]:
     """``estimate`` through the stream processor (video mode), before or now."""
     from edge_rppg.clip import EstimateConfig
-    from edge_rppg.estimate import video_options
+    from edge_rppg.estimation import video_options
     from edge_rppg.landmarks import LandmarkerOptions
     from edge_rppg.processor import StreamProcessor
     from edge_rppg.video import open_video

@@ -32,7 +32,7 @@ PRESETS = ("still", "moderate_motion", "large_motion", "talking", "nodding", "pe
 def run_clip(path: Path, engine: str, rate: float) -> Dict[str, Any]:
     """Estimate ``path`` with the mesh at ``rate`` Hz (0 = every frame); HR per window and timing."""
     from edge_rppg.clip import EstimateConfig
-    from edge_rppg.estimate import video_options
+    from edge_rppg.estimation import video_options
     from edge_rppg.landmarks import LandmarkerOptions
     from edge_rppg.processor import StreamProcessor
 

@@ -102,7 +102,7 @@ def extraction(cfg: Any, seed: int, cache: Path) -> Any:
         return Extraction(mstmap=z["mstmap"], valid=z["valid"], fps=float(z["fps"]), timestamps_s=z["t"],
                           landmarks=None, boxes=z["boxes"], timing_ms=json.loads(str(z["timing"])))
     from edge_rppg.clip import EstimateConfig
-    from edge_rppg.estimate import video_options
+    from edge_rppg.estimation import video_options
     from edge_rppg.processor import StreamProcessor
     from edge_rppg.synth.video_gen import render_frames
 

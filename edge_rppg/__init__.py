@@ -15,8 +15,8 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "EdgeRPPG": "edge_rppg.api",
-    "estimate": "edge_rppg.estimate",
-    "EstimateConfig": "edge_rppg.estimate",
+    "estimate": "edge_rppg.estimation",
+    "EstimateConfig": "edge_rppg.estimation",
     "load_engine": "edge_rppg.engines.registry",
 }
 

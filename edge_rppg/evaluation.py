@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import DatasetError, EdgeRPPGError
 from .engines.registry import load_engine
-from .estimate import EstimateConfig, estimate_extraction
+from .estimation import EstimateConfig, estimate_extraction
 from .extract import extract_mstmap
 from .metrics import summary
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Union
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .estimate import Estimate
+    from .clip import Estimate
 
 
 def plot_estimate(est: "Estimate", path: Union[str, Path], truth_bpm: float | None = None) -> Path:

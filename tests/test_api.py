@@ -90,7 +90,7 @@ def _valid_hrs(results: List[VitalsResult]) -> List[float]:
 def test_stream_hr_matches_truth_and_estimate(clip: dict) -> None:
     """Real MediaPipe + POS: None until the 300-sample window fills, then an HR every
     second within 3 bpm of the truth and within 1 bpm of ``estimate`` on the same file."""
-    from edge_rppg.estimate import EstimateConfig, estimate
+    from edge_rppg.estimation import EstimateConfig, estimate
 
     with EdgeRPPG("pos", roi_backend="cpu") as rppg:
         results = _run(rppg, clip["frames"])
@@ -336,7 +336,7 @@ def test_delegate_picks_the_onnx_execution_provider(tmp_path: Path, clip: dict) 
 def test_video_mode_entry_point_equals_estimate(clip: dict) -> None:
     """``running_mode="video"``: ``process_video`` is its entry point and gives what
     ``estimate`` gives; ``process`` belongs to the other mode."""
-    from edge_rppg.estimate import EstimateConfig, estimate
+    from edge_rppg.estimation import EstimateConfig, estimate
     from edge_rppg.landmarks import LandmarkerOptions
 
     opts = EdgeRPPGOptions(base_options=BaseOptions("pos"), running_mode="video", face_select="first",

@@ -204,7 +204,7 @@ def test_file_and_stream_give_identical_windows(clip: dict) -> None:
     """The same frames as a file (``estimate``, video mode) and as a stream (the runtime
     pipeline: source thread → queue → processor, keep_clip) give the same windows and HRs,
     bit for bit; the live readings along the way are the same stages and vitals maths."""
-    from edge_rppg.estimate import EstimateConfig, estimate
+    from edge_rppg.estimation import EstimateConfig, estimate
     from edge_rppg.landmarks import LandmarkerOptions
 
     est = estimate(clip["path"], engine="pos", config=EstimateConfig(progress=False))
@@ -420,7 +420,7 @@ def test_gstreamer_errors_end_cleanly(tmp_path: Path) -> None:
 def test_gstreamer_filesrc_pipeline_hr_agrees_with_estimate(clip: dict) -> None:
     """filesrc ! decodebin ! appsink on the synthetic video: the same pixels as OpenCV, and
     the streamed HR (real MediaPipe, POS) within 1 bpm of ``estimate`` on the same file."""
-    from edge_rppg.estimate import EstimateConfig, estimate
+    from edge_rppg.estimation import EstimateConfig, estimate
     from edge_rppg.landmarks import LandmarkerOptions
 
     src = open_source(str(clip["path"]), backend="gst")

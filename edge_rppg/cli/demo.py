@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Synthesise, estimate, compare."""
     from ..engines.registry import default_engine_spec, load_engine
-    from ..estimate import EstimateConfig, estimate
+    from ..estimation import EstimateConfig, estimate
     from ..plots import plot_estimate
     from ..synth.video_gen import PRESETS, synth_video
 

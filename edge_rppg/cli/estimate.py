@@ -26,7 +26,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the estimate and print it."""
-    from ..estimate import EstimateConfig, estimate
+    from ..estimation import EstimateConfig, estimate
 
     cfg = EstimateConfig(progress=not args.no_progress and not args.json)
     if args.window:
