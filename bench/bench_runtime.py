@@ -217,10 +217,9 @@ def main() -> int:
     args = ap.parse_args()
     out = throughput(args) if args.mode == "throughput" else soak(args)
     _record(out)
-    text = json.dumps(out, indent=1)
-    print(text)
     if args.json:
-        Path(args.json).write_text(text)
+        Path(args.json).write_text(json.dumps(out, indent=1))
+    print(json.dumps(out, indent=1))
     return 0
 
 

@@ -43,8 +43,7 @@ class CvSource(Source):
             t0 = time.monotonic()
             n = 0
             while True:
-                if self.stopped:
-                    self._end("stopped")
+                if self._halted():
                     return
                 ok, bgr = cap.read()
                 if not ok or bgr is None:

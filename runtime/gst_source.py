@@ -154,8 +154,7 @@ class GstSource(Source):
             last = time.monotonic()
             n = 0
             while True:
-                if self.stopped:
-                    self._end("stopped")
+                if self._halted():
                     return
                 sample = sink.emit("try-pull-sample", 100 * Gst.MSECOND)
                 if sample is not None:

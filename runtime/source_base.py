@@ -50,6 +50,13 @@ class Source:
     def _end(self, reason: str, failed: bool = False) -> None:
         self.end_reason, self.failed = reason, failed
 
+    def _halted(self) -> bool:
+        """True (with ``end_reason="stopped"``) once :meth:`stop` was called: ``frames()`` returns."""
+        if self._stop.is_set():
+            self._end("stopped")
+            return True
+        return False
+
     def close(self) -> None:
         """Release resources (idempotent)."""
 
@@ -76,8 +83,7 @@ class IterSource(Source):
         n = 0
         try:
             for item in self._items:
-                if self.stopped:
-                    self._end("stopped")
+                if self._halted():
                     return
                 if isinstance(item, tuple) and len(item) == 2:
                     yield item[0], float(item[1])
@@ -90,7 +96,32 @@ class IterSource(Source):
         self._end("eos")
 
 
-class FallbackSource(Source):
+class _WrapperSource(Source):
+    """A source that reads through other sources one at a time (``current``): ``stop``
+    reaches the current one, ``dropped`` adds what finished ones lost (``_dropped_done``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current: Optional[Source] = None
+        self._dropped_done = 0
+
+    @property
+    def dropped(self) -> int:  # type: ignore[override]
+        """Frames lost by the sources read so far."""
+        cur = self.current
+        return self._dropped_done + (cur.dropped if cur is not None else 0)
+
+    @dropped.setter
+    def dropped(self, _value: int) -> None:
+        pass
+
+    def stop(self) -> None:
+        super().stop()
+        if self.current is not None:
+            self.current.stop()
+
+
+class FallbackSource(_WrapperSource):
     """Try sources in order; move to the next one only if the current one failed before
     delivering any frame (e.g. GStreamer lacks a decoder for the file → OpenCV)."""
 
@@ -99,12 +130,11 @@ class FallbackSource(Source):
         self.sources = sources
         self.name = sources[0].name
         self.live = sources[0].live
-        self.used: Optional[Source] = None
 
     def frames(self) -> Iterator[FrameTs]:
         reasons = []
         for src in self.sources:
-            self.used = src
+            self.current = src
             got = False
             try:
                 for item in src.frames():
@@ -121,22 +151,8 @@ class FallbackSource(Source):
             reasons.append(f"{type(src).__name__}: {src.end_reason}")
         self._end("error: no backend could read it (" + "; ".join(reasons) + ")", failed=True)
 
-    @property
-    def dropped(self) -> int:  # type: ignore[override]
-        """Frames the source in use lost."""
-        return self.used.dropped if self.used is not None else 0
 
-    @dropped.setter
-    def dropped(self, _value: int) -> None:
-        pass
-
-    def stop(self) -> None:
-        super().stop()
-        if self.used is not None:
-            self.used.stop()
-
-
-class ReconnectingSource(Source):
+class ReconnectingSource(_WrapperSource):
     """Re-open a source after it failed (camera unplugged, RTSP dropped, stall) with
     exponential backoff (``backoff_s`` doubling up to ``max_backoff_s``); a clean EOS
     or :meth:`stop` ends it. ``max_retries`` consecutive failed openings (None: no
@@ -150,9 +166,7 @@ class ReconnectingSource(Source):
         self.max_retries = max_retries
         self.backoff_s, self.max_backoff_s = float(backoff_s), float(max_backoff_s)
         self.reconnects = 0
-        self._dropped_done = 0
         self.log = log or (lambda _msg: None)
-        self._current: Optional[Source] = None
         first = factory()
         self._first: Optional[Source] = first
         self.name, self.live, self.fps = first.name, first.live, first.fps
@@ -163,7 +177,7 @@ class ReconnectingSource(Source):
         while True:
             src = self._first or self.factory()
             self._first = None
-            self._current = src
+            self.current = src
             got = False
             try:
                 for item in src.frames():
@@ -173,9 +187,8 @@ class ReconnectingSource(Source):
                 src._end(f"error: {exc}", failed=True)
             self.fps = src.fps or self.fps
             self._dropped_done += src.dropped
-            self._current = None
-            if self.stopped:
-                self._end("stopped")
+            self.current = None
+            if self._halted():
                 return
             if not src.failed:
                 self._end(src.end_reason or "eos")
@@ -192,18 +205,3 @@ class ReconnectingSource(Source):
                 return
             delay = min(delay * 2.0, self.max_backoff_s)
             self.reconnects += 1
-
-    @property
-    def dropped(self) -> int:  # type: ignore[override]
-        """Frames lost by all connections so far."""
-        cur = self._current
-        return self._dropped_done + (cur.dropped if cur is not None else 0)
-
-    @dropped.setter
-    def dropped(self, _value: int) -> None:
-        pass
-
-    def stop(self) -> None:
-        super().stop()
-        if self._current is not None:
-            self._current.stop()

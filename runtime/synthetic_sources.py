@@ -25,8 +25,7 @@ class PatternSource(Source):
         y = np.arange(self.height, dtype=np.uint16)[:, None, None]
         base = (x + y + np.array([0, 85, 170], dtype=np.uint16)) % 256
         for i in range(self.n if self.n >= 0 else 1 << 62):
-            if self.stopped:
-                self._end("stopped")
+            if self._halted():
                 return
             yield ((base + 3 * i) % 256).astype(np.uint8), i / self.fps
         self._end("eos")
@@ -61,8 +60,7 @@ class SynthSource(Source):
         clip = self.clip()
         i = 0
         while self.n < 0 or i < self.n:
-            if self.stopped:
-                self._end("stopped")
+            if self._halted():
                 return
             yield clip[i % len(clip)], i / self.fps
             i += 1

@@ -21,6 +21,7 @@ from edge_rppg.errors import ConfigError, EdgeRPPGError, FrameFormatError, Unkno
 from edge_rppg.landmarks import Face, MediaPipeLandmarker
 from edge_rppg.synth.video_gen import VideoSynthConfig, synth_video
 from edge_rppg.video import open_video
+from fake_landmarkers import FakeLandmarker
 
 FPS = 30.0
 HR_BPM = 84.0
@@ -42,29 +43,20 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"path": path, "frames": frames, "gt": gt, "face": faces[0]}
 
 
-class ScriptedLandmarker:
+class ScriptedLandmarker(FakeLandmarker):
     """Returns fixed faces, except at timestamps inside ``gaps`` (seconds) where it
     returns no face. Implements the ``Landmarker`` protocol."""
 
     def __init__(self, faces: List[Face], gaps: tuple = ()) -> None:
+        super().__init__()
         self.faces = faces
         self.gaps = gaps
-        self.closed = False
 
     def detect(self, frame_rgb: np.ndarray, timestamp_ms: float) -> List[Face]:
         t = timestamp_ms / 1000.0
         if any(a <= t < b for a, b in self.gaps):
             return []
         return list(self.faces)
-
-    def close(self) -> None:
-        self.closed = True
-
-    def __enter__(self) -> "ScriptedLandmarker":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _scaled_face(face: Face, scale: float, shift: tuple = (0.0, 0.0)) -> Face:

@@ -13,6 +13,7 @@ from edge_rppg.errors import FrameFormatError, NoFaceError, VideoReadError
 from edge_rppg.extract import Extraction, extract_mstmap
 from edge_rppg.landmarks import Face, LandmarkerOptions, MediaPipeLandmarker
 from edge_rppg.video import write_video
+from fake_landmarkers import FakeLandmarker
 
 FPS = 30.0
 HR_HZ = 1.2
@@ -29,24 +30,15 @@ def scene():
     return frame, faces[0]
 
 
-class FixedLandmarker:
+class FixedLandmarker(FakeLandmarker):
     """Test double: returns one fixed face unless the frame is flat (then no face)."""
 
     def __init__(self, face: Face) -> None:
+        super().__init__()
         self.face = face
-        self.closed = False
 
     def detect(self, frame_rgb: np.ndarray, timestamp_ms: float) -> List[Face]:
         return [] if frame_rgb[::8, ::8].std() < 1.0 else [self.face]
-
-    def close(self) -> None:
-        self.closed = True
-
-    def __enter__(self) -> "FixedLandmarker":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _pulse_frames(base: np.ndarray, n: int, amp: float = 1.5, seed: int = 0):

@@ -28,6 +28,7 @@ from edge_rppg.signal_stages import VitalsStage
 from edge_rppg.window_stage import MstmapWindowStage
 from edge_rppg.synth.video_gen import VideoSynthConfig, synth_video
 from edge_rppg.video import open_video
+from fake_landmarkers import FakeLandmarker
 from edge_rppg.runtime import sinks as sinks_mod
 from edge_rppg.runtime.pipeline import FrameQueue, Pipeline
 from edge_rppg.runtime.sources import (CvSource, FallbackSource, GstSource, IterSource, ReconnectingSource, Source,
@@ -55,31 +56,27 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"path": path, "frames": frames, "gt": gt, "face": face}
 
 
-class FixedLandmarker:
+class FixedLandmarker(FakeLandmarker):
     """Always returns the same face (fast stand-in for FaceMesh)."""
 
     def __init__(self, face: Face) -> None:
+        super().__init__()
         self.face = face
 
     def detect(self, frame_rgb: np.ndarray, timestamp_ms: float) -> List[Face]:
         return [self.face]
 
-    def close(self) -> None:
-        pass
 
-
-class SlowLandmarker:
+class SlowLandmarker(FakeLandmarker):
     """Finds no face, slowly, to create backpressure."""
 
     def __init__(self, seconds: float) -> None:
+        super().__init__()
         self.seconds = seconds
 
     def detect(self, frame: np.ndarray, ts_ms: float) -> List[Face]:
         time.sleep(self.seconds)
         return []
-
-    def close(self) -> None:
-        pass
 
 
 def _proc(landmarker: Any, window: int = 150, **options: Any) -> StreamProcessor:

@@ -7,10 +7,20 @@ paper (§4.1: 1st-order Butterworth, 0.75–2.5 Hz).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Tuple
+from typing import Callable, Dict, Tuple
 
 from ..config import Config
 from ..errors import ConfigError
+
+
+#: What a valid :class:`SignalConfig` satisfies: rule text → check (all are tested, all failures named).
+_RULES: Dict[str, Callable[["SignalConfig"], bool]] = {
+    "band_hz (low, high) with 0 < low < high": lambda c: 0.0 < c.band_hz[0] < c.band_hz[1],
+    "order >= 1": lambda c: int(c.order) >= 1,
+    "window_s > 0 and hop_s > 0": lambda c: c.window_s > 0 and c.hop_s > 0,
+    "welch_overlap in [0, 1)": lambda c: 0.0 <= c.welch_overlap < 1.0,
+    "min_valid_fraction in (0, 1]": lambda c: 0.0 < c.min_valid_fraction <= 1.0,
+}
 
 
 @dataclass
@@ -62,17 +72,10 @@ class SignalConfig(Config):
 
     def __post_init__(self) -> None:
         lo, hi = (float(v) for v in self.band_hz)
-        if not 0.0 < lo < hi:
-            raise ConfigError(f"SignalConfig.band_hz must be (low, high) with 0 < low < high, got {self.band_hz}")
         self.band_hz = (lo, hi)
-        if int(self.order) < 1:
-            raise ConfigError(f"SignalConfig.order must be >= 1, got {self.order}")
-        if self.window_s <= 0 or self.hop_s <= 0:
-            raise ConfigError(f"SignalConfig.window_s and hop_s must be > 0, got {self.window_s}, {self.hop_s}")
-        if not 0.0 <= self.welch_overlap < 1.0:
-            raise ConfigError(f"SignalConfig.welch_overlap must be in [0, 1), got {self.welch_overlap}")
-        if not 0.0 < self.min_valid_fraction <= 1.0:
-            raise ConfigError(f"SignalConfig.min_valid_fraction must be in (0, 1], got {self.min_valid_fraction}")
+        bad = [rule for rule, ok in _RULES.items() if not ok(self)]
+        if bad:
+            raise ConfigError(f"SignalConfig: expected {'; '.join(bad)}; got {self}")
 
     @classmethod
     def paper(cls) -> "SignalConfig":
