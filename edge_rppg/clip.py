@@ -26,7 +26,8 @@ from .engines.registry import load_engine
 from .errors import ClipTooShortError
 from .extract import Extraction
 from .model_file import MODEL_FPS
-from .mstmap import fill_invalid, resample
+from .mstmap import fill_invalid, resample, resample_times
+from .validity import ValidityConfig, artefact_series
 from .vitals import Vitals, VitalsView, clip_vitals, infer_clip
 
 __all__ = ["EstimateConfig", "Estimate", "estimate_extraction"]
@@ -38,11 +39,13 @@ class EstimateConfig(Config):
 
     model_fps: rate the MSTmap is resampled to before the engine (the model rate).
     progress: show a progress bar while reading long videos.
+    validity: the artefact gate and the clip rule (:class:`~edge_rppg.validity.ValidityConfig`).
     """
 
     signal: SignalConfig = field(default_factory=SignalConfig)
     model_fps: float = MODEL_FPS
     progress: bool = True
+    validity: ValidityConfig = field(default_factory=ValidityConfig)
 
 
 @dataclass
@@ -74,6 +77,8 @@ class Estimate(VitalsView):
                          "quality": num(w.quality, 2), "valid": bool(w.valid)} for w in self.windows],
             "hrv": {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in asdict(self.hrv).items()},
             "rf_hz": num(self.rf_hz, 4),
+            "rf_valid": bool(self.rf_valid),
+            "artefact": self.vitals.artefact,
             "frames": int(self.frames),
             "fps": round(float(self.fps), 3),
             "engine": asdict(self.engine),
@@ -85,11 +90,24 @@ class Estimate(VitalsView):
         return out
 
 
+def _irregular(ex: Extraction) -> bool:
+    """The frame times are not ``i / fps`` (a variable-frame-rate file timed by its own timestamps)."""
+    t = np.asarray(ex.timestamps_s, dtype=np.float64)
+    if t.size != len(ex.valid) or t.size < 2:
+        return False
+    return bool(np.max(np.abs(t - t[0] - np.arange(t.size) / ex.fps)) > 0.25 / ex.fps)
+
+
 def _to_model_rate(ex: Extraction, model_fps: float) -> Tuple[np.ndarray, np.ndarray]:
-    """Fill invalid frames, resample MSTmap and validity mask to the model rate."""
+    """Fill invalid frames, resample MSTmap and validity mask to the model rate (by the
+    frames' own timestamps when they are irregular)."""
     mst = fill_invalid(ex.mstmap, ex.valid)
     valid = ex.valid.astype(np.float32)
-    if abs(ex.fps - model_fps) > 1e-3:
+    if _irregular(ex):
+        t = np.asarray(ex.timestamps_s, dtype=np.float64)
+        mst = resample_times(mst, t, model_fps)
+        valid = np.interp(t[0] + np.arange(mst.shape[0]) / model_fps, t, valid)
+    elif abs(ex.fps - model_fps) > 1e-3:
         mst = resample(mst, ex.fps, model_fps)
         n = mst.shape[0]
         src_t = np.arange(len(valid)) / ex.fps
@@ -117,7 +135,11 @@ def estimate_extraction(ex: Extraction, engine: Union[str, Engine, None] = None,
             f"one analysis window needs {need} frames ({need / cfg.model_fps:.1f} s)")
     bvp = infer_clip(engine, mst)
     t1 = time.perf_counter()
-    vitals, windows = clip_vitals(bvp, cfg.model_fps, valid, cfg.signal)
+    t = np.asarray(ex.timestamps_s, dtype=np.float64)
+    grid = (t[0] if _irregular(ex) else 0.0) + np.arange(bvp.shape[0]) / cfg.model_fps
+    times = t if _irregular(ex) else np.arange(len(ex.valid)) / ex.fps
+    artefacts = artefact_series(times, ex.boxes, ex.light, grid)
+    vitals, windows = clip_vitals(bvp, cfg.model_fps, valid, cfg.signal, artefacts=artefacts, validity=cfg.validity)
     t2 = time.perf_counter()
     n_frames = len(ex.valid)
     timing["engine_ms_total"] = (t1 - t0) * 1e3

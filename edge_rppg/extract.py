@@ -24,7 +24,7 @@ from .landmarks import N_LANDMARKS, Landmarker, LandmarkerOptions, LandmarkSmoot
 from .mstmap import combine_roi_sums
 from .roi import META_ROI_NAMES
 from .stage_base import Packet, Stage
-from .video import iter_frames_checked, open_video
+from .video import check_fps, iter_frames_checked, open_video
 
 __all__ = ["Source", "EXTRACTOR_VERSION", "PROGRESS_MIN_FRAMES", "Extraction", "ClipRecorder", "open_frames",
            "run_front", "extract_mstmap"]
@@ -36,6 +36,7 @@ EXTRACTOR_VERSION = "1"
 PROGRESS_MIN_FRAMES = 300
 _N_ROI = len(META_ROI_NAMES)
 _NAN_BOX = (np.nan,) * 4
+_NAN_RGB = np.full(3, np.nan)
 
 
 @dataclasses.dataclass
@@ -51,6 +52,9 @@ class Extraction:
     None with ``keep_landmarks=False``.  boxes: ``[T, 4]`` float32 face boxes (x0, y0, x1, y1).
     timing_ms: mean milliseconds per frame of each stage (decode, landmarks, roi, mstmap)
     plus their sum (total).
+    light: ``[T, 3]`` float64 mean RGB of each frame outside the face box
+    (:func:`edge_rppg.frame_stages.off_face_light`; NaN where not measured), or None; the
+    artefact gate of :mod:`edge_rppg.vitals` compares it, and the face boxes, with the pulse.
     """
 
     mstmap: np.ndarray
@@ -60,6 +64,7 @@ class Extraction:
     landmarks: Optional[np.ndarray]
     boxes: np.ndarray
     timing_ms: Dict[str, float]
+    light: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return int(self.mstmap.shape[0])
@@ -80,6 +85,7 @@ class ClipRecorder:
         self._lms: List[Optional[np.ndarray]] = []
         self._boxes: List[Tuple[float, ...]] = []
         self._times: List[float] = []
+        self._light: List[np.ndarray] = []
 
     def __len__(self) -> int:
         return len(self._times)
@@ -97,6 +103,7 @@ class ClipRecorder:
         self._lms.append(packet.landmarks if ok and self.keep_landmarks else None)
         self._boxes.append(tuple(packet.face.box) if ok else _NAN_BOX)  # type: ignore[union-attr]
         self._times.append(float(packet.timestamp))
+        self._light.append(packet.light if packet.light is not None else _NAN_RGB)
 
     def extraction(self, fps: float, name: str = "source", timing_ms: Optional[Dict[str, float]] = None) -> Extraction:
         """The recorded clip as an :class:`Extraction` at frame rate ``fps``.
@@ -121,24 +128,42 @@ class ClipRecorder:
         timing["total"] = sum(v for k, v in timing.items() if k != "total")
         return Extraction(mstmap=mstmap, valid=valid, fps=float(fps),
                           timestamps_s=np.asarray(self._times, dtype=np.float64), landmarks=landmarks,
-                          boxes=np.asarray(self._boxes, dtype=np.float32).reshape(T, 4), timing_ms=timing)
+                          boxes=np.asarray(self._boxes, dtype=np.float32).reshape(T, 4), timing_ms=timing,
+                          light=np.asarray(self._light, dtype=np.float64).reshape(T, 3))
 
 
 def open_frames(source: Source, fps: Optional[float], stack: ExitStack
-                ) -> Tuple[Iterator[np.ndarray], float, Optional[int], str]:
-    """Frames iterator (checked), fps, expected length (or None) and a display name of a
-    video path, an image folder or an iterable of frames (then ``fps`` is required)."""
+                ) -> Tuple[Iterator[Tuple[float, np.ndarray]], float, Optional[int], str]:
+    """``(t_s, frame)`` iterator (frames checked), nominal fps, expected length (or None)
+    and a display name of a video path, an image folder or an iterable of frames (then
+    ``fps`` is required). A video file opened without ``fps`` is timed by its own frame
+    timestamps (:meth:`edge_rppg.video.VideoReader.iter_timed`); otherwise frame ``i`` is
+    at ``i / fps``. Rates outside :data:`edge_rppg.video.FPS_RANGE` are refused."""
     if isinstance(source, (str, os.PathLike)):
         reader = stack.enter_context(open_video(source, fps=fps))
-        if reader.fps is None or not reader.fps > 0:
-            raise ConfigError(f"{source}: the source has no frame rate; pass fps=")
-        return iter_frames_checked(reader), float(reader.fps), reader.frame_count, Path(source).name
+        if reader.fps is None:
+            raise ConfigError(f"{source}: an image folder has no frame rate; pass fps= (CLI: --fps)")
+        return _checked_timed(reader.iter_timed()), float(reader.fps), reader.frame_count, Path(source).name
     if isinstance(source, np.ndarray) and source.ndim == 3:
         raise ConfigError("source is a single frame; pass a list/array of frames [T, H, W, 3]")
-    if fps is None or not fps > 0:
-        raise ConfigError("fps is required (> 0) when source is an iterable of frames")
+    if fps is None:
+        raise ConfigError("fps is required when source is an iterable of frames")
+    rate = check_fps(fps)
     total = len(source) if hasattr(source, "__len__") else None  # type: ignore[arg-type]
-    return iter_frames_checked(iter(source)), float(fps), total, "frames"
+    return ((i / rate, f) for i, f in enumerate(iter_frames_checked(iter(source)))), rate, total, "frames"
+
+
+def _checked_timed(timed: Iterator[Tuple[float, np.ndarray]]) -> Iterator[Tuple[float, np.ndarray]]:
+    """``(t, frame)`` with each frame through :func:`edge_rppg.video.iter_frames_checked`."""
+    now = [0.0]
+
+    def frames() -> Iterator[np.ndarray]:
+        for t, f in timed:
+            now[0] = t
+            yield f
+
+    for f in iter_frames_checked(frames()):
+        yield now[0], f
 
 
 def run_front(front: Sequence[Stage], source: Source, recorder: ClipRecorder, *, fps: Optional[float] = None,
@@ -159,11 +184,11 @@ def run_front(front: Sequence[Stage], source: Source, recorder: ClipRecorder, *,
         while True:
             t0 = time.perf_counter()
             try:
-                frame = next(frames)
+                t_frame, frame = next(frames)
             except StopIteration:
                 break
             t_decode += time.perf_counter() - t0
-            packet = Packet(frame=frame, timestamp=i / rate, index=i)
+            packet = Packet(frame=frame, timestamp=t_frame, index=i)
             for stage in front:
                 stage(packet)
             recorder.add(packet)

@@ -42,6 +42,7 @@ class Packet:
     sums: Optional[np.ndarray] = None                  # roi: [6, 3] colour sums (None: no usable face)
     counts: Optional[np.ndarray] = None                # roi: [6] pixel counts
     row: Optional[np.ndarray] = None                   # roi: [63, 6] MSTmap row
+    light: Optional[np.ndarray] = None                 # roi: [3] mean RGB outside the face box
     skipped: bool = False                              # window: timestamp not after the last one
     reset_reason: Optional[str] = None                 # processor (manual) or window: why it restarted
     samples: int = 0                                   # window: grid samples since the last reset

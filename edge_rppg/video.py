@@ -22,6 +22,7 @@ happened.  ``prefetch=0`` decodes in the caller's thread.
 """
 from __future__ import annotations
 
+import math
 import os
 import queue
 import re
@@ -33,7 +34,7 @@ from typing import Callable, Iterable, Iterator, List, Optional, Tuple, Union
 import cv2
 import numpy as np
 
-from .errors import FrameFormatError, VideoReadError, VideoWriteError
+from .errors import ConfigError, FrameFormatError, VideoReadError, VideoWriteError
 from .validation import check_frame
 
 PathLike = Union[str, os.PathLike]
@@ -47,6 +48,48 @@ _GRAY_PIXFMTS = {b"Y800", b"GRAY", b"Y8  ", b"Y16 ", b"Y10 ", b"Y12 "}
 #: Frames decoded ahead of the consumer (bounded: ~7 MB of 640x480 RGB frames).
 DEFAULT_PREFETCH = 8
 _END = object()  # end-of-stream marker in the decode queue
+#: Frame rates (Hz) accepted from a container header or from the user: outside this range
+#: a rate is a corrupt header or a unit mistake, refused before anything is allocated.
+FPS_RANGE: Tuple[float, float] = (1.0, 1000.0)
+
+
+def check_fps(fps: object, what: str = "fps") -> float:
+    """``fps`` as a float inside :data:`FPS_RANGE`, else ``ConfigError`` naming ``what``."""
+    try:
+        v = float(fps)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what} must be a frame rate in Hz, got {fps!r}") from None
+    if not FPS_RANGE[0] <= v <= FPS_RANGE[1]:
+        raise ConfigError(f"{what} must be {FPS_RANGE[0]:g}..{FPS_RANGE[1]:g} frames per second, got {fps!r}")
+    return v
+
+
+def _avi_header_rate(path: Path) -> Optional[float]:
+    """The video stream rate written in an AVI header (``strh`` rate/scale; 0.0 when the
+    header gives none), or None when ``path`` is not a RIFF AVI. OpenCV reports 25 fps
+    for an AVI whose header rate is 0 and times its frames at 40 ms, so the header is read here."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    if head[:4] != b"RIFF" or head[8:12] != b"AVI ":
+        return None
+    i = head.find(b"strh")
+    while i >= 0 and head[i + 8:i + 12] != b"vids":
+        i = head.find(b"strh", i + 4)
+    if i < 0 or i + 36 > len(head):
+        return 0.0
+    scale, rate = np.frombuffer(head[i + 28:i + 36], dtype="<u4")
+    return float(rate) / float(scale) if scale and rate else 0.0
+
+
+def next_frame_time(pts_s: float, prev_s: Optional[float], fps: float) -> float:
+    """The time (s) of a decoded frame: its container timestamp ``pts_s`` when that is
+    finite and after the previous frame's ``prev_s`` (by less than 10 s), else one nominal
+    frame interval ``1 / fps`` after ``prev_s`` (0 for the first frame without one)."""
+    if prev_s is None:
+        return pts_s if math.isfinite(pts_s) and 0.0 <= pts_s < 10.0 else 0.0
+    if math.isfinite(pts_s) and prev_s < pts_s < prev_s + 10.0:
+        return pts_s
+    return prev_s + 1.0 / fps
 
 
 class _DecodeError:
@@ -115,6 +158,13 @@ class VideoReader:
     ``fps``), ``frame_count`` (int; container metadata for files, may be approximate),
     ``size`` ``(width, height)``.  Use as a context manager; iterate once.
     Errors at open time (missing path, not a video, zero frames) raise ``VideoReadError``.
+
+    Time base: :meth:`iter_timed` yields ``(t_s, frame)``. A file opened without ``fps``
+    times each frame by its own container timestamp (``CAP_PROP_POS_MSEC``, checked to
+    increase; :func:`next_frame_time`), so a variable-frame-rate file is timed right; its
+    header rate must lie in :data:`FPS_RANGE` (a missing or absurd one raises
+    ``VideoReadError`` asking for ``fps=`` / ``--fps``). With ``fps`` given (required for
+    an image folder) frame ``i`` is at ``i / fps``.
     """
 
     def __init__(self, path: PathLike, fps: Optional[float] = None, prefetch: int = DEFAULT_PREFETCH) -> None:
@@ -126,6 +176,8 @@ class VideoReader:
         self._cap: Optional[cv2.VideoCapture] = None
         self._files: List[Path] = []
         self._first: Optional[np.ndarray] = None
+        self._first_pts = math.nan
+        self._pts = False
         self._gray = False
         if not self.path.exists():
             raise VideoReadError(f"video not found: {self.path}")
@@ -141,7 +193,8 @@ class VideoReader:
         if not self._files:
             raise VideoReadError(f"image folder has no frames ({'/'.join(IMAGE_SUFFIXES)}): {self.path}")
         self._first = _read_image(self._files[0])
-        self.fps = float(fps) if fps is not None else None
+        self.fps = check_fps(fps) if fps is not None else None
+        self._pts = False
         self.frame_count = len(self._files)
         self.size = (int(self._first.shape[1]), int(self._first.shape[0]))
 
@@ -160,7 +213,19 @@ class VideoReader:
         self._cap = cap
         self._first = self._convert(bgr)
         container_fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        self.fps = float(fps) if fps is not None else (container_fps if container_fps > 0 else None)
+        header = _avi_header_rate(self.path)
+        self._pts = fps is None
+        self._first_pts = float(cap.get(cv2.CAP_PROP_POS_MSEC)) / 1e3
+        if fps is not None:
+            self.fps = check_fps(fps)
+        elif header == 0.0 or not FPS_RANGE[0] <= container_fps <= FPS_RANGE[1]:
+            cap.release()
+            self._cap = None
+            given = "none" if header == 0.0 else f"{container_fps:g} fps"
+            raise VideoReadError(f"{self.path}: the container gives no usable frame rate ({given}; expected "
+                                 f"{FPS_RANGE[0]:g}..{FPS_RANGE[1]:g}); pass the real one with fps= (CLI: --fps)")
+        else:
+            self.fps = container_fps
         self.frame_count = max(int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0), 1)
         self.size = (int(bgr.shape[1]), int(bgr.shape[0]))
 
@@ -170,18 +235,19 @@ class VideoReader:
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
     # -- iteration -------------------------------------------------------------------
-    def _decoded(self) -> Iterator[np.ndarray]:
-        """Frames after the first, decoded in the calling thread."""
+    def _decoded(self) -> Iterator[Tuple[float, np.ndarray]]:
+        """``(pts_s, frame)`` after the first, decoded in the calling thread (``pts_s`` NaN
+        where the frame has no container timestamp)."""
         if self._files:
             for p in self._files[1:]:
-                yield _read_image(p)
+                yield math.nan, _read_image(p)
             return
         cap = self._cap
         while cap is not None:
             ok, bgr = cap.read()
             if not ok or bgr is None:
                 break
-            yield self._convert(bgr)
+            yield float(cap.get(cv2.CAP_PROP_POS_MSEC)) / 1e3, self._convert(bgr)
 
     def _produce(self, put: Callable[[object], bool]) -> None:
         for frame in self._decoded():
@@ -189,10 +255,14 @@ class VideoReader:
                 return
 
     def __iter__(self) -> Iterator[np.ndarray]:
+        for _, frame in self._raw():
+            yield frame
+
+    def _raw(self) -> Iterator[Tuple[float, np.ndarray]]:
         if self._first is None:
             raise VideoReadError(f"video already iterated or closed: {self.path}")
         first, self._first = self._first, None
-        yield first
+        yield (self._first_pts if self._pts else math.nan), first
         if self.prefetch == 0:
             yield from self._decoded()
             return
@@ -207,6 +277,16 @@ class VideoReader:
                 yield item  # type: ignore[misc]
         finally:
             decoder.stop()
+
+    def iter_timed(self) -> Iterator[Tuple[float, np.ndarray]]:
+        """``(t_s, frame)`` for every frame: container timestamps for a file opened
+        without ``fps`` (see the class docstring), else ``i / fps``."""
+        if self.fps is None:
+            raise ConfigError(f"{self.path}: an image folder has no frame rate; pass fps= (CLI: --fps)")
+        prev: Optional[float] = None
+        for i, (pts, frame) in enumerate(self._raw()):
+            prev = next_frame_time(pts, prev, self.fps) if self._pts else i / self.fps
+            yield prev, frame
 
     def __len__(self) -> int:
         return self.frame_count

@@ -12,7 +12,10 @@ Engines turn MSTmap windows into window pulses; this module owns everything afte
 - :func:`stream_vitals`: the reading of a stream after a new window (HR of the last
   ``window_s`` seconds, validity from SNR and face coverage, HRV, respiration).
 - :func:`clip_vitals`: a whole clip (HR per analysis window, clip HR as the mean of the
-  valid window HRs as in the paper §4.1, HRV, respiration).
+  valid window HRs that agree, HRV, respiration).
+- Validity (:mod:`edge_rppg.validity`): a window HR whose peak coincides with the head
+  motion or the off-face light is invalid (the artefact gate); a clip is valid only when
+  enough of its windows are valid and agree; HRV and respiration carry their own validity.
 
 Both return the same typed :class:`Vitals`, which :class:`edge_rppg.estimate.Estimate` and
 the streaming :class:`edge_rppg.results.VitalsResult` carry.
@@ -20,20 +23,21 @@ the streaming :class:`edge_rppg.results.VitalsResult` carry.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Deque, List, Optional, Tuple
 
 import numpy as np
 
 from .dsp.config import SignalConfig
 from .dsp.filters import bandpass
-from .dsp.hr import HRReading, WindowHR, hr_from_psd, video_hr, windowed_hr
+from .dsp.hr import HRReading, WindowHR, hr_from_psd, windowed_hr
 from .dsp.hrv import HRV, hrv_from_beats
 from .dsp.peaks import detect_beats
 from .dsp.respiration import respiration_rate_hz
 from .engines.base import Engine
 from .errors import ClipTooShortError
 from .model_file import MODEL_FPS
+from .validity import ValidityConfig, artefact_match, clip_rule, respiration_valid
 
 __all__ = ["Vitals", "VitalsView", "standardise", "hann_taper", "OverlapAdd", "infer_clip", "window_hr", "stream_vitals",
            "clip_vitals", "finite_or_none", "readonly"]
@@ -44,10 +48,15 @@ class Vitals:
     """Vital signs derived from one pulse signal (a clip, or a stream up to now).
 
     hr_bpm: heart rate (None when nothing valid could be measured). quality: spectral SNR
-    (dB) behind it. valid: it passed the quality and face-coverage checks. hrv: an
-    :class:`~edge_rppg.dsp.hrv.HRV` (``hrv.valid`` False until ~30 s of clean beats).
-    rf_hz: respiration rate or None. bvp: band-passed pulse (float32, read-only) at
-    ``bvp_fs`` Hz.
+    (dB) behind it. valid: it passed the quality, face-coverage and artefact checks (and,
+    for a clip, the clip rule of :mod:`edge_rppg.validity`). hrv: an
+    :class:`~edge_rppg.dsp.hrv.HRV` (``hrv.valid`` False until ~30 s of clean beats, and
+    always without a valid HR). rf_hz: respiration rate or None; rf_valid: it passed
+    :func:`edge_rppg.validity.respiration_valid` (a valid HR, enough pulse, a clear
+    respiratory peak). artefact: the head-motion or light measure
+    (:data:`edge_rppg.validity.ARTEFACT_NAMES`) that explained the HR peak of the latest
+    stream reading, or of most rejected clip windows (None: no artefact matched).
+    bvp: band-passed pulse (float32, read-only) at ``bvp_fs`` Hz.
     """
 
     hr_bpm: Optional[float]
@@ -57,6 +66,8 @@ class Vitals:
     rf_hz: Optional[float]
     bvp: np.ndarray
     bvp_fs: float
+    rf_valid: bool = False
+    artefact: Optional[str] = None
 
 
 class VitalsView:
@@ -86,6 +97,11 @@ class VitalsView:
     def rf_hz(self) -> Optional[float]:
         """Respiration rate (Hz) or None."""
         return None if self.vitals is None else self.vitals.rf_hz
+
+    @property
+    def rf_valid(self) -> bool:
+        """The respiration rate passed its own validity check (:func:`edge_rppg.validity.respiration_valid`)."""
+        return bool(self.vitals is not None and self.vitals.rf_valid)
 
     @property
     def bvp(self) -> np.ndarray:
@@ -221,49 +237,93 @@ def window_hr(bvp: np.ndarray, fs: float = MODEL_FPS, cfg: Optional[SignalConfig
 
 
 def _beat_vitals(raw: np.ndarray, filtered: np.ndarray, fs: float, hr: Optional[float], hrv: bool,
-                 respiration: bool) -> Tuple[HRV, Optional[float]]:
-    """HRV from the beats of the band-passed pulse, RF from the raw pulse's modulation."""
+                 respiration: bool, hr_valid: bool = True, validity: Optional[ValidityConfig] = None
+                 ) -> Tuple[HRV, Optional[float], bool]:
+    """HRV from the beats of the band-passed pulse, RF from the raw pulse's modulation, and
+    whether the RF is valid. Without a valid HR the HRV is the invalid (empty) one: beats
+    of a pulse nobody vouches for are not heartbeats."""
     beats = detect_beats(filtered, fs, hr_hint_bpm=hr) if (hrv or respiration) else np.zeros(0)
-    h = hrv_from_beats(beats) if hrv else hrv_from_beats(np.zeros(0))
-    rf = finite_or_none(respiration_rate_hz(raw, fs, beats=beats)[0]) if respiration else None
-    return h, rf
+    h = hrv_from_beats(beats) if hrv and hr_valid else hrv_from_beats(np.zeros(0))
+    if not respiration:
+        return h, None, False
+    rf_raw, rf_snr = respiration_rate_hz(raw, fs, beats=beats)
+    rf = finite_or_none(rf_raw)
+    ok = respiration_valid(rf, rf_snr, hr_valid, raw.shape[0] / fs, validity or ValidityConfig())
+    return h, rf, ok
 
 
 def stream_vitals(x: np.ndarray, valid: np.ndarray, fs: float, cfg: SignalConfig, *, hrv: bool = True,
-                  respiration: bool = True) -> Vitals:
+                  respiration: bool = True, artefacts: Optional[np.ndarray] = None,
+                  validity: Optional[ValidityConfig] = None) -> Vitals:
     """The reading of a stream whose stitched pulse so far is ``x`` (validity ``valid``).
 
     The whole pulse is band-passed; the HR is :func:`window_hr` of its last
-    ``cfg.window_s`` seconds, valid when the SNR passes and at least
-    ``cfg.min_valid_fraction`` of those samples had a real face; HRV and RF (only once
-    there is an HR) come from the whole pulse.
+    ``cfg.window_s`` seconds, valid when the SNR passes, at least
+    ``cfg.min_valid_fraction`` of those samples had a real face, and no artefact measure
+    of the same seconds (``artefacts [n, 6]``, :func:`edge_rppg.validity.artefact_series`,
+    aligned to the end of ``x``) explains its peak (:func:`edge_rppg.validity.artefact_match`);
+    HRV and RF (only once there is an HR) come from the whole pulse, each with its own validity.
     """
+    vcfg = validity or ValidityConfig()
     filtered = bandpass(x, fs, cfg.band_hz, cfg.order)
     n_win = min(x.shape[0], max(int(round(cfg.window_s * fs)), 2))
     reading = window_hr(filtered[-n_win:], fs, cfg)
     hr = finite_or_none(reading.hr_bpm)
     coverage = float(valid[-n_win:].mean()) if n_win else 0.0
     ok = bool(reading.valid and hr is not None and coverage >= cfg.min_valid_fraction)
+    artefact = None
+    if ok and artefacts is not None:
+        artefact = artefact_match(np.asarray(artefacts)[-n_win:], reading.peak_hz, fs, cfg, vcfg)
+        ok = artefact is None
     if hr is not None:
-        h, rf = _beat_vitals(x, filtered, fs, hr, hrv, respiration)
+        h, rf, rf_ok = _beat_vitals(x, filtered, fs, hr, hrv, respiration, ok, vcfg)
     else:
-        h, rf = hrv_from_beats(np.zeros(0)), None
+        h, rf, rf_ok = hrv_from_beats(np.zeros(0)), None, False
     return Vitals(hr_bpm=hr, quality=finite_or_none(reading.quality), valid=ok, hrv=h, rf_hz=rf,
-                  bvp=readonly(filtered.astype(np.float32)), bvp_fs=float(fs))
+                  bvp=readonly(filtered.astype(np.float32)), bvp_fs=float(fs), rf_valid=rf_ok, artefact=artefact)
 
 
-def clip_vitals(bvp: np.ndarray, fs: float, valid: np.ndarray, cfg: SignalConfig) -> Tuple[Vitals, List[WindowHR]]:
+def _gate_windows(windows: List[WindowHR], artefacts: Optional[np.ndarray], fs: float, cfg: SignalConfig,
+                  vcfg: ValidityConfig) -> Tuple[List[WindowHR], List[str]]:
+    """``windows`` with every valid one whose HR peak an artefact explains marked invalid,
+    and the names of the artefacts that did (:func:`edge_rppg.validity.artefact_match`)."""
+    if artefacts is None or not vcfg.artefact_gate:
+        return windows, []
+    out, hits = [], []
+    for w in windows:
+        if w.valid:
+            s = int(round(w.t_start * fs))
+            name = artefact_match(artefacts[s:s + int(round((w.t_end - w.t_start) * fs))], w.hr_bpm / 60.0,
+                                  fs, cfg, vcfg)
+            if name is not None:
+                hits.append(name)
+                w = replace(w, valid=False)
+        out.append(w)
+    return out, hits
+
+
+def clip_vitals(bvp: np.ndarray, fs: float, valid: np.ndarray, cfg: SignalConfig, *,
+                artefacts: Optional[np.ndarray] = None,
+                validity: Optional[ValidityConfig] = None) -> Tuple[Vitals, List[WindowHR]]:
     """A whole clip's vitals and its analysis windows.
 
     The pulse is band-passed once; each ``cfg.window_s`` window every ``cfg.hop_s`` gets an
-    HR with quality and validity (:func:`edge_rppg.dsp.hr.windowed_hr`); the clip HR is the
-    mean of the valid window HRs (None when none is valid), its quality the mean of theirs.
+    HR with quality and validity (:func:`edge_rppg.dsp.hr.windowed_hr`), then loses its
+    validity when an artefact measure (``artefacts [N, 6]`` on the pulse's grid,
+    :func:`edge_rppg.validity.artefact_series`) explains its HR peak. The clip follows
+    :func:`edge_rppg.validity.clip_rule`: valid only when at least half of its windows are
+    valid and agree (within ``agree_bpm`` of their median; two at least once there are two
+    windows); its HR is the mean of the agreeing window HRs (None when none is valid), its
+    quality the mean of their SNRs. HRV and respiration carry their own validity.
     """
+    vcfg = validity or ValidityConfig()
     filtered = bandpass(bvp, fs, cfg.band_hz, cfg.order)
     windows = windowed_hr(filtered, fs, cfg, valid_mask=valid)
-    hr, ok = video_hr(windows)
-    h, rf = _beat_vitals(bvp, filtered, fs, hr, True, True)
+    windows, hits = _gate_windows(windows, artefacts, fs, cfg, vcfg)
+    hr, ok = clip_rule([w.hr_bpm for w in windows], [w.valid for w in windows], vcfg)
+    h, rf, rf_ok = _beat_vitals(bvp, filtered, fs, hr, True, True, ok, vcfg)
     q = [w.quality for w in windows if w.valid and np.isfinite(w.quality)]
+    artefact = max(sorted(set(hits)), key=hits.count) if hits else None
     vitals = Vitals(hr_bpm=hr, quality=float(np.mean(q)) if q else None, valid=ok, hrv=h, rf_hz=rf,
-                    bvp=readonly(filtered.astype(np.float32)), bvp_fs=float(fs))
+                    bvp=readonly(filtered.astype(np.float32)), bvp_fs=float(fs), rf_valid=rf_ok, artefact=artefact)
     return vitals, windows
