@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import Any, Iterator, Optional, Tuple
 
-from .source_base import FrameTs, Source
+from .source_base import DEFAULT_SOURCE_FPS, FrameTs, Source
 
 __all__ = ["CvSource"]
 
@@ -39,7 +39,7 @@ class CvSource(Source):
                 cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.size[0])
                 cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.size[1])
             rate = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-            self.fps = self.fps or (rate if 0 < rate < 1000 else 30.0)
+            self.fps = self.fps or (rate if 0 < rate < 1000 else DEFAULT_SOURCE_FPS)
             t0 = time.monotonic()
             n = 0
             while True:

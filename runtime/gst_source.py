@@ -10,7 +10,7 @@ import numpy as np
 
 from edge_rppg.errors import SourceError
 
-from .source_base import FrameTs, Source
+from .source_base import DEFAULT_SOURCE_FPS, FrameTs, Source
 
 __all__ = ["APPSINK_NAME", "gst_available", "gst_has_element", "quote", "GstSource"]
 
@@ -119,9 +119,9 @@ class GstSource(Source):
             frame = np.ascontiguousarray(frame)
         if self.fps is None:
             ok, num, den = caps.get_fraction("framerate")
-            self.fps = float(num) / den if ok and den and num else 30.0
+            self.fps = float(num) / den if ok and den and num else DEFAULT_SOURCE_FPS
         pts = buf.pts
-        ts = pts / Gst.SECOND if pts != Gst.CLOCK_TIME_NONE else n / float(self.fps or 30.0)
+        ts = pts / Gst.SECOND if pts != Gst.CLOCK_TIME_NONE else n / float(self.fps or DEFAULT_SOURCE_FPS)
         if self.live and self._last_ts is not None and self.fps:
             # a live appsink (drop=true) discards frames silently: count them from the PTS gap
             self.dropped += max(0, int(round((ts - self._last_ts) * self.fps)) - 1)

@@ -11,9 +11,11 @@ from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple
 
 from edge_rppg.errors import SourceError
 
-__all__ = ["FrameTs", "Source", "IterSource", "FallbackSource", "ReconnectingSource"]
+__all__ = ["FrameTs", "DEFAULT_SOURCE_FPS", "Source", "IterSource", "FallbackSource", "ReconnectingSource"]
 
 FrameTs = Tuple[Any, float]
+#: Frame rate assumed for a source that does not say (camera nominal rate; not the model rate).
+DEFAULT_SOURCE_FPS = 30.0
 
 
 class Source:
@@ -72,7 +74,7 @@ class IterSource(Source):
     the pipeline drop frames under backpressure instead of waiting (a camera-like feed).
     """
 
-    def __init__(self, frames: Iterable[Any], fps: float = 30.0, live: bool = False, name: str = "iterator") -> None:
+    def __init__(self, frames: Iterable[Any], fps: float = DEFAULT_SOURCE_FPS, live: bool = False, name: str = "iterator") -> None:
         super().__init__()
         self._items = frames
         self.fps = float(fps)

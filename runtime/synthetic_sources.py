@@ -6,7 +6,7 @@ from typing import Iterator, List, Optional
 
 import numpy as np
 
-from .source_base import FrameTs, Source
+from .source_base import DEFAULT_SOURCE_FPS, FrameTs, Source
 
 __all__ = ["PatternSource", "SynthSource"]
 
@@ -14,7 +14,7 @@ __all__ = ["PatternSource", "SynthSource"]
 class PatternSource(Source):
     """A moving colour pattern without GStreamer (``test:`` fallback); contains no face."""
 
-    def __init__(self, frames: int = 300, width: int = 640, height: int = 480, fps: float = 30.0,
+    def __init__(self, frames: int = 300, width: int = 640, height: int = 480, fps: float = DEFAULT_SOURCE_FPS,
                  live: bool = False) -> None:
         super().__init__()
         self.n, self.width, self.height, self.fps, self.live = int(frames), int(width), int(height), float(fps), live
@@ -37,7 +37,7 @@ class SynthSource(Source):
     timestamps. Memory is the clip (``duration_s * fps`` frames), constant over time."""
 
     def __init__(self, frames: int = -1, duration_s: float = 6.0, width: int = 640, height: int = 480,
-                 fps: float = 30.0, hr_bpm: float = 72.0, seed: int = 0, motion: str = "still",
+                 fps: float = DEFAULT_SOURCE_FPS, hr_bpm: float = 72.0, seed: int = 0, motion: str = "still",
                  live: bool = False) -> None:
         super().__init__()
         from edge_rppg.synth.video_gen import VideoSynthConfig
