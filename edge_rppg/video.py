@@ -304,6 +304,12 @@ class VideoReader:
     def __enter__(self) -> "VideoReader":
         return self
 
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
     def __exit__(self, *exc: object) -> None:
         self.close()
 

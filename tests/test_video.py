@@ -218,3 +218,16 @@ def test_prefetch_must_not_be_negative(tmp_path):
     write_video(tmp_path / "c.avi", _frames(2), fps=25.0)
     with pytest.raises(ValueError, match="prefetch"):
         open_video(tmp_path / "c.avi", prefetch=-1)
+
+
+def test_abandoned_iteration_does_not_leak_the_decode_thread(tmp_path):
+    import gc
+
+    write_video(tmp_path / "c.avi", _frames(30), fps=25.0)
+    r = open_video(tmp_path / "c.avi", prefetch=2)
+    it = iter(r)
+    next(it), next(it)
+    assert len(_decode_threads()) == 1
+    del it, r            # never closed, never exhausted
+    gc.collect()
+    assert _decode_threads() == []
