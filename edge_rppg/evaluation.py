@@ -4,6 +4,7 @@ Pearson r per engine, and can draw a Bland–Altman plot."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -41,6 +42,21 @@ class EngineReport:
     metrics: Dict[str, float] = field(default_factory=dict)
 
 
+def ground_truth_hr(path: Path) -> float:
+    """The ``hr_bpm`` of a ground-truth JSON file (an object with a finite, positive number);
+    anything else raises :class:`DatasetError` naming the file and what it should hold."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"{path}: not valid JSON ({exc}); expected an object with \"hr_bpm\"") from None
+    hr = data.get("hr_bpm") if isinstance(data, dict) else None
+    if isinstance(hr, bool) or not isinstance(hr, (int, float)) or not (math.isfinite(hr) and hr > 0):
+        raise DatasetError(f"{path}: expected a JSON object with \"hr_bpm\" a positive number of beats per "
+                           f"minute, got {hr!r}" if isinstance(data, dict) else
+                           f"{path}: expected a JSON object with \"hr_bpm\", got a {type(data).__name__}")
+    return float(hr)
+
+
 def items_from_folder(folder: Path) -> List[Item]:
     """Videos in ``folder`` that have a ``.json`` ground truth with ``hr_bpm`` beside them."""
     folder = Path(folder)
@@ -50,8 +66,7 @@ def items_from_folder(folder: Path) -> List[Item]:
     for video in sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES):
         gt = video.with_suffix(".json")
         if gt.is_file():
-            hr = float(json.loads(gt.read_text())["hr_bpm"])
-            items.append(Item(video.stem, hr, lambda v=str(video): (v, None)))
+            items.append(Item(video.stem, ground_truth_hr(gt), lambda v=str(video): (v, None)))
     if not items:
         raise DatasetError(f"no video with a ground-truth .json beside it in {folder}")
     return items

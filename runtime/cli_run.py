@@ -80,6 +80,20 @@ def options_from_args(args: argparse.Namespace) -> "EdgeRPPGOptions":
                            roi_backend=args.roi_backend)
 
 
+def check_counts(args: argparse.Namespace) -> None:
+    """Refuse count flags outside their range (``--max-frames -1`` ran forever, ``--window -5`` was
+    ignored) with a one-line ``ConfigError`` naming the flag."""
+    from edge_rppg.errors import ConfigError
+    from edge_rppg.window_stage import MAX_WINDOW
+
+    limits = {"--max-frames": (args.max_frames, 1, None), "--window": (args.window, 2, MAX_WINDOW),
+              "--max-num-faces": (args.max_num_faces, 1, 16), "--queue-size": (args.queue_size, 1, 10_000)}
+    for flag, (value, low, high) in limits.items():
+        if value is not None and (value < low or (high is not None and value > high)):
+            raise ConfigError(f"{flag} must be {'>= ' + str(low) if high is None else f'between {low} and {high}'}, "
+                              f"got {value}")
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the source, processor and sinks, run until the stream ends; 0 on a clean end."""
     from edge_rppg.processor import StreamProcessor
@@ -88,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     from .sinks import make_sink
     from .sources import open_source
 
+    check_counts(args)
     options = options_from_args(args)
     retries = None if args.max_retries is not None and args.max_retries < 0 else args.max_retries
     source = open_source(args.source, backend=args.backend, reconnect=args.reconnect, max_retries=retries,

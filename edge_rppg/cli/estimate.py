@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 HELP = "estimate heart rate, HRV and respiration from a face video"
@@ -10,6 +9,9 @@ DESCRIPTION = ("Reads a face video (or a folder of frames), builds the MSTmap, r
                "whole-clip HR (mean of the valid window HRs), each window's HR with its quality and validity, "
                "HRV and respiration. The default engine is the shipped Cluster-Phys model via ONNX Runtime when "
                "it is bundled, else POS.")
+
+#: Longest analysis window (s) ``--window`` accepts.
+MAX_WINDOW_S = 600.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -26,20 +28,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the estimate and print it."""
+    import dataclasses
+
     from ..estimation import EstimateConfig, estimate
+    from .main import checked_number, strict_json
 
     cfg = EstimateConfig(progress=not args.no_progress and not args.json)
-    if args.window:
-        cfg.signal.window_s = args.window
-    if args.hop:
-        cfg.signal.hop_s = args.hop
+    window = checked_number("--window", args.window, 0.0, MAX_WINDOW_S)
+    hop = checked_number("--hop", args.hop, 0.0, window if window is not None else MAX_WINDOW_S)
+    changes = {k: v for k, v in (("window_s", window), ("hop_s", hop)) if v is not None}
+    if changes:  # replace() re-runs the config's own checks
+        cfg.signal = dataclasses.replace(cfg.signal, **changes)
     est = estimate(args.video, engine=args.engine, config=cfg)
     if args.plot:
         from ..plots import plot_estimate
 
         plot_estimate(est, args.plot)
     if args.json:
-        print(json.dumps(est.to_dict()))
+        print(strict_json(est.to_dict()))
         return 0
     hr = "n/a (no valid window)" if est.hr_bpm is None else f"{est.hr_bpm:.1f} bpm"
     print(f"engine      {est.engine.name} ({est.engine.provider}, {est.engine.precision})")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 HELP = "evaluate engines on a folder of videos with ground-truth JSON, or on a dataset"
@@ -22,6 +21,7 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate and print a table (or JSON)."""
     from ..errors import ConfigError
     from ..evaluation import evaluate, items_from_dataset, items_from_folder, paired
+    from .main import strict_json
 
     if args.dataset:
         if not args.root:
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         if len(p) >= 2:
             bland_altman_plot(p, t, args.bland_altman, title=f"{reports[0].engine}: estimate vs truth")
     if args.json:
-        print(json.dumps({"items": [{"name": i.name, "hr_true": i.hr_true} for i in items],
+        print(strict_json({"items": [{"name": i.name, "hr_true": i.hr_true} for i in items],
                           "engines": {r.engine: {"metrics": r.metrics, "pred": r.pred, "errors": r.errors}
                                       for r in reports}}))
         return 0

@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import json
+import math
 import os
 import sys
 from types import ModuleType
-from typing import Dict, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
-from ..errors import EdgeRPPGError
+from ..errors import ConfigError, EdgeRPPGError
 
 # sub-command name -> module implementing it (lazy: imported when the CLI starts)
 COMMAND_MODULES: Dict[str, str] = {
@@ -90,19 +92,65 @@ def native_stderr_silenced() -> Iterator[None]:
         os.close(saved_fd)
 
 
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every NaN/inf float (also numpy floats) replaced by ``None``, so that
+    ``json.dumps(..., allow_nan=False)`` writes strict JSON (``NaN`` is not JSON)."""
+    numpy_float = type(obj).__module__ == "numpy" and getattr(obj, "ndim", None) == 0 and obj.dtype.kind == "f"
+    if isinstance(obj, float) or numpy_float:
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
+def strict_json(obj: Any, **kwargs: Any) -> str:
+    """JSON text of :func:`json_safe` (``obj``): what every ``--json`` option prints."""
+    return json.dumps(json_safe(obj), allow_nan=False, **kwargs)
+
+
+def checked_number(name: str, value: Optional[float], low: float, high: float,
+                   low_open: bool = True) -> Optional[float]:
+    """``value`` unless it is outside ``(low, high]`` (``[low, high]`` when not ``low_open``) or
+    not finite: then ``ConfigError`` naming the option. ``None`` (option not given) passes."""
+    if value is None:
+        return None
+    ok = math.isfinite(value) and (value > low if low_open else value >= low) and value <= high
+    if not ok:
+        raise ConfigError(f"{name} must be in {'(' if low_open else '['}{low:g}, {high:g}], got {value:g}")
+    return value
+
+
 def _message(exc: BaseException) -> str:
     text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
     return " ".join(text.split()) or type(exc).__name__
 
 
-def run_command(name: str, mod: ModuleType, args: argparse.Namespace) -> int:
+def _silence_native_stderr_for_good() -> None:
+    """Point file descriptor 2 at /dev/null for the rest of the process. MediaPipe's worker
+    threads and destructors log after a failed command has returned (a graph started just
+    before the error, objects freed at exit); once the one-line error is out, nothing may follow."""
+    if os.environ.get("EDGE_RPPG_NATIVE_LOGS"):
+        return
+    sys.stderr.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
+def run_command(name: str, mod: ModuleType, args: argparse.Namespace, exiting: bool = False) -> int:
     """Run one command module with the CLI's error contract: a user error is one line
-    on stderr and exit code 2, native library chatter is kept off stderr."""
+    on stderr and exit code 2, native library chatter is kept off stderr. ``exiting``: the
+    process ends after this command (the console script), so after a user error native
+    stderr stays silenced until exit."""
     try:
         with native_stderr_silenced():
             return int(mod.run(args) or 0)
     except USER_ERRORS as exc:
         print(f"edge-rppg {name}: error: {_message(exc)}", file=sys.stderr)
+        if exiting:
+            _silence_native_stderr_for_good()
         return 2
     except KeyboardInterrupt:
         print(f"edge-rppg {name}: interrupted", file=sys.stderr)
@@ -115,17 +163,18 @@ def standalone_main(name: str, mod: ModuleType, argv: Optional[List[str]] = None
     parser = argparse.ArgumentParser(prog=f"edge-rppg {name}", description=getattr(mod, "DESCRIPTION", mod.HELP),
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     mod.add_arguments(parser)
-    return run_command(name, mod, parser.parse_args(argv))
+    return run_command(name, mod, parser.parse_args(argv), exiting=argv is None)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Parse ``argv`` and run the sub-command; returns the process exit code."""
+    """Parse ``argv`` and run the sub-command; returns the process exit code. Without
+    ``argv`` (the console script, ``sys.argv``) the process is about to exit with it."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_mod", None):
         parser.print_help()
         return 2
-    return run_command(args.command, args._mod, args)
+    return run_command(args.command, args._mod, args, exiting=argv is None)
 
 
 if __name__ == "__main__":  # pragma: no cover

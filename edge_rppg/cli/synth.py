@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+from typing import Any, Dict
 
 HELP = "write a synthetic face video with exact ground truth (HR, beats, RF)"
 
@@ -17,6 +19,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override any VideoSynthConfig field (JSON value), e.g. --set rf_hz=0.3")
     p.add_argument("--json", action="store_true", help="print the ground truth summary as JSON")
+
+
+#: Bounds of the settings that size the output (checked before anything is generated):
+#: field -> (low exclusive, high inclusive, integer?)
+SIZE_BOUNDS = {"duration_s": (0.0, 3600.0, False), "fps": (0.0, 240.0, False), "width": (0, 4096, True),
+               "height": (0, 4096, True)}
+
+
+def check_sizes(changes: Dict[str, Any]) -> None:
+    """Refuse a size setting that is not a finite number in its :data:`SIZE_BOUNDS` range
+    (``--duration inf`` crashed, ``--set width=1e9`` asked for terabytes) with a ``ConfigError``."""
+    from ..errors import ConfigError
+
+    for key, (low, high, integral) in SIZE_BOUNDS.items():
+        if key not in changes:
+            continue
+        value = changes[key]
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not number or not math.isfinite(value) or not low < value <= high or \
+                (integral and value != int(value)):
+            kind = "an integer" if integral else "a number"
+            raise ConfigError(f"bad synthetic-video setting: {key} must be {kind} in ({low:g}, {high:g}], got {value!r}")
+        if integral:
+            changes[key] = int(value)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
             changes[key] = json.loads(value)
         except json.JSONDecodeError:
             changes[key] = value
+    check_sizes(changes)
     try:  # the generator's config checks raise plain ValueErrors: here they are the user's settings
         cfg = type(cfg).from_dict({**cfg.to_dict(), **changes})
     except (ValueError, TypeError) as exc:
