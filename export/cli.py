@@ -24,8 +24,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export, optionally write FP16, optionally verify."""
+    from pathlib import Path
+
+    from edge_rppg.errors import ConfigError
+    from edge_rppg.window_stage import MAX_WINDOW
+
     from .equivalence import EquivalenceConfig, run_equivalence
     from .onnx_export import export_checkpoint
+
+    if Path(args.output).is_dir():
+        raise ConfigError(f"-o {args.output} is a folder; expected the output .onnx file path")
+    if args.T is not None and not 2 <= args.T <= MAX_WINDOW:
+        raise ConfigError(f"--T must be between 2 and {MAX_WINDOW} frames, got {args.T}")
+    if args.verify < 0:
+        raise ConfigError(f"--verify must be >= 0 clips, got {args.verify}")
 
     result, half, model = export_checkpoint(args.checkpoint, args.output, T=args.T, opset=args.opset,
                                             simplify=not args.no_simplify, fp16=args.fp16)

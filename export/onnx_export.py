@@ -183,8 +183,11 @@ def save_onnx(proto: "onnx.ModelProto", path: Union[str, Path]) -> Path:  # type
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    onnx.save_model(proto, str(tmp), save_as_external_data=False)
-    tmp.replace(path)
+    try:
+        onnx.save_model(proto, str(tmp), save_as_external_data=False)
+        tmp.replace(path)
+    finally:  # a failed write or rename (e.g. ``path`` is a folder) leaves no stray ``.tmp``
+        tmp.unlink(missing_ok=True)
     return path
 
 
