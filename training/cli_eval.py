@@ -15,6 +15,8 @@ from typing import Any, List, Optional
 from edge_rppg.errors import ConfigError
 
 HELP = "evaluate a trained checkpoint (HR MAE/RMSE/r) next to POS and CHROM"
+#: Most held-out synthetic clips ``--n-clips`` generates.
+MAX_EVAL_CLIPS = 1_000_000
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -51,16 +53,21 @@ def run(args: argparse.Namespace) -> int:
     from edge_rppg.training.evaluate import evaluate_checkpoint
 
     specs = None
+    if not 1 <= args.n_clips <= MAX_EVAL_CLIPS:
+        raise ConfigError(f"--n-clips must be between 1 and {MAX_EVAL_CLIPS}, got {args.n_clips}")
     if args.dataset:
         if not args.root:
             raise ConfigError("--dataset needs --root DIR")
-        lo, hi = (float(v) for v in args.split.split(","))
+        try:
+            lo, hi = (float(v) for v in args.split.split(","))
+        except ValueError:
+            raise ConfigError(f"--split expects START,END fractions such as 0.8,1; got {args.split!r}") from None
         specs = [DataSpec(source=args.dataset, root=args.root, cache_dir=args.cache_dir, split=(lo, hi))]
     classic = [c.strip() for c in args.classic.split(",") if c.strip()]
     res = evaluate_checkpoint(args.checkpoint, specs, classic, progress=not args.json, n_clips=args.n_clips,
                               seed_offset=args.seed_offset, synth=parse_overrides(args.synth))
     if args.json:
-        print(json.dumps(_finite(res), default=str))
+        print(json.dumps(_finite(res), default=str, allow_nan=False))
         return 0
     print(f"{res['checkpoint']} (T={res['T']}, trained {res['train_step']} steps): {res['n_clips']} clips")
     print(f"{'method':<14} {'MAE':>7} {'RMSE':>7} {'r':>6} {'n':>5}")
