@@ -154,7 +154,12 @@ class OnnxRuntimeEngine:
                              f"or re-export with `edge-rppg export CHECKPOINT --T {mstmap.shape[0]}`")
         x = check_mstmap(mstmap, T=self.T)
         y = self.session.run([self.output_name], {self.input_name: normalize_window(x, input_norm_of(self.metadata))[None]})[0]
-        return np.asarray(y, dtype=np.float32).reshape(self.T)
+        y = np.asarray(y, dtype=np.float32).reshape(self.T)
+        if not np.isfinite(y).all():  # the input was checked finite above: this is the model's fault
+            raise ModelFileError(f"{self.path.name}: the model output NaN/inf for a finite input window "
+                                 f"({int((~np.isfinite(y)).sum())} of {self.T} samples); the model file is broken or "
+                                 "mis-exported, not the video (re-export it; `edge-rppg export --verify` checks it)")
+        return y
 
     def __repr__(self) -> str:
         return f"OnnxRuntimeEngine({str(self.path)!r}, T={self.T}, precision={self.precision}, " \
