@@ -9,6 +9,7 @@ window with quality and validity, clip HR = mean of the valid window HRs as in t
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
@@ -20,7 +21,8 @@ from .landmarks import LandmarkerOptions
 from .options import VIDEO, BaseOptions, EdgeRPPGOptions
 from .processor import StreamProcessor
 
-__all__ = ["Estimate", "EstimateConfig", "estimate", "estimate_extraction", "video_options"]
+__all__ = ["Estimate", "EstimateConfig", "estimate", "estimate_extraction", "video_options",
+           "TruncatedVideoWarning", "truncation_warning"]
 
 
 def video_options(engine: Union[str, Path, Engine, None], config: EstimateConfig) -> EdgeRPPGOptions:
@@ -28,7 +30,8 @@ def video_options(engine: Union[str, Path, Engine, None], config: EstimateConfig
     largest detection), One-Euro smoothing, the config's model rate and signal settings."""
     return EdgeRPPGOptions(base_options=BaseOptions(model="default" if engine is None else engine),
                            running_mode=VIDEO, model_fps=config.model_fps, signal=config.signal,
-                           face_select="first", landmarks=LandmarkerOptions(), roi_backend="cpu")
+                           validity=config.validity, face_select="first", landmarks=LandmarkerOptions(),
+                           roi_backend="cpu")
 
 
 def estimate(source: Union[str, Path, Iterable[np.ndarray]], engine: Union[str, Engine, None] = None,
@@ -39,8 +42,51 @@ def estimate(source: Union[str, Path, Iterable[np.ndarray]], engine: Union[str, 
     ``fps`` is required). ``engine`` is anything
     :func:`~edge_rppg.engines.registry.load_engine` accepts (loaded before the long read,
     so a bad engine fails first). Raises ``VideoReadError``, ``FrameFormatError``,
-    ``NoFaceError`` or ``ClipTooShortError`` with a one-line message.
+    ``NoFaceError`` or ``ClipTooShortError`` with a one-line message. A file that decodes
+    to clearly fewer frames than its header promises (truncated, damaged) is estimated on
+    what was read, with a :class:`TruncatedVideoWarning`; the result's ``warnings`` list
+    carries the same one-line text (empty otherwise).
     """
     cfg = config or EstimateConfig()
+    promised = _header_frames(source, fps)
     with StreamProcessor(video_options(engine, cfg)) as proc:
-        return proc.process_video(source, fps=fps, progress=cfg.progress)
+        est = proc.process_video(source, fps=fps, progress=cfg.progress)
+    note = truncation_warning(source, promised, est.frames)
+    est.warnings = [note] if note else []  # type: ignore[attr-defined]
+    if note:
+        warnings.warn(note, TruncatedVideoWarning, stacklevel=2)
+    return est
+
+
+class TruncatedVideoWarning(UserWarning):
+    """A video file decoded to clearly fewer frames than its header promises (cut off,
+    damaged): the estimate covers only the part that was read."""
+
+
+#: A file is called truncated when fewer than this fraction of its header's frames decode
+#: (headers of some containers are approximate by a frame or two).
+TRUNCATED_FRACTION = 0.95
+
+
+def _header_frames(source: Union[str, Path, Iterable[np.ndarray]], fps: Optional[float]) -> Optional[int]:
+    """The frame count a video file's header promises (None for frames, folders and
+    unreadable files: those errors come from the processor with their own message)."""
+    if not isinstance(source, (str, Path)) or not Path(source).is_file():
+        return None
+    from .errors import EdgeRPPGError
+    from .video import open_video
+
+    try:
+        with open_video(source, fps=fps) as reader:
+            return int(reader.frame_count)
+    except EdgeRPPGError:
+        return None
+
+
+def truncation_warning(source: object, promised: Optional[int], decoded: int) -> Optional[str]:
+    """One-line warning text when ``decoded`` frames fall short of the ``promised`` header
+    count by more than :data:`TRUNCATED_FRACTION`, else None."""
+    if promised is None or promised <= 1 or decoded >= TRUNCATED_FRACTION * promised:
+        return None
+    return (f"{source}: truncated or damaged video: {decoded} of the {promised} frames its header promises "
+            f"could be decoded; the estimate covers only the first {decoded}")

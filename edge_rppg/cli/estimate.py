@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 HELP = "estimate heart rate, HRV and respiration from a face video"
 DESCRIPTION = ("Reads a face video (or a folder of frames), builds the MSTmap, runs an engine and reports the "
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the estimate and print it."""
     import dataclasses
 
-    from ..estimation import EstimateConfig, estimate
+    from ..estimation import EstimateConfig, TruncatedVideoWarning, estimate
     from .main import checked_number, strict_json
 
     cfg = EstimateConfig(progress=not args.no_progress and not args.json)
@@ -39,13 +40,18 @@ def run(args: argparse.Namespace) -> int:
     changes = {k: v for k, v in (("window_s", window), ("hop_s", hop)) if v is not None}
     if changes:  # replace() re-runs the config's own checks
         cfg.signal = dataclasses.replace(cfg.signal, **changes)
-    est = estimate(args.video, engine=args.engine, config=cfg)
+    with warnings.catch_warnings():  # the result carries them; printed here as one line each
+        warnings.simplefilter("ignore", TruncatedVideoWarning)
+        est = estimate(args.video, engine=args.engine, config=cfg)
+    notes = list(getattr(est, "warnings", []))
+    for note in notes:
+        print(f"edge-rppg estimate: warning: {note}", file=sys.stderr)
     if args.plot:
         from ..plots import plot_estimate
 
         plot_estimate(est, args.plot)
     if args.json:
-        print(strict_json(est.to_dict()))
+        print(strict_json({**est.to_dict(), "warnings": notes}))
         return 0
     hr = "n/a (no valid window)" if est.hr_bpm is None else f"{est.hr_bpm:.1f} bpm"
     print(f"engine      {est.engine.name} ({est.engine.provider}, {est.engine.precision})")
