@@ -17,6 +17,8 @@ from .errors import ConfigError, UnknownNameError
 from .frame_stages import COLOR_ORDERS
 from .landmarks import LANDMARKERS, LandmarkerOptions
 from .model_file import MODEL_FPS
+from .validity import ValidityConfig
+from .video import check_fps
 
 __all__ = ["RUNNING_MODES", "VIDEO", "LIVE_STREAM", "BaseOptions", "EdgeRPPGOptions"]
 
@@ -74,13 +76,17 @@ class EdgeRPPGOptions(Config):
     smooth_landmarks: One-Euro smoothing of the landmarks (as in ``estimate``).
     roi_backend: ``"auto"`` (the best usable of the registered backends, else the CPU),
         ``"cpu"``, ``"cupy"`` or ``"pycuda"`` (see :mod:`edge_rppg.roi_backends`).
-    input_fps: frame rate assumed when ``process`` gets no timestamp (None = ``model_fps``).
+    input_fps: frame rate (1..1000 Hz) that times frames when ``process`` gets no timestamp
+        (frame ``n`` at ``n / input_fps``); None (default) = each frame's arrival time on
+        ``time.monotonic()``. No rate is ever assumed: a 15 fps camera is timed at 15 fps.
     bvp_history_s: seconds of pulse kept (and returned in ``VitalsResult.bvp``); HRV needs ~30 s.
     hrv, respiration: compute HRV / respiration rate on every new window.
     keep_clip: a live stream also records its frames' ROI sums so that
         ``clip_estimate()`` gives the whole-clip :class:`~edge_rppg.estimate.Estimate` of
         what it saw (memory grows ~200 bytes a frame: for files and bounded sessions).
     signal: band-pass, Welch and validity settings (:class:`~edge_rppg.dsp.config.SignalConfig`).
+    validity: the artefact gate (head motion, off-face light) and the clip and respiration
+        rules (:class:`~edge_rppg.validity.ValidityConfig`; ``artefact_gate=False`` turns the gate off).
     """
 
     base_options: BaseOptions = field(default_factory=BaseOptions)
@@ -101,9 +107,11 @@ class EdgeRPPGOptions(Config):
     respiration: bool = True
     keep_clip: bool = False
     signal: SignalConfig = field(default_factory=SignalConfig)
+    validity: ValidityConfig = field(default_factory=ValidityConfig)
 
     def __post_init__(self) -> None:
-        for name, cls in (("base_options", BaseOptions), ("landmarks", LandmarkerOptions), ("signal", SignalConfig)):
+        for name, cls in (("base_options", BaseOptions), ("landmarks", LandmarkerOptions), ("signal", SignalConfig),
+                          ("validity", ValidityConfig)):
             if isinstance(getattr(self, name), dict):
                 setattr(self, name, cls.from_dict(getattr(self, name)))
         if self.running_mode not in RUNNING_MODES:
@@ -121,7 +129,7 @@ class EdgeRPPGOptions(Config):
         if int(self.landmarks.max_num_faces) < 1:
             raise ConfigError(f"EdgeRPPGOptions.landmarks.max_num_faces must be >= 1, "
                               f"got {self.landmarks.max_num_faces}")
-        if self.input_fps is not None and not self.input_fps > 0:
-            raise ConfigError(f"EdgeRPPGOptions.input_fps must be > 0 or None, got {self.input_fps}")
+        if self.input_fps is not None:
+            self.input_fps = check_fps(self.input_fps, "EdgeRPPGOptions.input_fps")
         if self.window is not None and int(self.window) < 2:
             raise ConfigError(f"EdgeRPPGOptions.window must be >= 2 samples or None, got {self.window}")

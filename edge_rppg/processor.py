@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
@@ -35,6 +35,9 @@ from .stage_base import RESET_MANUAL, Packet, Stage
 from .window_stage import DEFAULT_CLASSIC_WINDOW, MstmapWindowStage
 
 __all__ = ["StreamProcessor", "resolve_window"]
+
+#: The clock that times frames given without a timestamp (monotonic seconds; tests replace it).
+clock: Callable[[], float] = time.monotonic
 
 
 def resolve_window(window: Optional[int], engine: Engine) -> int:
@@ -77,7 +80,7 @@ class StreamProcessor:
                                                     bridge_s=opts.bridge_s),
                                   self.engine_stage,
                                   VitalsStage(opts.model_fps, opts.signal, opts.bvp_history_s, opts.hrv,
-                                              opts.respiration)]
+                                              opts.respiration, validity=opts.validity)]
         self.recorder: Optional[ClipRecorder] = ClipRecorder(keep_landmarks=False) if opts.keep_clip else None
         self.index = 0
         self.dropped_frames = 0   # all frames dropped so far (the sum of the three below)
@@ -85,6 +88,7 @@ class StreamProcessor:
         self.skipped_frames = 0   # timestamps not after the previous one
         self.last_error: Optional[str] = None
         self._pending_reset: Optional[str] = None
+        self._clock_origin: Optional[float] = None  # monotonic time of frame 0 (timestamp-less streams)
         self._closed = False
 
     # -- what it is
@@ -116,8 +120,15 @@ class StreamProcessor:
 
     # -- live_stream
     def _timestamp(self, timestamp: Optional[float], index: int) -> float:
+        """The frame's time (s): the caller's, else ``index / input_fps``, else its arrival
+        on ``time.monotonic()`` (measured from the first frame of the stream)."""
         if timestamp is None:
-            return index / float(self.options.input_fps or self.options.model_fps)
+            if self.options.input_fps is not None:
+                return index / float(self.options.input_fps)
+            now = clock()
+            if index == 0 or self._clock_origin is None:
+                self._clock_origin = now
+            return now - self._clock_origin
         try:
             t = float(timestamp)
         except (TypeError, ValueError):
@@ -130,7 +141,8 @@ class StreamProcessor:
                 dropped_before: int = 0) -> VitalsResult:
         """Analyse one frame of a live stream; returns its :class:`~edge_rppg.results.VitalsResult`.
 
-        ``timestamp``: seconds (None: ``index / input_fps``). ``dropped_before``: frames the
+        ``timestamp``: seconds (None: ``index / input_fps`` when ``input_fps`` is set, else
+        the arrival time on ``time.monotonic()``; never an assumed rate). ``dropped_before``: frames the
         caller dropped before this one (a pipeline's queue, the camera). A None/ill-formed
         frame raises ``FrameFormatError`` (a ``ValueError``) after counting it as dropped;
         the stream state is unchanged.
@@ -179,7 +191,8 @@ class StreamProcessor:
 
     # -- video
     def _estimate_config(self, progress: bool = False) -> EstimateConfig:
-        return EstimateConfig(signal=self.options.signal, model_fps=self.options.model_fps, progress=progress)
+        return EstimateConfig(signal=self.options.signal, model_fps=self.options.model_fps, progress=progress,
+                              validity=self.options.validity)
 
     def process_video(self, source: Source, *, fps: Optional[float] = None, progress: bool = False) -> Estimate:
         """The whole-file entry point (``running_mode="video"``): every frame of ``source`` (a

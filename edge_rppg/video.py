@@ -170,6 +170,7 @@ class VideoReader:
     def __init__(self, path: PathLike, fps: Optional[float] = None, prefetch: int = DEFAULT_PREFETCH) -> None:
         if prefetch < 0:
             raise ValueError(f"prefetch must be >= 0 frames, got {prefetch}")
+        fps = None if fps is None else check_fps(fps)
         self.path = Path(path)
         self.prefetch = int(prefetch)
         self._decoder: Optional[_DecodeThread] = None

@@ -15,8 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
 
 from edge_rppg.engines.registry import DELEGATES
 from edge_rppg.model_file import MODEL_FPS
@@ -56,6 +56,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", type=int, default=None, help="window T in samples (default: the engine's, else 300)")
     p.add_argument("--hop-s", type=float, default=1.0, help="seconds between HR updates")
     p.add_argument("--model-fps", type=float, default=MODEL_FPS, help="model rate in Hz")
+    p.add_argument("--fps", type=float, default=None,
+                   help="frame rate of a file source (1..1000); needed when its header gives none or an absurd one")
     p.add_argument("--bridge-s", type=float, default=0.5, help="longest face loss / frame gap bridged")
     p.add_argument("--max-num-faces", type=int, default=2, help="faces tracked (the largest is used)")
     p.add_argument("--roi-backend", default="auto", help="auto | cpu | cupy | pycuda")
@@ -94,6 +96,31 @@ def check_counts(args: argparse.Namespace) -> None:
                               f"got {value}")
 
 
+def check_file_rate(args: argparse.Namespace) -> None:
+    """A file source must have a usable frame rate before anything runs: ``--fps`` (bounded
+    1..1000) or its own header (a missing or absurd one is a one-line ``VideoReadError``
+    asking for ``--fps``), the same rule as ``edge-rppg estimate``."""
+    from edge_rppg.video import check_fps, open_video
+
+    if args.fps is not None:
+        check_fps(args.fps, "--fps")
+    path = str(args.source)
+    path = path[len("file://"):] if path.startswith("file://") else path[len("file:"):] if path.startswith("file:") \
+        else path
+    if Path(path).is_file():
+        with open_video(path, fps=args.fps, prefetch=0):
+            pass
+
+
+def _set_source_fps(source: object, fps: Optional[float]) -> None:
+    """Give ``--fps`` to the source (and to each alternative of a fallback source)."""
+    if fps is None:
+        return
+    for s in [source, *getattr(source, "sources", [])]:
+        if hasattr(s, "fps"):
+            s.fps = float(fps)  # type: ignore[attr-defined]
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the source, processor and sinks, run until the stream ends; 0 on a clean end."""
     from edge_rppg.processor import StreamProcessor
@@ -103,10 +130,12 @@ def run(args: argparse.Namespace) -> int:
     from .sources import open_source
 
     check_counts(args)
+    check_file_rate(args)
     options = options_from_args(args)
     retries = None if args.max_retries is not None and args.max_retries < 0 else args.max_retries
     source = open_source(args.source, backend=args.backend, reconnect=args.reconnect, max_retries=retries,
                          log=None if args.quiet else _log)
+    _set_source_fps(source, args.fps)
     sinks = []
     for spec in args.sink or ["json"]:
         opts = {"every": args.every}

@@ -24,6 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", metavar="OUT.png", help="write BVP, spectrum and HR-over-time plot")
     p.add_argument("--window", type=float, default=None, help="analysis window in seconds (default from SignalConfig)")
     p.add_argument("--hop", type=float, default=None, help="hop between windows in seconds")
+    p.add_argument("--fps", type=float, default=None,
+                   help="frame rate (1..1000) of a folder of frames, or of a video whose header gives none or an "
+                        "absurd one (a video's own frame timestamps are used otherwise)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -42,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         cfg.signal = dataclasses.replace(cfg.signal, **changes)
     with warnings.catch_warnings():  # the result carries them; printed here as one line each
         warnings.simplefilter("ignore", TruncatedVideoWarning)
-        est = estimate(args.video, engine=args.engine, config=cfg)
+        est = estimate(args.video, engine=args.engine, config=cfg, fps=args.fps)
     notes = list(getattr(est, "warnings", []))
     for note in notes:
         print(f"edge-rppg estimate: warning: {note}", file=sys.stderr)
@@ -62,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"HRV         LF {h.lf_nu:.3f} n.u.  HF {h.hf_nu:.3f} n.u.  LF/HF {h.lf_hf:.2f}  SDNN {h.sdnn_ms:.0f} ms")
     else:
         print("HRV         n/a (too few clean beats)")
-    print(f"respiration {'n/a' if est.rf_hz is None else f'{est.rf_hz:.3f} Hz ({est.rf_hz * 60:.1f} /min)'}")
+    rf = est.rf_hz if est.rf_valid else None
+    print(f"respiration {'n/a (not valid)' if rf is None else f'{rf:.3f} Hz ({rf * 60:.1f} /min)'}")
     print("windows     t_start  t_end   HR     quality(dB) valid")
     for w in est.windows:
         hrw = "  n/a" if w.hr_bpm is None else f"{w.hr_bpm:5.1f}"
