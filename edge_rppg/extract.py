@@ -23,7 +23,7 @@ from .frame_stages import InputStage, LandmarksStage, RoiAverageStage
 from .landmarks import N_LANDMARKS, Landmarker, LandmarkerOptions, LandmarkSmoother, MediaPipeLandmarker
 from .mstmap import combine_roi_sums
 from .roi import META_ROI_NAMES
-from .stage_base import Packet, Stage
+from .stage_base import Packet, Stage, timed
 from .video import check_fps, iter_frames_checked, open_video
 
 __all__ = ["Source", "EXTRACTOR_VERSION", "PROGRESS_MIN_FRAMES", "Extraction", "ClipRecorder", "open_frames",
@@ -172,7 +172,7 @@ def run_front(front: Sequence[Stage], source: Source, recorder: ClipRecorder, *,
     ``source`` at times ``i / fps`` and return the recorded clip. Frame errors propagate
     (a file with one bad frame is a bad file); ``progress`` shows a tqdm bar for sources
     longer than :data:`PROGRESS_MIN_FRAMES`."""
-    t_decode = 0.0
+    t_decode_ms = 0.0
     with ExitStack() as stack:
         frames, rate, total, name = open_frames(source, fps, stack)
         bar = None
@@ -180,23 +180,16 @@ def run_front(front: Sequence[Stage], source: Source, recorder: ClipRecorder, *,
             from tqdm import tqdm  # only when a bar is shown
 
             bar = stack.enter_context(tqdm(total=total, desc=f"MSTmap {name}", unit="frame", leave=False))
-        i = 0
-        while True:
-            t0 = time.perf_counter()
-            try:
-                t_frame, frame = next(frames)
-            except StopIteration:
-                break
-            t_decode += time.perf_counter() - t0
+        for i, ((t_frame, frame), ms) in enumerate(timed(frames)):
+            t_decode_ms += ms
             packet = Packet(frame=frame, timestamp=t_frame, index=i)
             for stage in front:
                 stage(packet)
             recorder.add(packet)
-            i += 1
             if bar is not None:
                 bar.update(1)
     n = max(len(recorder), 1)
-    timing = {"decode": 1e3 * t_decode / n}
+    timing = {"decode": t_decode_ms / n}
     for stage in front:
         key = "decode" if stage.name == "input" else stage.name
         timing[key] = timing.get(key, 0.0) + stage.timer.total_ms / n

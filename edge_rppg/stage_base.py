@@ -10,14 +10,14 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Deque, Dict, Optional
+from typing import Deque, Dict, Iterable, Iterator, Optional, Tuple, TypeVar
 
 import numpy as np
 
 from .landmarks import Face
 from .vitals import Vitals
 
-__all__ = ["RESET_FACE_LOST", "RESET_FRAME_GAP", "RESET_TIME_BACKWARDS", "RESET_MANUAL", "RESET_REASONS",
+__all__ = ["timed", "RESET_FACE_LOST", "RESET_FRAME_GAP", "RESET_TIME_BACKWARDS", "RESET_MANUAL", "RESET_REASONS",
            "Packet", "StageTimer", "Stage"]
 
 #: Why a window was reset (``VitalsResult.reset_reason`` values).
@@ -53,6 +53,22 @@ class Packet:
     vitals: Optional[Vitals] = None                    # vitals: latest reading (None before the first)
     hr_updated: bool = False                           # vitals: this frame produced a new reading
     latency_ms: Dict[str, float] = field(default_factory=dict)  # every stage: its wall time
+
+
+T = TypeVar("T")
+
+
+def timed(items: Iterable[T]) -> Iterator[Tuple[T, float]]:
+    """``(item, ms)`` for each item of ``items``: how long fetching it took (decoding a
+    frame, waiting for a camera), for the ``decode``/``source`` timings."""
+    it = iter(items)
+    while True:
+        t0 = time.perf_counter()
+        try:
+            item = next(it)
+        except StopIteration:
+            return
+        yield item, (time.perf_counter() - t0) * 1e3
 
 
 class StageTimer:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Deque, List, Optional, Tuple
+from typing import Any, Deque, List, Optional, Tuple
 
 import numpy as np
 
@@ -70,48 +70,35 @@ class Vitals:
     artefact: Optional[str] = None
 
 
+_EMPTY = np.zeros(0, dtype=np.float32)
+_EMPTY.setflags(write=False)
+
+
+def _reading(name: str, missing: Any, doc: str) -> Any:
+    """A read-only property returning ``self.vitals.<name>``, or ``missing`` before the first reading."""
+    def get(self: "VitalsView") -> Any:
+        return missing if self.vitals is None else getattr(self.vitals, name)
+
+    return property(get, doc=doc)
+
+
 class VitalsView:
     """The fields of a result's ``vitals`` (:class:`Vitals` or None: no reading yet) read
     through the result itself, so a clip :class:`~edge_rppg.estimate.Estimate` and a stream
     :class:`~edge_rppg.results.VitalsResult` answer ``hr_bpm``, ``quality``, ``valid``,
-    ``rf_hz``, ``bvp`` and ``bvp_fs`` the same way."""
+    ``rf_hz``, ``rf_valid``, ``bvp`` and ``bvp_fs`` the same way."""
 
     vitals: Optional[Vitals]
-
-    @property
-    def hr_bpm(self) -> Optional[float]:
-        """Heart rate (bpm): the clip's mean of valid windows, or the stream's latest window."""
-        return None if self.vitals is None else self.vitals.hr_bpm
-
-    @property
-    def quality(self) -> Optional[float]:
-        """Spectral SNR (dB) behind ``hr_bpm``."""
-        return None if self.vitals is None else self.vitals.quality
-
-    @property
-    def valid(self) -> bool:
-        """The HR passed the quality and face-coverage checks."""
-        return bool(self.vitals is not None and self.vitals.valid)
-
-    @property
-    def rf_hz(self) -> Optional[float]:
-        """Respiration rate (Hz) or None."""
-        return None if self.vitals is None else self.vitals.rf_hz
-
-    @property
-    def rf_valid(self) -> bool:
-        """The respiration rate passed its own validity check (:func:`edge_rppg.validity.respiration_valid`)."""
-        return bool(self.vitals is not None and self.vitals.rf_valid)
-
-    @property
-    def bvp(self) -> np.ndarray:
-        """Band-passed pulse at ``bvp_fs`` Hz (read-only; empty before the first reading)."""
-        return _EMPTY if self.vitals is None else self.vitals.bvp
-
-    @property
-    def bvp_fs(self) -> float:
-        """Rate of :attr:`bvp` (the model rate)."""
-        return MODEL_FPS if self.vitals is None else self.vitals.bvp_fs
+    hr_bpm: Optional[float] = _reading(
+        "hr_bpm", None, "Heart rate (bpm): the clip's mean of valid windows, or the stream's latest window.")
+    quality: Optional[float] = _reading("quality", None, "Spectral SNR (dB) behind ``hr_bpm``.")
+    valid: bool = _reading("valid", False, "The HR passed the quality and face-coverage checks.")
+    rf_hz: Optional[float] = _reading("rf_hz", None, "Respiration rate (Hz) or None.")
+    rf_valid: bool = _reading("rf_valid", False, "The respiration rate passed its own validity check "
+                                                 "(:func:`edge_rppg.validity.respiration_valid`).")
+    bvp: np.ndarray = _reading("bvp", _EMPTY, "Band-passed pulse at ``bvp_fs`` Hz (read-only; empty before the "
+                                            "first reading).")
+    bvp_fs: float = _reading("bvp_fs", MODEL_FPS, "Rate of :attr:`bvp` (the model rate).")
 
 
 def finite_or_none(v: Optional[float]) -> Optional[float]:
@@ -123,9 +110,6 @@ def readonly(a: np.ndarray) -> np.ndarray:
     """``a`` marked read-only (results share arrays without copying them)."""
     a.setflags(write=False)
     return a
-
-
-_EMPTY = readonly(np.zeros(0, dtype=np.float32))
 
 
 def standardise(x: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ from edge_rppg.landmarks import Landmarker
 from edge_rppg.options import EdgeRPPGOptions
 from edge_rppg.processor import StreamProcessor
 from edge_rppg.results import VitalsResult
-from edge_rppg.stage_base import StageTimer
+from edge_rppg.stage_base import StageTimer, timed
 
 from .sinks import Sink
 from .sources import Source, open_source
@@ -189,14 +189,8 @@ class Pipeline:
     def _reader(self, src: Source, q: FrameQueue, max_frames: Optional[int], state: Dict[str, Any]) -> None:
         """The source thread: frames into the queue until EOS, stop, ``max_frames`` or an error."""
         try:
-            frames = iter(src.frames())
-            while True:
-                t_read = time.perf_counter()
-                try:
-                    frame, ts = next(frames)
-                except StopIteration:
-                    break
-                self.source_timer.add((time.perf_counter() - t_read) * 1e3)
+            for (frame, ts), ms in timed(src.frames()):
+                self.source_timer.add(ms)
                 q.put((frame, ts), self._stop)
                 state["frames_in"] += 1
                 if self._stop.is_set():

@@ -68,9 +68,11 @@ def _scaled_face(face: Face, scale: float, shift: tuple = (0.0, 0.0)) -> Face:
 
 
 def _run(rppg: EdgeRPPG, frames: List[np.ndarray], times: Optional[List[float]] = None) -> List[VitalsResult]:
+    """Feed ``frames`` at ``times`` (default ``i / FPS``: frames without a timestamp are timed
+    by the monotonic clock, which a test cannot control)."""
     out = []
     for i, f in enumerate(frames):
-        out.append(rppg.process(f, timestamp=None if times is None else times[i]))
+        out.append(rppg.process(f, timestamp=i / FPS if times is None else times[i]))
     return out
 
 
@@ -241,7 +243,7 @@ def test_irregular_timestamps_are_resampled_to_model_rate(clip: dict) -> None:
 
 def test_default_timestamps_use_input_fps(clip: dict) -> None:
     with EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu", input_fps=15.0) as rppg:
-        rs = _run(rppg, clip["frames"][:4])
+        rs = [rppg.process(f) for f in clip["frames"][:4]]
     assert [r.timestamp for r in rs] == pytest.approx([0.0, 1 / 15, 2 / 15, 3 / 15])
     with pytest.raises(ValueError):
         EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]])).process(clip["frames"][0], float("nan"))

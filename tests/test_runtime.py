@@ -469,10 +469,15 @@ def test_cli_run_writes_csv(tmp_path: Path, clip: dict, capsys: pytest.CaptureFi
 def test_cli_run_reports_failed_source(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     bad = tmp_path / "bad.avi"
     bad.write_bytes(b"not a video at all" * 100)
-    rc = _cli(["--source", str(bad), "--model", "pos", "--sink", "null", "--roi-backend", "cpu",
+    """A file no backend can read is refused before the run starts (one-line error, exit 2);
+    a source failing mid-stream ends the run with exit 1 (``test_failing_iterator_ends_cleanly``)."""
+    from edge_rppg.cli.main import main
+
+    rc = main(["run", "--source", str(bad), "--model", "pos", "--sink", "null", "--roi-backend", "cpu",
                "--max-num-faces", "1"])
-    assert rc == 1
-    assert "ended: error" in capsys.readouterr().err
+    assert rc == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and "bad.avi" in err[0] and "Traceback" not in err[0]
 
 
 def test_edge_rppg_main_dispatches_run(tmp_path: Path, clip: dict, capsys: pytest.CaptureFixture) -> None:
