@@ -127,23 +127,32 @@ class LandmarksStage(Stage):
             self.landmarker.close()
 
 
+#: The off-face light is measured on every ``LIGHT_STEP``-th pixel of every ``LIGHT_STEP``-th row.
+LIGHT_STEP = 8
+
+
 def off_face_light(frame: np.ndarray, box: Optional[Tuple[float, float, float, float]]) -> np.ndarray:
     """Mean R, G, B of ``frame`` outside the face ``box`` (x0, y0, x1, y1; None: the whole
     frame), float64 ``[3]``: the light falling on the scene, measured off the skin, so the
     vitals can tell a lamp or a screen that changes at a pulse-like rate from a pulse.
 
-    Two ``cv2.mean`` passes (whole frame, face box), no copy: about 0.1 ms at 640x480.
+    Measured on a nearest-neighbour 1/``LIGHT_STEP`` subsample (one pixel in 64: ~0.06 ms
+    at 640x480; thousands of pixels still average the sensor noise far below a 0.1 % light change).
     """
     h, w = frame.shape[:2]
-    total = np.asarray(cv2.mean(frame)[:3], dtype=np.float64) * (h * w)
+    sw, sh = max(w // LIGHT_STEP, 1), max(h // LIGHT_STEP, 1)
+    small = cv2.resize(frame, (sw, sh), interpolation=cv2.INTER_NEAREST)
+    n = sw * sh
+    total = np.asarray(cv2.mean(small)[:3], dtype=np.float64) * n
     if box is not None and all(math.isfinite(float(v)) for v in box):
-        x0, y0 = max(int(box[0]), 0), max(int(box[1]), 0)
-        x1, y1 = min(int(math.ceil(box[2])), w), min(int(math.ceil(box[3])), h)
+        fx, fy = sw / w, sh / h
+        x0, y0 = max(int(box[0] * fx), 0), max(int(box[1] * fy), 0)
+        x1, y1 = min(int(math.ceil(box[2] * fx)), sw), min(int(math.ceil(box[3] * fy)), sh)
         n_box = max(x1 - x0, 0) * max(y1 - y0, 0)
-        if 0 < n_box < 0.9 * h * w:  # keep at least a tenth of the frame as the background
-            inside = np.asarray(cv2.mean(frame[y0:y1, x0:x1])[:3], dtype=np.float64) * n_box
-            return (total - inside) / float(h * w - n_box)
-    return total / float(h * w)
+        if 0 < n_box < 0.9 * n:  # keep at least a tenth of the frame as the background
+            inside = np.asarray(cv2.mean(small[y0:y1, x0:x1])[:3], dtype=np.float64) * n_box
+            return (total - inside) / float(n - n_box)
+    return total / float(n)
 
 
 class RoiAverageStage(Stage):

@@ -320,6 +320,7 @@ PULSELESS: Dict[str, Dict[str, object]] = {
     "motion": dict(motion="large"),
     "nodding under side light": dict(motion="still", periodic_motion_hz=1.3, periodic_motion_frac=0.012,
                                      nod_shading=0.15),
+    "periodic nodding at 1.6 Hz": dict(motion="still", periodic_motion_hz=1.6, periodic_motion_frac=0.01),
     "flicker": dict(motion="still", lamp_hz=1.3, lamp_amplitude=0.05, lamp_shape="flicker",
                     lamp_color=(1.0, 0.9, 0.8)),
     "street lamps": dict(motion="still", lamp_hz=1.25, lamp_amplitude=0.35, lamp_shape="sweep",
