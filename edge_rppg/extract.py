@@ -169,7 +169,8 @@ def _checked_timed(timed: Iterator[Tuple[float, np.ndarray]]) -> Iterator[Tuple[
 def run_front(front: Sequence[Stage], source: Source, recorder: ClipRecorder, *, fps: Optional[float] = None,
               progress: bool = True) -> Extraction:
     """Run the front stages (``input``, ``landmarks``, ``roi``) over every frame of
-    ``source`` at times ``i / fps`` and return the recorded clip. Frame errors propagate
+    ``source`` at the times :func:`open_frames` gives (a file's own frame timestamps, else
+    ``i / fps``) and return the recorded clip. Frame errors propagate
     (a file with one bad frame is a bad file); ``progress`` shows a tqdm bar for sources
     longer than :data:`PROGRESS_MIN_FRAMES`."""
     t_decode_ms = 0.0

@@ -92,7 +92,8 @@ class VitalsView:
     hr_bpm: Optional[float] = _reading(
         "hr_bpm", None, "Heart rate (bpm): the clip's mean of valid windows, or the stream's latest window.")
     quality: Optional[float] = _reading("quality", None, "Spectral SNR (dB) behind ``hr_bpm``.")
-    valid: bool = _reading("valid", False, "The HR passed the quality and face-coverage checks.")
+    valid: bool = _reading("valid", False, "The HR passed the quality, face-coverage and artefact checks (a clip: "
+                                           "and the clip rule, :func:`edge_rppg.validity.clip_rule`).")
     rf_hz: Optional[float] = _reading("rf_hz", None, "Respiration rate (Hz) or None.")
     rf_valid: bool = _reading("rf_valid", False, "The respiration rate passed its own validity check "
                                                  "(:func:`edge_rppg.validity.respiration_valid`).")
