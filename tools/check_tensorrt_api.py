@@ -369,6 +369,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--wheels", type=Path, default=None, help="folder with the bindings wheels (else download)")
     ap.add_argument("--release", action="append", default=None, help=f"release to check (default {RELEASES})")
     ap.add_argument("--list", action="store_true", help="also print every used name and its presence per release")
+    ap.add_argument("--record", action="store_true", help="write the report to bench/RESULTS.md")
     args = ap.parse_args(argv)
     versions = args.release or list(RELEASES)
     guard_path = REPO / GUARD_MODULE
@@ -392,6 +393,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"  {name:34s} {'/'.join(kinds):8s} guard={','.join(guard):28s} " +
                   " ".join(f"{r.version}:{r.presence(name)}" for r in releases))
     print("TensorRT API check: " + ("PASSED" if ok else "FAILED"))
+    if args.record:
+        sys.path.insert(0, str(REPO / "bench"))
+        from results import record
+
+        record("TensorRT API check", "```\n" + report + "\nTensorRT API check: " + ("PASSED" if ok else "FAILED")
+               + "\n```")
     return 0 if ok else 1
 
 
