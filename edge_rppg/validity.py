@@ -13,6 +13,11 @@ colour of the frame outside the face box (``roi``, :func:`edge_rppg.frame_stages
   ``light_floor`` relative light, RMS after the pulse band-pass) puts at least
   ``coincide_frac`` of its in-band power within ``snr_halfwidth_hz`` of ``f0`` or of
   ``f0 / 2`` (a nod seen at its harmonic). Such a window is invalid, whatever its SNR.
+- :func:`persistent_windows`: a heart rate does not appear for a second or two. A clip
+  window stays valid only inside a run of consecutive valid windows whose neighbouring
+  HRs differ by at most ``run_step_bpm`` (6 bpm) and which spans at least ``min_run_s``
+  (14 s; the whole clip when it is shorter): isolated noise peaks that just pass the SNR
+  threshold are not readings.
 - :func:`clip_rule`: a clip is valid only when at least ``min_valid_fraction`` (50 %)
   of its analysis windows are valid *and* agree: their HRs lie within ``agree_bpm``
   (10 bpm) of the median valid HR, and there are at least two of them whenever the clip
@@ -38,8 +43,8 @@ from .dsp.filters import bandpass
 from .dsp.hr import psd
 from .errors import ConfigError
 
-__all__ = ["ValidityConfig", "ARTEFACT_NAMES", "artefact_series", "artefact_match", "clip_rule",
-           "respiration_valid"]
+__all__ = ["ValidityConfig", "ARTEFACT_NAMES", "artefact_series", "artefact_match", "persistent_windows",
+           "clip_rule", "respiration_valid"]
 
 #: Column names of :func:`artefact_series` (motion first, then light).
 ARTEFACT_NAMES: Tuple[str, ...] = ("motion_x", "motion_y", "motion_scale", "light_r", "light_g", "light_b")
@@ -57,6 +62,9 @@ class ValidityConfig(Config):
         light changes are ignored.
     coincide_frac: share of an artefact's in-band power near ``f0`` (or ``f0 / 2``) that
         makes the HR an artefact.
+    min_run_s, run_step_bpm: a clip window is valid only inside a run of valid windows
+        spanning ``min_run_s`` seconds (the whole clip when shorter) whose neighbouring
+        HRs differ by at most ``run_step_bpm``.
     min_valid_fraction: share of a clip's windows that must be valid and agree.
     agree_bpm: how far a valid window HR may lie from the median valid HR and still agree.
     rf_min_snr_db, rf_min_s: respiration is valid only with this fused-spectrum SNR over
@@ -65,8 +73,10 @@ class ValidityConfig(Config):
 
     artefact_gate: bool = True
     motion_floor: float = 0.004
-    light_floor: float = 0.002
+    light_floor: float = 0.003
     coincide_frac: float = 0.3
+    min_run_s: float = 14.0
+    run_step_bpm: float = 6.0
     min_valid_fraction: float = 0.5
     agree_bpm: float = 10.0
     rf_min_snr_db: float = 3.0
@@ -76,7 +86,8 @@ class ValidityConfig(Config):
         checks = {"motion_floor >= 0": self.motion_floor >= 0, "light_floor >= 0": self.light_floor >= 0,
                   "coincide_frac in (0, 1]": 0 < self.coincide_frac <= 1,
                   "min_valid_fraction in (0, 1]": 0 < self.min_valid_fraction <= 1,
-                  "agree_bpm > 0": self.agree_bpm > 0, "rf_min_s > 0": self.rf_min_s > 0}
+                  "agree_bpm > 0": self.agree_bpm > 0, "rf_min_s > 0": self.rf_min_s > 0,
+                  "min_run_s >= 0": self.min_run_s >= 0, "run_step_bpm > 0": self.run_step_bpm > 0}
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise ConfigError(f"ValidityConfig: expected {'; '.join(bad)}; got {self}")
@@ -160,6 +171,30 @@ def artefact_match(series: Optional[np.ndarray], f0_hz: float, fs: float, cfg: S
         if rms >= floor and share >= vcfg.coincide_frac and (best is None or share > best[0]):
             best = (share, name)
     return None if best is None else best[1]
+
+
+def persistent_windows(t_start: Sequence[float], t_end: Sequence[float], hrs: Sequence[float],
+                       valid: Sequence[bool], vcfg: ValidityConfig) -> List[bool]:
+    """Which windows stay valid: those inside a run of consecutive valid windows whose
+    neighbouring HRs differ by at most ``run_step_bpm`` and whose span (first start to last
+    end) reaches ``min_run_s``, or the whole clip's span when that is shorter."""
+    n = len(hrs)
+    out = [False] * n
+    if n == 0:
+        return out
+    need = min(vcfg.min_run_s, float(t_end[-1]) - float(t_start[0])) - 1e-9
+    i = 0
+    while i < n:
+        if not valid[i] or not math.isfinite(hrs[i]):
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and valid[j + 1] and abs(hrs[j + 1] - hrs[j]) <= vcfg.run_step_bpm:
+            j += 1
+        if float(t_end[j]) - float(t_start[i]) >= need:
+            out[i:j + 1] = [True] * (j + 1 - i)
+        i = j + 1
+    return out
 
 
 def clip_rule(hrs: Sequence[float], valid: Sequence[bool], vcfg: ValidityConfig) -> Tuple[Optional[float], bool]:

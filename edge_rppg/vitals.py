@@ -37,7 +37,7 @@ from .dsp.respiration import respiration_rate_hz
 from .engines.base import Engine
 from .errors import ClipTooShortError
 from .model_file import MODEL_FPS
-from .validity import ValidityConfig, artefact_match, clip_rule, respiration_valid
+from .validity import ValidityConfig, artefact_match, clip_rule, persistent_windows, respiration_valid
 
 __all__ = ["Vitals", "VitalsView", "standardise", "hann_taper", "OverlapAdd", "infer_clip", "window_hr", "stream_vitals",
            "clip_vitals", "finite_or_none", "readonly"]
@@ -295,7 +295,8 @@ def clip_vitals(bvp: np.ndarray, fs: float, valid: np.ndarray, cfg: SignalConfig
     The pulse is band-passed once; each ``cfg.window_s`` window every ``cfg.hop_s`` gets an
     HR with quality and validity (:func:`edge_rppg.dsp.hr.windowed_hr`), then loses its
     validity when an artefact measure (``artefacts [N, 6]`` on the pulse's grid,
-    :func:`edge_rppg.validity.artefact_series`) explains its HR peak. The clip follows
+    :func:`edge_rppg.validity.artefact_series`) explains its HR peak, or when it is not
+    part of a steady run (:func:`edge_rppg.validity.persistent_windows`). The clip follows
     :func:`edge_rppg.validity.clip_rule`: valid only when at least half of its windows are
     valid and agree (within ``agree_bpm`` of their median; two at least once there are two
     windows); its HR is the mean of the agreeing window HRs (None when none is valid), its
@@ -305,6 +306,9 @@ def clip_vitals(bvp: np.ndarray, fs: float, valid: np.ndarray, cfg: SignalConfig
     filtered = bandpass(bvp, fs, cfg.band_hz, cfg.order)
     windows = windowed_hr(filtered, fs, cfg, valid_mask=valid)
     windows, hits = _gate_windows(windows, artefacts, fs, cfg, vcfg)
+    keep = persistent_windows([w.t_start for w in windows], [w.t_end for w in windows],
+                              [w.hr_bpm for w in windows], [w.valid for w in windows], vcfg)
+    windows = [w if k or not w.valid else replace(w, valid=False) for w, k in zip(windows, keep)]
     hr, ok = clip_rule([w.hr_bpm for w in windows], [w.valid for w in windows], vcfg)
     h, rf, rf_ok = _beat_vitals(bvp, filtered, fs, hr, True, True, ok, vcfg)
     q = [w.quality for w in windows if w.valid and np.isfinite(w.quality)]
