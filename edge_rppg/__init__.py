@@ -15,6 +15,11 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "EdgeRPPG": "edge_rppg.api",
+    "EdgeRPPGOptions": "edge_rppg.options",
+    "BaseOptions": "edge_rppg.options",
+    "StreamProcessor": "edge_rppg.processor",
+    "Vitals": "edge_rppg.vitals",
+    "VitalsResult": "edge_rppg.results",
     "estimate": "edge_rppg.estimation",
     "EstimateConfig": "edge_rppg.estimation",
     "load_engine": "edge_rppg.engines.registry",
