@@ -27,7 +27,7 @@ colour of the frame outside the face box (``roi``, :func:`edge_rppg.frame_stages
   over at least ``rf_min_s`` seconds, with a fused-spectrum SNR of ``rf_min_snr_db``.
 
 :class:`ValidityConfig` holds the thresholds (``artefact_gate=False`` turns the gate
-off, to measure what it costs).
+off and ``min_run_s=0`` the steady-run rule, to measure what they cost).
 """
 from __future__ import annotations
 
