@@ -41,9 +41,10 @@ from edge_rppg.engines.tensorrt_engine import (ENGINE_FORMAT, ENGINE_FORMAT_VERS
 from edge_rppg.errors import EdgeRPPGError, ModelFileError
 from edge_rppg.extras import require
 from edge_rppg.hashing import file_sha256
+from edge_rppg.mstmap import input_norm_of
 
 __all__ = ["BuildPlan", "plan_build", "weakly_typed_available", "legacy_calibrator_available", "onnx_precision",
-           "build_engine", "build_or_load", "VERSION_GUARDED", "DENSITY_PEAK_TAG"]
+           "build_engine", "build_or_load", "engine_sidecar", "VERSION_GUARDED", "DENSITY_PEAK_TAG"]
 
 DENSITY_PEAK_TAG = "/density_peak/"
 
@@ -269,9 +270,20 @@ def build_or_load(onnx_path: Union[str, Path], precision: str = "fp16", cache_di
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_bytes(blob)
     tmp.replace(out)
-    meta = {"format": ENGINE_FORMAT, "format_version": ENGINE_FORMAT_VERSION, "onnx_path": str(onnx_path),
-            "onnx_sha256": onnx_sha, "precision": precision, "calibration": extra or "qdq-or-none",
-            "engine_sha256": hashlib.sha256(blob).hexdigest(), "key": key,
-            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **env}
+    meta = engine_sidecar(onnx_path, onnx_sha, precision, extra, blob, key, env)
     sidecar_path(out).write_text(json.dumps(meta, indent=2, sort_keys=True))
     return out
+
+
+def engine_sidecar(onnx_path: Path, onnx_sha: str, precision: str, extra: str, blob: bytes, key: str,
+                   env: Dict[str, str]) -> Dict[str, Any]:
+    """The JSON sidecar of a freshly built engine.
+
+    It records the window normalisation the model expects (``input_norm``, read from the ONNX
+    metadata now), so that loading the engine needs neither the ONNX file nor the ``onnx``
+    package: an engine copied to a Jetson without its ONNX file still normalises correctly."""
+    return {"format": ENGINE_FORMAT, "format_version": ENGINE_FORMAT_VERSION, "onnx_path": str(onnx_path),
+            "onnx_sha256": onnx_sha, "precision": precision, "calibration": extra or "qdq-or-none",
+            "input_norm": input_norm_of({"onnx_path": str(onnx_path)}),
+            "engine_sha256": hashlib.sha256(blob).hexdigest(), "key": key,
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), **env}

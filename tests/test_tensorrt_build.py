@@ -177,3 +177,20 @@ def test_binary_strings_and_tail_merged_names() -> None:
     assert rel.presence("INT8") == "tail" and rel.presence("precision") == "tail"  # merged into longer strings
     assert rel.presence("FP32") == "absent"  # only inside prose, not an identifier: does not count
     assert api.python_names("import os\ndef nptype(t):\n    pass\n__version__ = '1'\n") == {"nptype", "__version__"}
+
+
+def test_engine_sidecar_records_the_input_norm_so_loading_needs_no_onnx(tmp_path: Path) -> None:
+    import json as _json
+
+    from edge_rppg.engines.tensorrt_engine import ENGINE_FORMAT
+    from edge_rppg.model_file import read_metadata
+    from edge_rppg.mstmap import input_norm_of
+    from edge_rppg.runtime.tensorrt_build import engine_sidecar
+
+    src = ROOT / "edge_rppg/assets/cluster_phys_default.onnx"
+    env = {"tensorrt_version": "10.3.0", "gpu_name": "Orin (nvgpu)", "compute_capability": "8.7"}
+    meta = engine_sidecar(src, "a" * 64, "fp16", "", b"engine", "k" * 16, env)
+    assert meta["format"] == ENGINE_FORMAT and meta["input_norm"] == input_norm_of(read_metadata(src))
+    # the core's loader reads it from the sidecar alone (the ONNX file may be gone on the device)
+    moved = dict(meta, onnx_path=str(tmp_path / "gone.onnx"))
+    assert input_norm_of(_json.loads(_json.dumps(moved))) == meta["input_norm"]
