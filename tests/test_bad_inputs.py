@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, List, Tuple
 import numpy as np
 import pytest
 
-from edge_rppg.errors import ConfigError, DatasetError, EdgeRPPGError, ModelFileError
+from edge_rppg.errors import ConfigError, EdgeRPPGError, ModelFileError, UnknownNameError
 
 torch = pytest.importorskip("torch")
 
@@ -128,6 +128,15 @@ class Inputs:
     def _make_gt_malformed(self) -> Path:
         return self._gt_folder("gt_malformed", '{"hr_bpm": 72.0')
 
+    def _make_gt_infinity(self) -> Path:  # Python's json reads Infinity
+        return self._gt_folder("gt_infinity", '{"hr_bpm": Infinity}')
+
+    def _make_gt_negative(self) -> Path:
+        return self._gt_folder("gt_negative", '{"hr_bpm": -72}')
+
+    def _make_gt_text(self) -> Path:
+        return self._gt_folder("gt_text", '{"hr_bpm": "72"}')
+
     # training recipes
     def _recipe(self, name: str, text: str) -> Path:
         (self.tmp / name).write_text(text)
@@ -144,6 +153,9 @@ class Inputs:
 
     def _make_T_1e9_yaml(self) -> Path:
         return self._recipe("T_1e9.yaml", "T: 1e9\n")
+
+    def _make_ok_yaml(self) -> Path:  # a valid recipe, for the --set rows
+        return self._recipe("ok.yaml", f"steps: 1\noutput_dir: {self.tmp / 'train_out'}\n")
 
     # videos
     def _make_outdir(self) -> Path:
@@ -218,6 +230,20 @@ CLI_CASES: List[Tuple[str, str, Tuple[str, ...]]] = [
     ("train-yaml-python-tag", "train {python_tag.yaml}", ("python_tag.yaml",)),
     ("train-model-dim-text", "train {dim_text.yaml}", ("dim='x'",)),
     ("train-T-1e9", "train {T_1e9.yaml}", ("T",)),
+    ("train-set-T-1e9", "train {ok.yaml} --set T=1e9", ("T",)),
+    ("train-set-unparsable-yaml", "train {ok.yaml} --set lr=[1", ("--set",)),
+    ("train-set-model-heads-0", "train {ok.yaml} --set model.heads=0", ("heads",)),
+    ("train-set-unknown-preset", "train {ok.yaml} --set model_preset=nope", ("nope",)),
+    ("train-set-n-clips-1e12", "train {ok.yaml} --set data.0.n_clips=1e12", ("n_clips",)),
+    ("evaluate-gt-infinity", "evaluate {gt_infinity}", ("clip.json", "hr_bpm")),
+    ("evaluate-gt-negative", "evaluate {gt_negative}", ("clip.json", "hr_bpm")),
+    ("evaluate-gt-text", "evaluate {gt_text}", ("clip.json", "hr_bpm")),
+    ("eval-split-text", "eval {lists.pt} --dataset ubfc --root {outdir} --split a", ("--split",)),
+    ("export-T-zero", "export {lists.pt} -o {outdir}/t.onnx --T 0", ("--T",)),
+    ("synth-fps-zero", "synth {outdir}/s.avi --set fps=0", ("fps",)),
+    ("synth-height-negative", "synth {outdir}/s.avi --set height=-1", ("height",)),
+    ("run-max-num-faces-zero", "run --source {clip} --model pos --max-num-faces 0", ("--max-num-faces",)),
+    ("run-queue-size-zero", "run --source {clip} --model pos --queue-size 0", ("--queue-size",)),
     # synth
     ("synth-duration-inf", "synth {outdir}/s.avi --duration inf", ("duration_s",)),
     ("synth-duration-nan", "synth {outdir}/s.avi --duration nan", ("duration_s",)),
@@ -345,6 +371,11 @@ API_CASES: List[Tuple[str, Callable[[Inputs], Any], type, Tuple[str, ...]]] = [
     ("train-config-dim-16384", _train_config(model={"dim": 16384}), ConfigError, ("dim",)),
     ("train-config-dim-text", _train_config(model={"dim": "x"}), ConfigError, ("dim",)),
     ("train-config-T-text", _train_config(T="abc"), ConfigError, ("T",)),
+    ("train-config-epochs-1e12", _train_config(epochs=10**12), ConfigError, ("epochs",)),
+    ("train-config-n-clips-1e12", _train_config(data=[{"n_clips": 10**12}]), ConfigError, ("n_clips",)),
+    ("train-config-heads-0", _train_config(model={"heads": 0}), ConfigError, ("heads",)),
+    ("train-config-unknown-preset", _train_config(model_preset="nope"), UnknownNameError, ("nope",)),
+    ("train-config-model-not-a-mapping", _train_config(model=[1, 2]), ConfigError, ("model",)),
     ("onnx-model-outputs-nan", _onnx_nan, ModelFileError, ("model output NaN",)),
     ("save-onnx-into-folder", _save_onnx_into_folder, OSError, ("directory",)),
 ]
