@@ -376,6 +376,8 @@ API_CASES: List[Tuple[str, Callable[[Inputs], Any], type, Tuple[str, ...]]] = [
     ("train-config-heads-0", _train_config(model={"heads": 0}), ConfigError, ("heads",)),
     ("train-config-unknown-preset", _train_config(model_preset="nope"), UnknownNameError, ("nope",)),
     ("train-config-model-not-a-mapping", _train_config(model=[1, 2]), ConfigError, ("model",)),
+    ("train-config-synth-fps-1e9", _train_config(data=[{"synth": {"fps": 1e9}}]), ConfigError, ("fps",)),
+    ("process-timestamp-nan", _process_at(float("nan")), ConfigError, ("timestamp",)),
     ("onnx-model-outputs-nan", _onnx_nan, ModelFileError, ("model output NaN",)),
     ("save-onnx-into-folder", _save_onnx_into_folder, OSError, ("directory",)),
 ]

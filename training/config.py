@@ -26,6 +26,7 @@ MAX_BATCH_FRAMES = 1 << 20
 MAX_STEPS = 100_000_000
 MAX_EPOCHS = 1_000_000
 MAX_CLIPS = 10_000_000
+MAX_SYNTH_FPS = 1000.0
 
 
 @dataclass
@@ -60,6 +61,11 @@ class DataSpec(Config):
             raise ConfigError(f"DataSpec.split must satisfy 0 <= start < end <= 1, got {self.split}")
         if self.source != SYNTHETIC and not self.root:
             raise ConfigError(f"DataSpec for dataset {self.source!r} needs 'root' (the dataset folder)")
+        if not isinstance(self.synth, dict):
+            raise ConfigError(f"DataSpec.synth must be a mapping of SynthConfig fields, got {self.synth!r}")
+        fps = self.synth.get("fps", 30.0)  # the generator makes T * fps / 30 frames per clip
+        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps <= MAX_SYNTH_FPS:
+            raise ConfigError(f"DataSpec.synth.fps must be a number in (0, {MAX_SYNTH_FPS:g}], got {fps!r}")
 
 
 def _coerce_numbers(cfg: Config) -> None:
@@ -108,6 +114,9 @@ class TrainConfig(Config):
     gradient scaler, or bfloat16 without).
     ``val_every`` validates every that many epochs (and always at the end);
     ``ckpt_every`` also writes ``last.pt`` every that many steps (0 = at epoch ends only).
+    ``init_from``: a checkpoint whose weights initialise the model (fine-tuning; its config
+    may differ from this run's in fields that leave the weights' shapes alone, e.g.
+    ``input_norm``); ignored when resuming.
     Loss: negative Pearson on clips with a pulse; on pulseless clips (``has_pulse`` False)
     ``null_loss_weight`` × the output's spectral peak fraction (no periodic output).
     """
@@ -129,6 +138,7 @@ class TrainConfig(Config):
     min_lr_ratio: float = 0.01
     grad_clip: float = 1.0
     null_loss_weight: float = 1.0
+    init_from: str = ""
     amp: bool = True
     amp_dtype: str = "float16"
     seed: int = 0
