@@ -20,7 +20,7 @@ from typing import Any, Callable, Dict, Mapping, Optional
 
 import numpy as np
 
-from .errors import ShapeError
+from .errors import ShapeError, UnknownNameError
 
 N_META_ROIS = 6
 N_SUBSETS = 2 ** N_META_ROIS - 1  # 63
@@ -164,7 +164,7 @@ def normalize_window(mstmap: np.ndarray, mode: str = LEGACY_INPUT_NORM) -> np.nd
     try:
         fn = NORMALIZATIONS[mode]
     except KeyError:
-        raise ValueError(f"unknown window normalisation {mode!r}; expected one of {sorted(NORMALIZATIONS)}") from None
+        raise UnknownNameError(f"unknown window normalisation {mode!r}; expected one of {sorted(NORMALIZATIONS)}") from None
     return fn(mstmap)
 
 

@@ -21,7 +21,7 @@ from edge_rppg.engines.windowing import infer_clip
 from edge_rppg.errors import EdgeRPPGError, ModelFileError, ShapeError
 from edge_rppg.models import ClusterPhys, ClusterPhysConfig
 from edge_rppg.models.checkpoint import save_checkpoint
-from edge_rppg.mstmap import normalize_window
+from edge_rppg.mstmap import input_norm_of, normalize_window
 from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
 from edge_rppg.export.onnx_export import export_onnx
 
@@ -57,10 +57,12 @@ def test_onnx_engine_matches_torch_reference(files: dict, window: np.ndarray) ->
 
 def test_onnx_engine_normalises_raw_windows(files: dict, window: np.ndarray) -> None:
     eng = OnnxRuntimeEngine(files["onnx"])
-    direct = eng.session.run(None, {"mstmap": normalize_window(window)[None]})[0][0]
+    mode = input_norm_of(eng.metadata)
+    direct = eng.session.run(None, {"mstmap": normalize_window(window, mode)[None]})[0][0]
     assert np.array_equal(eng.infer(window), direct)
-    # the normalisation makes the output invariant to a global gain and offset of the colours
-    assert np.max(np.abs(eng.infer(window * 1.7 + 3.0) - direct)) < 1e-4
+    # both normalisations make the output invariant to a global gain of the colours
+    # (min-max also to an offset; AC/DC deliberately keeps the DC level)
+    assert np.max(np.abs(eng.infer(window * 1.7) - direct)) < 1e-4
 
 
 def test_onnx_engine_threads(files: dict, window: np.ndarray) -> None:
