@@ -290,7 +290,7 @@ def test_cli_train_then_eval_json(tmp_path: Path, capsys: pytest.CaptureFixture)
     assert res["data"][0]["synth"]["motion_prob"] == 0.0
     p = argparse.ArgumentParser()
     cli_eval.add_arguments(p)
-    assert p.parse_args([str(ckpt)]).seed_offset == __import__("edge_rppg.training.evaluate").evaluate.HELDOUT_SEED_OFFSET
+    assert p.parse_args([str(ckpt)]).seed_offset == __import__("importlib").import_module("edge_rppg.training.evaluate").HELDOUT_SEED_OFFSET
     assert cli_train.main([str(tmp_path / "missing.yaml")]) == 2
 
 
