@@ -69,8 +69,9 @@ SEED0 = 70_000
 CACHE = ROOT / "out" / "bench_realistic"
 
 
-def clip_config(name: str, seed: int, duration_s: float) -> Any:
-    """The VideoSynthConfig of condition ``name`` for ``seed`` (HR drawn from the seed)."""
+def clip_config(name: str, seed: int, duration_s: float, size: Tuple[int, int] = (320, 240)) -> Any:
+    """The VideoSynthConfig of condition ``name`` for ``seed`` (HR drawn from the seed) at
+    ``size`` = (width, height)."""
     from edge_rppg.synth.video_gen import VideoSynthConfig
 
     over, artefact_hz, _ = CONDITIONS[name]
@@ -81,7 +82,8 @@ def clip_config(name: str, seed: int, duration_s: float) -> Any:
         if artefact_hz is None or abs(hr - 60.0 * artefact_hz) >= 8.0:
             break
     rf = float(rng.uniform(0.15, 0.35))
-    return VideoSynthConfig(duration_s=duration_s, hr_bpm=hr, rf_hz=rf, **over)
+    return VideoSynthConfig(duration_s=duration_s, hr_bpm=hr, rf_hz=rf, width=int(size[0]), height=int(size[1]),
+                            **over)
 
 
 def _key(cfg: Any, seed: int) -> str:
@@ -135,7 +137,7 @@ def window_errors(est: Any, phys: Any) -> Tuple[List[float], List[bool]]:
 
 
 def run(engines: Dict[str, Any], names: Sequence[str], seeds: Sequence[int], duration_s: float, cache: Path,
-        progress: bool = True) -> Dict[str, Dict[str, Dict[str, Any]]]:
+        progress: bool = True, size: Tuple[int, int] = (320, 240)) -> Dict[str, Dict[str, Dict[str, Any]]]:
     """``{condition: {engine: {"errs": [...per clip list...], "valid": [...]}}}``."""
     from edge_rppg.clip import EstimateConfig, estimate_extraction
     from edge_rppg.synth.video_gen import physiology
@@ -144,7 +146,7 @@ def run(engines: Dict[str, Any], names: Sequence[str], seeds: Sequence[int], dur
     for name in names:
         out[name] = {e: {"errs": [], "valid": []} for e in engines}
         for seed in seeds:
-            cfg = clip_config(name, seed, duration_s)
+            cfg = clip_config(name, seed, duration_s, size)
             t0 = time.perf_counter()
             ex = extraction(cfg, seed, cache)
             phys = physiology(cfg, seed)
@@ -202,10 +204,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--models", default="default",
                    help="comma-separated model engines (default = the shipped ONNX; .pt/.onnx paths)")
     p.add_argument("--classic", default="pos,chrom", help="comma-separated classic engines beside the model(s)")
-    p.add_argument("--seeds", type=int, default=3, help="clips per condition")
+    p.add_argument("--seeds", type=int, default=2, help="clips per condition")
+    p.add_argument("--size", default="320x240", help="frame WIDTHxHEIGHT (the face fills 45 %% of the height)")
     p.add_argument("--seed0", type=int, default=SEED0)
-    p.add_argument("--duration", type=float, default=15.0, help="seconds per clip")
-    p.add_argument("--conditions", default="", help="comma-separated subset of the condition names")
+    p.add_argument("--duration", type=float, default=12.0, help="seconds per clip")
+    p.add_argument("--conditions", default="", help="semicolon-separated subset of the condition names")
     p.add_argument("--cache", default=str(CACHE))
     p.add_argument("--json", default="", help="also write the numbers here")
     p.add_argument("--no-record", action="store_true", help="do not write bench/RESULTS.md")
@@ -221,10 +224,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         engines[label] = eng
     for c in [c for c in args.classic.split(",") if c]:
         engines[c.upper()] = load_engine(c)
-    names = [n for n in CONDITIONS if not args.conditions or n in args.conditions.split(",")]
+    names = [n for n in CONDITIONS if not args.conditions or n in [c.strip() for c in args.conditions.split(";")]]
     seeds = list(range(args.seed0, args.seed0 + args.seeds))
     t0 = time.perf_counter()
-    res = run(engines, names, seeds, args.duration, Path(args.cache))
+    size = tuple(int(v) for v in args.size.lower().split("x"))
+    res = run(engines, names, seeds, args.duration, Path(args.cache), size=size)  # type: ignore[arg-type]
     table, numbers = summarise(res, list(engines))
     print(table)
     print(f"({len(names) * len(seeds)} clips of {args.duration:g} s in {time.perf_counter() - t0:.0f} s)")
@@ -232,7 +236,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(numbers, indent=1))
     if not args.no_record:
-        body = (f"{len(seeds)} clips per condition, {args.duration:g} s each, 640x480 at 30 fps, seeds from "
+        body = (f"{len(seeds)} clips per condition, {args.duration:g} s each, {args.size} at 30 fps, seeds from "
                 f"{args.seed0}; per-window HR error vs the true rate of that window (10 s windows, 1 s hop), "
                 "worst = worst clip's mean window error, valid = fraction of windows flagged valid "
                 "(pulseless rows: should be 0).\n\n" + table)

@@ -100,11 +100,16 @@ class CalibrationSet:
     def __len__(self) -> int:
         return int(self.windows.shape[0])
 
-    def normalised(self) -> np.ndarray:
-        """Windows after :func:`~edge_rppg.mstmap.normalize_window` (what the model sees)."""
+    def normalised(self, input_norm: Optional[str] = None) -> np.ndarray:
+        """Windows after :func:`~edge_rppg.mstmap.normalize_window` (what the model sees) in the
+        model's ``input_norm`` mode; None = the mode of new models
+        (``ClusterPhysConfig().input_norm``; pass ``edge_rppg.mstmap.input_norm_of(onnx
+        metadata)`` for a model trained with another)."""
+        from edge_rppg.models.cluster_phys import ClusterPhysConfig
         from edge_rppg.mstmap import normalize_window
 
-        return np.stack([normalize_window(w) for w in self.windows]).astype(np.float32)
+        mode = input_norm or ClusterPhysConfig().input_norm
+        return np.stack([normalize_window(w, mode) for w in self.windows]).astype(np.float32)
 
     def counts(self) -> Dict[str, int]:
         """Windows per stratum label."""

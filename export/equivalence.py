@@ -146,20 +146,22 @@ class EquivalenceReport:
                            "clips": [asdict(c) for c in self.clips]}, indent=2, default=float)
 
 
-def make_clips(T: int, cfg: EquivalenceConfig) -> List[Tuple[str, int, np.ndarray, Optional[float]]]:
-    """``(kind, seed, normalised window [T,63,6], true HR or None)`` for every clip."""
+def make_clips(T: int, cfg: EquivalenceConfig, input_norm: str = "minmax"
+               ) -> List[Tuple[str, int, np.ndarray, Optional[float]]]:
+    """``(kind, seed, normalised window [T,63,6], true HR or None)`` for every clip, normalised
+    with the model's ``input_norm`` (as its engines will)."""
     from edge_rppg.mstmap import normalize_window
     from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
 
     clips: List[Tuple[str, int, np.ndarray, Optional[float]]] = []
     for i in range(cfg.n_random):
         rng = np.random.default_rng([cfg.seed, 0, i])
-        clips.append(("random", i, normalize_window(rng.random((T, 63, 6), dtype=np.float32)), None))
+        clips.append(("random", i, normalize_window(rng.random((T, 63, 6), dtype=np.float32), input_norm), None))
     synth_cfg = SynthConfig(T=T, fps=cfg.fs)
     for i in range(cfg.n_synthetic):
         seed = cfg.synth_seed_offset + cfg.seed * 10_000 + i
         sample = synth_mstmap(synth_cfg, seed)
-        clips.append(("synthetic", seed, normalize_window(sample.mstmap), float(sample.hr_bpm)))
+        clips.append(("synthetic", seed, normalize_window(sample.mstmap, input_norm), float(sample.hr_bpm)))
     return clips
 
 
@@ -248,7 +250,9 @@ def run_equivalence(model: nn.Module, onnx_path: Union[str, Path],
     if sha is not None and sha != weights_sha256(model):
         raise ModelFileError(f"{onnx_path}: weight hash {sha[:12]}… does not match the model being compared")
     friendly = make_export_friendly(model)
-    clips = make_clips(T, cfg)
+    from edge_rppg.mstmap import input_norm_of
+
+    clips = make_clips(T, cfg, input_norm_of(model))
     windows = np.stack([c[2] for c in clips]).astype(np.float32)
     opts = ort.SessionOptions()
     opts.log_severity_level = 3

@@ -128,6 +128,11 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed % (2**32))
         self.model = ClusterPhys(self.model_cfg).to(self.device)
+        if cfg.init_from and resume is None:
+            from edge_rppg.models.checkpoint import load_checkpoint
+
+            init, _ = load_checkpoint(cfg.init_from)
+            self.model.load_state_dict(init.state_dict())  # strict: the shapes must match
 
         self.train_set: Clips = build_clips(cfg.data, cfg.T, cfg.clip_stride, cfg.augment, cfg.seed,
                                             input_norm=self.model_cfg.input_norm)
@@ -284,6 +289,12 @@ class Trainer:
         self.model.load_state_dict(model.state_dict())
         self.optimizer.load_state_dict(_from_plain_optim(extra["optimizer"]))
         self.scheduler.load_state_dict(extra["scheduler"])
+        # the schedule follows this run's config (a resume with other --steps re-times the
+        # cosine from the restored step on; with the same config this is a no-op)
+        schedule = LrSchedule(self.cfg.warmup_steps, self.total_steps, self.cfg.cosine, self.cfg.min_lr_ratio)
+        self.scheduler.lr_lambdas = [schedule for _ in self.optimizer.param_groups]
+        for group, base in zip(self.optimizer.param_groups, self.scheduler.base_lrs):
+            group["lr"] = base * schedule(int(self.scheduler.last_epoch))
         if extra.get("scaler"):
             self.scaler.load_state_dict(extra["scaler"])
         self.step = int(extra["step"])
