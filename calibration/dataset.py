@@ -102,13 +102,11 @@ class CalibrationSet:
 
     def normalised(self, input_norm: Optional[str] = None) -> np.ndarray:
         """Windows after :func:`~edge_rppg.mstmap.normalize_window` (what the model sees) in the
-        model's ``input_norm`` mode; None = the mode of new models
-        (``ClusterPhysConfig().input_norm``; pass ``edge_rppg.mstmap.input_norm_of(onnx
-        metadata)`` for a model trained with another)."""
-        from edge_rppg.models.cluster_phys import ClusterPhysConfig
-        from edge_rppg.mstmap import normalize_window
+        model's ``input_norm`` mode — pass ``edge_rppg.mstmap.input_norm_of(onnx metadata)``;
+        None = ``"minmax"``, the mode of every model shipped so far (configs without the field)."""
+        from edge_rppg.mstmap import LEGACY_INPUT_NORM, normalize_window
 
-        mode = input_norm or ClusterPhysConfig().input_norm
+        mode = input_norm or LEGACY_INPUT_NORM
         return np.stack([normalize_window(w, mode) for w in self.windows]).astype(np.float32)
 
     def counts(self) -> Dict[str, int]:
