@@ -15,7 +15,7 @@ import numpy as np
 
 from .dsp.config import SignalConfig
 from .engines.base import Engine
-from .errors import ShapeError
+from .errors import ModelFileError, ShapeError
 from .model_file import MODEL_FPS
 from .stage_base import Packet, Stage
 from .validity import ValidityConfig, artefact_series
@@ -46,12 +46,21 @@ class EngineStage(Stage):
 
     def process(self, packet: Packet) -> None:
         packet.bvp_window = None
+        packet.engine_error = None
         if packet.window is None:
             return
-        y = np.asarray(self.engine.infer(packet.window), dtype=np.float32).ravel()
-        if y.shape[0] != packet.window.shape[0]:
+        try:
+            y = np.asarray(self.engine.infer(packet.window), dtype=np.float32).ravel()
+        except ModelFileError as exc:  # the model's output is unusable (NaN/inf): a bad window, not a crash
+            y, packet.engine_error = None, str(exc)
+        if y is not None and y.shape[0] != packet.window.shape[0]:
             raise ShapeError(f"engine {self.engine.info.name} returned {y.shape[0]} samples "
                              f"for a window of {packet.window.shape[0]}")
+        if y is not None and not np.all(np.isfinite(y)):
+            y, packet.engine_error = None, f"engine {self.engine.info.name} returned non-finite samples"
+        if y is None:  # the stitched pulse keeps its length; these samples are marked invalid
+            y = np.zeros(packet.window.shape[0], dtype=np.float32)
+            packet.window_valid = np.zeros(packet.window.shape[0], dtype=bool)
         packet.bvp_window = y
 
     def close(self) -> None:

@@ -50,6 +50,7 @@ class Packet:
     window: Optional[np.ndarray] = None                # window: [T, 63, 6] when one is due
     window_valid: Optional[np.ndarray] = None          # window: [T] real-face samples
     bvp_window: Optional[np.ndarray] = None            # engine: [T] pulse of that window
+    engine_error: Optional[str] = None                 # engine: why its output was unusable (NaN, ...)
     vitals: Optional[Vitals] = None                    # vitals: latest reading (None before the first)
     hr_updated: bool = False                           # vitals: this frame produced a new reading
     latency_ms: Dict[str, float] = field(default_factory=dict)  # every stage: its wall time
