@@ -101,8 +101,10 @@ def extraction(cfg: Any, seed: int, cache: Path) -> Any:
     path = cache / f"{_key(cfg, seed)}.npz"
     if path.exists():
         z = np.load(path, allow_pickle=False)
-        return Extraction(mstmap=z["mstmap"], valid=z["valid"], fps=float(z["fps"]), timestamps_s=z["t"],
-                          landmarks=None, boxes=z["boxes"], timing_ms=json.loads(str(z["timing"])))
+        if "light" in z.files:  # older caches lack the off-face light the artefact gate needs: re-extract
+            return Extraction(mstmap=z["mstmap"], valid=z["valid"], fps=float(z["fps"]), timestamps_s=z["t"],
+                              landmarks=None, boxes=z["boxes"], timing_ms=json.loads(str(z["timing"])),
+                              light=z["light"])
     from edge_rppg.clip import EstimateConfig
     from edge_rppg.estimation import video_options
     from edge_rppg.processor import StreamProcessor
@@ -113,7 +115,7 @@ def extraction(cfg: Any, seed: int, cache: Path) -> Any:
                        progress=False)
     cache.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, mstmap=ex.mstmap, valid=ex.valid, fps=ex.fps, t=ex.timestamps_s, boxes=ex.boxes,
-                        timing=json.dumps(ex.timing_ms))
+                        light=ex.light, timing=json.dumps(ex.timing_ms))
     return ex
 
 
