@@ -26,7 +26,7 @@ demo: setup
 	$(VENV)/bin/edge-rppg demo --out out/demo
 
 test: setup
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n auto
 
 test-fast: setup
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
