@@ -49,7 +49,11 @@ def run(args: argparse.Namespace) -> int:
     ccfg = CalibrationConfig(n_samples=args.samples, T=T, seed=args.seed, dataset=args.dataset,
                              dataset_root=args.dataset_root, dataset_cache=args.dataset_cache)
     cset = build_calibration_set(ccfg, cache_dir=args.cache_dir)
-    summary = quantize_int8(src, args.output, cset.normalised(),
+    from edge_rppg.model_file import read_metadata
+    from edge_rppg.mstmap import input_norm_of
+
+    # calibrate on windows normalised as this model's engines will normalise them
+    summary = quantize_int8(src, args.output, cset.normalised(input_norm_of(read_metadata(src))),
                             QuantizeConfig(method=args.method, percentile=args.percentile))
     out = {"output": str(args.output), "method": args.method, "calibration": describe(cset),
            "qdq": summary.to_dict()}

@@ -65,10 +65,14 @@ def heldout_spec(n_clips: int = 128, seed_offset: int = HELDOUT_SEED_OFFSET,
     return DataSpec(source=SYNTHETIC, synth=dict(synth or {}), n_clips=n_clips, seed_offset=seed_offset)
 
 
-def eval_clips(specs: Sequence[DataSpec], T: int, stride: int = 0, seed: int = 0) -> Clips:
-    """Un-augmented clips (with raw colour means for the classic methods)."""
+def eval_clips(specs: Sequence[DataSpec], T: int, stride: int = 0, seed: int = 0,
+               input_norm: Optional[str] = None) -> Clips:
+    """Un-augmented clips (with raw colour means for the classic methods), their windows
+    normalised in ``input_norm`` (the evaluated model's mode; None = the clips' default)."""
     clips = build_clips(list(specs), T, stride or max(1, T // 2), augment=(), seed=seed)
     clips.set_keep_raw(True)
+    if input_norm is not None:
+        clips.set_input_norm(input_norm)
     return clips
 
 
@@ -130,7 +134,9 @@ def evaluate_checkpoint(path: Union[str, Path], specs: Optional[Sequence[DataSpe
                 break
         base.update(synth or {})
         specs = [heldout_spec(n_clips, seed_offset, base)]
-    clips = eval_clips(specs, T)
+    from edge_rppg.mstmap import input_norm_of
+
+    clips = eval_clips(specs, T, input_norm=input_norm_of(model))  # the windows this model was trained on
     results = evaluate_model(model, clips, classic, "cpu", batch_size, sig_cfg, progress)
     return {"checkpoint": str(path), "T": T, "n_clips": len(clips), "data": clips.describe(),
             "metrics": results, "train_step": extra.get("step"), "git": extra.get("git")}
