@@ -142,14 +142,23 @@ def test_check_passes_on_10x_and_11x_like_name_sets_and_fails_when_a_common_name
     assert not ok and "MISSING PREFER_PRECISION_CONSTRAINTS" in report
 
 
+def _module(path: Path, source: str) -> Path:
+    """Write a small Python module (``source`` dedented, its first newline dropped)."""
+    import textwrap
+
+    path.write_text(textwrap.dedent(source).lstrip("\n"))
+    return path
+
+
 def test_check_catches_the_unguarded_fp16_flag_of_the_old_build_path(tmp_path: Path) -> None:
     """The pre-fix code set BuilderFlag.FP16 on every build: on an 11.x name set that must fail."""
-    old = tmp_path / "old_build.py"
-    old.write_text("def build(trt, onnx):\n"
-                   "    builder = trt.Builder(trt.Logger(trt.Logger.WARNING))\n"
-                   "    config = builder.create_builder_config()\n"
-                   "    config.set_flag(trt.BuilderFlag.FP16)\n"
-                   "    config.int8_calibrator = None\n")
+    old = _module(tmp_path / "old_build.py", """
+        def build(trt, onnx):
+            builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
+            config = builder.create_builder_config()
+            config.set_flag(trt.BuilderFlag.FP16)
+            config.int8_calibrator = None
+        """)
     uses = api.scan([old], root=tmp_path)
     assert {"Builder", "create_builder_config", "set_flag", "BuilderFlag", "FP16", "int8_calibrator"} <= \
         {u.name for u in uses}
@@ -158,12 +167,16 @@ def test_check_catches_the_unguarded_fp16_flag_of_the_old_build_path(tmp_path: P
 
 
 def test_guard_violation_is_reported(tmp_path: Path) -> None:
-    src = tmp_path / "m.py"
-    src.write_text("def weakly_typed_available(trt):\n    return hasattr(trt.BuilderFlag, 'FP16')\n"
-                   "def _weak(trt, config):\n    config.set_flag(trt.BuilderFlag.FP16)\n"
-                   "def build(trt, config):\n"
-                   "    if weakly_typed_available(trt):\n        _weak(trt, config)\n"
-                   "    _weak(trt, config)\n")
+    src = _module(tmp_path / "m.py", """
+        def weakly_typed_available(trt):
+            return hasattr(trt.BuilderFlag, 'FP16')
+        def _weak(trt, config):
+            config.set_flag(trt.BuilderFlag.FP16)
+        def build(trt, config):
+            if weakly_typed_available(trt):
+                _weak(trt, config)
+            _weak(trt, config)
+        """)
     out = api.guard_violations(src, {"_weak": "weakly_typed_available"})
     assert len(out) == 1 and "m.py:8" in out[0]
 

@@ -123,24 +123,47 @@ class TemporalResample:
         return out
 
 
+@dataclass
+class LabelPreservingAugmentation:
+    """Base of the augmentations that change the colours but not the labels: with
+    probability ``p`` the clip gets :meth:`apply` with parameters from :meth:`draw`.
+    The random draws happen whether or not it applies, so every item's stream of random
+    numbers is the same for any ``p``. ``span``: source frames per output frame (1)."""
+
+    p: float = 0.5
+    span: float = 1.0
+
+    def draw(self, clip: Clip, rng: np.random.Generator) -> Any:  # pragma: no cover - abstract
+        """The random parameters of one application."""
+        raise NotImplementedError
+
+    def apply(self, clip: Clip, params: Any) -> Clip:  # pragma: no cover - abstract
+        """The clip with the augmentation applied."""
+        raise NotImplementedError
+
+    def __call__(self, clip: Clip, T: int, rng: np.random.Generator) -> Clip:
+        """Return the augmented clip (or the input with prob. 1-p)."""
+        applies = rng.random() < self.p
+        params = self.draw(clip, rng)
+        return self.apply(clip, params) if applies else clip
+
+
 @AUGMENTATIONS.register("noise")
 @dataclass
-class GaussianNoise:
+class GaussianNoise(LabelPreservingAugmentation):
     """Add white gaussian noise, ``sigma`` (drawn in ``[sigma_min, sigma_max]``) times the
     temporal std of each MSTmap row/channel: camera noise. Labels are unchanged."""
 
-    p: float = 0.5
     sigma_min: float = 0.0
     sigma_max: float = 0.2
-    span: float = 1.0
 
-    def __call__(self, clip: Clip, T: int, rng: np.random.Generator) -> Clip:
-        """Return the noisy clip (or the input with prob. 1-p)."""
-        apply = rng.random() < self.p
-        sigma = rng.uniform(self.sigma_min, self.sigma_max)
-        noise = rng.standard_normal(clip.mstmap.shape)
-        if not apply:
-            return clip
+    def draw(self, clip: Clip, rng: np.random.Generator) -> Tuple[float, np.ndarray]:
+        """Noise level and unit noise."""
+        return rng.uniform(self.sigma_min, self.sigma_max), rng.standard_normal(clip.mstmap.shape)
+
+    def apply(self, clip: Clip, params: Tuple[float, np.ndarray]) -> Clip:
+        """The noisy clip."""
+        sigma, noise = params
         scale = np.nanstd(clip.mstmap, axis=0, keepdims=True)
         mst = clip.mstmap + (sigma * scale * noise).astype(np.float32)
         return dataclasses.replace(clip, mstmap=mst.astype(np.float32))
@@ -148,25 +171,24 @@ class GaussianNoise:
 
 @AUGMENTATIONS.register("gain")
 @dataclass
-class ChannelGain:
+class ChannelGain(LabelPreservingAugmentation):
     """Multiply R, G, B by per-channel gains ``1 ± max_gain`` that drift linearly over the
     clip by up to ``± max_drift`` (white-balance / illumination change), then recompute
     Y, U, V from the new RGB so the six channels stay consistent. Labels are unchanged."""
 
-    p: float = 0.5
     max_gain: float = 0.2
     max_drift: float = 0.05
-    span: float = 1.0
 
-    def __call__(self, clip: Clip, T: int, rng: np.random.Generator) -> Clip:
-        """Return the re-lit clip (or the input with prob. 1-p)."""
-        apply = rng.random() < self.p
+    def draw(self, clip: Clip, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+        """Start gains and their drift over the clip, per RGB channel."""
         g0 = 1.0 + rng.uniform(-self.max_gain, self.max_gain, size=3)
-        drift = rng.uniform(-self.max_drift, self.max_drift, size=3)
-        if not apply:
-            return clip
+        return g0, rng.uniform(-self.max_drift, self.max_drift, size=3)
+
+    def apply(self, clip: Clip, params: Tuple[np.ndarray, np.ndarray]) -> Clip:
+        """The re-lit clip."""
         from edge_rppg.mstmap import rgb_to_yuv
 
+        g0, drift = params
         ramp = np.linspace(0.0, 1.0, len(clip))[:, None, None]
         gain = (g0[None, None, :] + drift[None, None, :] * ramp)
         rgb = clip.mstmap[..., :3].astype(np.float64) * gain
