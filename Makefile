@@ -38,6 +38,9 @@ bench: setup
 	$(PY) bench/bench_model_complexity.py
 	$(PY) bench/bench_engines.py --checkpoint edge_rppg/assets/cluster_phys_default.pt
 	$(PY) bench/bench_model_vs_classic.py edge_rppg/assets/cluster_phys_default.pt
+	$(PY) bench/bench_realistic.py
+	$(PY) bench/bench_landmark_schedule.py
+	$(PY) bench/bench_live_cpu.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
