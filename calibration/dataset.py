@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -26,6 +25,7 @@ import numpy as np
 
 from edge_rppg.config import Config
 from edge_rppg.errors import DatasetError
+from edge_rppg.model_file import MODEL_FPS, cache_dir
 
 __all__ = ["CalibrationConfig", "CalibrationSet", "HR_BANDS", "LIGHT", "MOTION", "strata_grid",
            "synthetic_windows", "window_features", "stratified_select", "dataset_windows",
@@ -50,8 +50,7 @@ MOTION: Dict[str, Dict[str, Any]] = {
 
 def default_cache_dir() -> Path:
     """``$EDGE_RPPG_CACHE/calibration`` or ``~/.cache/edge_rppg/calibration``."""
-    base = os.environ.get("EDGE_RPPG_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "edge_rppg")
-    return Path(base) / "calibration"
+    return cache_dir("calibration")
 
 
 @dataclass
@@ -68,7 +67,7 @@ class CalibrationConfig(Config):
     n_samples: int = 64
     T: int = 160
     seed: int = 1_000
-    fps: float = 30.0
+    fps: float = MODEL_FPS
     dataset: str = ""
     dataset_root: str = ""
     dataset_cache: str = ""
@@ -142,7 +141,7 @@ def strata_grid() -> List[Tuple[str, str, str]]:
     return [(h, li, m) for h in HR_BANDS for li in LIGHT for m in MOTION]
 
 
-def synthetic_windows(n: int, T: int, seed: int, fps: float = 30.0) -> CalibrationSet:
+def synthetic_windows(n: int, T: int, seed: int, fps: float = MODEL_FPS) -> CalibrationSet:
     """``n`` synthetic windows, cycling through every stratum cell (round-robin) so the
     set covers the grid evenly; window ``i`` of cell ``c`` uses seed ``seed + 1000·c + i``."""
     from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
@@ -227,7 +226,7 @@ def dataset_windows(name: str, root: Union[str, Path], T: int, stride: int,
         mst = np.asarray(fill_invalid(np.asarray(entry.mstmap, np.float32), np.asarray(entry.valid, bool)), np.float32)
         t = np.asarray(entry.timestamps_s, np.float64)
         if mst.shape[0] >= 2 and np.all(np.diff(t) > 0):
-            mst = np.asarray(resample_times(mst, t, 30.0), np.float32)
+            mst = np.asarray(resample_times(mst, t, MODEL_FPS), np.float32)
         for s in range(0, mst.shape[0] - T + 1, max(1, int(stride))):
             w = mst[s:s + T]
             if np.isfinite(w).all():

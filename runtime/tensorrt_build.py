@@ -41,6 +41,7 @@ from edge_rppg.engines.tensorrt_engine import (ENGINE_FORMAT, ENGINE_FORMAT_VERS
 from edge_rppg.errors import EdgeRPPGError, ModelFileError
 from edge_rppg.extras import require
 from edge_rppg.hashing import file_sha256
+from edge_rppg.model_file import META
 from edge_rppg.mstmap import input_norm_of
 
 __all__ = ["BuildPlan", "plan_build", "weakly_typed_available", "legacy_calibrator_available", "onnx_precision",
@@ -132,8 +133,8 @@ def onnx_precision(onnx_path: Path) -> str:
     except Exception as exc:
         raise ModelFileError(f"{onnx_path}: not a readable ONNX file (corrupt or truncated?): {exc}") from exc
     meta = {p.key: p.value for p in proto.metadata_props}
-    if "edge_rppg.precision" in meta:
-        return meta["edge_rppg.precision"]
+    if META["precision"] in meta:
+        return meta[META["precision"]]
     return "int8" if any(n.op_type == "QuantizeLinear" for n in proto.graph.node) else "fp32"
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
@@ -30,6 +29,7 @@ import numpy as np
 from ..hashing import file_sha256
 from ..errors import EdgeRPPGError, ModelFileError, ShapeError
 from ..extras import require
+from ..model_file import cache_dir
 from ..mstmap import input_norm_of, normalize_window
 from ..validation import N_CHANNELS, N_ROI_COMBOS, check_mstmap
 from .base import EngineInfo
@@ -47,8 +47,7 @@ INSTALL_HINT = ("The [jetson] extra brings pycuda and onnx; TensorRT itself come
 
 def default_cache_dir() -> Path:
     """``$EDGE_RPPG_CACHE/engines`` or ``~/.cache/edge_rppg/engines``."""
-    base = os.environ.get("EDGE_RPPG_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "edge_rppg")
-    return Path(base) / "engines"
+    return cache_dir("engines")
 
 
 def cache_key(onnx_sha256: str, tensorrt_version: str, gpu_name: str, precision: str, extra: str = "") -> str:
