@@ -18,8 +18,9 @@ MAX_WINDOW_S = 600.0
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments of ``estimate``."""
     p.add_argument("video", help="video file or folder of frames")
-    p.add_argument("--engine", default="default",
-                   help="classic method (pos, chrom, green, ica, lgi, pbv, omit), a model file (.onnx, .engine, .pt) or 'default'")
+    p.add_argument("--model", "--engine", dest="engine", metavar="MODEL", default="default",
+                   help="classic method (pos, chrom, green, ica, lgi, pbv, omit), a model file (.onnx, .engine, .pt) "
+                        "or 'default' (the same name as `run --model` and BaseOptions.model; --engine is an alias)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--plot", metavar="OUT.png", help="write BVP, spectrum and HR-over-time plot")
     p.add_argument("--window", type=float, default=None, help="analysis window in seconds (default from SignalConfig)")
