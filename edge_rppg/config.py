@@ -10,7 +10,7 @@ import dataclasses
 import json
 import typing
 from pathlib import Path
-from typing import Any, Dict, Type, TypeVar, Union
+from typing import Any, Dict, Mapping, Type, TypeVar, Union
 
 from .errors import ConfigError
 
@@ -36,6 +36,14 @@ class Config:
     def to_dict(self) -> Dict[str, Any]:
         """Plain nested dict of JSON-able values."""
         return _to_plain(self)
+
+    def require(self, rules: Mapping[str, bool]) -> None:
+        """Check field values in ``__post_init__``: ``rules`` maps each rule, as a user reads
+        it (``"hop_s > 0"``), to whether it holds; any that fail raise one
+        :class:`~edge_rppg.errors.ConfigError` naming them all and the values given."""
+        bad = [rule for rule, ok in rules.items() if not ok]
+        if bad:
+            raise ConfigError(f"{type(self).__name__}: expected {'; '.join(bad)}; got {self}")
 
     @classmethod
     def from_dict(cls: Type[C], data: Dict[str, Any]) -> C:

@@ -19,7 +19,6 @@ from typing import Any, List, Optional, Protocol, Tuple, Type, TypeVar, runtime_
 import numpy as np
 
 from .config import Config
-from .errors import ConfigError
 from .face_tracking import MeshTracker, TrackerSettings
 from .registry import Registry
 from .validation import check_frame
@@ -110,16 +109,11 @@ class LandmarkerOptions(Config):
     moved_passes: int = 1
 
     def __post_init__(self) -> None:
-        if self.mesh_rate_hz < 0:
-            raise ConfigError(f"LandmarkerOptions.mesh_rate_hz must be >= 0 (0 = every frame), "
-                             f"got {self.mesh_rate_hz}")
-        if self.moved_frac < 0 or self.moved_passes < 0:
-            raise ConfigError(f"LandmarkerOptions: moved_frac and moved_passes must be >= 0; got "
-                              f"{self.moved_frac}, {self.moved_passes}")
-        if not self.track_fb_max_px > 0 or not 0 < self.track_min_points <= 1 or not self.track_max_residual > 0:
-            raise ConfigError("LandmarkerOptions: track_fb_max_px > 0, 0 < track_min_points <= 1 and "
-                             f"track_max_residual > 0 expected; got {self.track_fb_max_px}, "
-                             f"{self.track_min_points}, {self.track_max_residual}")
+        self.require({"mesh_rate_hz >= 0 (0 = mesh on every frame)": self.mesh_rate_hz >= 0,
+                      "moved_frac >= 0": self.moved_frac >= 0, "moved_passes >= 0": self.moved_passes >= 0,
+                      "track_fb_max_px > 0": self.track_fb_max_px > 0,
+                      "0 < track_min_points <= 1": 0 < self.track_min_points <= 1,
+                      "track_max_residual > 0": self.track_max_residual > 0})
 
     @property
     def tracking_enabled(self) -> bool:

@@ -41,7 +41,6 @@ from .config import Config
 from .dsp.config import SignalConfig
 from .dsp.filters import bandpass
 from .dsp.hr import psd
-from .errors import ConfigError
 
 __all__ = ["ValidityConfig", "ARTEFACT_NAMES", "artefact_series", "artefact_match", "persistent_windows",
            "clip_rule", "respiration_valid"]
@@ -88,9 +87,7 @@ class ValidityConfig(Config):
                   "min_valid_fraction in (0, 1]": 0 < self.min_valid_fraction <= 1,
                   "agree_bpm > 0": self.agree_bpm > 0, "rf_min_s > 0": self.rf_min_s > 0,
                   "min_run_s >= 0": self.min_run_s >= 0, "run_step_bpm > 0": self.run_step_bpm > 0}
-        bad = [k for k, ok in checks.items() if not ok]
-        if bad:
-            raise ConfigError(f"ValidityConfig: expected {'; '.join(bad)}; got {self}")
+        self.require(checks)
 
 
 def artefact_series(times_s: np.ndarray, boxes: Optional[np.ndarray], light: Optional[np.ndarray],

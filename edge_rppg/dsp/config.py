@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Tuple
 
 from ..config import Config
-from ..errors import ConfigError
 
 
 #: What a valid :class:`SignalConfig` satisfies: rule text → check (all are tested, all failures named).
@@ -73,9 +72,7 @@ class SignalConfig(Config):
     def __post_init__(self) -> None:
         lo, hi = (float(v) for v in self.band_hz)
         self.band_hz = (lo, hi)
-        bad = [rule for rule, ok in _RULES.items() if not ok(self)]
-        if bad:
-            raise ConfigError(f"SignalConfig: expected {'; '.join(bad)}; got {self}")
+        self.require({rule: ok(self) for rule, ok in _RULES.items()})
 
     @classmethod
     def paper(cls) -> "SignalConfig":
