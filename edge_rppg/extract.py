@@ -174,6 +174,7 @@ def run_front(front: Sequence[Stage], source: Source, recorder: ClipRecorder, *,
     (a file with one bad frame is a bad file); ``progress`` shows a tqdm bar for sources
     longer than :data:`PROGRESS_MIN_FRAMES`."""
     t_decode_ms = 0.0
+    start_ms = [stage.timer.total_ms for stage in front]  # the stages may have run before: time this run only
     with ExitStack() as stack:
         frames, rate, total, name = open_frames(source, fps, stack)
         bar = None
@@ -191,9 +192,9 @@ def run_front(front: Sequence[Stage], source: Source, recorder: ClipRecorder, *,
                 bar.update(1)
     n = max(len(recorder), 1)
     timing = {"decode": t_decode_ms / n}
-    for stage in front:
+    for stage, ms0 in zip(front, start_ms):
         key = "decode" if stage.name == "input" else stage.name
-        timing[key] = timing.get(key, 0.0) + stage.timer.total_ms / n
+        timing[key] = timing.get(key, 0.0) + (stage.timer.total_ms - ms0) / n
     return recorder.extraction(rate, name, timing)
 
 

@@ -89,6 +89,7 @@ class StreamProcessor:
         self.last_error: Optional[str] = None
         self._pending_reset: Optional[str] = None
         self._clock_origin: Optional[float] = None  # monotonic time of frame 0 (timestamp-less streams)
+        self._videos = 0  # files run through process_video so far
         self._closed = False
 
     # -- what it is
@@ -201,6 +202,10 @@ class StreamProcessor:
         one batch. Raises ``VideoReadError``, ``FrameFormatError``, ``NoFaceError`` or
         ``ClipTooShortError``."""
         self._check(VIDEO, "process_video")
+        if self._videos:  # each file is a new clip: no tracker, smoother or face state from the last one
+            for s in self.front:
+                s.reset()
+        self._videos += 1
         ex = run_front(self.front, source, ClipRecorder(keep_landmarks=False), fps=fps, progress=progress)
         return estimate_extraction(ex, self.engine, self._estimate_config(progress))
 

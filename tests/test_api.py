@@ -343,6 +343,25 @@ def test_video_mode_entry_point_equals_estimate(clip: dict) -> None:
     assert est.hr_bpm == ref.hr_bpm and [w.hr_bpm for w in est.windows] == [w.hr_bpm for w in ref.windows]
 
 
+def test_video_mode_second_file_starts_fresh(clip: dict) -> None:
+    """A second ``process_video`` on the same instance is a new clip: it gives exactly what
+    the first gave on the same file (no smoother, tracker or timing left from the first)."""
+    from edge_rppg.landmarks import LandmarkerOptions
+
+    opts = EdgeRPPGOptions(base_options=BaseOptions("pos"), running_mode="video", face_select="first",
+                           landmarks=LandmarkerOptions(), roi_backend="cpu")
+    with EdgeRPPG(options=opts) as rppg:
+        first = rppg.process_video(clip["path"])
+        timer = next(s for s in rppg.front if s.name == "landmarks").timer
+        before = timer.total_ms
+        second = rppg.process_video(clip["path"])
+        run_ms = timer.total_ms - before
+    assert [w.hr_bpm for w in second.windows] == [w.hr_bpm for w in first.windows]
+    assert np.array_equal(second.bvp, first.bvp)
+    # the second run's timing is its own stage time, not both runs' total over one run's frames
+    assert second.timing_ms["landmarks_ms_per_frame"] == pytest.approx(run_ms / second.frames, rel=1e-9)
+
+
 def test_bvp_memory_is_bounded(clip: dict) -> None:
     with EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu",
                   bvp_history_s=11.0, window=150) as rppg:
