@@ -50,8 +50,11 @@ META: Dict[str, str] = {
 def read_metadata(path: Union[str, Path]) -> Dict[str, str]:
     """The ``metadata_props`` of an ONNX file (without loading external data or a session).
 
-    Raises :class:`~edge_rppg.errors.ModelFileError` for a missing or unparsable file."""
-    import onnx
+    Raises :class:`~edge_rppg.errors.ModelFileError` for a missing or unparsable file, and
+    :class:`~edge_rppg.errors.MissingExtraError` without the onnx package."""
+    from .extras import require
+
+    onnx = require("onnx")
 
     path = Path(path)
     if not path.is_file():

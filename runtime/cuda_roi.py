@@ -230,9 +230,7 @@ class PycudaRoiSummer:
 
     def sums(self, frame: Any, labels: np.ndarray, offset: Tuple[int, int] = (0, 0)) -> Tuple[np.ndarray, np.ndarray]:
         """Sums and counts. ``frame``: host array (crop uploaded) or a pycuda ``GPUArray``."""
-        from edge_rppg.extras import require
-        require("pycuda", "jetson")  # missing: one line naming the extra to install
-        import pycuda.gpuarray as gpuarray
+        import pycuda.gpuarray as gpuarray  # present: __init__ required pycuda
 
         labels = np.ascontiguousarray(labels, dtype=np.uint8)
         x0, y0 = _check_rect(tuple(frame.shape), labels, offset)

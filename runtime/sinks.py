@@ -18,6 +18,7 @@ from typing import Any, Callable, List, Optional
 
 import numpy as np
 
+from edge_rppg.errors import ConfigError
 from edge_rppg.registry import Registry
 
 
@@ -28,7 +29,7 @@ class Sink:
 
     def __init__(self, every: str = "frame") -> None:
         if every not in ("frame", "window"):
-            raise ValueError(f"sink 'every' must be 'frame' or 'window', got {every!r}")
+            raise ConfigError(f"sink 'every' must be 'frame' or 'window', got {every!r}")
         self.every = every
         self.written = 0
 
@@ -173,10 +174,10 @@ class VideoSink(Sink):
     def __init__(self, path: Optional[str] = None, fps: float = 30.0, every: str = "frame") -> None:
         super().__init__(every)
         if not path or path == "-":
-            raise ValueError("the video sink needs --out PATH (.avi or .mp4)")
+            raise ConfigError("the video sink needs --out PATH (.avi or .mp4)")
         self.path = Path(path)
         if self.path.suffix.lower() not in self.CODECS:
-            raise ValueError(f"video sink path must end in {sorted(self.CODECS)}, got {self.path.name}")
+            raise ConfigError(f"video sink path must end in {sorted(self.CODECS)}, got {self.path.name}")
         self.fps = float(fps)
         self._writer: Any = None
 

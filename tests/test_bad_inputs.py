@@ -244,6 +244,8 @@ CLI_CASES: List[Tuple[str, str, Tuple[str, ...]]] = [
     ("synth-height-negative", "synth {outdir}/s.avi --set height=-1", ("height",)),
     ("run-max-num-faces-zero", "run --source {clip} --model pos --max-num-faces 0", ("--max-num-faces",)),
     ("run-queue-size-zero", "run --source {clip} --model pos --queue-size 0", ("--queue-size",)),
+    ("run-video-sink-without-out", "run --source {clip} --model pos --sink video", ("--out",)),
+    ("run-video-sink-bad-suffix", "run --source {clip} --model pos --sink video --out {outdir}/a.txt", ("video sink",)),
     # synth
     ("synth-duration-inf", "synth {outdir}/s.avi --duration inf", ("duration_s",)),
     ("synth-duration-nan", "synth {outdir}/s.avi --duration nan", ("duration_s",)),

@@ -118,6 +118,7 @@ class OnnxRuntimeEngine:
         self.session = self._session(ort, opts, chosen)
         self.metadata: Dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
         self.precision = metadata_precision(self.metadata)
+        self.input_norm = input_norm_of(self.metadata)  # the window normalisation the model was trained on
         self.T = self._check_io()
         active = self.session.get_providers()[0]
         self.info = EngineInfo(name=f"onnx:{self.path.name}", T=self.T, precision=self.precision,
@@ -160,7 +161,7 @@ class OnnxRuntimeEngine:
                              f"T={self.T}; feed {self.T}-frame windows (edge_rppg.engines.windowing.infer_clip does) "
                              f"or re-export with `edge-rppg export CHECKPOINT --T {mstmap.shape[0]}`")
         x = check_mstmap(mstmap, T=self.T)
-        y = self.session.run([self.output_name], {self.input_name: normalize_window(x, input_norm_of(self.metadata))[None]})[0]
+        y = self.session.run([self.output_name], {self.input_name: normalize_window(x, self.input_norm)[None]})[0]
         y = np.asarray(y, dtype=np.float32).reshape(self.T)
         if not np.isfinite(y).all():  # the input was checked finite above: this is the model's fault
             raise ModelFileError(f"{self.path.name}: the model output NaN/inf for a finite input window "

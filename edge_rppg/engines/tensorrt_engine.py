@@ -203,6 +203,7 @@ class TensorRTEngine:
             raise ModelFileError(f"{engine_path}: engine input has shape {in_shape}; expected [1, T, 63, 6]")
         self.T = int(in_shape[1])
         self.precision = str(meta.get("precision", "fp16"))
+        self.input_norm = input_norm_of(meta)  # the window normalisation the model was trained on
         self.info = EngineInfo(name=f"tensorrt:{Path(path).name}", T=self.T, precision=self.precision,
                                provider="tensorrt")
 
@@ -212,7 +213,7 @@ class TensorRTEngine:
                 and mstmap.shape[0] != self.T:
             raise ShapeError(f"the window has T={mstmap.shape[0]} frames but this engine was built for T={self.T}; "
                              f"feed {self.T}-frame windows")
-        x = normalize_window(check_mstmap(mstmap, T=self.T), input_norm_of(self.meta))
+        x = normalize_window(check_mstmap(mstmap, T=self.T), self.input_norm)
         cuda = self._cuda
         host_in, dev_in = self._buffers[self.input_name]
         host_out, dev_out = self._buffers[self.output_name]

@@ -48,6 +48,7 @@ class TorchEngine:
             torch.set_num_threads(int(threads))
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
+        self.input_norm = input_norm_of(model)  # the window normalisation the model was trained on
         self.T = int(config.T)
         self.info = EngineInfo(name=f"torch:{name}", T=self.T, precision="fp32", provider=f"torch-{self.device.type}")
 
@@ -59,7 +60,7 @@ class TorchEngine:
                              f"feed {self.T}-frame windows")
         x = check_mstmap(mstmap, T=self.T)
         with torch.inference_mode():
-            y = self.model(torch.from_numpy(normalize_window(x, input_norm_of(self.model)))[None].to(self.device))
+            y = self.model(torch.from_numpy(normalize_window(x, self.input_norm))[None].to(self.device))
         return y.reshape(self.T).float().cpu().numpy()
 
     def __repr__(self) -> str:
