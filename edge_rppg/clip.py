@@ -98,12 +98,12 @@ def _irregular(ex: Extraction) -> bool:
     return bool(np.max(np.abs(t - t[0] - np.arange(t.size) / ex.fps)) > 0.25 / ex.fps)
 
 
-def _to_model_rate(ex: Extraction, model_fps: float) -> Tuple[np.ndarray, np.ndarray]:
+def _to_model_rate(ex: Extraction, model_fps: float, irregular: bool) -> Tuple[np.ndarray, np.ndarray]:
     """Fill invalid frames, resample MSTmap and validity mask to the model rate (by the
-    frames' own timestamps when they are irregular)."""
+    frames' own timestamps when they are ``irregular``)."""
     mst = fill_invalid(ex.mstmap, ex.valid)
     valid = ex.valid.astype(np.float32)
-    if _irregular(ex):
+    if irregular:
         t = np.asarray(ex.timestamps_s, dtype=np.float64)
         mst = resample_times(mst, t, model_fps)
         valid = np.interp(t[0] + np.arange(mst.shape[0]) / model_fps, t, valid)
@@ -127,7 +127,8 @@ def estimate_extraction(ex: Extraction, engine: Union[str, Engine, None] = None,
     engine = load_engine(engine, fps=cfg.model_fps)
     timing = {f"{k}_ms_per_frame": float(v) for k, v in ex.timing_ms.items()}
     t0 = time.perf_counter()
-    mst, valid = _to_model_rate(ex, cfg.model_fps)
+    irregular = _irregular(ex)
+    mst, valid = _to_model_rate(ex, cfg.model_fps, irregular)
     need = max(int(round(cfg.signal.window_s * cfg.model_fps)), engine.info.T or 0)
     if mst.shape[0] < need:
         raise ClipTooShortError(
@@ -136,8 +137,8 @@ def estimate_extraction(ex: Extraction, engine: Union[str, Engine, None] = None,
     bvp = infer_clip(engine, mst)
     t1 = time.perf_counter()
     t = np.asarray(ex.timestamps_s, dtype=np.float64)
-    grid = (t[0] if _irregular(ex) else 0.0) + np.arange(bvp.shape[0]) / cfg.model_fps
-    times = t if _irregular(ex) else np.arange(len(ex.valid)) / ex.fps
+    grid = (t[0] if irregular else 0.0) + np.arange(bvp.shape[0]) / cfg.model_fps
+    times = t if irregular else np.arange(len(ex.valid)) / ex.fps
     artefacts = artefact_series(times, ex.boxes, ex.light, grid)
     vitals, windows = clip_vitals(bvp, cfg.model_fps, valid, cfg.signal, artefacts=artefacts, validity=cfg.validity)
     t2 = time.perf_counter()

@@ -71,7 +71,8 @@ def similarity_apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
 @dataclasses.dataclass
 class _Track:
     mesh: np.ndarray      # [468, 2] keyframe mesh (pixels)
-    anchor: np.ndarray    # [P, 2] keyframe positions of the stable points
+    local: np.ndarray     # [468, 2] the same in crop coordinates ((mesh - crop origin) * scale)
+    anchor: np.ndarray    # [P, 2] keyframe positions of the stable points (rows of local)
     points: np.ndarray    # [P, 2] their positions in the previous frame
     alive: np.ndarray     # [P] bool, still tracked
     size: float           # face diagonal at the keyframe (pixels)
@@ -134,8 +135,9 @@ class MeshTracker:
         origin = np.array([x0, y0], dtype=np.float32)
         for m, size in zip(meshes, sizes):
             mesh = np.asarray(m, dtype=np.float32)
-            anchor = (mesh[STABLE_POINTS] - origin) * self._scale
-            self._tracks.append(_Track(mesh=mesh.copy(), anchor=anchor, points=anchor.copy(),
+            local = (mesh - origin) * self._scale
+            anchor = local[STABLE_POINTS]
+            self._tracks.append(_Track(mesh=mesh.copy(), local=local, anchor=anchor, points=anchor.copy(),
                                        alive=np.ones(len(anchor), dtype=bool), size=size * self._scale))
         self._prev = self._gray(frame_rgb)
 
@@ -193,8 +195,8 @@ class MeshTracker:
             if float(np.median(resid)) > s.max_residual_frac * t.size:
                 self.clear()
                 return None
-            matrix = self._shrink(matrix, (t.mesh[STABLE_POINTS] - origin) * self._scale, t.size)
-            mesh = similarity_apply(matrix, (t.mesh - origin) * self._scale) / self._scale + origin
+            matrix = self._shrink(matrix, t.anchor, t.size)
+            mesh = similarity_apply(matrix, t.local) / self._scale + origin
             motion = max(motion, float(np.linalg.norm(mesh - t.mesh, axis=1).mean()) * self._scale / t.size)
             out.append(mesh)
         self._prev = cur

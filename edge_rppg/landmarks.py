@@ -133,8 +133,7 @@ def _box_of(lm: np.ndarray) -> Tuple[float, float, float, float]:
 
 def _face_from_normalized(points: np.ndarray, width: int, height: int, score: float) -> Face:
     lm = (points * np.array([width, height], dtype=np.float32)).astype(np.float32)
-    box = (float(lm[:, 0].min()), float(lm[:, 1].min()), float(lm[:, 0].max()), float(lm[:, 1].max()))
-    return Face(landmarks=lm, box=box, score=score)
+    return Face(landmarks=lm, box=_box_of(lm), score=score)
 
 
 @LANDMARKERS.register("mediapipe")
