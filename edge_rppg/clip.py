@@ -30,7 +30,8 @@ from .mstmap import fill_invalid, resample, resample_times
 from .validity import ValidityConfig, artefact_series
 from .vitals import Vitals, VitalsView, clip_vitals, infer_clip
 
-__all__ = ["EstimateConfig", "Estimate", "estimate_extraction"]
+__all__ = ["EstimateConfig", "Estimate", "estimate_extraction", "TruncatedVideoWarning", "TRUNCATED_FRACTION",
+           "truncation_warning"]
 
 
 @dataclass
@@ -59,6 +60,8 @@ class Estimate(VitalsView):
     fps: float
     engine: EngineInfo
     timing_ms: Dict[str, float]
+    #: one-line notes about the input (e.g. a truncated file: :func:`truncation_warning`)
+    warnings: List[str] = field(default_factory=list)
 
     @property
     def hrv(self) -> HRV:
@@ -146,5 +149,25 @@ def estimate_extraction(ex: Extraction, engine: Union[str, Engine, None] = None,
     timing["engine_ms_total"] = (t1 - t0) * 1e3
     timing["engine_ms_per_frame"] = (t1 - t0) * 1e3 / max(n_frames, 1)
     timing["vitals_ms_total"] = (t2 - t1) * 1e3
+    note = truncation_warning(ex.source, ex.frames_promised, n_frames)
     return Estimate(vitals=vitals, windows=windows, frames=n_frames, fps=ex.fps, engine=engine.info,
-                    timing_ms=timing)
+                    timing_ms=timing, warnings=[note] if note else [])
+
+
+class TruncatedVideoWarning(UserWarning):
+    """A video file decoded to clearly fewer frames than its header promises (cut off,
+    damaged): the estimate covers only the part that was read."""
+
+
+#: A file is called truncated when fewer than this fraction of its header's frames decode
+#: (headers of some containers are approximate by a frame or two).
+TRUNCATED_FRACTION = 0.95
+
+
+def truncation_warning(source: object, promised: Optional[int], decoded: int) -> Optional[str]:
+    """One-line warning text when ``decoded`` frames fall short of the ``promised`` header
+    count by more than :data:`TRUNCATED_FRACTION`, else None."""
+    if promised is None or promised <= 1 or decoded >= TRUNCATED_FRACTION * promised:
+        return None
+    return (f"{source}: truncated or damaged video: {decoded} of the {promised} frames its header promises "
+            f"could be decoded; the estimate covers only the first {decoded}")

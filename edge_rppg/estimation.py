@@ -15,7 +15,7 @@ from typing import Iterable, Optional, Union
 
 import numpy as np
 
-from .clip import Estimate, EstimateConfig, estimate_extraction
+from .clip import Estimate, EstimateConfig, TruncatedVideoWarning, estimate_extraction, truncation_warning
 from .engines.base import Engine
 from .landmarks import LandmarkerOptions
 from .options import VIDEO, BaseOptions, EdgeRPPGOptions
@@ -48,45 +48,8 @@ def estimate(source: Union[str, Path, Iterable[np.ndarray]], engine: Union[str, 
     carries the same one-line text (empty otherwise).
     """
     cfg = config or EstimateConfig()
-    promised = _header_frames(source, fps)
     with StreamProcessor(video_options(engine, cfg)) as proc:
         est = proc.process_video(source, fps=fps, progress=cfg.progress)
-    note = truncation_warning(source, promised, est.frames)
-    est.warnings = [note] if note else []  # type: ignore[attr-defined]
-    if note:
+    for note in est.warnings:
         warnings.warn(note, TruncatedVideoWarning, stacklevel=2)
     return est
-
-
-class TruncatedVideoWarning(UserWarning):
-    """A video file decoded to clearly fewer frames than its header promises (cut off,
-    damaged): the estimate covers only the part that was read."""
-
-
-#: A file is called truncated when fewer than this fraction of its header's frames decode
-#: (headers of some containers are approximate by a frame or two).
-TRUNCATED_FRACTION = 0.95
-
-
-def _header_frames(source: Union[str, Path, Iterable[np.ndarray]], fps: Optional[float]) -> Optional[int]:
-    """The frame count a video file's header promises (None for frames, folders and
-    unreadable files: those errors come from the processor with their own message)."""
-    if not isinstance(source, (str, Path)) or not Path(source).is_file():
-        return None
-    from .errors import EdgeRPPGError
-    from .video import open_video
-
-    try:
-        with open_video(source, fps=fps) as reader:
-            return int(reader.frame_count)
-    except EdgeRPPGError:
-        return None
-
-
-def truncation_warning(source: object, promised: Optional[int], decoded: int) -> Optional[str]:
-    """One-line warning text when ``decoded`` frames fall short of the ``promised`` header
-    count by more than :data:`TRUNCATED_FRACTION`, else None."""
-    if promised is None or promised <= 1 or decoded >= TRUNCATED_FRACTION * promised:
-        return None
-    return (f"{source}: truncated or damaged video: {decoded} of the {promised} frames its header promises "
-            f"could be decoded; the estimate covers only the first {decoded}")

@@ -55,6 +55,8 @@ class Extraction:
     light: ``[T, 3]`` float64 mean RGB of each frame outside the face box
     (:func:`edge_rppg.frame_stages.off_face_light`; NaN where not measured), or None; the
     artefact gate of :mod:`edge_rppg.vitals` compares it, and the face boxes, with the pulse.
+    source: what was read (a path, or a display name).  frames_promised: the frame count its
+    header promised (a video file), or the length of a frame list; None when unknown.
     """
 
     mstmap: np.ndarray
@@ -65,6 +67,8 @@ class Extraction:
     boxes: np.ndarray
     timing_ms: Dict[str, float]
     light: Optional[np.ndarray] = None
+    source: str = ""
+    frames_promised: Optional[int] = None
 
     def __len__(self) -> int:
         return int(self.mstmap.shape[0])
@@ -105,8 +109,11 @@ class ClipRecorder:
         self._times.append(float(packet.timestamp))
         self._light.append(packet.light if packet.light is not None else _NAN_RGB)
 
-    def extraction(self, fps: float, name: str = "source", timing_ms: Optional[Dict[str, float]] = None) -> Extraction:
-        """The recorded clip as an :class:`Extraction` at frame rate ``fps``.
+    def extraction(self, fps: float, name: str = "source", timing_ms: Optional[Dict[str, float]] = None,
+                   frames_promised: Optional[int] = None, source: Optional[str] = None) -> Extraction:
+        """The recorded clip as an :class:`Extraction` at frame rate ``fps`` (``name``: a short
+        name for messages; ``source``: the path read, default ``name``; ``frames_promised``:
+        what the source said it holds).
 
         Raises ``VideoReadError`` (no frames) or ``NoFaceError`` (no face in any frame)."""
         T = len(self._times)
@@ -129,7 +136,8 @@ class ClipRecorder:
         return Extraction(mstmap=mstmap, valid=valid, fps=float(fps),
                           timestamps_s=np.asarray(self._times, dtype=np.float64), landmarks=landmarks,
                           boxes=np.asarray(self._boxes, dtype=np.float32).reshape(T, 4), timing_ms=timing,
-                          light=np.asarray(self._light, dtype=np.float64).reshape(T, 3))
+                          light=np.asarray(self._light, dtype=np.float64).reshape(T, 3), source=source or name,
+                          frames_promised=frames_promised)
 
 
 def open_frames(source: Source, fps: Optional[float], stack: ExitStack
@@ -195,7 +203,8 @@ def run_front(front: Sequence[Stage], source: Source, recorder: ClipRecorder, *,
     for stage, ms0 in zip(front, start_ms):
         key = "decode" if stage.name == "input" else stage.name
         timing[key] = timing.get(key, 0.0) + (stage.timer.total_ms - ms0) / n
-    return recorder.extraction(rate, name, timing)
+    path = str(source) if isinstance(source, (str, os.PathLike)) else None
+    return recorder.extraction(rate, name, timing, frames_promised=total, source=path)
 
 
 def extract_mstmap(source: Source, landmarker: Optional[Landmarker] = None, *, fps: Optional[float] = None,

@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():  # the result carries them; printed here as one line each
         warnings.simplefilter("ignore", TruncatedVideoWarning)
         est = estimate(args.video, engine=args.engine, config=cfg, fps=args.fps)
-    notes = list(getattr(est, "warnings", []))
+    notes = list(est.warnings)
     for note in notes:
         print(f"edge-rppg estimate: warning: {note}", file=sys.stderr)
     if args.plot:
