@@ -28,6 +28,7 @@ import torch
 from torch.utils.data import ConcatDataset, Dataset
 
 from edge_rppg.errors import DatasetError, ShapeError
+from edge_rppg.models.cluster_phys import ClusterPhysConfig
 from edge_rppg.registry import Registry
 
 from .config import SYNTHETIC, DataSpec
@@ -221,7 +222,7 @@ def source_span(augs: Sequence[Any]) -> float:
 # ----------------------------------------------------------------------------- items
 
 #: window normalisation of new models (``ClusterPhysConfig.input_norm`` default)
-DEFAULT_INPUT_NORM = "acdc"
+DEFAULT_INPUT_NORM: str = ClusterPhysConfig.input_norm
 
 
 def finalize(clip: Clip, T: int, rng: Optional[np.random.Generator] = None, keep_raw: bool = False,

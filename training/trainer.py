@@ -199,7 +199,7 @@ class Trainer:
         y = batch["bvp"].to(self.device, non_blocking=True)
         with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype, enabled=self.amp):
             pred = self.net(x)
-        has_pulse = batch["pulse"].to(self.device) if "pulse" in batch else torch.ones(y.shape[0], device=self.device)
+        has_pulse = batch["pulse"].to(self.device)  # every item carries it (data.finalize)
         loss = pulse_presence_loss(pred.float(), y.float(), has_pulse, self.cfg.null_loss_weight)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
@@ -230,7 +230,7 @@ class Trainer:
             items = [vs[i] for i in range(start, min(len(vs), start + bs))]
             batch = collate(items)
             pred = predict(self.model, batch["x"], self.device, bs)
-            pulse = batch["pulse"].numpy() > 0.5 if "pulse" in batch else np.ones(len(items), bool)
+            pulse = batch["pulse"].numpy() > 0.5
             if pulse.any():
                 losses.append(float(neg_pearson_loss(torch.from_numpy(pred[pulse]), batch["bvp"][pulse]).mean())
                               * int(pulse.sum()))

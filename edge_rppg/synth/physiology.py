@@ -1,9 +1,9 @@
 """One physiology model for both synthetic generators (MSTmaps and face videos).
 
-What a heart does to the skin, independent of any camera: an instantaneous heart rate
-(mean, slow drift, ~0.1 Hz Mayer wave, respiratory sinus arrhythmia, a linear trend),
-its integrated beat phase, the systolic beat times, and a pulse waveform evaluated on that
-phase.  The waveform (one beat over phase 0..1, systolic peak at :attr:`Morphology.peak`)
+What a heart does to the skin, independent of any camera: the integrated beat phase of an
+instantaneous heart rate (each generator builds that HR track from its own config: mean,
+drift, Mayer wave, respiratory sinus arrhythmia, trend), the systolic beat times, and a
+pulse waveform evaluated on that phase.  The waveform (one beat over phase 0..1, systolic peak at :attr:`Morphology.peak`)
 is either
 
 * parametric — asymmetric systolic wave, dicrotic notch and diastolic wave with random
@@ -12,8 +12,8 @@ is either
   (:func:`real_morphologies`; an empty list when that folder is absent, e.g. a fresh
   clone, and the generators then fall back to parametric beats).
 
-``edge_rppg.synth.mstmap_gen`` and ``edge_rppg.synth.video_gen`` both draw their heart
-from here, so a pulse shape or heart-rate feature added here reaches both.
+``edge_rppg.synth.mstmap_gen`` and ``edge_rppg.synth.video_gen`` both take their beat phase,
+beat times and waveforms from here, so a pulse shape added here reaches both.
 Sign convention: the waveform rises with blood volume; skin *reflectance* falls with it
 (blood absorbs), which is how the generators apply it.
 """
@@ -152,29 +152,6 @@ def draw_morphology(rng: np.random.Generator, real_prob: float = 0.0,
     return para
 
 
-def heart_rate(t: np.ndarray, rng: np.random.Generator, mean_bpm: float, drift_bpm: float = 0.0,
-               lf_bpm: float = 0.0, rsa_bpm: float = 0.0, rf_hz: float = 0.25, resp_phase: float = 0.0,
-               trend_bpm: float = 0.0, drift_hz: Tuple[float, float] = (0.005, 0.03)) -> np.ndarray:
-    """Instantaneous HR (bpm) at times ``t``: ``mean_bpm`` + a slow random drift (std
-    ``drift_bpm``, zero mean) + a Mayer wave (``lf_bpm`` amplitude at 0.08-0.12 Hz) + RSA
-    (``rsa_bpm`` at the respiration rate, leading it by 0.3 rad) + a linear ``trend_bpm``
-    from start to end; clipped to 30-230 bpm."""
-    t = np.asarray(t, np.float64)
-    dur = max(float(t[-1] - t[0]), 1e-9) if t.size else 1.0
-    k = 3
-    freqs = rng.uniform(drift_hz[0], drift_hz[1], k)
-    phases = rng.uniform(0.0, 2 * np.pi, k)
-    weights = rng.uniform(0.5, 1.0, k)
-    drift = (weights[:, None] * np.sin(2 * np.pi * freqs[:, None] * t[None, :] + phases[:, None])).sum(0)
-    drift = drift / math.sqrt(0.5 * float(np.sum(weights ** 2)))
-    f_lf = rng.uniform(0.08, 0.12)
-    ph_lf = rng.uniform(0.0, 2 * np.pi)
-    hr = (mean_bpm + drift_bpm * drift + lf_bpm * np.sin(2 * np.pi * f_lf * t + ph_lf)
-          + rsa_bpm * np.sin(2 * np.pi * rf_hz * t + resp_phase - 0.3)
-          + trend_bpm * ((t - t[0]) / dur - 0.5 if t.size else 0.0))
-    return np.clip(hr, 30.0, 230.0)
-
-
 def beat_phase(t: np.ndarray, hr_bpm: np.ndarray, start: float = 0.0) -> np.ndarray:
     """Cumulative beat phase (cycles) of an HR track sampled at ``t`` (trapezoid rule)."""
     t = np.asarray(t, np.float64)
@@ -211,13 +188,6 @@ def pulse_template(u: np.ndarray) -> np.ndarray:
     at 0.38 of the cycle; zero mean over a cycle, peak-to-peak 1."""
     mean, ptp = _template_stats()
     return (_raw_template(np.asarray(u, np.float64)) - mean) / ptp
-
-
-def template_morphology() -> Morphology:
-    """:func:`pulse_template` as a :class:`Morphology` (range 0..1, peak at phase 0)."""
-    ph = np.arange(LUT_N) / LUT_N
-    w = pulse_template(ph)
-    return Morphology((w - w.min()) / np.ptp(w), 0.0, "template")
 
 
 def zero_mean_unit_ptp(morph: Morphology, phase: np.ndarray) -> np.ndarray:

@@ -284,7 +284,6 @@ def simulate_physiology(cfg: VideoSynthConfig, rng: np.random.Generator) -> Phys
     hr = cfg.hr_bpm * (1.0 + cfg.hrv * rel) + cfg.hr_trend_bpm * (tf / max(duration, 1e-9) - 0.5)
     hr = np.clip(hr, 35.0, 230.0)
     # cumulative phase in cycles (trapezoid), random start phase
-    f = hr / 60.0
     phase = _phys.beat_phase(tf, hr, start=rng.uniform(0.0, 1.0))
     beats = _phys.beat_times(tf, phase)
     beats = beats[(beats >= 0.0) & (beats <= duration)]
