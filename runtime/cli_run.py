@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from edge_rppg.engines.registry import DELEGATES
 from edge_rppg.model_file import MODEL_FPS
@@ -102,23 +102,14 @@ def check_file_rate(args: argparse.Namespace) -> None:
     asking for ``--fps``), the same rule as ``edge-rppg estimate``."""
     from edge_rppg.video import check_fps, open_video
 
+    from .uri import local_file
+
     if args.fps is not None:
         check_fps(args.fps, "--fps")
-    path = str(args.source)
-    path = path[len("file://"):] if path.startswith("file://") else path[len("file:"):] if path.startswith("file:") \
-        else path
-    if Path(path).is_file():
+    path = local_file(args.source)
+    if path is not None and Path(path).is_file():
         with open_video(path, fps=args.fps, prefetch=0):
             pass
-
-
-def _set_source_fps(source: object, fps: Optional[float]) -> None:
-    """Give ``--fps`` to the source (and to each alternative of a fallback source)."""
-    if fps is None:
-        return
-    for s in [source, *getattr(source, "sources", [])]:
-        if hasattr(s, "fps"):
-            s.fps = float(fps)  # type: ignore[attr-defined]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -134,8 +125,7 @@ def run(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     retries = None if args.max_retries is not None and args.max_retries < 0 else args.max_retries
     source = open_source(args.source, backend=args.backend, reconnect=args.reconnect, max_retries=retries,
-                         log=None if args.quiet else _log)
-    _set_source_fps(source, args.fps)
+                         log=None if args.quiet else _log, fps=args.fps)
     sinks = []
     for spec in args.sink or ["json"]:
         opts = {"every": args.every}

@@ -128,7 +128,29 @@ SOURCES.add("rtsps", lambda rest, p, b: _rtsp("rtsps:" + rest, p, b))
 SOURCES.add("gst", _gst_launch)
 SOURCES.add("test", _test)
 SOURCES.add("synth", _synth)
-SOURCES.add("file", lambda rest, p, b: _file(rest[2:] if rest.startswith("//") else rest, p, b))
+SOURCES.add("file", lambda rest, p, b: _file(file_path(rest), p, b))
+
+
+def file_path(rest: str) -> str:
+    """The path of a ``file:`` URI's rest (``file://x`` and ``file:x`` both name ``x``)."""
+    return rest[2:] if rest.startswith("//") else rest
+
+
+def local_file(uri: Any) -> Optional[str]:
+    """The local file a source URI names (a bare path or ``file:``), or None for any other source."""
+    if not isinstance(uri, (str, os.PathLike)):
+        return None
+    scheme, rest, _ = _parse(os.fspath(uri))
+    return file_path(rest) if scheme == "file" else None
+
+
+def _with_fps(source: Source, fps: Optional[float]) -> Source:
+    """Give a user's frame rate to ``source`` (and to each alternative of a fallback source)."""
+    if fps is not None:
+        for s in [source, *getattr(source, "sources", [])]:
+            if hasattr(s, "fps"):
+                s.fps = float(fps)
+    return source
 
 
 def _parse(uri: str) -> Tuple[str, str, Dict[str, str]]:
@@ -149,10 +171,12 @@ def _parse(uri: str) -> Tuple[str, str, Dict[str, str]]:
 
 
 def open_source(uri: Any, backend: str = "auto", *, reconnect: bool = False, max_retries: Optional[int] = 10,
-                backoff_s: float = 0.5, log: Optional[Callable[[str], None]] = None) -> Source:
+                backoff_s: float = 0.5, log: Optional[Callable[[str], None]] = None,
+                fps: Optional[float] = None) -> Source:
     """Build the :class:`Source` for ``uri`` (see the module table); a Source is returned
     as is, an iterable becomes an :class:`IterSource`. ``reconnect`` wraps it in a
-    :class:`ReconnectingSource`. Unknown schemes raise ``KeyError`` naming the known ones;
+    :class:`ReconnectingSource` (each re-made source gets ``fps`` too). ``fps``: the frame
+    rate to time frames by instead of the source's own (``--fps``). Unknown schemes raise ``KeyError`` naming the known ones;
     a missing file raises ``SourceError``."""
     if isinstance(uri, Source):
         return uri
@@ -160,14 +184,15 @@ def open_source(uri: Any, backend: str = "auto", *, reconnect: bool = False, max
         return IterSource(uri)
     scheme, rest, params = _parse(os.fspath(uri))
 
-    def make() -> Source:
+    def build() -> Source:
         if scheme == "camera":
             import cv2
 
             return CvSource(int(rest), live=True, name=f"camera {rest}", api=cv2.CAP_ANY)
-        if scheme == "file":
-            return _file(rest, params, backend)
         return SOURCES.get(scheme)(rest, params, backend)
+
+    def make() -> Source:
+        return _with_fps(build(), fps)
 
     if reconnect:
         return ReconnectingSource(make, max_retries=max_retries, backoff_s=backoff_s, log=log)

@@ -56,6 +56,22 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"path": path, "frames": frames, "gt": gt, "face": face}
 
 
+@pytest.mark.parametrize("reconnect", [False, True])
+def test_user_fps_times_a_file_source_also_when_reconnecting(clip: dict, reconnect: bool) -> None:
+    """``--fps`` (open_source(fps=)) times the frames of a file, also through a
+    ReconnectingSource, whose source is only made when it starts (it was lost there)."""
+    from edge_rppg.runtime.uri import open_source
+
+    src = open_source(str(clip["path"]), backend="opencv", reconnect=reconnect, fps=15.0)
+    times = []
+    for _, ts in src.frames():
+        times.append(ts)
+        if len(times) == 5:
+            break
+    src.stop()
+    assert np.allclose(np.diff(times), 1.0 / 15.0)
+
+
 class FixedLandmarker(FakeLandmarker):
     """Always returns the same face (fast stand-in for FaceMesh)."""
 
