@@ -87,6 +87,7 @@ class StreamProcessor:
         self.bad_frames = 0       # ill-formed frames (FrameFormatError)
         self.skipped_frames = 0   # timestamps not after the previous one
         self.last_error: Optional[str] = None
+        self.last_frame: Optional[np.ndarray] = None  # the last frame as the stages saw it (checked, RGB)
         self._pending_reset: Optional[str] = None
         self._clock_origin: Optional[float] = None  # monotonic time of frame 0 (timestamp-less streams)
         self._videos = 0  # files run through process_video so far
@@ -163,6 +164,7 @@ class StreamProcessor:
             self.bad_frames += 1
             self.last_error = str(exc)
             raise
+        self.last_frame = packet.frame
         for stage in self.back:
             stage(packet)
         packet.latency_ms["total"] = (time.perf_counter() - t0) * 1e3
@@ -221,6 +223,7 @@ class StreamProcessor:
         self.index = self.dropped_frames = self.bad_frames = self.skipped_frames = 0
         self._pending_reset = RESET_MANUAL
         self.last_error = None
+        self.last_frame = None
 
     def close(self) -> None:
         """Release the landmarker (if this processor made it) and the engine (idempotent)."""

@@ -20,7 +20,6 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
-import cv2
 
 from edge_rppg.clip import Estimate
 from edge_rppg.errors import ConfigError, EdgeRPPGError, FrameFormatError
@@ -241,7 +240,7 @@ class Pipeline:
                 processed += 1
                 if last.hr_updated:
                     history.append((last.timestamp, last.hr_bpm, last.valid))
-                rgb = frame if proc.options.color_order == "rgb" else cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+                rgb = proc.last_frame  # converted once, by the input stage
                 for sink in self.sinks:
                     sink.write(last, rgb)
                     if getattr(sink, "closed_by_user", False):
