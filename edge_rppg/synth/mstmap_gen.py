@@ -40,6 +40,7 @@ from typing import Any, Dict, Tuple
 import numpy as np
 
 from ..config import Config
+from . import physiology as _phys
 
 N_ROI = 6
 #: bit j of subset row r (bitmask r + 1) says whether meta ROI j is in that row.
@@ -254,7 +255,7 @@ LAMP_SPECTRA: Dict[str, Tuple[float, float, float]] = {
     "screen_rgb": (1.0, 1.0, 1.0),
 }
 #: how a lamp's brightness evolves in time (unit peak, never negative: a light only adds)
-LAMP_SHAPES = ("sweep", "glow", "flicker")
+LAMP_SHAPES = _phys.LAMP_SHAPES
 #: horizontal position of each meta ROI (left -1 .. right +1): a lamp sweeping across the
 #: face reaches the ROIs at different times
 ROI_X = np.array([0.0, -0.8, -0.7, 0.8, 0.7, 0.0])
@@ -303,8 +304,6 @@ def synth_mstmap(cfg: SynthConfig, seed: int) -> SynthSample:
     ``sig``) plus a specular term ``S[t,j] · L[t,j,c] · DCg`` in the light's own colour,
     then sensor/ROI noise and, optionally, codec effects.
     """
-    from . import physiology as phys
-
     rng = np.random.default_rng(seed)
     T, fps = int(cfg.T), float(cfg.fps)
     t = np.arange(T) / fps
@@ -325,10 +324,10 @@ def synth_mstmap(cfg: SynthConfig, seed: int) -> SynthSample:
           + rsa * np.sin(2 * np.pi * rf * t + ph_r - 0.3))
     hr = np.clip(hr, 30.0, 220.0)
     fhz = hr / 60.0
-    theta = phys.beat_phase(t, hr, start=rng.uniform(0, 1))
+    theta = _phys.beat_phase(t, hr, start=rng.uniform(0, 1))
 
-    morph = phys.draw_morphology(rng, cfg.real_morphology_prob, cfg.systolic_rise, cfg.dicrotic_amp)
-    beats = phys.beat_times(t, theta, morph.peak)
+    morph = _phys.draw_morphology(rng, cfg.real_morphology_prob, cfg.systolic_rise, cfg.dicrotic_amp)
+    beats = _phys.beat_times(t, theta, morph.peak)
 
     am = _u(rng, cfg.resp_am)
     amod = 1.0 + am * resp
@@ -341,7 +340,7 @@ def synth_mstmap(cfg: SynthConfig, seed: int) -> SynthSample:
     # --- per-ROI pulse -----------------------------------------------------------------
     amp = _u(rng, cfg.pulse_amp) * ROI_PULSE_PRIOR * rng.lognormal(0.0, cfg.roi_amp_sd, N_ROI)
     amp *= np.where(rng.random(N_ROI) < cfg.roi_no_pulse_prob, 0.05, 1.0)
-    amp *= 1.0 - 0.6 * mel  # melanin absorbs before the light reaches the blood
+    amp *= 1.0 - _phys.MELANIN_PULSE_LOSS * mel  # melanin absorbs before the light reaches the blood
     delay = rng.uniform(0.0, cfg.roi_delay_ms / 1000.0, N_ROI)
     th_roi = theta[:, None] - delay[None, :] * fhz[:, None]  # [T, 6]
     p_roi = morph.at(th_roi)
@@ -352,9 +351,10 @@ def synth_mstmap(cfg: SynthConfig, seed: int) -> SynthSample:
     signature = BLOOD_SIGNATURE * (1.0 + 0.08 * rng.standard_normal(3))
 
     # --- skin, illumination ------------------------------------------------------------
-    r_dc = _u(rng, cfg.skin_r) * (1.0 - 0.55 * mel)
-    skin = np.array([r_dc, r_dc * rng.uniform(0.62, 0.82) * (1.0 - 0.15 * mel),
-                     r_dc * rng.uniform(0.45, 0.72) * (1.0 - 0.25 * mel)])
+    dark_r, dark_g, dark_b = _phys.MELANIN_DARKENING
+    r_dc = _u(rng, cfg.skin_r) * (1.0 - dark_r * mel)
+    skin = np.array([r_dc, r_dc * rng.uniform(0.62, 0.82) * (1.0 - dark_g * mel),
+                     r_dc * rng.uniform(0.45, 0.72) * (1.0 - dark_b * mel)])
     illum_tint = np.array([1.0, rng.uniform(0.92, 1.08), rng.uniform(0.85, 1.15)])
     dc = (skin * illum_tint)[None, :] * (1.0 + 0.08 * rng.standard_normal((N_ROI, 1))) \
         * (1.0 + 0.02 * rng.standard_normal((N_ROI, 3)))

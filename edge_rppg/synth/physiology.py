@@ -31,6 +31,14 @@ import numpy as np
 #: samples of one beat in a morphology table
 LUT_N = 1024
 
+#: what melanin does to skin, for both generators: at tone 1 the reflectance falls by these
+#: fractions (R overall; G and B by a further fraction, so dark skin is redder) ...
+MELANIN_DARKENING: Tuple[float, float, float] = (0.55, 0.15, 0.25)
+#: ... and the pulse amplitude by this fraction (melanin absorbs before light reaches the blood)
+MELANIN_PULSE_LOSS = 0.6
+#: in-band light artefacts both generators draw: lamps passing, a screen's glow, flicker
+LAMP_SHAPES: Tuple[str, ...] = ("sweep", "glow", "flicker")
+
 
 @dataclass(frozen=True)
 class Morphology:

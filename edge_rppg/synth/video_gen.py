@@ -53,7 +53,7 @@ ASTRONAUT_FACE_HULL: Tuple[Tuple[int, int], ...] = (
 PULSE_WEIGHTS: Tuple[float, float, float] = (0.33, 0.77, 0.53)
 
 #: Temporal shapes of the second light source (``lamp_shape``).
-LAMP_SHAPES = ("sweep", "glow", "flicker")
+LAMP_SHAPES = _phys.LAMP_SHAPES
 #: Beat shapes (``morphology``); "real" falls back to "template" without ``../shared``.
 MORPHOLOGIES = ("template", "parametric", "real")
 
@@ -461,8 +461,9 @@ def _warp(img: np.ndarray, affine: np.ndarray, size: Tuple[int, int], border: in
 def skin_tone_factors(tone: float) -> np.ndarray:
     """Per-channel (R, G, B) reflectance factor of skin with melanin ``tone`` (0..1):
     darker overall and redder (green and blue fall faster), as in the MSTmap generator."""
-    dark = 1.0 - 0.55 * tone
-    return np.array([dark, dark * (1.0 - 0.15 * tone), dark * (1.0 - 0.25 * tone)], np.float32)
+    r, g, b = _phys.MELANIN_DARKENING
+    dark = 1.0 - r * tone
+    return np.array([dark, dark * (1.0 - g * tone), dark * (1.0 - b * tone)], np.float32)
 
 
 @lru_cache(maxsize=4)
@@ -486,7 +487,7 @@ def _pulse_layer(tone: float = 0.0) -> Tuple[np.ndarray, Tuple[int, int, int, in
     photo = toned_photo(tone)
     ys, xs = np.nonzero(mask > 1e-4)
     x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
-    layer = np.ascontiguousarray(photo[y0:y1, x0:x1] * mask[y0:y1, x0:x1, None] * (1.0 - 0.6 * tone))
+    layer = np.ascontiguousarray(photo[y0:y1, x0:x1] * mask[y0:y1, x0:x1, None] * (1.0 - _phys.MELANIN_PULSE_LOSS * tone))
     return layer, (x0, y0, x1, y1)
 
 
