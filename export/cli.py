@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 HELP = "export a Cluster-Phys checkpoint to a static, self-contained ONNX file"
 
@@ -26,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     """Export, optionally write FP16, optionally verify."""
     from pathlib import Path
 
+    from edge_rppg.cli.main import checked_number
     from edge_rppg.errors import ConfigError
     from edge_rppg.window_stage import MAX_WINDOW
 
@@ -34,10 +36,8 @@ def run(args: argparse.Namespace) -> int:
 
     if Path(args.output).is_dir():
         raise ConfigError(f"-o {args.output} is a folder; expected the output .onnx file path")
-    if args.T is not None and not 2 <= args.T <= MAX_WINDOW:
-        raise ConfigError(f"--T must be between 2 and {MAX_WINDOW} frames, got {args.T}")
-    if args.verify < 0:
-        raise ConfigError(f"--verify must be >= 0 clips, got {args.verify}")
+    checked_number("--T", args.T, 2, MAX_WINDOW, low_open=False)
+    checked_number("--verify", args.verify, 0, math.inf, low_open=False)
 
     result, half, model = export_checkpoint(args.checkpoint, args.output, T=args.T, opset=args.opset,
                                             simplify=not args.no_simplify, fp16=args.fp16)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,15 +86,13 @@ def options_from_args(args: argparse.Namespace) -> "EdgeRPPGOptions":
 def check_counts(args: argparse.Namespace) -> None:
     """Refuse count flags outside their range (``--max-frames -1`` ran forever, ``--window -5`` was
     ignored) with a one-line ``ConfigError`` naming the flag."""
-    from edge_rppg.errors import ConfigError
+    from edge_rppg.cli.main import checked_number
     from edge_rppg.window_stage import MAX_WINDOW
 
-    limits = {"--max-frames": (args.max_frames, 1, None), "--window": (args.window, 2, MAX_WINDOW),
+    limits = {"--max-frames": (args.max_frames, 1, math.inf), "--window": (args.window, 2, MAX_WINDOW),
               "--max-num-faces": (args.max_num_faces, 1, 16), "--queue-size": (args.queue_size, 1, 10_000)}
     for flag, (value, low, high) in limits.items():
-        if value is not None and (value < low or (high is not None and value > high)):
-            raise ConfigError(f"{flag} must be {'>= ' + str(low) if high is None else f'between {low} and {high}'}, "
-                              f"got {value}")
+        checked_number(flag, value, low, high, low_open=False)
 
 
 def check_file_rate(args: argparse.Namespace) -> None:
