@@ -147,10 +147,48 @@ def normalize_acdc(mstmap: np.ndarray) -> np.ndarray:
     return np.clip(y, -ACDC_CLIP, ACDC_CLIP).astype(np.float32)
 
 
+#: channel of an ``acdc_pos`` window that carries the per-row POS pulse (V's place)
+POS_CHANNEL = 5
+
+
+def normalize_acdc_pos(mstmap: np.ndarray) -> np.ndarray:
+    """AC/DC window (:func:`normalize_acdc`) whose V channel is replaced by each ROI row's
+    POS pulse.
+
+    Channels 0-4 are R, G, B, Y, U exactly as in ``acdc`` (relative change, one common
+    scale).  V, nearly a linear mix of R, G, B there and so redundant for the model's
+    linear embedding, becomes the POS pulse of the row (``edge_rppg.methods.pos_rows`` at
+    the model rate, 1.6 s windows): POS's alpha tuning cancels the strongest colour
+    distortion of each short window (a lamp's own colour, an intensity change), a
+    *non-linear* step the embedding cannot learn from R, G, B alone, so every row hands
+    the model a distortion-cancelled candidate pulse and the network's clustering
+    decides which rows, and which part of each, to trust.  The POS channel is divided by
+    the RMS of all its rows (keeping their relative strength) and clipped to
+    ``±ACDC_CLIP``.  Rows with a NaN frame get NaN in the POS channel.  Returns float32.
+    """
+    from .methods.pos import pos_rows
+    from .model_file import MODEL_FPS
+
+    y = normalize_acdc(mstmap)
+    x = np.asarray(mstmap, dtype=np.float64)[..., :3]
+    finite = np.isfinite(x)
+    bad_row = ~finite.all(axis=(0, 2))
+    n = finite.sum(axis=0)
+    mean = np.where(finite, x, 0.0).sum(axis=0) / np.maximum(n, 1)
+    filled = np.where(finite, x, mean[None])
+    h = pos_rows(filled, MODEL_FPS)
+    rms = float(np.sqrt(np.mean(h[:, ~bad_row] ** 2))) if (~bad_row).any() else 0.0
+    h = h / rms if rms > 1e-12 else h
+    h[:, bad_row] = np.nan
+    y[..., POS_CHANNEL] = np.clip(h, -ACDC_CLIP, ACDC_CLIP).astype(np.float32)
+    return y
+
+
 #: window normalisations by name (``ClusterPhysConfig.input_norm``)
 NORMALIZATIONS: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "minmax": normalize_minmax,
     "acdc": normalize_acdc,
+    "acdc_pos": normalize_acdc_pos,
 }
 #: what a model config without an ``input_norm`` field was trained with
 LEGACY_INPUT_NORM = "minmax"

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from edge_rppg.mstmap import (LEGACY_INPUT_NORM, NORMALIZATIONS, input_norm_of, normalize_acdc, normalize_minmax,
-                              normalize_window)
+from edge_rppg.mstmap import (LEGACY_INPUT_NORM, NORMALIZATIONS, POS_CHANNEL, input_norm_of, normalize_acdc,
+                              normalize_acdc_pos, normalize_minmax, normalize_window)
 
 
 def _window(ratio_g_to_r: float = 2.0, T: int = 160) -> np.ndarray:
@@ -57,7 +57,8 @@ def test_normalize_window_dispatch():
     x = _window()
     np.testing.assert_array_equal(normalize_window(x), normalize_minmax(x))   # legacy default
     np.testing.assert_array_equal(normalize_window(x, "acdc"), normalize_acdc(x))
-    assert set(NORMALIZATIONS) == {"minmax", "acdc"}
+    np.testing.assert_array_equal(normalize_window(x, "acdc_pos"), normalize_acdc_pos(x))
+    assert set(NORMALIZATIONS) == {"minmax", "acdc", "acdc_pos"}
     with pytest.raises(KeyError, match="acdc"):
         normalize_window(x, "zscore")
 
@@ -99,3 +100,46 @@ def test_old_checkpoint_loads_as_minmax_and_engines_normalise_by_config(tmp_path
     got = eng.infer(x)
     np.testing.assert_allclose(got, want, atol=1e-5)
     assert np.abs(got - other).max() > 1e-3
+
+
+def test_pos_rows_equals_pos_on_each_row():
+    from edge_rppg.methods.pos import pos, pos_rows
+
+    rgb = 100.0 + np.random.default_rng(3).random((161, 7, 3))
+    want = np.stack([pos(rgb[:, r], 30.0) for r in range(7)], axis=1)
+    np.testing.assert_allclose(pos_rows(rgb, 30.0), want, rtol=0, atol=1e-12)
+
+
+def _lamp_window(T: int = 160, seed: int = 0) -> tuple:
+    """Rows with a weak pulse along the blood-absorption direction plus a 15x stronger
+    orange lamp (R >> G >> B) at another in-band rate, and the pulse itself."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(T) / 30.0
+    pulse = np.sin(2 * np.pi * 1.2 * t)
+    lamp = np.sin(2 * np.pi * 1.7 * t + 0.3)
+    dc = np.array([160.0, 110.0, 90.0])
+    rel = 0.002 * (np.array([0.33, 0.77, 0.53])[None] * -pulse[:, None]) + 0.03 * np.array([1.0, 0.55, 0.08]) * lamp[:, None]
+    rgb = dc * (1.0 + rel)
+    x = np.empty((T, 63, 6), np.float32)
+    x[..., :3] = (rgb[:, None, :] + rng.normal(0, 0.01, (T, 63, 3)))
+    x[..., 3:] = x[..., :3] @ np.array([[0.299, -0.169, 0.5], [0.587, -0.331, -0.419], [0.114, 0.5, -0.081]]) + [0, 128, 128]
+    return x, pulse
+
+
+def test_acdc_pos_channel_carries_the_pulse_that_the_colour_channels_hide():
+    x, pulse = _lamp_window()
+    y = normalize_acdc_pos(x)
+    np.testing.assert_array_equal(y[..., :POS_CHANNEL], normalize_acdc(x)[..., :POS_CHANNEL])
+    r_pos = np.corrcoef(y[:, 0, POS_CHANNEL], pulse)[0, 1]
+    r_green = abs(np.corrcoef(y[:, 0, 1], pulse)[0, 1])
+    assert r_pos > 0.9 and r_green < 0.3, (r_pos, r_green)
+    assert np.sqrt(np.mean(y[..., POS_CHANNEL].astype(np.float64) ** 2)) == pytest.approx(1.0, rel=0.05)
+
+
+def test_acdc_pos_nan_rows_and_bounds():
+    x, _ = _lamp_window()
+    x[10, 4, 1] = np.nan
+    y = normalize_acdc_pos(x)
+    assert np.isnan(y[:, 4, POS_CHANNEL]).all()
+    assert np.isfinite(np.delete(y, 4, axis=1)[..., POS_CHANNEL]).all()
+    assert np.abs(np.nan_to_num(y)).max() <= 6.0

@@ -46,11 +46,14 @@ def window_len(fs: float, win_s: float) -> int:
 
 
 def overlap_add(x: np.ndarray, win: int, fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """Apply ``fn`` (``[L, 3] → [L]``) to Hann-tapered half-overlapping windows and overlap-add.
+    """Apply ``fn`` (``[L, ..., 3] → [L, ...]``) to Hann-tapered half-overlapping windows
+    along axis 0 and overlap-add.
 
     With Hann windows at 50 % overlap the tapers sum to a constant, so the output has
     no window-rate ripple; the first and last half windows are normalised by the
-    summed taper. A signal shorter than ``win`` is processed as one window.
+    summed taper. A signal shorter than ``win`` is processed as one window. Trailing
+    axes between time and colour (e.g. the 63 ROI rows of an MSTmap) ride along, so one
+    call processes every row at once.
     """
     n = x.shape[0]
     if n <= win:
@@ -60,13 +63,16 @@ def overlap_add(x: np.ndarray, win: int, fn: Callable[[np.ndarray], np.ndarray])
     if starts[-1] != n - win:
         starts.append(n - win)
     taper = np.hanning(win + 2)[1:-1]
-    out = np.zeros(n)
+    out: np.ndarray = np.zeros(0)
     wsum = np.zeros(n)
     for s in starts:
         seg = fn(x[s:s + win])
-        out[s:s + win] += (seg - seg.mean()) * taper
-        wsum[s:s + win] += taper
-    return out / np.maximum(wsum, 1e-12)
+        if out.size == 0:
+            out = np.zeros((n,) + seg.shape[1:])
+            taper = taper.reshape((-1,) + (1,) * (seg.ndim - 1))
+        out[s:s + win] += (seg - seg.mean(axis=0)) * taper
+        wsum[s:s + win] += taper.reshape(-1)
+    return out / np.maximum(wsum, 1e-12).reshape((-1,) + (1,) * (out.ndim - 1))
 
 
 def inband(x: np.ndarray, fs: float) -> np.ndarray:
