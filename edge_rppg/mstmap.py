@@ -184,11 +184,23 @@ def normalize_acdc_pos(mstmap: np.ndarray) -> np.ndarray:
     return y
 
 
+def normalize_minmax_acdc(mstmap: np.ndarray) -> np.ndarray:
+    """Both views of a window: channels 0-2 are R, G, B min-max scaled per trace (the
+    paper's normalisation, :func:`normalize_minmax`: every trace's waveform at full range),
+    channels 3-5 are R, G, B as relative changes with one common scale
+    (:func:`normalize_acdc`: the colour signature that separates a pulse from a light or
+    a movement).  Y, U, V, linear mixes of R, G, B, are left out.  Returns float32."""
+    y = normalize_minmax(mstmap)
+    y[..., 3:6] = normalize_acdc(mstmap)[..., 0:3]
+    return y
+
+
 #: window normalisations by name (``ClusterPhysConfig.input_norm``)
 NORMALIZATIONS: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "minmax": normalize_minmax,
     "acdc": normalize_acdc,
     "acdc_pos": normalize_acdc_pos,
+    "minmax_acdc": normalize_minmax_acdc,
 }
 #: what a model config without an ``input_norm`` field was trained with
 LEGACY_INPUT_NORM = "minmax"

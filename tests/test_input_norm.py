@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from edge_rppg.mstmap import (LEGACY_INPUT_NORM, NORMALIZATIONS, POS_CHANNEL, input_norm_of, normalize_acdc,
-                              normalize_acdc_pos, normalize_minmax, normalize_window)
+                              normalize_acdc_pos, normalize_minmax, normalize_minmax_acdc, normalize_window)
 
 
 def _window(ratio_g_to_r: float = 2.0, T: int = 160) -> np.ndarray:
@@ -58,7 +58,7 @@ def test_normalize_window_dispatch():
     np.testing.assert_array_equal(normalize_window(x), normalize_minmax(x))   # legacy default
     np.testing.assert_array_equal(normalize_window(x, "acdc"), normalize_acdc(x))
     np.testing.assert_array_equal(normalize_window(x, "acdc_pos"), normalize_acdc_pos(x))
-    assert set(NORMALIZATIONS) == {"minmax", "acdc", "acdc_pos"}
+    assert set(NORMALIZATIONS) == {"minmax", "acdc", "acdc_pos", "minmax_acdc"}
     with pytest.raises(KeyError, match="acdc"):
         normalize_window(x, "zscore")
 
@@ -143,3 +143,13 @@ def test_acdc_pos_nan_rows_and_bounds():
     assert np.isnan(y[:, 4, POS_CHANNEL]).all()
     assert np.isfinite(np.delete(y, 4, axis=1)[..., POS_CHANNEL]).all()
     assert np.abs(np.nan_to_num(y)).max() <= 6.0
+
+
+def test_minmax_acdc_holds_both_views():
+    x = _window(2.0)
+    y = normalize_minmax_acdc(x)
+    np.testing.assert_array_equal(y[..., :3], normalize_minmax(x)[..., :3])
+    np.testing.assert_array_equal(y[..., 3:], normalize_acdc(x)[..., :3])
+    ptp = np.ptp(y[:, 0], axis=0)
+    np.testing.assert_allclose(ptp[:3], 1.0, atol=1e-6)                      # shape view: full range each
+    assert ptp[4] / ptp[3] == pytest.approx(2.0, rel=1e-3)                    # colour view: G twice R
