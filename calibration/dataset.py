@@ -102,7 +102,7 @@ class CalibrationSet:
     def normalised(self, input_norm: Optional[str] = None) -> np.ndarray:
         """Windows after :func:`~edge_rppg.mstmap.normalize_window` (what the model sees) in the
         model's ``input_norm`` mode — pass ``edge_rppg.mstmap.input_norm_of(onnx metadata)``;
-        None = ``"minmax"``, the mode of every model shipped so far (configs without the field)."""
+        None = ``"minmax"``, the mode of configs without the field (models from before it existed)."""
         from edge_rppg.mstmap import LEGACY_INPUT_NORM, normalize_window
 
         mode = input_norm or LEGACY_INPUT_NORM
