@@ -83,7 +83,9 @@ class ClusterPhysConfig(Config):
       (:func:`edge_rppg.mstmap.normalize_window`): ``"acdc"`` divides each trace by its
       temporal mean, subtracts 1 and applies one scale common to the whole window, which
       keeps the relative R/G/B amplitude that tells a pulse from light and motion;
-      ``"minmax"`` is the paper's (CVD's) per-trace min-max.  Stored with the config, so
+      ``"minmax"`` is the paper's (CVD's) per-trace min-max; ``"acdc_pos"`` (the shipped
+      model's) is ``"acdc"`` with V replaced by each ROI row's POS pulse, ``"minmax_acdc"``
+      both views side by side (:data:`edge_rppg.mstmap.NORMALIZATIONS`).  Stored with the config, so
       checkpoints and ONNX metadata carry it; configs without it load as ``"minmax"``.
 
     Ablation switches (Tables 4–5): ``use_clustering=False`` replaces clustering with a
