@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -119,6 +119,14 @@ def normalize_minmax(mstmap: np.ndarray) -> np.ndarray:
 ACDC_CLIP = 6.0
 
 
+def _trace_means(x: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(finite, n, mean)`` of ``[T, ...]`` traces: the finite mask, the finite samples per
+    trace and the mean over them (0 for an all-NaN trace)."""
+    finite = np.isfinite(x)
+    n = finite.sum(axis=0)
+    return finite, n, np.where(finite, x, 0.0).sum(axis=0) / np.maximum(n, 1)
+
+
 def normalize_acdc(mstmap: np.ndarray) -> np.ndarray:
     """AC/DC-normalise a ``[T, 63, 6]`` window with ONE scale common to all its traces.
 
@@ -134,9 +142,7 @@ def normalize_acdc(mstmap: np.ndarray) -> np.ndarray:
     x = np.asarray(mstmap, dtype=np.float64)
     if x.ndim != 3:
         raise ShapeError(f"normalize_window expects [T, 63, 6]; got shape {x.shape}")
-    finite = np.isfinite(x)
-    n = finite.sum(axis=0)
-    mean = np.where(finite, x, 0.0).sum(axis=0) / np.maximum(n, 1)
+    finite, n, mean = _trace_means(x)
     ok = (n > 0) & (mean > 1e-6)
     with np.errstate(invalid="ignore", divide="ignore"):
         ac = np.where(ok[None], x / np.where(ok, mean, 1.0)[None] - 1.0, np.where(finite, 0.0, np.nan))
@@ -171,10 +177,8 @@ def normalize_acdc_pos(mstmap: np.ndarray) -> np.ndarray:
 
     y = normalize_acdc(mstmap)
     x = np.asarray(mstmap, dtype=np.float64)[..., :3]
-    finite = np.isfinite(x)
+    finite, _, mean = _trace_means(x)
     bad_row = ~finite.all(axis=(0, 2))
-    n = finite.sum(axis=0)
-    mean = np.where(finite, x, 0.0).sum(axis=0) / np.maximum(n, 1)
     filled = np.where(finite, x, mean[None])
     h = pos_rows(filled, MODEL_FPS)
     rms = float(np.sqrt(np.mean(h[:, ~bad_row] ** 2))) if (~bad_row).any() else 0.0
