@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, List, Optional, Protocol, Tuple, Type, TypeVar, runtime_checkable
+from typing import Any, Dict, List, Optional, Protocol, Tuple, Type, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -74,7 +74,7 @@ class LandmarkerOptions(Config):
     ``track_*`` fields set the landmark schedule (mesh at a rate, Lucas–Kanade tracking in
     between, mesh again on loss or drift; the face detector inside FaceMesh runs only
     when no face is tracked — with ``max_num_faces`` > 1 at most at mesh runs, never on the
-    tracked frames).  ``settle_passes``: in tracking
+    tracked frames, and with ``detect_rate_hz`` at most that often: see below).  ``settle_passes``: in tracking
     mode, when a face is (re)acquired the frame is processed this many more times so the
     first landmarks already come from the converged tracker, not the detector's cruder
     crop — otherwise the first frames sit ~1.5 % off in scale and show as a jump in the
@@ -107,10 +107,18 @@ class LandmarkerOptions(Config):
     #: ``moved_passes`` more times on the frame so its crop catches up
     moved_frac: float = 0.01
     moved_passes: int = 1
+    #: with ``max_num_faces`` > 1 and fewer faces tracked than that, FaceMesh runs its face
+    #: detector on every call to look for the missing ones (~2 ms of a ~5 ms call at
+    #: 640x480). Scheduled mesh runs therefore look for new faces at most this often (Hz of
+    #: stream time); in between they refresh only the faces already tracked, on a second
+    #: FaceMesh graph sized to them, which runs no detector while it keeps them. A tracked
+    #: face lost at a refresh makes that run a full search. 0 = search at every mesh run.
+    detect_rate_hz: float = 1.0
 
     def __post_init__(self) -> None:
         self.require({"mesh_rate_hz >= 0 (0 = mesh on every frame)": self.mesh_rate_hz >= 0,
                       "moved_frac >= 0": self.moved_frac >= 0, "moved_passes >= 0": self.moved_passes >= 0,
+                      "detect_rate_hz >= 0 (0 = search at every mesh run)": self.detect_rate_hz >= 0,
                       "track_fb_max_px > 0": self.track_fb_max_px > 0,
                       "0 < track_min_points <= 1": 0 < self.track_min_points <= 1,
                       "track_max_residual > 0": self.track_max_residual > 0})
@@ -150,14 +158,19 @@ class MediaPipeLandmarker:
         self.options = options or LandmarkerOptions()
         if self.options.max_num_faces < 1:
             raise ValueError(f"max_num_faces must be >= 1, got {self.options.max_num_faces}")
-        self._mesh: Any = None
+        self._mesh: Any = None                    # the FaceMesh graph for max_num_faces (searches)
+        self._refresh: Dict[int, Any] = {}        # graphs for fewer faces (refreshes), by face count
+        self._acquired: Dict[int, bool] = {}      # graph (by face count) is tracking its faces
         self._last_ts: Optional[float] = None
-        self._tracking = False
         self._tracker = MeshTracker(self.options.tracker_settings())
         self._last_mesh_ts: Optional[float] = None
-        #: frames answered by a mesh run / by tracking since creation (for benchmarks)
+        self._last_search_ts: Optional[float] = None
+        self._faces_seen = 0                      # faces found by the last mesh run
+        #: frames answered by a mesh run / by tracking since creation, and the mesh runs
+        #: that searched for faces (the face detector may run) (for benchmarks)
         self.mesh_runs = 0
         self.tracked_frames = 0
+        self.search_runs = 0
         self._open()
 
     @classmethod
@@ -165,22 +178,26 @@ class MediaPipeLandmarker:
         """Build from a :class:`LandmarkerOptions` (MediaPipe Tasks naming)."""
         return cls(options)
 
-    def _open(self) -> None:
+    def _new_graph(self, max_num_faces: int) -> Any:
+        """A FaceMesh graph with these options, for up to ``max_num_faces`` faces."""
         from mediapipe.python.solutions import face_mesh  # heavy import: only when used
 
         o = self.options
-        self._mesh = face_mesh.FaceMesh(static_image_mode=o.static_image_mode,
-                                        max_num_faces=o.max_num_faces, refine_landmarks=False,
-                                        min_detection_confidence=o.min_detection_confidence,
-                                        min_tracking_confidence=o.min_tracking_confidence)
+        return face_mesh.FaceMesh(static_image_mode=o.static_image_mode,
+                                  max_num_faces=max_num_faces, refine_landmarks=False,
+                                  min_detection_confidence=o.min_detection_confidence,
+                                  min_tracking_confidence=o.min_tracking_confidence)
+
+    def _open(self) -> None:
+        self._mesh = self._new_graph(self.options.max_num_faces)
 
     def reset(self) -> None:
         """Forget tracking state (start of a new clip)."""
         self.close()
         self._last_ts = None
-        self._tracking = False
         self._tracker.clear()
-        self._last_mesh_ts = None
+        self._last_mesh_ts = self._last_search_ts = None
+        self._faces_seen = 0
         self._open()
 
     def detect(self, frame_rgb: np.ndarray, timestamp_ms: float) -> List[Face]:
@@ -205,7 +222,7 @@ class MediaPipeLandmarker:
                 return self._faces(moved)
         moved = self._tracker.motion if self._tracker.active else 0.0
         extra = o.moved_passes if o.tracking_enabled and moved > o.moved_frac else 0
-        faces = self._run_mesh(np.ascontiguousarray(frame), extra)
+        faces = self._run_mesh(np.ascontiguousarray(frame), extra, float(timestamp_ms))
         self.mesh_runs += 1
         if o.tracking_enabled:
             self._last_mesh_ts = float(timestamp_ms)
@@ -219,16 +236,54 @@ class MediaPipeLandmarker:
         faces.sort(key=lambda face: face.area, reverse=True)
         return faces
 
-    def _run_mesh(self, frame: np.ndarray, extra_passes: int = 0) -> List[Face]:
-        """One FaceMesh run (plus ``settle_passes`` on (re)acquisition, or ``extra_passes``
-        when the face moved since the last run), largest face first."""
-        found = self._mesh.process(frame).multi_face_landmarks or []
+    def _refresh_count(self) -> int:
+        """Face count of the refresh graph mesh runs use (the faces the last run found), or
+        0 when every run is a search (see :attr:`LandmarkerOptions.detect_rate_hz`)."""
         o = self.options
-        passes = o.settle_passes if not self._tracking else extra_passes
+        seen = self._faces_seen
+        return seen if o.tracking_enabled and o.detect_rate_hz > 0 and 0 < seen < o.max_num_faces else 0
+
+    def _search_due(self, timestamp_ms: float) -> bool:
+        """True when ``1 / detect_rate_hz`` of stream time has passed since the last search."""
+        last = self._last_search_ts
+        return last is None or timestamp_ms - last >= 1000.0 / self.options.detect_rate_hz - 1e-6
+
+    def _process(self, count: int, frame: np.ndarray, extra_passes: int) -> list:
+        """Run the graph for ``count`` faces (0 = the search graph) on ``frame``, with
+        ``settle_passes`` when it (re)acquires, else ``extra_passes``; FaceMesh's faces."""
+        o = self.options
+        if count:
+            graph = self._refresh.get(count)
+            if graph is None:
+                graph = self._refresh[count] = self._new_graph(count)
+        else:
+            graph = self._mesh
+        found = graph.process(frame).multi_face_landmarks or []
+        passes = o.settle_passes if not self._acquired.get(count, False) else extra_passes
         if found and not o.static_image_mode:
             for _ in range(passes):   # let FaceMesh's own tracker re-crop on this frame
-                found = self._mesh.process(frame).multi_face_landmarks or found
-        self._tracking = bool(found)
+                found = graph.process(frame).multi_face_landmarks or found
+        self._acquired[count] = bool(found)
+        return found
+
+    def _run_mesh(self, frame: np.ndarray, extra_passes: int = 0, timestamp_ms: float = 0.0) -> List[Face]:
+        """One FaceMesh run (plus ``settle_passes`` on (re)acquisition, or ``extra_passes``
+        when the face moved since the last run), largest face first.
+
+        With fewer faces tracked than ``max_num_faces`` the run refreshes them on the graph
+        sized to them (no face detector); a search on the full graph follows when
+        ``detect_rate_hz`` says one is due or the refresh lost a face, and its faces are
+        kept only if it found more.
+        """
+        count = self._refresh_count()
+        found = self._process(count, frame, extra_passes) if count else []
+        if not count or len(found) < count or self._search_due(timestamp_ms):
+            searched = self._process(0, frame, extra_passes)
+            self._last_search_ts = timestamp_ms
+            self.search_runs += 1
+            if len(searched) > len(found) or not count:
+                found = searched
+        self._faces_seen = len(found)
         h, w = frame.shape[:2]
         faces = []
         for f in found:
@@ -239,10 +294,13 @@ class MediaPipeLandmarker:
         return faces
 
     def close(self) -> None:
-        """Release the MediaPipe graph (idempotent)."""
+        """Release the MediaPipe graphs (idempotent)."""
         if self._mesh is not None:
             self._mesh.close()
             self._mesh = None
+        for graph in self._refresh.values():
+            graph.close()
+        self._refresh, self._acquired = {}, {}
 
     def __enter__(self) -> "MediaPipeLandmarker":
         return self

@@ -112,6 +112,44 @@ def test_schedule_with_two_faces_allowed_does_not_run_the_mesh_every_frame(movin
         assert lmk.mesh_runs <= 6 and lmk.tracked_frames >= 24
 
 
+def test_two_faces_allowed_searches_at_the_detect_rate_and_matches_one_face(moving_clip) -> None:
+    """max_num_faces=2, one visible face, 2 s: the mesh runs at 5 Hz but searches for more
+    faces (where FaceMesh's detector runs) at detect_rate_hz = 1 Hz; the faces it returns
+    agree with the max_num_faces=1 schedule (the refresh graph is that graph)."""
+    frames, _ = moving_clip
+    clip = frames + frames[::-1]                       # 60 frames = 2 s, smooth motion
+    one = MediaPipeLandmarker(LandmarkerOptions(max_num_faces=1, mesh_rate_hz=5.0))
+    two = MediaPipeLandmarker(LandmarkerOptions(max_num_faces=2, mesh_rate_hz=5.0, detect_rate_hz=1.0))
+    every = MediaPipeLandmarker(LandmarkerOptions(max_num_faces=2, mesh_rate_hz=5.0, detect_rate_hz=0.0))
+    got = {k: [m.detect(f, 1000.0 * i / 30) for i, f in enumerate(clip)] for k, m in
+           (("one", one), ("two", two), ("every", every))}
+    assert all(len(r) == 1 for r in got["two"])
+    assert two.mesh_runs == every.mesh_runs == 10
+    assert two.search_runs == 2          # t = 0 and 1 s; the other 8 runs refresh without the detector
+    assert every.search_runs == 10       # detect_rate_hz=0: every mesh run searches (the old behaviour)
+    err = [float(np.median(np.linalg.norm(a[0].landmarks - b[0].landmarks, axis=1)))
+           for a, b in zip(got["one"], got["two"])]
+    assert max(err) < 0.5
+    for m in (one, two, every):
+        m.close()
+
+
+def test_a_second_face_is_found_at_the_next_search(moving_clip) -> None:
+    """One face for 0.5 s, then a second one appears: the search 1 s after the first finds
+    it and from then on both are returned (tracked and refreshed)."""
+    frames, _ = moving_clip
+    face = frames[0][:, 160:480]                       # the astronaut's head, 320 px wide
+    single = np.full((480, 640, 3), 90, np.uint8)
+    single[:, :320] = face
+    double = single.copy()
+    double[:, 320:] = face[:, ::-1]
+    with MediaPipeLandmarker(LandmarkerOptions(max_num_faces=2, mesh_rate_hz=5.0, detect_rate_hz=1.0)) as lmk:
+        counts = [len(lmk.detect(single if i < 15 else double, 1000.0 * i / 30)) for i in range(45)]
+    assert counts[:15] == [1] * 15
+    assert counts[30:] == [2] * 15       # search at t = 1 s (frame 30) found the second face
+    assert lmk.search_runs <= 4
+
+
 def test_loss_reruns_the_mesh_and_no_face_gives_empty(moving_clip) -> None:
     frames, _ = moving_clip
     blank = np.full_like(frames[0], 120)
