@@ -194,6 +194,38 @@ def test_vitals_overlap_add_matches_clip_stitching() -> None:
     np.testing.assert_array_equal(raw.astype(np.float32), ref)
 
 
+def test_clip_inference_covers_every_inner_sample_with_several_windows() -> None:
+    """``infer_clip``'s default hop (:data:`CLIP_HOP_FRACTION` of T): every sample at least
+    one window away from both ends lies in ``1 / CLIP_HOP_FRACTION`` windows, the last window
+    ends at the clip's end, and the stitched output of an engine that returns its input
+    follows the input (each window is standardised before the tapered overlap-add)."""
+    from edge_rppg.engines.base import EngineInfo
+    from edge_rppg.vitals import CLIP_HOP_FRACTION, infer_clip
+
+    seen: list = []
+
+    class Echo:
+        info = EngineInfo(name="echo", T=160)
+
+        def infer(self, m: np.ndarray) -> np.ndarray:
+            seen.append(m[:, 0, 1].copy())     # channel 1 carries each sample's index
+            return m[:, 0, 0].copy()
+
+    n, T = 1000, 160
+    rng = np.random.default_rng(1)
+    sig = rng.standard_normal(n).astype(np.float32)
+    mst = np.zeros((n, 63, 6), np.float32)
+    mst[:, :, 0] = sig[:, None]
+    mst[:, :, 1] = np.arange(n, dtype=np.float32)[:, None]
+    out = infer_clip(Echo(), mst)
+    cover = np.zeros(n, int)
+    for idx in seen:
+        cover[idx.astype(int)] += 1
+    assert seen[-1][-1] == n - 1
+    assert cover[T:n - T].min() >= round(1 / CLIP_HOP_FRACTION)
+    assert out.shape == (n,) and float(np.corrcoef(out, sig)[0, 1]) > 0.97
+
+
 def test_processor_checks_engine_T_and_running_mode(clip: dict) -> None:
     from edge_rppg.engines.base import EngineInfo
 
