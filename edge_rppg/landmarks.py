@@ -189,7 +189,12 @@ class MediaPipeLandmarker:
                                   min_tracking_confidence=o.min_tracking_confidence)
 
     def _open(self) -> None:
-        self._mesh = self._new_graph(self.options.max_num_faces)
+        o = self.options
+        self._mesh = self._new_graph(o.max_num_faces)
+        if o.tracking_enabled and o.detect_rate_hz > 0 and o.max_num_faces > 1:
+            # the one-face refresh graph is the common case (a driver): built now, so that
+            # its ~0.2 s start-up does not stall the stream at its first use
+            self._refresh[1] = self._new_graph(1)
 
     def reset(self) -> None:
         """Forget tracking state (start of a new clip)."""
