@@ -188,10 +188,16 @@ class MediaPipeLandmarker:
                                   min_detection_confidence=o.min_detection_confidence,
                                   min_tracking_confidence=o.min_tracking_confidence)
 
-    def _open(self) -> None:
+    @property
+    def _refreshes(self) -> bool:
+        """True when mesh runs may refresh tracked faces on a smaller graph (tracking, a
+        search rate, and room for more faces than one)."""
         o = self.options
-        self._mesh = self._new_graph(o.max_num_faces)
-        if o.tracking_enabled and o.detect_rate_hz > 0 and o.max_num_faces > 1:
+        return o.tracking_enabled and o.detect_rate_hz > 0 and o.max_num_faces > 1
+
+    def _open(self) -> None:
+        self._mesh = self._new_graph(self.options.max_num_faces)
+        if self._refreshes:
             # the one-face refresh graph is the common case (a driver): built now, so that
             # its ~0.2 s start-up does not stall the stream at its first use
             self._refresh[1] = self._new_graph(1)
@@ -244,9 +250,8 @@ class MediaPipeLandmarker:
     def _refresh_count(self) -> int:
         """Face count of the refresh graph mesh runs use (the faces the last run found), or
         0 when every run is a search (see :attr:`LandmarkerOptions.detect_rate_hz`)."""
-        o = self.options
         seen = self._faces_seen
-        return seen if o.tracking_enabled and o.detect_rate_hz > 0 and 0 < seen < o.max_num_faces else 0
+        return seen if self._refreshes and 0 < seen < self.options.max_num_faces else 0
 
     def _search_due(self, timestamp_ms: float) -> bool:
         """True when ``1 / detect_rate_hz`` of stream time has passed since the last search."""

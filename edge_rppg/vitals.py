@@ -193,10 +193,10 @@ class OverlapAdd:
 #: Default hop of :func:`infer_clip`, as a fraction of the engine window: every sample is
 #: covered by four windows, whose overlap-add averages out the model's per-window errors
 #: (a live stream with ``hop_s`` = 1 s already covers each sample ~5 times). Measured with
-#: ``bench/bench_realistic.py --seeds 12`` on the shipped model: all-pulse MAE 3.93 → 3.92
-#: bpm and lower in 9 of 10 pulse conditions than with half a window (e.g. sodium lamps
-#: 0.25 → 0.22, still 0.07 → 0.06); an eighth gave nothing more. It doubles the engine
-#: calls of a file (~0.45 → ~0.9 ms per 30 fps frame with the shipped ONNX model).
+#: ``bench/bench_realistic.py --seeds 12`` on the model then shipped (stage 1 of the current
+#: one): all-pulse MAE 3.93 → 3.92 bpm and lower in 9 of 10 pulse conditions than with half
+#: a window (e.g. sodium lamps 0.25 → 0.22, still 0.07 → 0.06); an eighth gave nothing
+#: more. It doubles the engine calls of a file.
 CLIP_HOP_FRACTION = 0.25
 
 

@@ -183,6 +183,8 @@ def test_schedule_options_validate_and_round_trip() -> None:
         LandmarkerOptions(mesh_rate_hz=-1)
     with pytest.raises(ValueError, match="track_min_points"):
         LandmarkerOptions(track_min_points=0.0)
+    with pytest.raises(ValueError, match="detect_rate_hz"):
+        LandmarkerOptions(detect_rate_hz=-1.0)
     with LANDMARKERS.get("mediapipe").create_from_options(opts) as lmk:
         assert lmk.options.mesh_rate_hz == 7.5
 
