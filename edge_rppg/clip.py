@@ -25,6 +25,7 @@ from .engines.base import Engine, EngineInfo
 from .engines.registry import load_engine
 from .errors import ClipTooShortError
 from .extract import Extraction
+from .landmarks import DEFAULT_LANDMARKER
 from .model_file import MODEL_FPS
 from .mstmap import fill_invalid, resample, resample_times
 from .validity import ValidityConfig, artefact_series
@@ -41,12 +42,15 @@ class EstimateConfig(Config):
     model_fps: rate the MSTmap is resampled to before the engine (the model rate).
     progress: show a progress bar while reading long videos.
     validity: the artefact gate and the clip rule (:class:`~edge_rppg.validity.ValidityConfig`).
+    landmark_model: the landmarker (``EdgeRPPGOptions.landmark_model``): ``"onnx"``, the
+        bundled face models, or ``"mediapipe"``, mediapipe's FaceMesh (the reference).
     """
 
     signal: SignalConfig = field(default_factory=SignalConfig)
     model_fps: float = MODEL_FPS
     progress: bool = True
     validity: ValidityConfig = field(default_factory=ValidityConfig)
+    landmark_model: str = DEFAULT_LANDMARKER
 
 
 @dataclass

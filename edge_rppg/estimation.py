@@ -31,7 +31,7 @@ def video_options(engine: Union[str, Path, Engine, None], config: EstimateConfig
     return EdgeRPPGOptions(base_options=BaseOptions(model="default" if engine is None else engine),
                            running_mode=VIDEO, model_fps=config.model_fps, signal=config.signal,
                            validity=config.validity, face_select="first", landmarks=LandmarkerOptions(),
-                           roi_backend="cpu")
+                           landmark_model=config.landmark_model, roi_backend="cpu")
 
 
 def estimate(source: Union[str, Path, Iterable[np.ndarray]], engine: Union[str, Engine, None] = None,

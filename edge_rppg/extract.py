@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import ConfigError, NoFaceError, VideoReadError
 from .frame_stages import InputStage, LandmarksStage, RoiAverageStage
-from .landmarks import N_LANDMARKS, Landmarker, LandmarkerOptions, LandmarkSmoother, MediaPipeLandmarker
+from .landmarks import DEFAULT_LANDMARKER, LANDMARKERS, N_LANDMARKS, Landmarker, LandmarkerOptions, LandmarkSmoother
 from .mstmap import combine_roi_sums
 from .roi import META_ROI_NAMES
 from .stage_base import Packet, Stage, timed
@@ -212,7 +212,7 @@ def extract_mstmap(source: Source, landmarker: Optional[Landmarker] = None, *, f
                    keep_landmarks: bool = True) -> Extraction:
     """Extract the ``[T, 63, 6]`` MSTmap of a video file, an image folder or RGB frames.
 
-    ``landmarker``: defaults to a new tracking :class:`MediaPipeLandmarker` (closed at the
+    ``landmarker``: defaults to a new tracking :data:`~edge_rppg.landmarks.DEFAULT_LANDMARKER` (closed at the
     end; one you pass in is left open); its first face is used.  ``fps``: required for an
     iterable of frames and an image folder, optional override for a video file.
     ``progress``: tqdm bar (stderr) for sources longer than :data:`PROGRESS_MIN_FRAMES`
@@ -224,7 +224,7 @@ def extract_mstmap(source: Source, landmarker: Optional[Landmarker] = None, *, f
     """
     with ExitStack() as stack:
         own = landmarker is None
-        lmk = MediaPipeLandmarker.create_from_options(LandmarkerOptions()) if own else landmarker
+        lmk = LANDMARKERS.get(DEFAULT_LANDMARKER).create_from_options(LandmarkerOptions()) if own else landmarker
         landmarks = LandmarksStage(lmk, select="first", smoother=smoother, own=own)  # type: ignore[arg-type]
         stack.callback(landmarks.close)
         front = [InputStage("rgb"), landmarks, RoiAverageStage("cpu")]

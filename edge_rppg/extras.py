@@ -20,7 +20,7 @@ __all__ = ["EXTRAS", "require", "install_command"]
 #: top-level module → the extra that installs it.
 EXTRAS: Dict[str, str] = {
     "torch": "train", "onnx": "export", "onnxslim": "export", "matplotlib": "plot", "skimage": "synth",
-    "gi": "gstreamer", "cupy": "cuda", "pycuda": "jetson", "tensorrt": "jetson",
+    "gi": "gstreamer", "cupy": "cuda", "pycuda": "jetson", "tensorrt": "jetson", "mediapipe": "mediapipe",
 }
 
 

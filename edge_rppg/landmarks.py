@@ -24,7 +24,7 @@ from .registry import Registry
 from .validation import check_frame
 
 N_LANDMARKS = 468
-L = TypeVar("L", bound="MediaPipeLandmarker")
+L = TypeVar("L", bound="ScheduledLandmarker")
 
 
 @dataclasses.dataclass
@@ -67,7 +67,7 @@ LANDMARKERS: Registry[Any] = Registry("landmarker")
 
 @dataclasses.dataclass
 class LandmarkerOptions(Config):
-    """Options of :class:`MediaPipeLandmarker` (MediaPipe Tasks style).
+    """Options of every landmarker in :data:`LANDMARKERS` (MediaPipe Tasks style).
 
     ``static_image_mode=False`` tracks the face between frames (video); ``True`` runs the
     detector on every frame (unrelated still images).  ``mesh_rate_hz`` and the
@@ -114,14 +114,22 @@ class LandmarkerOptions(Config):
     #: FaceMesh graph sized to them, which runs no detector while it keeps them. A tracked
     #: face lost at a refresh makes that run a full search. 0 = search at every mesh run.
     detect_rate_hz: float = 1.0
+    #: where the ONNX face models run (``"onnx"`` landmarker): ``"cpu"``, ``"cuda"`` or
+    #: ``"tensorrt"`` (ONNX Runtime execution providers, as :attr:`BaseOptions.delegate`
+    #: for the engine); mediapipe's FaceMesh always runs on the CPU
+    delegate: str = "cpu"
 
     def __post_init__(self) -> None:
+        from .engines.registry import DELEGATES
+
+        self.delegate = str(self.delegate).lower()
         self.require({"mesh_rate_hz >= 0 (0 = mesh on every frame)": self.mesh_rate_hz >= 0,
                       "moved_frac >= 0": self.moved_frac >= 0, "moved_passes >= 0": self.moved_passes >= 0,
                       "detect_rate_hz >= 0 (0 = search at every mesh run)": self.detect_rate_hz >= 0,
                       "track_fb_max_px > 0": self.track_fb_max_px > 0,
                       "0 < track_min_points <= 1": 0 < self.track_min_points <= 1,
-                      "track_max_residual > 0": self.track_max_residual > 0})
+                      "track_max_residual > 0": self.track_max_residual > 0,
+                      f"delegate in {DELEGATES}": self.delegate in DELEGATES})
 
     @property
     def tracking_enabled(self) -> bool:
@@ -144,42 +152,137 @@ def _face_from_normalized(points: np.ndarray, width: int, height: int, score: fl
     return Face(landmarks=lm, box=_box_of(lm), score=score)
 
 
-@LANDMARKERS.register("mediapipe")
-class MediaPipeLandmarker:
-    """MediaPipe FaceMesh (468 points) in tracking mode.
+class ScheduledLandmarker:
+    """The landmark schedule every landmarker shares (subclasses bring the face models).
 
-    FaceMesh's solution API does not report a per-face confidence, so ``score`` is 1.0 for
-    every returned face (faces below ``min_detection_confidence`` /
-    ``min_tracking_confidence`` are not returned at all).  A timestamp that goes backwards
-    (a new clip) restarts the graph so tracking state does not leak between clips.
+    :meth:`detect` answers a frame either by a *mesh run* (the subclass's ``_run_mesh``:
+    the face-mesh network, and the face detector when a face must be found) or, with
+    :attr:`LandmarkerOptions.tracking_enabled`, by moving the last mesh with
+    :class:`~edge_rppg.face_tracking.MeshTracker`: the mesh runs when ``1 / mesh_rate_hz``
+    of stream time has passed since its last run, or when tracking reports a loss or
+    drift.  A timestamp that goes backwards (a new clip) resets all tracking state.
+
+    Subclasses implement ``_open`` (build the models), ``_forget`` (drop the models'
+    tracking state), ``_release`` (free the models) and ``_run_mesh``.
     """
 
     def __init__(self, options: Optional[LandmarkerOptions] = None) -> None:
         self.options = options or LandmarkerOptions()
         if self.options.max_num_faces < 1:
             raise ValueError(f"max_num_faces must be >= 1, got {self.options.max_num_faces}")
-        self._mesh: Any = None                    # the FaceMesh graph for max_num_faces (searches)
-        self._refresh: Dict[int, Any] = {}        # graphs for fewer faces (refreshes), by face count
-        self._acquired: Dict[int, bool] = {}      # graph (by face count) is tracking its faces
+        self._open_flag = False
         self._last_ts: Optional[float] = None
         self._tracker = MeshTracker(self.options.tracker_settings())
         self._last_mesh_ts: Optional[float] = None
         self._last_search_ts: Optional[float] = None
-        self._faces_seen = 0                      # faces found by the last mesh run
+        self._last_meshes: List[np.ndarray] = []   # the meshes returned for the previous frame
         #: frames answered by a mesh run / by tracking since creation, and the mesh runs
         #: that searched for faces (the face detector may run) (for benchmarks)
         self.mesh_runs = 0
         self.tracked_frames = 0
         self.search_runs = 0
         self._open()
+        self._open_flag = True
 
     @classmethod
     def create_from_options(cls: Type[L], options: LandmarkerOptions) -> L:
         """Build from a :class:`LandmarkerOptions` (MediaPipe Tasks naming)."""
         return cls(options)
 
+    # -- hooks -------------------------------------------------------------------------------
+    def _open(self) -> None:
+        raise NotImplementedError
+
+    def _forget(self) -> None:
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        raise NotImplementedError
+
+    def _run_mesh(self, frame: np.ndarray, extra_passes: int, timestamp_ms: float) -> List[Face]:
+        raise NotImplementedError
+
+    # -- the schedule ------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget tracking state (start of a new clip)."""
+        self._last_ts = None
+        self._tracker.clear()
+        self._last_mesh_ts = self._last_search_ts = None
+        self._last_meshes = []
+        self._forget()
+
+    def detect(self, frame_rgb: np.ndarray, timestamp_ms: float) -> List[Face]:
+        """Faces in one RGB uint8 frame, largest first; ``[]`` if none."""
+        frame = check_frame(frame_rgb)
+        if not self._open_flag:
+            raise RuntimeError(f"{type(self).__name__} is closed")
+        if self._last_ts is not None and timestamp_ms < self._last_ts:
+            self.reset()
+        self._last_ts = float(timestamp_ms)
+        o = self.options
+        if o.tracking_enabled and self._tracker.active and self._last_mesh_ts is not None \
+                and timestamp_ms - self._last_mesh_ts < 1000.0 / o.mesh_rate_hz - 1e-6:
+            moved = self._tracker.track(frame)
+            if moved is not None:
+                self.tracked_frames += 1
+                self._last_meshes = moved
+                return self._faces(moved)
+        motion = self._tracker.motion if self._tracker.active else 0.0
+        extra = o.moved_passes if o.tracking_enabled and motion > o.moved_frac else 0
+        faces = self._run_mesh(np.ascontiguousarray(frame), extra, float(timestamp_ms))
+        faces.sort(key=lambda face: face.area, reverse=True)
+        self.mesh_runs += 1
+        self._last_meshes = [f.landmarks for f in faces]
+        if o.tracking_enabled:
+            self._last_mesh_ts = float(timestamp_ms)
+            self._tracker.start(frame, self._last_meshes)
+        return faces
+
+    @staticmethod
+    def _faces(meshes: List[np.ndarray]) -> List[Face]:
+        """Tracked meshes as faces (score 1.0 like FaceMesh's), largest first."""
+        faces = [Face(landmarks=lm, box=_box_of(lm), score=1.0) for lm in meshes]
+        faces.sort(key=lambda face: face.area, reverse=True)
+        return faces
+
+    def _search_due(self, timestamp_ms: float) -> bool:
+        """True when ``1 / detect_rate_hz`` of stream time has passed since the last search."""
+        last = self._last_search_ts
+        return last is None or timestamp_ms - last >= 1000.0 / self.options.detect_rate_hz - 1e-6
+
+    def close(self) -> None:
+        """Release the face models (idempotent)."""
+        if self._open_flag:
+            self._open_flag = False
+            self._release()
+
+    def __enter__(self: L) -> L:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+@LANDMARKERS.register("mediapipe")
+class MediaPipeLandmarker(ScheduledLandmarker):
+    """MediaPipe FaceMesh (468 points) in tracking mode: the reference backend.
+
+    FaceMesh's solution API does not report a per-face confidence, so ``score`` is 1.0 for
+    every returned face (faces below ``min_detection_confidence`` /
+    ``min_tracking_confidence`` are not returned at all).  Needs the ``mediapipe`` package.
+    """
+
     def _new_graph(self, max_num_faces: int) -> Any:
         """A FaceMesh graph with these options, for up to ``max_num_faces`` faces."""
+        from .extras import require
+
+        require("mediapipe", "mediapipe")
         from mediapipe.python.solutions import face_mesh  # heavy import: only when used
 
         o = self.options
@@ -196,67 +299,33 @@ class MediaPipeLandmarker:
         return o.tracking_enabled and o.detect_rate_hz > 0 and o.max_num_faces > 1
 
     def _open(self) -> None:
-        self._mesh = self._new_graph(self.options.max_num_faces)
+        self._refresh: Dict[int, Any] = {}        # graphs for fewer faces (refreshes), by face count
+        self._acquired: Dict[int, bool] = {}      # graph (by face count) is tracking its faces
+        self._faces_seen = 0                      # faces found by the last mesh run
+        self._mesh: Any = self._new_graph(self.options.max_num_faces)  # the search graph
         if self._refreshes:
             # the one-face refresh graph is the common case (a driver): built now, so that
             # its ~0.2 s start-up does not stall the stream at its first use
             self._refresh[1] = self._new_graph(1)
 
-    def reset(self) -> None:
-        """Forget tracking state (start of a new clip)."""
-        self.close()
-        self._last_ts = None
-        self._tracker.clear()
-        self._last_mesh_ts = self._last_search_ts = None
-        self._faces_seen = 0
+    def _forget(self) -> None:
+        # FaceMesh keeps its tracking state inside the graph: new graphs forget it
+        self._release()
         self._open()
 
-    def detect(self, frame_rgb: np.ndarray, timestamp_ms: float) -> List[Face]:
-        """Faces in one RGB uint8 frame, largest first; ``[]`` if none.
-
-        With the landmark schedule on (:attr:`LandmarkerOptions.tracking_enabled`), the mesh
-        runs when ``1 / mesh_rate_hz`` of stream time has passed since its last run, or
-        when tracking reports a loss or drift; other frames are tracked.
-        """
-        frame = check_frame(frame_rgb)
-        if self._mesh is None:
-            raise RuntimeError("MediaPipeLandmarker is closed")
-        if self._last_ts is not None and timestamp_ms < self._last_ts:
-            self.reset()
-        self._last_ts = float(timestamp_ms)
-        o = self.options
-        if o.tracking_enabled and self._tracker.active and self._last_mesh_ts is not None \
-                and timestamp_ms - self._last_mesh_ts < 1000.0 / o.mesh_rate_hz - 1e-6:
-            moved = self._tracker.track(frame)
-            if moved is not None:
-                self.tracked_frames += 1
-                return self._faces(moved)
-        moved = self._tracker.motion if self._tracker.active else 0.0
-        extra = o.moved_passes if o.tracking_enabled and moved > o.moved_frac else 0
-        faces = self._run_mesh(np.ascontiguousarray(frame), extra, float(timestamp_ms))
-        self.mesh_runs += 1
-        if o.tracking_enabled:
-            self._last_mesh_ts = float(timestamp_ms)
-            self._tracker.start(frame, [f.landmarks for f in faces])
-        return faces
-
-    @staticmethod
-    def _faces(meshes: List[np.ndarray]) -> List[Face]:
-        """Tracked meshes as faces (score 1.0 like FaceMesh's), largest first."""
-        faces = [Face(landmarks=lm, box=_box_of(lm), score=1.0) for lm in meshes]
-        faces.sort(key=lambda face: face.area, reverse=True)
-        return faces
+    def _release(self) -> None:
+        if self._mesh is not None:
+            self._mesh.close()
+            self._mesh = None
+        for graph in self._refresh.values():
+            graph.close()
+        self._refresh, self._acquired = {}, {}
 
     def _refresh_count(self) -> int:
         """Face count of the refresh graph mesh runs use (the faces the last run found), or
         0 when every run is a search (see :attr:`LandmarkerOptions.detect_rate_hz`)."""
         seen = self._faces_seen
         return seen if self._refreshes and 0 < seen < self.options.max_num_faces else 0
-
-    def _search_due(self, timestamp_ms: float) -> bool:
-        """True when ``1 / detect_rate_hz`` of stream time has passed since the last search."""
-        last = self._last_search_ts
-        return last is None or timestamp_ms - last >= 1000.0 / self.options.detect_rate_hz - 1e-6
 
     def _process(self, count: int, frame: np.ndarray, extra_passes: int) -> list:
         """Run the graph for ``count`` faces (0 = the search graph) on ``frame``, with
@@ -278,7 +347,7 @@ class MediaPipeLandmarker:
 
     def _run_mesh(self, frame: np.ndarray, extra_passes: int = 0, timestamp_ms: float = 0.0) -> List[Face]:
         """One FaceMesh run (plus ``settle_passes`` on (re)acquisition, or ``extra_passes``
-        when the face moved since the last run), largest face first.
+        when the face moved since the last run).
 
         With fewer faces tracked than ``max_num_faces`` the run refreshes them on the graph
         sized to them (no face detector); a search on the full graph follows when
@@ -300,29 +369,7 @@ class MediaPipeLandmarker:
             pts = np.array([(p.x, p.y) for p in f.landmark], dtype=np.float32)
             if pts.shape == (N_LANDMARKS, 2):
                 faces.append(_face_from_normalized(pts, w, h, 1.0))
-        faces.sort(key=lambda face: face.area, reverse=True)
         return faces
-
-    def close(self) -> None:
-        """Release the MediaPipe graphs (idempotent)."""
-        if self._mesh is not None:
-            self._mesh.close()
-            self._mesh = None
-        for graph in self._refresh.values():
-            graph.close()
-        self._refresh, self._acquired = {}, {}
-
-    def __enter__(self) -> "MediaPipeLandmarker":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:
-            pass
 
 
 class OneEuroFilter:
@@ -396,3 +443,9 @@ class LandmarkSmoother:
             diag = float(np.hypot(*(lm.max(axis=0) - lm.min(axis=0)))) or 1.0
             self._filter = OneEuroFilter(self.min_cutoff, self.beta / diag, self.d_cutoff)
         return self._filter(lm, t_s).astype(np.float32)
+
+
+#: the landmarker a processor builds unless told otherwise (``EdgeRPPGOptions.landmark_model``)
+DEFAULT_LANDMARKER = "onnx"
+
+from . import landmarks_onnx  # noqa: E402,F401  (registers "onnx"; it imports this module)

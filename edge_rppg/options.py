@@ -15,7 +15,7 @@ from .dsp.config import SignalConfig
 from .engines.registry import DELEGATES
 from .errors import ConfigError, UnknownNameError
 from .frame_stages import COLOR_ORDERS
-from .landmarks import LANDMARKERS, LandmarkerOptions
+from .landmarks import DEFAULT_LANDMARKER, LANDMARKERS, LandmarkerOptions
 from .model_file import MODEL_FPS
 from .validity import ValidityConfig
 from .video import check_fps
@@ -70,7 +70,8 @@ class EdgeRPPGOptions(Config):
         resets the window.
     face_select: ``"largest"`` (the driver), ``"first"``, an index into the detections
         sorted largest first, or ``callable(faces) -> face | None`` (not saved to JSON).
-    landmark_model: name in :data:`edge_rppg.landmarks.LANDMARKERS` (``"mediapipe"``).
+    landmark_model: name in :data:`edge_rppg.landmarks.LANDMARKERS`: ``"onnx"`` (the default, the bundled
+        ONNX face models) or ``"mediapipe"`` (FaceMesh from the mediapipe package, the reference).
     landmarks: :class:`~edge_rppg.landmarks.LandmarkerOptions`, passed whole to it
         (``max_num_faces`` > 1 lets ``"largest"`` choose; each extra face costs detector time).
     smooth_landmarks: One-Euro smoothing of the landmarks (as in ``estimate``).
@@ -97,7 +98,7 @@ class EdgeRPPGOptions(Config):
     hop_s: float = 1.0
     bridge_s: float = 0.5
     face_select: Any = "largest"
-    landmark_model: str = "mediapipe"
+    landmark_model: str = DEFAULT_LANDMARKER
     landmarks: LandmarkerOptions = field(default_factory=_stream_landmarks)
     smooth_landmarks: bool = True
     roi_backend: str = "auto"

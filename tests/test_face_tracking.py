@@ -1,5 +1,6 @@
 """Landmark schedule: Lucas–Kanade mesh tracking between FaceMesh runs (edge_rppg.face_tracking)
-and its use inside MediaPipeLandmarker (LandmarkerOptions.mesh_rate_hz and track_* fields)."""
+and its use inside both landmarkers, the ONNX default and the mediapipe reference
+(LandmarkerOptions.mesh_rate_hz and track_* fields)."""
 from __future__ import annotations
 
 from typing import List, Tuple
@@ -10,7 +11,10 @@ import pytest
 import skimage.data
 
 from edge_rppg.face_tracking import STABLE_POINTS, MeshTracker, TrackerSettings, similarity_apply
-from edge_rppg.landmarks import LANDMARKERS, LandmarkerOptions, MediaPipeLandmarker
+from edge_rppg.landmarks import LANDMARKERS, LandmarkerOptions
+
+BACKENDS = ["onnx", pytest.param("mediapipe", marks=pytest.mark.skipif(
+    __import__("importlib").util.find_spec("mediapipe") is None, reason="mediapipe is not installed"))]
 from edge_rppg.roi import META_ROI_POLYGONS
 
 
@@ -37,7 +41,7 @@ def moving_clip() -> Tuple[List[np.ndarray], List[np.ndarray]]:
 
 @pytest.fixture(scope="module")
 def first_mesh(moving_clip) -> np.ndarray:
-    with MediaPipeLandmarker(LandmarkerOptions(static_image_mode=True)) as lmk:
+    with LANDMARKERS.get("onnx")(LandmarkerOptions(static_image_mode=True)) as lmk:
         faces = lmk.detect(moving_clip[0][0], 0)
     assert len(faces) == 1
     return faces[0].landmarks
@@ -87,10 +91,11 @@ def test_tracker_start_with_no_face_is_inactive(moving_clip) -> None:
     assert not tracker.active and tracker.track(moving_clip[0][1]) is None
 
 
-def test_schedule_runs_the_mesh_at_its_rate_and_tracks_in_between(moving_clip) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_schedule_runs_the_mesh_at_its_rate_and_tracks_in_between(moving_clip, backend: str) -> None:
     frames, _ = moving_clip
-    every = MediaPipeLandmarker(LandmarkerOptions(mesh_rate_hz=0))
-    sched = MediaPipeLandmarker(LandmarkerOptions(mesh_rate_hz=5.0))
+    every = LANDMARKERS.get(backend)(LandmarkerOptions(mesh_rate_hz=0))
+    sched = LANDMARKERS.get(backend)(LandmarkerOptions(mesh_rate_hz=5.0))
     ref = [every.detect(f, 1000.0 * i / 30) for i, f in enumerate(frames)]
     got = [sched.detect(f, 1000.0 * i / 30) for i, f in enumerate(frames)]
     assert every.mesh_runs == 30 and every.tracked_frames == 0
@@ -102,25 +107,27 @@ def test_schedule_runs_the_mesh_at_its_rate_and_tracks_in_between(moving_clip) -
     every.close(), sched.close()
 
 
-def test_schedule_with_two_faces_allowed_does_not_run_the_mesh_every_frame(moving_clip) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_schedule_with_two_faces_allowed_does_not_run_the_mesh_every_frame(moving_clip, backend: str) -> None:
     """max_num_faces=2 with one visible face: FaceMesh would run its detector on every call;
     the schedule calls FaceMesh (the only place the detector can run) at the mesh rate."""
     frames, _ = moving_clip
-    with MediaPipeLandmarker(LandmarkerOptions(max_num_faces=2, mesh_rate_hz=5.0)) as lmk:
+    with LANDMARKERS.get(backend)(LandmarkerOptions(max_num_faces=2, mesh_rate_hz=5.0)) as lmk:
         found = [len(lmk.detect(f, 1000.0 * i / 30)) for i, f in enumerate(frames)]
         assert found == [1] * 30
         assert lmk.mesh_runs <= 6 and lmk.tracked_frames >= 24
 
 
-def test_two_faces_allowed_searches_at_the_detect_rate_and_matches_one_face(moving_clip) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_faces_allowed_searches_at_the_detect_rate_and_matches_one_face(moving_clip, backend: str) -> None:
     """max_num_faces=2, one visible face, 2 s: the mesh runs at 5 Hz but searches for more
     faces (where FaceMesh's detector runs) at detect_rate_hz = 1 Hz; the faces it returns
     agree with the max_num_faces=1 schedule (the refresh graph is that graph)."""
     frames, _ = moving_clip
     clip = frames + frames[::-1]                       # 60 frames = 2 s, smooth motion
-    one = MediaPipeLandmarker(LandmarkerOptions(max_num_faces=1, mesh_rate_hz=5.0))
-    two = MediaPipeLandmarker(LandmarkerOptions(max_num_faces=2, mesh_rate_hz=5.0, detect_rate_hz=1.0))
-    every = MediaPipeLandmarker(LandmarkerOptions(max_num_faces=2, mesh_rate_hz=5.0, detect_rate_hz=0.0))
+    one = LANDMARKERS.get(backend)(LandmarkerOptions(max_num_faces=1, mesh_rate_hz=5.0))
+    two = LANDMARKERS.get(backend)(LandmarkerOptions(max_num_faces=2, mesh_rate_hz=5.0, detect_rate_hz=1.0))
+    every = LANDMARKERS.get(backend)(LandmarkerOptions(max_num_faces=2, mesh_rate_hz=5.0, detect_rate_hz=0.0))
     got = {k: [m.detect(f, 1000.0 * i / 30) for i, f in enumerate(clip)] for k, m in
            (("one", one), ("two", two), ("every", every))}
     assert all(len(r) == 1 for r in got["two"])
@@ -134,7 +141,8 @@ def test_two_faces_allowed_searches_at_the_detect_rate_and_matches_one_face(movi
         m.close()
 
 
-def test_a_second_face_is_found_at_the_next_search(moving_clip) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_second_face_is_found_at_the_next_search(moving_clip, backend: str) -> None:
     """One face for 0.5 s, then a second one appears: the search 1 s after the first finds
     it and from then on both are returned (tracked and refreshed)."""
     frames, _ = moving_clip
@@ -143,17 +151,18 @@ def test_a_second_face_is_found_at_the_next_search(moving_clip) -> None:
     single[:, :320] = face
     double = single.copy()
     double[:, 320:] = face[:, ::-1]
-    with MediaPipeLandmarker(LandmarkerOptions(max_num_faces=2, mesh_rate_hz=5.0, detect_rate_hz=1.0)) as lmk:
+    with LANDMARKERS.get(backend)(LandmarkerOptions(max_num_faces=2, mesh_rate_hz=5.0, detect_rate_hz=1.0)) as lmk:
         counts = [len(lmk.detect(single if i < 15 else double, 1000.0 * i / 30)) for i in range(45)]
     assert counts[:15] == [1] * 15
     assert counts[30:] == [2] * 15       # search at t = 1 s (frame 30) found the second face
     assert lmk.search_runs <= 4
 
 
-def test_loss_reruns_the_mesh_and_no_face_gives_empty(moving_clip) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_loss_reruns_the_mesh_and_no_face_gives_empty(moving_clip, backend: str) -> None:
     frames, _ = moving_clip
     blank = np.full_like(frames[0], 120)
-    with MediaPipeLandmarker(LandmarkerOptions(mesh_rate_hz=2.0)) as lmk:
+    with LANDMARKERS.get(backend)(LandmarkerOptions(mesh_rate_hz=2.0)) as lmk:
         assert len(lmk.detect(frames[0], 0.0)) == 1
         assert len(lmk.detect(frames[1], 33.3)) == 1 and lmk.tracked_frames == 1
         assert lmk.detect(blank, 66.7) == []           # tracking lost → mesh ran → no face
@@ -162,9 +171,10 @@ def test_loss_reruns_the_mesh_and_no_face_gives_empty(moving_clip) -> None:
         assert lmk.mesh_runs == 3
 
 
-def test_timestamp_going_back_restarts_schedule(moving_clip) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_timestamp_going_back_restarts_schedule(moving_clip, backend: str) -> None:
     frames, _ = moving_clip
-    with MediaPipeLandmarker(LandmarkerOptions(mesh_rate_hz=5.0)) as lmk:
+    with LANDMARKERS.get(backend)(LandmarkerOptions(mesh_rate_hz=5.0)) as lmk:
         for i in range(4):
             lmk.detect(frames[i], 1000.0 * i / 30)
         runs = lmk.mesh_runs

@@ -1,4 +1,5 @@
-"""MediaPipe FaceMesh wrapper, options/registry, and One-Euro smoothing."""
+"""The landmarkers (ONNX face models, the default, and mediapipe FaceMesh, the reference), options/registry,
+and One-Euro smoothing."""
 from __future__ import annotations
 
 import cv2
@@ -8,12 +9,15 @@ import skimage.data
 
 from edge_rppg.errors import FrameFormatError
 from edge_rppg.landmarks import (LANDMARKERS, Face, Landmarker, LandmarkerOptions, LandmarkSmoother,
-                                 MediaPipeLandmarker, OneEuroFilter)
+                                 OneEuroFilter)
+
+BACKENDS = ["onnx", pytest.param("mediapipe", marks=pytest.mark.skipif(
+    __import__("importlib").util.find_spec("mediapipe") is None, reason="mediapipe is not installed"))]
 
 
-@pytest.fixture(scope="module")
-def landmarker():
-    with MediaPipeLandmarker(LandmarkerOptions(static_image_mode=True, max_num_faces=2)) as lmk:
+@pytest.fixture(scope="module", params=BACKENDS)
+def landmarker(request):
+    with LANDMARKERS.get(request.param)(LandmarkerOptions(static_image_mode=True, max_num_faces=2)) as lmk:
         yield lmk
 
 
@@ -68,21 +72,26 @@ def test_bad_frames_raise(landmarker, bad):
         landmarker.detect(bad, 4)
 
 
-def test_options_registry_and_protocol():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_options_registry_and_protocol(backend):
     opts = LandmarkerOptions(max_num_faces=3, min_detection_confidence=0.6)
     assert LandmarkerOptions.from_json(opts.to_json()) == opts
-    cls = LANDMARKERS.get("mediapipe")
-    assert cls is MediaPipeLandmarker
+    cls = LANDMARKERS.get(backend)
     with cls.create_from_options(opts) as lmk:
         assert isinstance(lmk, Landmarker)
         assert lmk.options.max_num_faces == 3
+    with pytest.raises(RuntimeError, match="closed"):
+        lmk.detect(np.zeros((64, 64, 3), np.uint8), 0)
     with pytest.raises(ValueError):
-        MediaPipeLandmarker(LandmarkerOptions(max_num_faces=0))
+        cls(LandmarkerOptions(max_num_faces=0))
+    with pytest.raises(ValueError, match="delegate"):
+        LandmarkerOptions(delegate="tpu")
 
 
-def test_tracking_mode_over_a_short_clip_and_restart():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_tracking_mode_over_a_short_clip_and_restart(backend):
     img = skimage.data.astronaut()
-    with MediaPipeLandmarker() as lmk:           # tracking mode (default)
+    with LANDMARKERS.get(backend)() as lmk:           # tracking mode (default)
         assert lmk.options.static_image_mode is False
         pts = [lmk.detect(img, 1000 * i / 30)[0].landmarks for i in range(5)]
         again = lmk.detect(img, 0)               # timestamp went back: new clip, still works

@@ -25,7 +25,7 @@ from edge_rppg.extras import EXTRAS, install_command, require
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 STAGES = ("training", "export", "calibration", "runtime")
-HEAVY = ("torch", "matplotlib", "scikit-image", "onnx", "onnxslim", "cupy", "pycuda", "tensorrt")
+HEAVY = ("torch", "matplotlib", "scikit-image", "onnx", "onnxslim", "cupy", "pycuda", "tensorrt", "mediapipe")
 
 #: run the CLI with some top-level modules made unimportable (as if their extra were not installed)
 BLOCKER = r"""
@@ -69,9 +69,11 @@ def test_core_dependencies_are_the_inference_set_and_extras_hold_the_rest() -> N
     for heavy in HEAVY:
         assert not re.search(rf"(^|\s|\"){re.escape(heavy)}([<>=!~;\s\[]|$)", core), f"{heavy} is a core dependency"
     assert "opencv-python" not in core.replace("opencv-contrib-python", "")
-    assert "mediapipe==0.10.21; platform_machine != 'aarch64'" in core
-    assert "mediapipe==0.10.18; platform_machine == 'aarch64'" in core
+    assert "mediapipe" not in core          # the bundled ONNX face models need only ONNX Runtime
     extras = PYPROJECT["project"]["optional-dependencies"]
+    pins = " ".join(extras["mediapipe"])
+    assert "mediapipe==0.10.21; platform_machine != 'aarch64'" in pins      # the reference backend
+    assert "mediapipe==0.10.18; platform_machine == 'aarch64'" in pins
     assert {"train", "export", "plot", "synth", "gstreamer", "cuda", "jetson", "dev", "all"} <= set(extras)
     assert any(d.startswith("torch") for d in extras["train"])
     assert {d.split(">")[0].split("=")[0] for d in extras["export"]} >= {"torch", "onnx", "onnxslim"}
@@ -135,19 +137,23 @@ def test_cli_names_the_missing_extra_in_one_line(tmp_path: Path, blocked: str, a
 
 
 def test_core_estimates_with_every_optional_package_blocked(tmp_path: Path) -> None:
-    """The bare install's job: the shipped ONNX model on ONNX Runtime, no torch/onnx/skimage/CUDA/GStreamer.
-    (matplotlib cannot be blocked: mediapipe 0.10.x itself imports it.)"""
+    """The bare install's job: the bundled ONNX face models and the shipped ONNX model on ONNX Runtime, no
+    mediapipe/torch/onnx/skimage/matplotlib/CUDA/GStreamer."""
     clip = tmp_path / "clip.avi"
     made = subprocess.run([sys.executable, "-m", "edge_rppg.cli.main", "synth", str(clip), "--hr", "75",
                            "--duration", "11", "--seed", "5", "--set", "width=320", "--set", "height=240"],
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     if made.returncode != 0 or not clip.exists():  # pragma: no cover - synth is another engineer's module
         pytest.skip(f"could not synthesise the clip: {made.stderr[-500:]}")
-    proc = _blocked("torch,onnx,onnxslim,skimage,cupy,pycuda,tensorrt,gi", "estimate", str(clip), "--json",
+    proc = _blocked("mediapipe,matplotlib,torch,onnx,onnxslim,skimage,cupy,pycuda,tensorrt,gi", "estimate", str(clip), "--json",
                     "--no-progress")
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout)
     assert out["engine"]["name"].startswith("onnx:") and out["valid"] and abs(out["hr_bpm"] - 75) < 5
+    # the reference landmarker is the one that needs mediapipe: asked for without it, one line naming the extra
+    ref = _blocked("mediapipe", "estimate", str(clip), "--json", "--no-progress", "--landmark-model", "mediapipe")
+    lines = [l for l in ref.stderr.splitlines() if l.strip()]
+    assert ref.returncode == 2 and len(lines) == 1 and 'pip install "edge-rppg[mediapipe]"' in lines[0], ref.stderr[-2000:]
 
 
 def test_resolve_for_platform_builds_the_target_environment() -> None:

@@ -28,6 +28,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", type=float, default=None,
                    help="frame rate (1..1000) of a folder of frames, or of a video whose header gives none or an "
                         "absurd one (a video's own frame timestamps are used otherwise)")
+    p.add_argument("--landmark-model", default="onnx",
+                   help="onnx (default: the bundled ONNX face models) or mediapipe (mediapipe's FaceMesh, the "
+                        "reference; needs the [mediapipe] extra)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -38,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from ..estimation import EstimateConfig, TruncatedVideoWarning, estimate
     from .main import checked_number, strict_json
 
-    cfg = EstimateConfig(progress=not args.no_progress and not args.json)
+    cfg = EstimateConfig(progress=not args.no_progress and not args.json, landmark_model=args.landmark_model)
     window = checked_number("--window", args.window, 0.0, MAX_WINDOW_S)
     hop = checked_number("--hop", args.hop, 0.0, window if window is not None else MAX_WINDOW_S)
     changes = {k: v for k, v in (("window_s", window), ("hop_s", hop)) if v is not None}
