@@ -3,8 +3,9 @@
 One run synthesises face videos (``edge_rppg.synth.video_gen`` presets: still, motion,
 strong motion, talking, nodding, periodic motion), then estimates each one through the
 same file path (``StreamProcessor`` in video mode, as ``estimate``) with
-``LandmarkerOptions(mesh_rate_hz=0)`` (FaceMesh on every frame: the reference) and with
-each scheduled rate, side by side, and reports per clip: HR of every analysis window,
+``LandmarkerOptions(mesh_rate_hz=0)`` on ``--reference`` (mediapipe's FaceMesh on every frame,
+the previous pipeline: the reference) and with each scheduled rate on ``--landmark-model``
+(the default ONNX face models), side by side, and reports per clip: HR of every analysis window,
 the mean |ΔHR| against the every-frame path, window validity agreement, the landmark
 stage's ms per frame, and how many frames ran the mesh.
 
@@ -29,15 +30,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 PRESETS = ("still", "moderate_motion", "large_motion", "talking", "nodding", "periodic_motion")
 
 
-def run_clip(path: Path, engine: str, rate: float, extra: Dict[str, Any] | None = None) -> Dict[str, Any]:
+def run_clip(path: Path, engine: str, rate: float, extra: Dict[str, Any] | None = None,
+             landmark_model: str = "onnx") -> Dict[str, Any]:
     """Estimate ``path`` with the mesh at ``rate`` Hz (0 = every frame; ``extra``: more
-    ``LandmarkerOptions`` fields for the scheduled runs); HR per window and timing."""
+    ``LandmarkerOptions`` fields for the scheduled runs) on ``landmark_model``; HR per window and timing."""
     from edge_rppg.clip import EstimateConfig
     from edge_rppg.estimation import video_options
     from edge_rppg.landmarks import LandmarkerOptions
     from edge_rppg.processor import StreamProcessor
 
-    opts = video_options(engine, EstimateConfig(progress=False))
+    opts = video_options(engine, EstimateConfig(progress=False, landmark_model=landmark_model))
     # rate 0 = the previous pipeline exactly (mesh every frame, 3 settle passes)
     opts.landmarks = LandmarkerOptions(mesh_rate_hz=rate, **(extra or {})) if rate > 0 else LandmarkerOptions(
         mesh_rate_hz=0,
@@ -75,6 +77,9 @@ def main(argv: List[str] | None = None) -> int:
     p.add_argument("--noise-floor", action="store_true",
                    help="run the every-frame path twice: MediaPipe is not bit-reproducible run to run, and "
                         "the second run's |ΔHR| against the first is the floor of any comparison")
+    p.add_argument("--reference", default="mediapipe",
+                   help="landmarker of the every-frame reference (default mediapipe: the previous pipeline)")
+    p.add_argument("--landmark-model", default="onnx", help="landmarker of the scheduled runs (default onnx)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--no-record", action="store_true")
     args = p.parse_args(argv)
@@ -98,11 +103,11 @@ def main(argv: List[str] | None = None) -> int:
             synth_video(path, dataclasses.replace(VIDEO_PRESETS[preset], duration_s=args.duration),
                         seed=args.seed + i)
         truth = json.loads(truth_path.read_text())
-        res = {"every_frame": run_clip(path, args.engine, 0.0)}
+        res = {"every_frame": run_clip(path, args.engine, 0.0, landmark_model=args.reference)}
         for r in rates:
-            res[f"{r:g} Hz"] = run_clip(path, args.engine, r, extra)
+            res[f"{r:g} Hz"] = run_clip(path, args.engine, r, extra, landmark_model=args.landmark_model)
         if args.noise_floor:
-            res["every_frame_again"] = run_clip(path, args.engine, 0.0)
+            res["every_frame_again"] = run_clip(path, args.engine, 0.0, landmark_model=args.reference)
         res["truth_hr"] = float(truth["hr_bpm"])
         out[preset] = res
         print(f"{preset}: truth {res['truth_hr']:.2f}; " + "; ".join(
@@ -164,7 +169,8 @@ def main(argv: List[str] | None = None) -> int:
 
         record("Landmark schedule: accuracy kept" + (f" ({', '.join(args.set)})" if args.set else ""),
                f"{args.duration:g} s 640x480 synthetic clips (HuffYUV), engine `{args.engine}`, one run; "
-               "reference = the previous pipeline, FaceMesh on every frame (`mesh_rate_hz=0, settle_passes=3`).\n\n"
+               f"reference = `{args.reference}` landmarks on every frame (`mesh_rate_hz=0, settle_passes=3`; mediapipe: "
+               f"the previous pipeline); scheduled runs on `{args.landmark_model}`.\n\n"
                + markdown_table(header, rows) + "\n\n" + "\n".join(summary))
     return 0
 

@@ -31,7 +31,7 @@ __all__ = ["Source", "EXTRACTOR_VERSION", "PROGRESS_MIN_FRAMES", "Extraction", "
 
 Source = Union[str, os.PathLike, Iterable[np.ndarray]]
 #: Bump when landmarks, ROI polygons or MSTmap maths change: cached MSTmaps keyed on it go stale.
-EXTRACTOR_VERSION = "2"  # 2: frames timed by their own timestamps, off-face light (artefact gate)
+EXTRACTOR_VERSION = "3"  # 2: frames timed by their own timestamps, off-face light (artefact gate); 3: ONNX face models
 #: Show a progress bar only for sources longer than this many frames (or of unknown length).
 PROGRESS_MIN_FRAMES = 300
 _N_ROI = len(META_ROI_NAMES)

@@ -43,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", "--engine", dest="model", default="default",
                    help="pos, chrom, ..., MODEL.onnx, MODEL.engine, or default (--engine is the old name)")
     p.add_argument("--delegate", choices=DELEGATES, default="cpu",
-                   help="ONNX Runtime execution provider of an .onnx model and of the ONNX face models")
+                   help="ONNX Runtime execution provider of an .onnx model")
     p.add_argument("--sink", action="append", default=None,
                    help="json | csv | video | window | null, or KIND:PATH; repeat for several (default json)")
     p.add_argument("--out", default=None, help="output path for the sinks that name none (json/csv: stdout if absent)")
@@ -62,8 +62,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bridge-s", type=float, default=0.5, help="longest face loss / frame gap bridged")
     p.add_argument("--max-num-faces", type=int, default=2, help="faces tracked (the largest is used)")
     p.add_argument("--landmark-model", default="onnx",
-                   help="onnx (default: the bundled ONNX face models, on --delegate) or mediapipe (mediapipe's "
-                        "FaceMesh, the reference; needs the [mediapipe] extra)")
+                   help="onnx (default: the bundled ONNX face models) or mediapipe (mediapipe's FaceMesh, the "
+                        "reference; needs the [mediapipe] extra)")
+    p.add_argument("--landmark-delegate", choices=DELEGATES, default="cpu",
+                   help="ONNX Runtime execution provider of the ONNX face models (LandmarkerOptions.delegate)")
     p.add_argument("--roi-backend", default="auto", help="auto | cpu | cupy | pycuda")
     p.add_argument("--queue-size", type=int, default=4, help="frames buffered between source and processing")
     p.add_argument("--drop", choices=DROP_POLICIES, default="auto",
@@ -82,7 +84,7 @@ def options_from_args(args: argparse.Namespace) -> "EdgeRPPGOptions":
 
     return EdgeRPPGOptions(base_options=BaseOptions(model=args.model, delegate=args.delegate),
                            model_fps=args.model_fps, window=args.window, hop_s=args.hop_s, bridge_s=args.bridge_s,
-                           landmarks=LandmarkerOptions(max_num_faces=args.max_num_faces, delegate=args.delegate),
+                           landmarks=LandmarkerOptions(max_num_faces=args.max_num_faces, delegate=args.landmark_delegate),
                            landmark_model=args.landmark_model, roi_backend=args.roi_backend)
 
 

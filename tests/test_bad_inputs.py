@@ -256,6 +256,8 @@ CLI_CASES: List[Tuple[str, str, Tuple[str, ...]]] = [
     ("estimate-window-zero", "estimate {clip} --engine pos --window 0", ("--window",)),
     ("estimate-window-inf", "estimate {clip} --engine pos --window inf", ("--window",)),
     ("estimate-hop-negative", "estimate {clip} --engine pos --hop -1", ("--hop",)),
+    ("estimate-landmark-model-unknown", "estimate {clip} --engine pos --landmark-model nope", ("landmark_model", "onnx")),
+    ("run-landmark-model-unknown", "run --source {clip} --model pos --landmark-model nope", ("landmark_model", "onnx")),
     ("estimate-hop-over-window", "estimate {clip} --engine pos --window 5 --hop 6", ("--hop",)),
     ("run-max-frames-negative", "run --source {clip} --model pos --max-frames -1", ("--max-frames",)),
     ("run-window-negative", "run --source {clip} --model pos --window -5", ("--window",)),

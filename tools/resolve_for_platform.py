@@ -2,7 +2,7 @@
 
 Why a wrapper: ``pip install --dry-run --platform ... --python-version ...`` filters *wheels* by the
 target tags, but evaluates *environment markers* (``platform_machine == 'aarch64'``) on the running
-host. Our mediapipe pin is chosen by such a marker, so a plain dry-run on an x86-64 CI machine asks
+host. The [mediapipe] extra's pin is chosen by such a marker, so a plain dry-run on an x86-64 CI machine asks
 for the x86-64 pin on aarch64 and fails for the wrong reason. This runs pip in-process with its
 marker environment replaced by the target's (machine, Python version, implementation), passes the
 manylinux tags the target's glibc accepts (pip does not expand ``manylinux_2_35`` to older
