@@ -2,7 +2,7 @@
 
 Every clip is rendered by :mod:`edge_rppg.synth.video_gen` (a real face photo animated
 with a pulse, motion, talking, lights, skin tone, codec) and goes through the product's
-own front end — MediaPipe FaceMesh landmarks, meta-ROI polygons, ROI averaging, MSTmap
+own front end — the default landmarker (the bundled ONNX face models), meta-ROI polygons, ROI averaging, MSTmap
 (the ``input → landmarks → roi`` stages of ``edge_rppg.estimate``) — once; the recorded
 clip is then run through the clip back end (:func:`edge_rppg.clip.estimate_extraction`,
 what ``estimate`` runs after the front end) for every engine, so the engines are compared
