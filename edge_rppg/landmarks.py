@@ -1,10 +1,14 @@
-"""Face landmarks: the ``Landmarker`` protocol, MediaPipe FaceMesh, and One-Euro smoothing.
+"""Face landmarks: the ``Landmarker`` protocol, the shared landmark schedule, mediapipe's
+FaceMesh (the reference backend), and One-Euro smoothing.
 
-``MediaPipeLandmarker`` wraps ``mediapipe.solutions.face_mesh.FaceMesh`` (mediapipe
-0.10.21, model bundled in the wheel: no download) in tracking mode
-(``static_image_mode=False``), 468 points (``refine_landmarks=False``).  Coordinates are
-converted to pixels (``x * W``, ``y * H``).  Faces come back largest first; a frame
-without a face gives ``[]`` — callers mark such frames invalid, never average them as zeros.
+Every landmarker returns 468 FaceMesh points in pixels, largest face first; a frame without
+a face gives ``[]`` — callers mark such frames invalid, never average them as zeros.
+:class:`ScheduledLandmarker` holds what all of them share: the mesh at
+``LandmarkerOptions.mesh_rate_hz``, Lucas–Kanade tracking in between, the face-search
+rate, the counters the benchmarks read.  The default backend, ``"onnx"``
+(:mod:`edge_rppg.landmarks_onnx`), runs MediaPipe's face models on ONNX Runtime;
+``MediaPipeLandmarker`` (``"mediapipe"``) wraps ``mediapipe.solutions.face_mesh.FaceMesh``
+(the ``[mediapipe]`` extra) in tracking mode, ``refine_landmarks=False``.
 
 ``LandmarkSmoother`` applies a One-Euro filter (Casiez et al., CHI 2012) to the 468x2
 points over time: little lag on fast head motion, strong smoothing of the frame-to-frame

@@ -105,6 +105,8 @@ def test_wheel_installs_only_the_edge_rppg_namespace(wheel: Path) -> None:
         assert f"edge_rppg/{stage}/__init__.py" in names
     assert "edge_rppg/runtime/tensorrt_build.py" in names and "edge_rppg/extras.py" in names
     assert any(n.startswith("edge_rppg/assets/") and n.endswith(".onnx") for n in names)
+    for face_file in ("face_landmark.onnx", "face_detection_short_range.onnx", "NOTICE"):   # the default landmarker
+        assert f"edge_rppg/assets/face_models/{face_file}" in names, face_file
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     core = [l for l in meta.splitlines() if l.startswith("Requires-Dist:") and "extra ==" not in l]
     assert core and not any(re.search(rf"Requires-Dist: {h}\b", l) for l in core for h in HEAVY), core
