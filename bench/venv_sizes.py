@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import markdown_table, record  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-ALL = ["train", "export", "plot", "synth", "gstreamer", "cuda", "jetson"]
+ALL = ["train", "export", "plot", "synth", "mediapipe", "gstreamer", "cuda", "jetson"]
 #: extra → the package that may fail to build without system toolchains
 FRAGILE = {"jetson": "pycuda", "gstreamer": "pygobject"}
 
