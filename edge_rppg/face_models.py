@@ -65,16 +65,14 @@ class FaceRect:
         box = ((self.cx, self.cy), (self.side, self.side), math.degrees(self.rotation))
         return cv2.boxPoints(box).astype(np.float32)
 
+    def box(self) -> np.ndarray:
+        """The crop's axis-aligned square ``[x0, y0, x1, y1]`` (rotation ignored)."""
+        half = self.side / 2.0
+        return np.array([self.cx - half, self.cy - half, self.cx + half, self.cy + half])
+
     def iou(self, other: "FaceRect") -> float:
         """Intersection over union of the two crops' axis-aligned squares (for de-duplicating faces)."""
-        ax0, ay0, ax1, ay1 = self.cx - self.side / 2, self.cy - self.side / 2, self.cx + self.side / 2, self.cy + self.side / 2
-        bx0, by0, bx1, by1 = (other.cx - other.side / 2, other.cy - other.side / 2,
-                              other.cx + other.side / 2, other.cy + other.side / 2)
-        iw, ih = max(0.0, min(ax1, bx1) - max(ax0, bx0)), max(0.0, min(ay1, by1) - max(ay0, by0))
-        inter = iw * ih
-        union = self.side ** 2 + other.side ** 2 - inter
-        return inter / union if union > 0 else 0.0
-
+        return float(_iou(self.box(), other.box()[None])[0])
 
 def _normalize_radians(angle: float) -> float:
     return angle - 2 * math.pi * math.floor((angle + math.pi) / (2 * math.pi))
@@ -100,24 +98,13 @@ def _warp(frame: np.ndarray, rect: FaceRect, size: int, border: int) -> np.ndarr
 
 
 def _session(path: Path, providers: Union[None, str, Sequence[Any]], threads: int) -> Any:
-    """An ONNX Runtime session for one bundled face model (one thread, no spinning by default)."""
-    import onnxruntime as ort
-
-    from .engines.onnx_engine import resolve_providers
+    """An ONNX Runtime session for one bundled face model (``threads`` threads, no spinning)."""
+    from .engines.onnx_engine import open_session, resolve_providers, session_options
 
     if not path.is_file():
         raise ModelFileError(f"face model not found: {path} (a broken install? it ships in edge_rppg/assets)")
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    opts.intra_op_num_threads = int(threads)
-    opts.inter_op_num_threads = 1
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     chosen = resolve_providers(providers)   # an unavailable delegate is a ConfigError, not a file error
-    try:
-        return ort.InferenceSession(str(path), opts, providers=chosen)
-    except Exception as exc:
-        raise ModelFileError(f"{path}: not a loadable ONNX model: {type(exc).__name__}: {exc}") from exc
-
+    return open_session(path, session_options(intra_op_threads=threads, inter_op_threads=1), chosen)
 
 def ssd_anchors(input_size: int = 128, strides: Sequence[int] = (8, 16, 16, 16)) -> np.ndarray:
     """SSD anchor centres ``[N, 2]`` (normalised) of MediaPipe's short-range face detector

@@ -76,7 +76,7 @@ class LandmarkerOptions(Config):
     ``static_image_mode=False`` tracks the face between frames (video); ``True`` runs the
     detector on every frame (unrelated still images).  ``mesh_rate_hz`` and the
     ``track_*`` fields set the landmark schedule (mesh at a rate, Lucas–Kanade tracking in
-    between, mesh again on loss or drift; the face detector inside FaceMesh runs only
+    between, mesh again on loss or drift; the face detector runs only
     when no face is tracked — with ``max_num_faces`` > 1 at most at mesh runs, never on the
     tracked frames, and with ``detect_rate_hz`` at most that often: see below).  ``settle_passes``: in tracking
     mode, when a face is (re)acquired the frame is processed this many more times so the
@@ -111,12 +111,12 @@ class LandmarkerOptions(Config):
     #: ``moved_passes`` more times on the frame so its crop catches up
     moved_frac: float = 0.01
     moved_passes: int = 1
-    #: with ``max_num_faces`` > 1 and fewer faces tracked than that, FaceMesh runs its face
-    #: detector on every call to look for the missing ones (~2 ms of a ~5 ms call at
-    #: 640x480). Scheduled mesh runs therefore look for new faces at most this often (Hz of
-    #: stream time); in between they refresh only the faces already tracked, on a second
-    #: FaceMesh graph sized to them, which runs no detector while it keeps them. A tracked
-    #: face lost at a refresh makes that run a full search. 0 = search at every mesh run.
+    #: with ``max_num_faces`` > 1 and fewer faces tracked than that, scheduled mesh runs look
+    #: for new faces (run the face detector) at most this often (Hz of stream time); in
+    #: between they refresh only the faces already tracked. (mediapipe's FaceMesh would run
+    #: its detector on every call, ~2 ms of a ~5 ms call at 640x480: its refreshes use a
+    #: second graph sized to the tracked faces.) A tracked face lost at a refresh makes that
+    #: run a full search. 0 = search at every mesh run.
     detect_rate_hz: float = 1.0
     #: where the ONNX face models run (``"onnx"`` landmarker): ``"cpu"``, ``"cuda"`` or
     #: ``"tensorrt"`` (ONNX Runtime execution providers, as :attr:`BaseOptions.delegate`

@@ -23,7 +23,7 @@ from ..mstmap import input_norm_of, normalize_window
 from ..validation import N_CHANNELS, N_ROI_COMBOS, check_mstmap
 from .base import EngineInfo
 
-__all__ = ["OnnxRuntimeEngine", "resolve_providers", "PROVIDER_ALIASES"]
+__all__ = ["OnnxRuntimeEngine", "resolve_providers", "session_options", "open_session", "PROVIDER_ALIASES"]
 
 #: short names accepted for ``providers`` → ONNX Runtime provider names
 PROVIDER_ALIASES: Dict[str, str] = {
@@ -82,6 +82,36 @@ def resolve_providers(providers: Union[None, str, Sequence[ProviderSpec]], preci
     return out
 
 
+def session_options(intra_op_threads: Optional[int] = None, inter_op_threads: Optional[int] = None,
+                    allow_spinning: bool = False) -> Any:
+    """ONNX Runtime ``SessionOptions`` as every edge_rppg session uses them: warnings and
+    errors only, the given thread-pool sizes (None = ORT's default), spin-waiting off unless
+    asked (idle spinning threads burn CPU an in-car unit's other networks need)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    spin = "1" if allow_spinning else "0"
+    opts.add_session_config_entry("session.intra_op.allow_spinning", spin)
+    opts.add_session_config_entry("session.inter_op.allow_spinning", spin)
+    if intra_op_threads is not None:
+        opts.intra_op_num_threads = int(intra_op_threads)
+    if inter_op_threads is not None:
+        opts.inter_op_num_threads = int(inter_op_threads)
+    return opts
+
+
+def open_session(path: Union[str, Path], opts: Any, providers: List[ProviderSpec]) -> Any:
+    """An inference session for ``path``; load errors become ``ModelFileError`` naming the file."""
+    import onnxruntime as ort
+
+    try:
+        return ort.InferenceSession(str(path), opts, providers=providers)
+    except Exception as exc:
+        raise ModelFileError(f"{path}: not a loadable ONNX model (corrupt or truncated file?): "
+                             f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}") from exc
+
+
 class OnnxRuntimeEngine:
     """Run an exported Cluster-Phys ONNX file with ONNX Runtime.
 
@@ -98,24 +128,14 @@ class OnnxRuntimeEngine:
     def __init__(self, path: Union[str, Path], providers: Union[None, str, Sequence[ProviderSpec]] = None,
                  intra_op_threads: Optional[int] = None, inter_op_threads: Optional[int] = None,
                  allow_spinning: bool = False) -> None:
-        import onnxruntime as ort
-
         self.path = Path(path)
         if not self.path.is_file():
             raise ModelFileError(f"ONNX model not found: {self.path}")
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 3
-        spin = "1" if allow_spinning else "0"
-        opts.add_session_config_entry("session.intra_op.allow_spinning", spin)
-        opts.add_session_config_entry("session.inter_op.allow_spinning", spin)
-        if intra_op_threads is not None:
-            opts.intra_op_num_threads = int(intra_op_threads)
-        if inter_op_threads is not None:
-            opts.inter_op_num_threads = int(inter_op_threads)
+        opts = session_options(intra_op_threads, inter_op_threads, allow_spinning)
         chosen = resolve_providers(providers, "fp32")
         if any(isinstance(p, tuple) and p[0] == "TensorrtExecutionProvider" for p in chosen):
             chosen = resolve_providers(providers, metadata_precision(read_metadata(self.path)))
-        self.session = self._session(ort, opts, chosen)
+        self.session = open_session(self.path, opts, chosen)
         self.metadata: Dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
         self.precision = metadata_precision(self.metadata)
         self.input_norm = input_norm_of(self.metadata)  # the window normalisation the model was trained on
@@ -124,13 +144,6 @@ class OnnxRuntimeEngine:
         self.info = EngineInfo(name=f"onnx:{self.path.name}", T=self.T, precision=self.precision,
                                provider=_SHORT.get(active, active))
 
-    def _session(self, ort: Any, opts: Any, providers: List[ProviderSpec]) -> Any:
-        """Create an inference session; load errors become ``ModelFileError`` naming the file."""
-        try:
-            return ort.InferenceSession(str(self.path), opts, providers=providers)
-        except Exception as exc:
-            raise ModelFileError(f"{self.path}: not a loadable ONNX model (corrupt or truncated file?): "
-                                 f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}") from exc
 
     def _check_io(self) -> int:
         """Validate the model's input/output signature; return its static T."""
