@@ -28,8 +28,6 @@ should be 0).  The table goes to ``bench/RESULTS.md`` via ``bench/results.py``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import hashlib
 import json
 import math
 import sys
@@ -86,37 +84,12 @@ def clip_config(name: str, seed: int, duration_s: float, size: Tuple[int, int] =
                             **over)
 
 
-def _key(cfg: Any, seed: int) -> str:
-    from edge_rppg.extract import EXTRACTOR_VERSION
-
-    blob = json.dumps({"cfg": cfg.to_dict(), "seed": seed, "extractor": EXTRACTOR_VERSION}, sort_keys=True,
-                      default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
 def extraction(cfg: Any, seed: int, cache: Path) -> Any:
-    """Render the clip and run the product's front end on it (cached)."""
-    from edge_rppg.extract import ClipRecorder, Extraction, run_front
+    """Render the clip and run the product's front end on it (cached):
+    :func:`edge_rppg.synth.rendered.rendered_extraction`."""
+    from edge_rppg.synth.rendered import rendered_extraction
 
-    path = cache / f"{_key(cfg, seed)}.npz"
-    if path.exists():
-        z = np.load(path, allow_pickle=False)
-        if "light" in z.files:  # older caches lack the off-face light the artefact gate needs: re-extract
-            return Extraction(mstmap=z["mstmap"], valid=z["valid"], fps=float(z["fps"]), timestamps_s=z["t"],
-                              landmarks=None, boxes=z["boxes"], timing_ms=json.loads(str(z["timing"])),
-                              light=z["light"])
-    from edge_rppg.clip import EstimateConfig
-    from edge_rppg.estimation import video_options
-    from edge_rppg.processor import StreamProcessor
-    from edge_rppg.synth.video_gen import render_frames
-
-    with StreamProcessor(video_options("pos", EstimateConfig())) as proc:
-        ex = run_front(proc.front, render_frames(cfg, seed), ClipRecorder(keep_landmarks=False), fps=cfg.fps,
-                       progress=False)
-    cache.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, mstmap=ex.mstmap, valid=ex.valid, fps=ex.fps, t=ex.timestamps_s, boxes=ex.boxes,
-                        light=ex.light, timing=json.dumps(ex.timing_ms))
-    return ex
+    return rendered_extraction(cfg, seed, cache)
 
 
 def window_errors(est: Any, phys: Any) -> Tuple[List[float], List[bool]]:
@@ -139,10 +112,14 @@ def window_errors(est: Any, phys: Any) -> Tuple[List[float], List[bool]]:
 
 
 def run(engines: Dict[str, Any], names: Sequence[str], seeds: Sequence[int], duration_s: float, cache: Path,
-        progress: bool = True, size: Tuple[int, int] = (320, 240)) -> Dict[str, Dict[str, Dict[str, Any]]]:
-    """``{condition: {engine: {"errs": [...per clip list...], "valid": [...]}}}``."""
+        progress: bool = True, size: Tuple[int, int] = (320, 240),
+        estimate_config: Optional[Any] = None) -> Dict[str, Dict[str, Dict[str, Any]]]:
+    """``{condition: {engine: {"errs": [...per clip list...], "valid": [...]}}}``; every
+    engine runs the clip back end with ``estimate_config`` (default ``EstimateConfig()``)."""
     from edge_rppg.clip import EstimateConfig, estimate_extraction
     from edge_rppg.synth.video_gen import physiology
+
+    est_cfg = estimate_config or EstimateConfig()
 
     out: Dict[str, Dict[str, Dict[str, Any]]] = {}
     for name in names:
@@ -154,7 +131,7 @@ def run(engines: Dict[str, Any], names: Sequence[str], seeds: Sequence[int], dur
             phys = physiology(cfg, seed)
             line = [f"{name[:28]:28s} seed {seed} hr {cfg.hr_bpm:6.1f}"]
             for label, eng in engines.items():
-                est = estimate_extraction(ex, eng, EstimateConfig())
+                est = estimate_extraction(ex, eng, est_cfg)
                 errs, valid = window_errors(est, phys)
                 out[name][label]["errs"].append(errs)
                 out[name][label]["valid"].append(valid)
@@ -212,6 +189,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--duration", type=float, default=12.0, help="seconds per clip")
     p.add_argument("--conditions", default="", help="semicolon-separated subset of the condition names")
     p.add_argument("--cache", default=str(CACHE))
+    p.add_argument("--harmonic-ratio", type=float, default=None,
+                   help="SignalConfig.harmonic_ratio of every engine's HR pick (default: the SDK's; 0 = plain argmax)")
     p.add_argument("--json", default="", help="also write the numbers here")
     p.add_argument("--no-record", action="store_true", help="do not write bench/RESULTS.md")
     p.add_argument("--section", default="Realistic conditions: rendered face videos, full pipeline")
@@ -230,7 +209,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     seeds = list(range(args.seed0, args.seed0 + args.seeds))
     t0 = time.perf_counter()
     size = tuple(int(v) for v in args.size.lower().split("x"))
-    res = run(engines, names, seeds, args.duration, Path(args.cache), size=size)  # type: ignore[arg-type]
+    from edge_rppg.clip import EstimateConfig
+    from edge_rppg.dsp.config import SignalConfig
+
+    est_cfg = EstimateConfig() if args.harmonic_ratio is None else \
+        EstimateConfig(signal=SignalConfig(harmonic_ratio=args.harmonic_ratio))
+    res = run(engines, names, seeds, args.duration, Path(args.cache), size=size,  # type: ignore[arg-type]
+              estimate_config=est_cfg)
     table, numbers = summarise(res, list(engines))
     print(table)
     print(f"({len(names) * len(seeds)} clips of {args.duration:g} s in {time.perf_counter() - t0:.0f} s)")
@@ -239,7 +224,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         Path(args.json).write_text(json.dumps(numbers, indent=1))
     if not args.no_record:
         body = (f"{len(seeds)} clips per condition, {args.duration:g} s each, {args.size} at 30 fps, seeds from "
-                f"{args.seed0}; per-window HR error vs the true rate of that window (10 s windows, 1 s hop), "
+                f"{args.seed0}, harmonic_ratio {est_cfg.signal.harmonic_ratio:g}; per-window HR error vs the true rate of that window (10 s windows, 1 s hop), "
                 "worst = worst clip's mean window error, valid = fraction of windows flagged valid "
                 "(pulseless rows: should be 0).\n\n" + table)
         record(args.section, body)

@@ -116,6 +116,51 @@ def test_hr_from_psd_noisy_pulse_still_valid() -> None:
     assert np.median(errs) < 0.5
 
 
+def two_tones(f1_bpm: float, a1: float, a2: float, dur_s: float = 10.0, noise: float = 0.0,
+              seed: int = 0) -> np.ndarray:
+    """A tone at ``f1_bpm`` (amplitude a1) and one at twice the rate (a2), optional noise."""
+    t = np.arange(int(dur_s * FS)) / FS
+    f = f1_bpm / 60.0
+    x = a1 * np.sin(2 * np.pi * f * t) + a2 * np.sin(4 * np.pi * f * t + 0.9)
+    return x + noise * np.random.default_rng(seed).standard_normal(t.size)
+
+
+@pytest.mark.parametrize("hr", [56.0, 63.0, 72.0])
+def test_harmonic_guard_reads_the_fundamental_when_the_harmonic_is_taller(hr: float) -> None:
+    """A pulse whose second harmonic outgrows its fundamental (a weak, compressed pulse
+    with a sharp upstroke): the plain argmax reads twice the rate, the guard the rate."""
+    x = two_tones(hr, 1.0, 1.25, noise=0.2, seed=int(hr))
+    plain = hr_from_psd(x, FS, SignalConfig(harmonic_ratio=0.0))
+    guarded = hr_from_psd(x, FS)
+    assert abs(plain.hr_bpm - 2 * hr) < 1.0
+    assert abs(guarded.hr_bpm - hr) < 0.5 and guarded.valid
+    # the SNR counts fundamental and harmonic, so the guarded reading is the better-supported one
+    assert guarded.quality > plain.quality
+
+
+@pytest.mark.parametrize("hr", [110.0, 120.0, 135.0])
+def test_harmonic_guard_keeps_a_peak_whose_half_rate_is_weak(hr: float) -> None:
+    """Something at half the pulse rate (a nod, a lamp) with less than ``harmonic_ratio``
+    of the pulse's power does not move the reading; with more it does (the trade-off the
+    setting names). The rates keep both tones where the band-pass is flat: the guard
+    compares the filtered spectrum, so near the band edges it acts less."""
+    ratio = SignalConfig().harmonic_ratio
+    below = two_tones(hr / 2, math.sqrt(0.6 * ratio), 1.0)
+    above = two_tones(hr / 2, math.sqrt(1.6 * ratio), 1.0)
+    assert abs(hr_from_psd(below, FS).hr_bpm - hr) < 0.5
+    assert abs(hr_from_psd(above, FS).hr_bpm - hr / 2) < 0.5
+    assert abs(hr_from_psd(above, FS, SignalConfig(harmonic_ratio=0.0)).hr_bpm - hr) < 0.5
+
+
+def test_harmonic_guard_never_acts_below_twice_the_band_edge() -> None:
+    """Below 2 × 40 bpm the half rate is outside the band: the guard cannot act, so a
+    dominant harmonic there reads as the plain argmax does."""
+    x = two_tones(36.0, 1.0, 1.5)  # fundamental below the band, harmonic at 72 bpm
+    r = hr_from_psd(x, FS)
+    assert abs(r.hr_bpm - 72.0) < 0.5
+    assert r.hr_bpm == hr_from_psd(x, FS, SignalConfig(harmonic_ratio=0.0)).hr_bpm
+
+
 def test_noise_only_is_not_valid() -> None:
     rng = np.random.default_rng(123)
     readings = [hr_from_psd(rng.standard_normal(300), FS) for _ in range(100)]
@@ -137,6 +182,8 @@ def test_signal_config_validation_and_roundtrip() -> None:
         SignalConfig(band_hz=(3.0, 0.5))
     with pytest.raises(ValueError):
         SignalConfig(order=0)
+    with pytest.raises(ValueError, match="harmonic_ratio"):
+        SignalConfig(harmonic_ratio=-0.1)
     cfg = SignalConfig(window_s=8.0)
     assert SignalConfig.from_json(cfg.to_json()) == cfg
 
@@ -301,6 +348,23 @@ def test_real_ppg_hr_by_psd_and_beat_count(shared_ppg_dir: Path, name: str) -> N
     assert abs(hr_from_beats(beats) - hr_ref) < 1.5
     dur = ppg.size / fs
     assert abs(len(beats) - hr_ref / 60 * dur) <= 2
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+@pytest.mark.parametrize("speed", [1.0, 1.35, 1.7])
+def test_real_ppg_windows_keep_their_rate_under_the_harmonic_guard(shared_ppg_dir: Path, name: str,
+                                                                    speed: float) -> None:
+    """Real contact-PPG beats, played ``speed`` times faster so that half their rate lies
+    in the band (81-128 bpm): every 10 s window reads what the plain argmax reads, near
+    the sped-up reference rate, i.e. the guard never halves a real pulse because of its
+    morphology."""
+    fs, hr_ref = REAL[name]
+    ppg = read_csv(shared_ppg_dir / name)["ppg"]
+    ppg = ppg[np.isfinite(ppg)]
+    guarded = [w.hr_bpm for w in windowed_hr(ppg, fs * speed, SignalConfig())]
+    plain = [w.hr_bpm for w in windowed_hr(ppg, fs * speed, SignalConfig(harmonic_ratio=0.0))]
+    assert len(guarded) >= 1 and guarded == plain
+    assert np.all(np.abs(np.array(guarded) - hr_ref * speed) < 5.0 * speed)  # per-window HRV, not halving
 
 
 def test_real_ppg_respiration(shared_ppg_dir: Path) -> None:

@@ -16,6 +16,7 @@ from edge_rppg.config import Config
 from edge_rppg.errors import ConfigError, UnknownNameError
 
 SYNTHETIC = "synthetic"
+RENDERED = "rendered"
 AMP_DTYPES = ("float16", "bfloat16")
 #: Upper bounds of the recipe's sizes, checked before anything is allocated (``T: 1e9`` would
 #: otherwise ask for 128 GB): window frames, clips per batch, frames per batch (the input
@@ -33,7 +34,10 @@ MAX_SYNTH_FPS = 1000.0
 class DataSpec(Config):
     """One data source: synthetic MSTmaps or a dataset reader.
 
-    ``source`` is ``"synthetic"`` or a name in ``edge_rppg.datasets.DATASETS``.
+    ``source`` is ``"synthetic"``, ``"rendered"`` (face videos rendered and run through
+    the product's front end, :mod:`training.rendered`; ``synth`` then overrides fields of
+    its ``RenderDraws`` and ``cache_dir`` keeps the extractions) or a name in
+    ``edge_rppg.datasets.DATASETS``.
     Synthetic: ``synth`` overrides fields of ``SynthConfig``; clip ``i`` of an epoch
     uses seed ``seed_offset + i`` (plus ``epoch * n_clips`` when ``fresh_each_epoch``,
     so every epoch sees new subjects). Dataset: ``root`` is the dataset folder,
@@ -59,7 +63,7 @@ class DataSpec(Config):
         lo, hi = self.split
         if not 0.0 <= lo < hi <= 1.0:
             raise ConfigError(f"DataSpec.split must satisfy 0 <= start < end <= 1, got {self.split}")
-        if self.source != SYNTHETIC and not self.root:
+        if self.source not in (SYNTHETIC, RENDERED) and not self.root:
             raise ConfigError(f"DataSpec for dataset {self.source!r} needs 'root' (the dataset folder)")
         if not isinstance(self.synth, dict):
             raise ConfigError(f"DataSpec.synth must be a mapping of SynthConfig fields, got {self.synth!r}")

@@ -31,7 +31,7 @@ from edge_rppg.errors import DatasetError, ShapeError
 from edge_rppg.models.cluster_phys import ClusterPhysConfig
 from edge_rppg.registry import Registry
 
-from .config import SYNTHETIC, DataSpec
+from .config import RENDERED, SYNTHETIC, DataSpec
 
 MODEL_FPS = 30.0
 HR_LIMITS_BPM = (40.0, 180.0)
@@ -303,10 +303,10 @@ class SyntheticClipDataset(ClipDataset):
     """``spec.n_clips`` synthetic subjects; item ``i`` is ``synth_mstmap(cfg, seed)`` with
     ``seed = spec.seed_offset + i`` (+ ``epoch * n_clips`` if ``spec.fresh_each_epoch``)."""
 
-    def __init__(self, spec: DataSpec, T: int, augment: Sequence[Dict[str, Any]] = (), seed: int = 0,
-                 source_id: int = 0) -> None:
+    def __init__(self, spec: DataSpec, T: int, stride: int = 0, augment: Sequence[Dict[str, Any]] = (),
+                 seed: int = 0, source_id: int = 0) -> None:
         super().__init__(T, augment, seed, source_id)
-        self.spec = spec
+        self.spec = spec  # stride: unused, every item is a whole generated subject
         self.synth_cfg = make_synth_config(spec.synth, self.source_len)
 
     def __len__(self) -> int:
@@ -440,6 +440,10 @@ def clip_from_recording(rec: Any) -> Clip:
 
 # ----------------------------------------------------------------------------- assembly
 
+#: Generated sources by name (``DataSpec.source``); any other name is a dataset reader.
+SOURCES: Dict[str, Any] = {SYNTHETIC: SyntheticClipDataset}
+
+
 class Clips(ConcatDataset):
     """Concatenation of clip datasets that forwards :meth:`set_epoch` and :meth:`describe`."""
 
@@ -467,16 +471,23 @@ class Clips(ConcatDataset):
         return [d.describe() for d in self.datasets]
 
 
+def source_class(name: str) -> Any:
+    """The dataset class of data source ``name``: :data:`SOURCES` for the generated sources,
+    :class:`RecordingClipDataset` for a dataset reader (``edge_rppg.datasets.DATASETS``)."""
+    if name == RENDERED:
+        from .rendered import RenderedClipDataset  # renders through the core's front end
+
+        return RenderedClipDataset
+    return SOURCES.get(name, RecordingClipDataset)
+
+
 def build_clips(specs: Sequence[DataSpec], T: int, stride: int, augment: Sequence[Dict[str, Any]] = (),
                 seed: int = 0, input_norm: str = DEFAULT_INPUT_NORM) -> Clips:
     """One dataset over all ``specs`` (synthetic or dataset readers), in order, with
     windows normalised by ``input_norm`` (pass the model config's)."""
     parts: List[ClipDataset] = []
     for i, spec in enumerate(specs):
-        if spec.source == SYNTHETIC:
-            parts.append(SyntheticClipDataset(spec, T, augment, seed, source_id=i))
-        else:
-            parts.append(RecordingClipDataset(spec, T, stride, augment, seed, source_id=i))
+        parts.append(source_class(spec.source)(spec, T, stride, augment, seed, source_id=i))
     clips = Clips(parts)
     clips.set_input_norm(input_norm)
     return clips

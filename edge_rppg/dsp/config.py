@@ -2,7 +2,7 @@
 
 Defaults are chosen for a consumer SDK (40–180 bpm, 10 s windows every second);
 :meth:`SignalConfig.paper` reproduces the evaluation protocol of the Cluster-Phys
-paper (§4.1: 1st-order Butterworth, 0.75–2.5 Hz).
+paper (§4.1: 1st-order Butterworth, 0.75–2.5 Hz, plain PSD argmax).
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ _RULES: Dict[str, Callable[["SignalConfig"], bool]] = {
     "window_s > 0 and hop_s > 0": lambda c: c.window_s > 0 and c.hop_s > 0,
     "welch_overlap in [0, 1)": lambda c: 0.0 <= c.welch_overlap < 1.0,
     "min_valid_fraction in (0, 1]": lambda c: 0.0 < c.min_valid_fraction <= 1.0,
+    "harmonic_ratio >= 0": lambda c: c.harmonic_ratio >= 0.0,
 }
 
 
@@ -51,6 +52,14 @@ class SignalConfig(Config):
         parabolic interpolation refines the peak further.
     snr_halfwidth_hz: half width of the signal bins around the fundamental and the
         first harmonic in the SNR.
+    harmonic_ratio: harmonic guard of the peak pick. A pulse's second harmonic can
+        outgrow its fundamental in one window (a sharp systolic upstroke, a weak
+        compressed pulse), and the highest in-band peak is then twice the heart rate.
+        When the highest peak at F has a local maximum within ± ``snr_halfwidth_hz`` of
+        F/2, inside the band, holding at least this fraction of the peak's power, the
+        reading is taken at F/2. Below 80 bpm F/2 lies under the 40 bpm band edge, so
+        the guard never acts there. 0 disables it (:meth:`paper` does, to reproduce
+        the paper's plain argmax).
     min_valid_fraction: a window needs at least this fraction of valid, finite
         frames; the few invalid frames of an accepted window are interpolated.
     min_duration_s: shortest signal :func:`windowed_hr` accepts (about three beats at
@@ -66,6 +75,7 @@ class SignalConfig(Config):
     welch_overlap: float = 0.5
     freq_res_bpm: float = 0.1
     snr_halfwidth_hz: float = 0.1
+    harmonic_ratio: float = 0.5
     min_valid_fraction: float = 0.9
     min_duration_s: float = 4.0
 
@@ -77,4 +87,4 @@ class SignalConfig(Config):
     @classmethod
     def paper(cls) -> "SignalConfig":
         """The Cluster-Phys evaluation protocol: 1st-order Butterworth, 0.75–2.5 Hz (45–150 bpm)."""
-        return cls(band_hz=(0.75, 2.5), order=1)
+        return cls(band_hz=(0.75, 2.5), order=1, harmonic_ratio=0.0)

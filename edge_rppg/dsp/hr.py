@@ -4,7 +4,10 @@ Following §4.1 of the Cluster-Phys paper: band-pass (Butterworth), Welch PSD, t
 peak frequency inside the band is the HR of a segment, and the video HR is the mean
 of the segment HRs. Each reading carries a spectral SNR (de Haan & Jeanne 2013:
 power at the fundamental ± 0.1 Hz and its first harmonic against the rest of the
-band) so that noise is reported as "not valid" instead of as a number.
+band) so that noise is reported as "not valid" instead of as a number. A harmonic
+guard (:attr:`SignalConfig.harmonic_ratio`) reads the pulse at half the highest peak's
+rate when a real peak sits there: a second harmonic that outgrows its fundamental in one
+window would otherwise read as twice the heart rate.
 """
 from __future__ import annotations
 
@@ -105,6 +108,20 @@ def spectral_snr_db(f: np.ndarray, p: np.ndarray, f0: float, band_hz: Tuple[floa
     return 10.0 * math.log10((s + _EPS) / (nz + _EPS))
 
 
+def _fundamental(f: np.ndarray, p: np.ndarray, k: int, ratio: float, halfwidth_hz: float) -> int:
+    """Index of the pulse's fundamental given the highest in-band bin ``k`` of the in-band
+    spectrum ``(f, p)``: the highest bin within ± ``halfwidth_hz`` of ``f[k]/2`` when it is
+    a local maximum (not the band edge) with at least ``ratio`` of ``p[k]``, else ``k``
+    (:attr:`SignalConfig.harmonic_ratio`)."""
+    near = np.flatnonzero(np.abs(f - 0.5 * f[k]) <= halfwidth_hz)
+    if near.size == 0:
+        return k
+    j = int(near[np.argmax(p[near])])
+    if 0 < j < p.size - 1 and p[j] >= p[j - 1] and p[j] >= p[j + 1] and p[j] >= ratio * p[k]:
+        return j
+    return k
+
+
 def hr_from_psd(bvp: np.ndarray, fs: float, cfg: Optional[SignalConfig] = None) -> HRReading:
     """HR of a whole signal: band-pass, Welch PSD, interpolated in-band peak, SNR.
 
@@ -125,6 +142,8 @@ def hr_from_psd(bvp: np.ndarray, fs: float, cfg: Optional[SignalConfig] = None) 
     if idx.size < 3:
         return _INVALID
     k = int(np.argmax(p[idx]))
+    if cfg.harmonic_ratio > 0:
+        k = _fundamental(f[idx], p[idx], k, cfg.harmonic_ratio, cfg.snr_halfwidth_hz)
     i = int(idx[k])
     f0 = float(f[i] + _parabolic(p, i) * (f[1] - f[0]))
     edge = k == 0 or k == idx.size - 1

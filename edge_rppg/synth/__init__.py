@@ -6,5 +6,7 @@ morphology and heart-rate variability, respiration, per-region pulse amplitude a
 transit delay, blood-absorption colour signature, head motion and specular
 reflection, illumination drift and flicker, sensor noise — for tests, benchmarks
 and training the Cluster-Phys model without a dataset. :mod:`.video_gen` renders
-synthetic face videos for end-to-end tests of the video path.
+synthetic face videos for end-to-end tests of the video path, and :mod:`.rendered` runs
+them through the product's front end once (cached) for the realistic benchmark and the
+``rendered`` training source.
 """
