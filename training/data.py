@@ -368,7 +368,40 @@ def to_model_rate(clip: Clip) -> Clip:
     return out
 
 
-class RecordingClipDataset(ClipDataset):
+class WindowedClipDataset(ClipDataset):
+    """Base of the sources made of whole clips held in memory (:attr:`clips`): item ``i``
+    is the window ``index[i]`` = (clip, start) of ``source_len`` frames; starts every
+    ``stride`` frames, clips shorter than ``T`` skipped (:meth:`index_windows`)."""
+
+    clips: List[Clip]
+    index: List[Tuple[int, int]]
+
+    def index_windows(self, stride: int, none_message: str) -> None:
+        """Cut :attr:`clips` into windows every ``stride`` frames; raise ``DatasetError``
+        with ``none_message`` when no clip has ``T`` frames."""
+        self.stride = int(stride)
+        self.index = []
+        for r, clip in enumerate(self.clips):
+            n = len(clip)
+            if n < self.T:
+                continue
+            length = min(self.source_len, n)
+            self.index.extend((r, s) for s in range(0, n - length + 1, self.stride))
+        if not self.index:
+            raise DatasetError(none_message)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def raw_clip(self, index: int, rng: np.random.Generator) -> Clip:
+        """Window ``index`` (clip, start)."""
+        r, start = self.index[index]
+        c = self.clips[r]
+        sl = slice(start, start + self.source_len)
+        return Clip(c.mstmap[sl], c.bvp[sl], c.hr_per_frame[sl], c.fps, c.has_pulse)
+
+
+class RecordingClipDataset(WindowedClipDataset):
     """Clips from a dataset reader: every recording in ``spec.split`` is loaded once
     (MSTmap cached by the reader), put on the 30 Hz grid with its reference PPG, and
     cut into windows of ``source_len`` frames every ``stride`` frames."""
@@ -379,7 +412,6 @@ class RecordingClipDataset(ClipDataset):
         from edge_rppg.datasets import DATASETS
 
         self.spec = spec
-        self.stride = int(stride)
         reader = DATASETS.get(spec.source)()
         recs = list(reader.list_recordings(spec.root))
         if not recs:
@@ -393,25 +425,7 @@ class RecordingClipDataset(ClipDataset):
         for rec in recs:
             self.clips.append(clip_from_recording(reader.load_mstmap(rec, spec.cache_dir or None)))
             self.names.append(str(rec.name))
-        self.index: List[Tuple[int, int]] = []
-        for r, clip in enumerate(self.clips):
-            n = len(clip)
-            if n < self.T:
-                continue
-            length = min(self.source_len, n)
-            self.index.extend((r, s) for s in range(0, n - length + 1, self.stride))
-        if not self.index:
-            raise DatasetError(f"dataset {spec.source!r}: no recording has the {self.T} frames a clip needs")
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def raw_clip(self, index: int, rng: np.random.Generator) -> Clip:
-        """Window ``index`` (recording, start)."""
-        r, start = self.index[index]
-        c = self.clips[r]
-        sl = slice(start, start + self.source_len)
-        return Clip(c.mstmap[sl], c.bvp[sl], c.hr_per_frame[sl], c.fps, c.has_pulse)
+        self.index_windows(stride, f"dataset {spec.source!r}: no recording has the {self.T} frames a clip needs")
 
     def describe(self) -> Dict[str, Any]:
         """Dataset name, root, split, recordings and clip count."""
@@ -474,8 +488,8 @@ class Clips(ConcatDataset):
 def source_class(name: str) -> Any:
     """The dataset class of data source ``name``: :data:`SOURCES` for the generated sources,
     :class:`RecordingClipDataset` for a dataset reader (``edge_rppg.datasets.DATASETS``)."""
-    if name == RENDERED:
-        from .rendered import RenderedClipDataset  # renders through the core's front end
+    if name == RENDERED:  # imported here: training.rendered builds on this module's classes
+        from .rendered import RenderedClipDataset
 
         return RenderedClipDataset
     return SOURCES.get(name, RecordingClipDataset)
@@ -496,3 +510,4 @@ def build_clips(specs: Sequence[DataSpec], T: int, stride: int, augment: Sequenc
 def collate(items: Sequence[Dict[str, Any]]) -> Dict[str, torch.Tensor]:
     """Stack items into tensors (``x [B,T,63,6]``, ``bvp [B,T]``, ``hr [B]``, ``raw``)."""
     return {k: torch.from_numpy(np.stack([it[k] for it in items])) for k in items[0]}
+

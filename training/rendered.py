@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, Sequence, Tuple
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -24,7 +24,7 @@ from edge_rppg.config import Config
 from edge_rppg.errors import DatasetError
 
 from .config import DataSpec
-from .data import MODEL_FPS, Clip, ClipDataset
+from .data import MODEL_FPS, Clip, WindowedClipDataset
 
 Range = Tuple[float, float]
 
@@ -122,18 +122,18 @@ def rendered_clip(draws: RenderDraws, seed: int, cache: str) -> Clip:
     from edge_rppg.synth.video_gen import physiology
 
     cfg, has_pulse = draw_video(draws, seed)
+    if abs(cfg.fps - MODEL_FPS) > 1e-6:  # pragma: no cover - the draws render at 30 fps
+        raise DatasetError(f"rendered clips are expected at {MODEL_FPS:g} fps, got {cfg.fps:g}")
     ex = rendered_extraction(cfg, seed, cache)
     phys = physiology(cfg, seed)
     n = min(len(ex.valid), phys.bvp.size)
     mst = np.asarray(fill_invalid(np.asarray(ex.mstmap[:n], np.float32), np.asarray(ex.valid[:n], bool)), np.float32)
     bvp = np.asarray(phys.bvp[:n], np.float32) * float(has_pulse)
     hr = np.asarray(phys.inst_hr_bpm[:n], np.float32) if has_pulse else np.full(n, np.nan, np.float32)
-    if abs(cfg.fps - MODEL_FPS) > 1e-6:  # pragma: no cover - the draws render at 30 fps
-        raise DatasetError(f"rendered clips are expected at {MODEL_FPS:g} fps, got {cfg.fps:g}")
     return Clip(mst, bvp, hr, MODEL_FPS, has_pulse)
 
 
-class RenderedClipDataset(ClipDataset):
+class RenderedClipDataset(WindowedClipDataset):
     """``spec.n_clips`` rendered clips (seeds ``spec.seed_offset + i``, draws
     :class:`RenderDraws` overridden by ``spec.synth``), rendered or loaded from
     ``spec.cache_dir`` at construction and cut into windows every ``stride`` frames."""
@@ -144,28 +144,11 @@ class RenderedClipDataset(ClipDataset):
         if not spec.cache_dir:
             raise DatasetError("the rendered source needs cache_dir (where its extractions are kept)")
         self.spec = spec
-        self.stride = int(stride)
         self.draws = RenderDraws.from_dict(dict(spec.synth))
         seeds = range(spec.seed_offset, spec.seed_offset + spec.n_clips)
-        self.clips: List[Clip] = [rendered_clip(self.draws, s, spec.cache_dir)
-                                  for s in tqdm(seeds, desc="rendered clips", unit="clip", leave=False)]
-        self.index: List[Tuple[int, int]] = []
-        for r, clip in enumerate(self.clips):
-            length = min(self.source_len, len(clip))
-            if len(clip) >= self.T:
-                self.index.extend((r, s) for s in range(0, len(clip) - length + 1, self.stride))
-        if not self.index:
-            raise DatasetError(f"no rendered clip has the {self.T} frames a window needs; raise duration_s")
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def raw_clip(self, index: int, rng: np.random.Generator) -> Clip:
-        """Window ``index`` (clip, start)."""
-        r, start = self.index[index]
-        c = self.clips[r]
-        sl = slice(start, start + self.source_len)
-        return Clip(c.mstmap[sl], c.bvp[sl], c.hr_per_frame[sl], c.fps, c.has_pulse)
+        self.clips = [rendered_clip(self.draws, s, spec.cache_dir)
+                      for s in tqdm(seeds, desc="rendered clips", unit="clip", leave=False)]
+        self.index_windows(stride, f"no rendered clip has the {self.T} frames a window needs; raise duration_s")
 
     def describe(self) -> Dict[str, Any]:
         """Source, draws, seed range and window count."""
