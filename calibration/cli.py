@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 
 HELP = "quantise an exported ONNX model to TensorRT-ready INT8 Q/DQ, calibrated on MSTmaps"
 
@@ -52,9 +54,11 @@ def run(args: argparse.Namespace) -> int:
     from edge_rppg.model_file import read_metadata
     from edge_rppg.mstmap import input_norm_of
 
-    # calibrate on windows normalised as this model's engines will normalise them
-    summary = quantize_int8(src, args.output, cset.normalised(input_norm_of(read_metadata(src))),
-                            QuantizeConfig(method=args.method, percentile=args.percentile))
+    # calibrate on windows normalised as this model's engines will normalise them; ONNX
+    # Runtime's histogram calibrators print progress to stdout, which would break --json
+    with contextlib.redirect_stdout(sys.stderr):
+        summary = quantize_int8(src, args.output, cset.normalised(input_norm_of(read_metadata(src))),
+                                QuantizeConfig(method=args.method, percentile=args.percentile))
     out = {"output": str(args.output), "method": args.method, "calibration": describe(cset),
            "qdq": summary.to_dict()}
     out["calibration"].pop("summary", None)

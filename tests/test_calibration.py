@@ -181,3 +181,7 @@ def test_cli_calibrate(fp32: Path, tmp_path: Path, capsys: pytest.CaptureFixture
     assert read_metadata(out)[META["precision"]] == "int8"
     assert main(["calibrate", str(tmp_path / "none.onnx"), "-o", str(out)]) == 2
     assert "none.onnx" in capsys.readouterr().err
+    # ONNX Runtime's histogram calibrators print progress; --json stdout must still parse
+    rc = main(["calibrate", str(fp32), "-o", str(out), "--samples", "6", "--report", "0", "--method", "percentile",
+               "--cache-dir", str(tmp_path / "cache"), "--json"])
+    assert rc == 0 and json.loads(capsys.readouterr().out)["method"] == "percentile"

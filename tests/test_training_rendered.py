@@ -35,6 +35,10 @@ def test_draws_are_a_function_of_the_seed_and_cover_the_conditions() -> None:
     assert np.mean([c.jpeg_quality > 0 for c, _ in draws]) == pytest.approx(d.jpeg_prob, abs=0.1)
     assert {c.motion for c, _ in draws} == {"still", "moderate", "large"}
     assert len({c.lamp_color for c, _ in draws if c.lamp_hz > 0}) >= 3
+    # training renders the mirror image by default (the benchmark renders the photo as it is)
+    assert all(c.mirror for c, _ in draws)
+    half = [draw_video(RenderDraws(mirror_prob=0.5), s)[0].mirror for s in range(300)]
+    assert 0.35 <= np.mean(half) <= 0.65
 
 
 def test_rendered_windows_carry_the_rendered_pulse(tmp_path: Path) -> None:

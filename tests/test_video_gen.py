@@ -158,6 +158,16 @@ def test_pulse_only_on_skin_and_only_when_asked():
     assert bg_a.std() < 0.1 * g_a.std()
 
 
+def test_mirror_flips_frames_and_masks_left_right():
+    cfg = small("nodding", duration_s=1.0, noise_sigma=0.0)
+    flipped = dataclasses.replace(cfg, mirror=True)
+    for a, b in zip(render_frames(cfg, 4), render_frames(flipped, 4)):
+        assert np.array_equal(a[:, ::-1], b)
+        assert not np.array_equal(a, b)  # the face is not symmetric: the mirror is another layout
+    for a, b in zip(skin_masks(cfg, 4), skin_masks(flipped, 4)):
+        assert np.array_equal(a[:, ::-1], b)
+
+
 def test_motion_levels_move_the_face():
     def centroid_path(cfg: VideoSynthConfig) -> np.ndarray:
         pts = []

@@ -39,7 +39,10 @@ class RenderDraws(Config):
 
     Probabilities switch a condition on; the ranges set its strength. ``pulseless_prob``
     clips have no pulse and always one periodic artefact (a nod or the light), so that
-    "no pulse" is learnt against something that looks like one.
+    "no pulse" is learnt against something that looks like one. By default every clip is
+    the photo's mirror image (``mirror_prob``), so that the realistic-conditions benchmark,
+    which renders the photo as it is, tests a face layout, lighting side and lamp-sweep
+    direction that training never saw.
     """
 
     duration_s: float = 20.0
@@ -71,6 +74,7 @@ class RenderDraws(Config):
     jpeg_quality: Tuple[int, int] = (20, 70)
     real_morphology_prob: float = 0.5
     pulseless_prob: float = 0.15
+    mirror_prob: float = 1.0   # the photo's mirror image: bench_realistic renders it unmirrored, a layout never trained on
 
 
 def _log_uniform(rng: np.random.Generator, r: Range) -> float:
@@ -111,6 +115,7 @@ def draw_video(draws: RenderDraws, seed: int) -> Tuple[Any, bool]:
         p["exposure"] = u(d.exposure)
     if rng.random() < d.jpeg_prob:
         p["jpeg_quality"] = int(rng.integers(d.jpeg_quality[0], d.jpeg_quality[1] + 1))
+    p["mirror"] = bool(rng.random() < d.mirror_prob)
     return VideoSynthConfig(**p), not pulseless
 
 

@@ -130,6 +130,7 @@ class VideoSynthConfig(Config):
     nod_shading: float = 0.0            # shading change over the face height per unit of periodic nod
     exposure: float = 1.0               # global brightness factor (< 1: low light)
     jpeg_quality: int = 0               # per-frame JPEG quality, 1..100 (0 = no compression)
+    mirror: bool = False                # flip each frame left-right: the photo's mirror image, another face layout
 
     def __post_init__(self) -> None:
         if self.motion not in MOTION_LEVELS:
@@ -545,7 +546,8 @@ def render_frames(cfg: VideoSynthConfig, seed: int) -> Iterator[np.ndarray]:
     apply the light — global drift/flicker, the second light source per column in its
     own colour, the nod's shading over the face height, the exposure — add noise
     (uniform bytes mapped through a normal quantile table), round and saturate to
-    uint8, and optionally JPEG-compress.
+    uint8, optionally mirror left-right (``mirror``: the face, its lighting and the
+    lamps' sweep direction all flip, before the codec sees the frame) and JPEG-compress.
     """
     plan = _plan(cfg, seed)
     tone = float(cfg.skin_tone)
@@ -587,6 +589,8 @@ def render_frames(cfg: VideoSynthConfig, seed: int) -> Iterator[np.ndarray]:
             frame = cv2.scaleAdd(noise, float(cfg.noise_sigma), frame)
         # clamp negatives, then round + saturate to uint8 (convertScaleAbs rounds half away)
         out = cv2.convertScaleAbs(cv2.max(frame, 0.0))
+        if cfg.mirror:
+            out = cv2.flip(out, 1)
         if cfg.jpeg_quality:
             ok, buf = cv2.imencode(".jpg", cv2.cvtColor(out, cv2.COLOR_RGB2BGR),
                                    [cv2.IMWRITE_JPEG_QUALITY, int(cfg.jpeg_quality)])
@@ -602,7 +606,8 @@ def skin_masks(cfg: VideoSynthConfig, seed: int) -> Iterator[np.ndarray]:
     _, face_h = _face_geometry()
     for i in range(cfg.n_frames):
         m = _open_jaw(mask, float(cfg.talking_amplitude * face_h * plan.jaw[i]))
-        yield _warp(m, plan.affines[i], (cfg.width, cfg.height), cv2.BORDER_CONSTANT)
+        m = _warp(m, plan.affines[i], (cfg.width, cfg.height), cv2.BORDER_CONSTANT)
+        yield cv2.flip(m, 1) if cfg.mirror else m
 
 
 def ground_truth(cfg: VideoSynthConfig, seed: int) -> Dict[str, object]:
