@@ -106,10 +106,10 @@ def prerender(names: Sequence[str], seeds: Sequence[int], duration_s: float, cac
     ``jobs`` processes (the engines then run on cached inputs, one process)."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from edge_rppg.synth.rendered import cache_key
+    from edge_rppg.synth.rendered import cache_path
 
     todo = [(n, s, duration_s, str(cache), size) for n in names for s in seeds
-            if not (cache / f"{cache_key(clip_config(n, s, duration_s, size), s)}.npz").exists()]
+            if not cache_path(clip_config(n, s, duration_s, size), s, cache).exists()]
     if todo:
         print(f"rendering {len(todo)} clips in {jobs} processes", flush=True)
         with ProcessPoolExecutor(jobs) as pool:

@@ -29,6 +29,11 @@ def cache_key(cfg: VideoSynthConfig, seed: int) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def cache_path(cfg: VideoSynthConfig, seed: int, cache: Union[str, Path]) -> Path:
+    """Where :func:`rendered_extraction` keeps the extraction of ``(cfg, seed)`` under ``cache``."""
+    return Path(cache) / f"{cache_key(cfg, seed)}.npz"
+
+
 def rendered_extraction(cfg: VideoSynthConfig, seed: int, cache: Union[str, Path]) -> Any:
     """The :class:`~edge_rppg.extract.Extraction` of the clip ``(cfg, seed)``: loaded from
     ``cache`` when present, else rendered, run through the front stages and saved there
@@ -38,8 +43,7 @@ def rendered_extraction(cfg: VideoSynthConfig, seed: int, cache: Union[str, Path
     from ..extract import ClipRecorder, Extraction, run_front
     from ..processor import StreamProcessor
 
-    cache = Path(cache)
-    path = cache / f"{cache_key(cfg, seed)}.npz"
+    path = cache_path(cfg, seed, cache)
     if path.exists():
         z = np.load(path, allow_pickle=False)
         if "light" in z.files:  # older caches lack the off-face light the artefact gate needs: re-extract
@@ -49,7 +53,7 @@ def rendered_extraction(cfg: VideoSynthConfig, seed: int, cache: Union[str, Path
     with StreamProcessor(video_options("pos", EstimateConfig())) as proc:
         ex = run_front(proc.front, render_frames(cfg, seed), ClipRecorder(keep_landmarks=False), fps=cfg.fps,
                        progress=False)
-    cache.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, mstmap=ex.mstmap, valid=ex.valid, fps=ex.fps, t=ex.timestamps_s, boxes=ex.boxes,
                         light=ex.light, timing=json.dumps(ex.timing_ms))
