@@ -96,12 +96,13 @@ def main(argv: List[str] | None = None) -> int:
         print(f"presets not in this version of the generator (skipped): {missing}")
         presets = [q for q in presets if q in VIDEO_PRESETS]
     out: Dict[str, Any] = {}
-    for i, preset in enumerate(presets):
-        path = work / f"{preset}_{int(args.duration)}s.avi"
+    for preset in presets:
+        # a preset's seed does not depend on which others run, so a subset reproduces its clips
+        seed = args.seed + (PRESETS.index(preset) if preset in PRESETS else len(PRESETS) + presets.index(preset))
+        path = work / f"{preset}_{int(args.duration)}s_seed{seed}.avi"
         truth_path = path.with_suffix(".json")
         if not (path.exists() and truth_path.exists()):
-            synth_video(path, dataclasses.replace(VIDEO_PRESETS[preset], duration_s=args.duration),
-                        seed=args.seed + i)
+            synth_video(path, dataclasses.replace(VIDEO_PRESETS[preset], duration_s=args.duration), seed=seed)
         truth = json.loads(truth_path.read_text())
         res = {"every_frame": run_clip(path, args.engine, 0.0, landmark_model=args.reference)}
         for r in rates:

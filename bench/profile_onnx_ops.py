@@ -1,11 +1,12 @@
 """Where ONNX Runtime spends a model's time: per-operator kernel time from ORT's profiler.
 
 Runs the model ``--runs`` times on one random window with ``--threads`` intra-op threads
-and prints, per operator type, the mean kernel ms per run, its share and the node count —
-the numbers that say which part of the graph to make cheaper (issue 13: ONNX Runtime at
-least 3x torch eager).
+and prints, per operator type (``--by op``) or per module scope of the node names
+(``--by scope``, the first ``--depth`` parts: ``stages.0/cluster/density_peak``), the mean
+kernel ms per run, its share and the node count — the numbers that say which part of the
+graph to make cheaper (issue 13: ONNX Runtime at least 3x torch eager).
 
-    python bench/profile_onnx_ops.py [edge_rppg/assets/cluster_phys_default.onnx] [--threads 1] [--runs 30]
+    python bench/profile_onnx_ops.py [edge_rppg/assets/cluster_phys_default.onnx] [--threads 1] [--runs 30] [--by scope]
 """
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("model", nargs="?", default=str(ROOT / "edge_rppg" / "assets" / "cluster_phys_default.onnx"))
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--runs", type=int, default=30)
-    p.add_argument("--top", type=int, default=15, help="operator types to print")
+    p.add_argument("--top", type=int, default=15, help="rows to print")
+    p.add_argument("--by", choices=("op", "scope"), default="op", help="group by operator type or module scope")
+    p.add_argument("--depth", type=int, default=3, help="scope parts kept with --by scope")
     args = p.parse_args(argv)
     import onnxruntime as ort
 
@@ -48,12 +51,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     count: collections.Counter = collections.Counter()
     for e in events:
         if e.get("cat") == "Node" and e.get("name", "").endswith("_kernel_time"):
-            op = e["args"]["op_name"]
+            op = e["args"]["op_name"] if args.by == "op" else \
+                "/".join(e["name"][:-len("_kernel_time")].strip("/").split("/")[:args.depth])
             time_us[op] += e["dur"]
             count[op] += 1
     total = sum(time_us.values()) or 1
     print(f"{args.model}: {args.threads} thread(s), {args.runs} runs, kernel time {total / args.runs / 1e3:.2f} ms/run")
-    print("| op | ms/run | share | nodes |\n|---|---|---|---|")
+    print(f"| {args.by} | ms/run | share | nodes |\n|---|---|---|---|")
     for op, us in time_us.most_common(args.top):
         print(f"| {op} | {us / args.runs / 1e3:.2f} | {100 * us / total:.1f} % | {count[op] // args.runs} |")
     return 0

@@ -110,7 +110,10 @@ class MeshTracker:
     def _gray(self, frame: np.ndarray) -> np.ndarray:
         """Grayscale tracked region of ``frame`` (downscaled by ``max_face_px``)."""
         x0, y0, x1, y1 = self._rect
-        gray = cv2.cvtColor(np.ascontiguousarray(frame[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY)
+        crop = frame[y0:y1, x0:x1]
+        if crop.strides[1:] != (crop.shape[2] * crop.itemsize, crop.itemsize):  # OpenCV reads a row-strided
+            crop = np.ascontiguousarray(crop)                                  # crop as is: copy only others
+        gray = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY)
         if self._scale != 1.0:
             gray = cv2.resize(gray, None, fx=self._scale, fy=self._scale, interpolation=cv2.INTER_AREA)
         return gray

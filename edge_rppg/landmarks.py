@@ -111,6 +111,16 @@ class LandmarkerOptions(Config):
     #: ``moved_passes`` more times on the frame so its crop catches up
     moved_frac: float = 0.01
     moved_passes: int = 1
+    #: while tracking, when the tracked face has moved more than this fraction of its size
+    #: since the last mesh run, the mesh runs now instead of at the next scheduled time: a
+    #: similarity fit follows a shifting, tilting face but not a turning one for long, so
+    #: fast motion gets fresh meshes and a still face keeps the base rate. 0 = off. The
+    #: default 0.03 is crossed only by the generator's strong-motion preset (99th
+    #: percentile of the tracked motion 0.048 there; at most 0.025 in still, motion,
+    #: talking, nodding and periodic motion) and cut that clip's HR change against the
+    #: every-frame path from +0.63 to +0.25 bpm for 17 % more mesh runs
+    #: (bench/bench_landmark_schedule.py, bench/RESULTS.md)
+    refresh_motion: float = 0.03
     #: with ``max_num_faces`` > 1 and fewer faces tracked than that, scheduled mesh runs look
     #: for new faces (run the face detector) at most this often (Hz of stream time); in
     #: between they refresh only the faces already tracked. (mediapipe's FaceMesh would run
@@ -129,6 +139,7 @@ class LandmarkerOptions(Config):
         self.delegate = str(self.delegate).lower()
         self.require({"mesh_rate_hz >= 0 (0 = mesh on every frame)": self.mesh_rate_hz >= 0,
                       "moved_frac >= 0": self.moved_frac >= 0, "moved_passes >= 0": self.moved_passes >= 0,
+                      "refresh_motion >= 0 (0 = off)": self.refresh_motion >= 0,
                       "detect_rate_hz >= 0 (0 = search at every mesh run)": self.detect_rate_hz >= 0,
                       "track_fb_max_px > 0": self.track_fb_max_px > 0,
                       "0 < track_min_points <= 1": 0 < self.track_min_points <= 1,
@@ -227,7 +238,7 @@ class ScheduledLandmarker:
         if o.tracking_enabled and self._tracker.active and self._last_mesh_ts is not None \
                 and timestamp_ms - self._last_mesh_ts < 1000.0 / o.mesh_rate_hz - 1e-6:
             moved = self._tracker.track(frame)
-            if moved is not None:
+            if moved is not None and not (o.refresh_motion > 0 and self._tracker.motion > o.refresh_motion):
                 self.tracked_frames += 1
                 self._last_meshes = moved
                 return self._faces(moved)

@@ -127,20 +127,20 @@ def artefact_series(times_s: np.ndarray, boxes: Optional[np.ndarray], light: Opt
     return out
 
 
-def _peak_share(x: np.ndarray, fs: float, f0: float, cfg: SignalConfig) -> Tuple[float, float]:
-    """``(in-band RMS, share of in-band power within ±snr_halfwidth of f0 or f0/2)`` of one series."""
-    y = bandpass(x - x.mean(), fs, cfg.band_hz, cfg.order)
-    rms = float(np.std(y))
-    if not rms > 0:
-        return 0.0, 0.0
-    f, p = psd(y, fs, nperseg=int(round(cfg.welch_seg_s * fs)), res_bpm=cfg.freq_res_bpm, overlap=cfg.welch_overlap)
+def _peak_shares(x: np.ndarray, fs: float, f0: float, cfg: SignalConfig) -> Tuple[np.ndarray, np.ndarray]:
+    """Per column of ``x [n, c]``: ``(in-band RMS, share of in-band power within
+    ±snr_halfwidth of f0 or f0/2)``, all columns filtered and transformed in one call each."""
+    y = bandpass(x - x.mean(axis=0), fs, cfg.band_hz, cfg.order, axis=0)
+    rms = np.std(y, axis=0)
+    f, p = psd(y, fs, nperseg=int(round(cfg.welch_seg_s * fs)), res_bpm=cfg.freq_res_bpm,
+               overlap=cfg.welch_overlap, axis=0)
     band = (f >= cfg.band_hz[0]) & (f <= cfg.band_hz[1])
-    total = float(p[band].sum())
-    if not total > 0:
-        return rms, 0.0
+    total = p[band].sum(axis=0)
     hw = cfg.snr_halfwidth_hz
-    share = max(float(p[band & (np.abs(f - fc) <= hw)].sum()) / total for fc in (f0, 0.5 * f0))
-    return rms, share
+    near = np.max([p[band & (np.abs(f - fc) <= hw)].sum(axis=0) for fc in (f0, 0.5 * f0)], axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where((total > 0) & (rms > 0), near / np.where(total > 0, total, 1.0), 0.0)
+    return np.where(rms > 0, rms, 0.0), share
 
 
 def artefact_match(series: Optional[np.ndarray], f0_hz: float, fs: float, cfg: SignalConfig,
@@ -158,15 +158,15 @@ def artefact_match(series: Optional[np.ndarray], f0_hz: float, fs: float, cfg: S
     s = np.asarray(series, dtype=np.float64)
     if s.ndim != 2 or s.shape[0] < max(8, int(2 * fs / cfg.band_hz[0])):
         return None
+    cols = [c for c in range(min(s.shape[1], len(ARTEFACT_NAMES))) if np.isfinite(s[:, c]).all()]
+    if not cols:
+        return None
+    rms, share = _peak_shares(s[:, cols], fs, f0_hz, cfg)
     best: Optional[Tuple[float, str]] = None
-    for c, name in enumerate(ARTEFACT_NAMES):
-        x = s[:, c]
-        if not np.isfinite(x).all():
-            continue
-        rms, share = _peak_share(x, fs, f0_hz, cfg)
+    for j, c in enumerate(cols):
         floor = vcfg.motion_floor if c < _N_MOTION else vcfg.light_floor
-        if rms >= floor and share >= vcfg.coincide_frac and (best is None or share > best[0]):
-            best = (share, name)
+        if rms[j] >= floor and share[j] >= vcfg.coincide_frac and (best is None or share[j] > best[0]):
+            best = (float(share[j]), ARTEFACT_NAMES[c])
     return None if best is None else best[1]
 
 

@@ -22,7 +22,9 @@ the streaming :class:`edge_rppg.results.VitalsResult` carry.
 """
 from __future__ import annotations
 
+import os
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Deque, List, Optional, Tuple
 
@@ -39,7 +41,7 @@ from .errors import ClipTooShortError
 from .model_file import MODEL_FPS
 from .validity import ValidityConfig, artefact_match, clip_rule, persistent_windows, respiration_valid
 
-__all__ = ["Vitals", "VitalsView", "standardise", "hann_taper", "OverlapAdd", "infer_clip", "window_hr", "stream_vitals",
+__all__ = ["Vitals", "VitalsView", "standardise", "hann_taper", "OverlapAdd", "infer_clip", "clip_workers", "window_hr", "stream_vitals",
            "clip_vitals", "finite_or_none", "readonly"]
 
 
@@ -200,13 +202,33 @@ class OverlapAdd:
 CLIP_HOP_FRACTION = 0.25
 
 
-def infer_clip(engine: Engine, mstmap: np.ndarray, hop: Optional[int] = None) -> np.ndarray:
+def clip_workers(engine: Engine) -> int:
+    """Threads :func:`infer_clip` runs ``engine``'s windows on: up to :data:`MAX_CLIP_WORKERS`
+    (the usable CPUs) when ``engine.info.concurrent``, else 1. In a file run the windows are
+    inferred after the last frame is decoded, so the other cores are idle by then."""
+    if not getattr(engine.info, "concurrent", False):
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(MAX_CLIP_WORKERS, cpus))
+
+
+#: Most threads :func:`clip_workers` gives a concurrent engine.
+MAX_CLIP_WORKERS = 4
+
+
+def infer_clip(engine: Engine, mstmap: np.ndarray, hop: Optional[int] = None,
+               workers: Optional[int] = None) -> np.ndarray:
     """BVP ``[N]`` float32 for an MSTmap ``[N, 63, 6]`` of any length ``N >= engine.info.T``.
 
     Engines without a fixed T see the whole clip at once. Fixed-T engines see windows every
     ``hop`` samples (default :data:`CLIP_HOP_FRACTION` of a window, the last one aligned to
-    the end), stitched by :class:`OverlapAdd`. Raises :class:`ClipTooShortError` when the
-    clip is shorter than one engine window.
+    the end), stitched by :class:`OverlapAdd`; ``workers`` threads infer them (default
+    :func:`clip_workers`; each window's output does not depend on which thread ran it, and
+    they are stitched in order). Raises :class:`ClipTooShortError` when the clip is shorter
+    than one engine window.
     """
     n = int(mstmap.shape[0])
     T = engine.info.T
@@ -220,8 +242,14 @@ def infer_clip(engine: Engine, mstmap: np.ndarray, hop: Optional[int] = None) ->
         starts.append(n - T)
     stitch = OverlapAdd()
     ones = np.ones(T, dtype=bool)
-    for s in starts:
-        stitch.push(np.asarray(engine.infer(mstmap[s:s + T]), dtype=np.float64), ones, s + T)
+    n_workers = clip_workers(engine) if workers is None else max(1, int(workers))
+    if n_workers > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(max_workers=min(n_workers, len(starts)), thread_name_prefix="infer_clip") as pool:
+            outs = list(pool.map(lambda s: engine.infer(mstmap[s:s + T]), starts))
+    else:
+        outs = [engine.infer(mstmap[s:s + T]) for s in starts]
+    for s, y in zip(starts, outs):
+        stitch.push(np.asarray(y, dtype=np.float64), ones, s + T)
     return stitch.signal()[0].astype(np.float32)
 
 

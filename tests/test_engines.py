@@ -77,6 +77,23 @@ def test_onnx_engine_over_a_long_clip(files: dict) -> None:
     assert bvp.shape == (450,) and np.isfinite(bvp).all()
 
 
+def test_clip_windows_on_several_threads_give_the_same_pulse(files: dict) -> None:
+    """A concurrent engine's windows spread over threads stitch to the very same pulse as one
+    thread, in window order; engines that do not say they are thread-safe stay on one."""
+    from edge_rppg.engines.classic import ClassicEngine
+    from edge_rppg.vitals import clip_workers
+
+    eng = OnnxRuntimeEngine(files["onnx"])
+    assert eng.info.concurrent and not ClassicEngine("pos").info.concurrent
+    assert clip_workers(ClassicEngine("pos")) == 1 and clip_workers(eng) >= 1
+    sample = synth_mstmap(SynthConfig.still(T=520, hr_range_bpm=(70.0, 70.0)), 5)
+    one = infer_clip(eng, sample.mstmap, workers=1)
+    three = infer_clip(eng, sample.mstmap, workers=3)
+    assert np.array_equal(one, three)
+    reversed_clip = infer_clip(eng, sample.mstmap[::-1].copy(), workers=3)
+    assert not np.array_equal(one, reversed_clip)   # the output does follow the input
+
+
 def test_provider_resolution() -> None:
     assert resolve_providers(None, available=["CPUExecutionProvider"]) == ["CPUExecutionProvider"]
     full = ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]

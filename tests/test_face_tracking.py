@@ -94,8 +94,10 @@ def test_tracker_start_with_no_face_is_inactive(moving_clip) -> None:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_schedule_runs_the_mesh_at_its_rate_and_tracks_in_between(moving_clip, backend: str) -> None:
     frames, _ = moving_clip
+    # the rate alone: this clip moves fast enough to trigger motion refreshes
+    # (test_fast_motion_refreshes_the_mesh_before_its_time), so they are off here
     every = LANDMARKERS.get(backend)(LandmarkerOptions(mesh_rate_hz=0))
-    sched = LANDMARKERS.get(backend)(LandmarkerOptions(mesh_rate_hz=5.0))
+    sched = LANDMARKERS.get(backend)(LandmarkerOptions(mesh_rate_hz=5.0, refresh_motion=0))
     ref = [every.detect(f, 1000.0 * i / 30) for i, f in enumerate(frames)]
     got = [sched.detect(f, 1000.0 * i / 30) for i, f in enumerate(frames)]
     assert every.mesh_runs == 30 and every.tracked_frames == 0
@@ -108,11 +110,36 @@ def test_schedule_runs_the_mesh_at_its_rate_and_tracks_in_between(moving_clip, b
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_fast_motion_refreshes_the_mesh_before_its_time(moving_clip, backend: str) -> None:
+    """refresh_motion: a tracked face that moved more than that fraction of its size since
+    the last mesh run gets a mesh run now; with 0 the mesh keeps its rate (5 runs in 1 s)."""
+    frames, _ = moving_clip
+    seen = {}
+    for frac in (0.0, 0.01):
+        opts = LandmarkerOptions(mesh_rate_hz=5.0, refresh_motion=frac)
+        with LANDMARKERS.get(backend)(opts) as lmk:
+            motions = []
+            for i, f in enumerate(frames):
+                before = lmk.mesh_runs
+                assert len(lmk.detect(f, 1000.0 * i / 30)) == 1
+                if lmk.mesh_runs == before:          # a tracked frame: what the tracker measured
+                    motions.append(lmk._tracker.motion)
+            seen[frac] = (lmk.mesh_runs, max(motions))
+    runs_off, motion_off = seen[0.0]
+    runs_on, motion_on = seen[0.01]
+    assert runs_off == 5 and motion_off > 0.01        # the clip does move the face past the threshold
+    assert runs_on > runs_off                         # ... so the refresh adds mesh runs
+    assert motion_on <= 0.01                          # and no tracked frame moved further than asked
+    with pytest.raises(ValueError, match="refresh_motion"):
+        LandmarkerOptions(refresh_motion=-0.1)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_schedule_with_two_faces_allowed_does_not_run_the_mesh_every_frame(moving_clip, backend: str) -> None:
     """max_num_faces=2 with one visible face: FaceMesh would run its detector on every call;
     the schedule calls FaceMesh (the only place the detector can run) at the mesh rate."""
     frames, _ = moving_clip
-    with LANDMARKERS.get(backend)(LandmarkerOptions(max_num_faces=2, mesh_rate_hz=5.0)) as lmk:
+    with LANDMARKERS.get(backend)(LandmarkerOptions(max_num_faces=2, mesh_rate_hz=5.0, refresh_motion=0)) as lmk:
         found = [len(lmk.detect(f, 1000.0 * i / 30)) for i, f in enumerate(frames)]
         assert found == [1] * 30
         assert lmk.mesh_runs <= 6 and lmk.tracked_frames >= 24
@@ -125,9 +152,9 @@ def test_two_faces_allowed_searches_at_the_detect_rate_and_matches_one_face(movi
     agree with the max_num_faces=1 schedule (the refresh graph is that graph)."""
     frames, _ = moving_clip
     clip = frames + frames[::-1]                       # 60 frames = 2 s, smooth motion
-    one = LANDMARKERS.get(backend)(LandmarkerOptions(max_num_faces=1, mesh_rate_hz=5.0))
-    two = LANDMARKERS.get(backend)(LandmarkerOptions(max_num_faces=2, mesh_rate_hz=5.0, detect_rate_hz=1.0))
-    every = LANDMARKERS.get(backend)(LandmarkerOptions(max_num_faces=2, mesh_rate_hz=5.0, detect_rate_hz=0.0))
+    one = LANDMARKERS.get(backend)(LandmarkerOptions(max_num_faces=1, mesh_rate_hz=5.0, refresh_motion=0))
+    two = LANDMARKERS.get(backend)(LandmarkerOptions(max_num_faces=2, mesh_rate_hz=5.0, refresh_motion=0, detect_rate_hz=1.0))
+    every = LANDMARKERS.get(backend)(LandmarkerOptions(max_num_faces=2, mesh_rate_hz=5.0, refresh_motion=0, detect_rate_hz=0.0))
     got = {k: [m.detect(f, 1000.0 * i / 30) for i, f in enumerate(clip)] for k, m in
            (("one", one), ("two", two), ("every", every))}
     assert all(len(r) == 1 for r in got["two"])

@@ -63,25 +63,27 @@ _INVALID = HRReading(hr_bpm=math.nan, quality=math.nan, valid=False, peak_hz=mat
 
 
 def psd(x: np.ndarray, fs: float, nperseg: Optional[int] = None, res_bpm: float = 0.1,
-        overlap: float = 0.5, window: str = "hann") -> Tuple[np.ndarray, np.ndarray]:
+        overlap: float = 0.5, window: str = "hann", axis: int = -1) -> Tuple[np.ndarray, np.ndarray]:
     """Welch power spectral density of ``x`` on a zero-padded grid of ≤ ``res_bpm``.
 
     ``nperseg`` defaults to the whole signal (one Hann-windowed periodogram). The FFT
     length is the next power of two ≥ ``fs·60/res_bpm`` so that neighbouring bins are
     at most ``res_bpm`` apart (zero padding interpolates the spectrum; it does not add
-    resolution, the segment length sets that). Returns ``(freqs_hz, power)``.
+    resolution, the segment length sets that). ``x`` is one signal ``[T]`` or several
+    along ``axis`` (one FFT call for all of them: the artefact gate reads six series per
+    window). Returns ``(freqs_hz, power)``, ``power`` with ``axis`` replaced by frequency.
     """
     x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 1:
+    if x.ndim < 1:
         raise ShapeError(f"psd: expected a 1-D signal [T], got shape {x.shape}")
-    n = x.shape[0]
+    n = x.shape[axis]
     if n < 2:
         raise ShapeError(f"psd: need at least 2 samples, got {n}")
     seg = n if nperseg is None else int(max(2, min(nperseg, n)))
     need = int(math.ceil(fs * 60.0 / res_bpm))
     nfft = max(seg, 1 << (need - 1).bit_length())
     f, p = sps.welch(x, fs=fs, window=window, nperseg=seg, noverlap=int(overlap * seg), nfft=nfft,
-                     detrend="constant", scaling="density")
+                     detrend="constant", scaling="density", axis=axis)
     return f, p
 
 

@@ -15,12 +15,15 @@ import numpy as np
 
 @dataclass(frozen=True)
 class EngineInfo:
-    """What an engine is: name, fixed window length (None = any), precision, provider."""
+    """What an engine is: name, fixed window length (None = any), precision, provider, and
+    whether ``infer`` may run from several threads at once (``concurrent``: a file's
+    windows are then spread over the cores, :func:`edge_rppg.vitals.infer_clip`)."""
 
     name: str
     T: Optional[int]
     precision: str = "fp32"
     provider: str = "cpu"
+    concurrent: bool = False
 
 
 @runtime_checkable
