@@ -138,9 +138,8 @@ def _peak_shares(x: np.ndarray, fs: float, f0: float, cfg: SignalConfig) -> Tupl
     total = p[band].sum(axis=0)
     hw = cfg.snr_halfwidth_hz
     near = np.max([p[band & (np.abs(f - fc) <= hw)].sum(axis=0) for fc in (f0, 0.5 * f0)], axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        share = np.where((total > 0) & (rms > 0), near / np.where(total > 0, total, 1.0), 0.0)
-    return np.where(rms > 0, rms, 0.0), share
+    share = np.where((total > 0) & (rms > 0), near / np.where(total > 0, total, 1.0), 0.0)
+    return rms, share
 
 
 def artefact_match(series: Optional[np.ndarray], f0_hz: float, fs: float, cfg: SignalConfig,

@@ -75,7 +75,7 @@ def psd(x: np.ndarray, fs: float, nperseg: Optional[int] = None, res_bpm: float 
     """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim < 1:
-        raise ShapeError(f"psd: expected a 1-D signal [T], got shape {x.shape}")
+        raise ShapeError(f"psd: expected a signal [T] (or several along `axis`), got shape {x.shape}")
     n = x.shape[axis]
     if n < 2:
         raise ShapeError(f"psd: need at least 2 samples, got {n}")
