@@ -2,13 +2,27 @@
 session), and the path to the real contact-PPG recordings in ../shared."""
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
-from typing import Dict
+from typing import Any, Dict, Optional
 
 import pytest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+#: The real face mesh the tests take their landmarks from: mediapipe's FaceMesh (the reference) where the
+#: [mediapipe] extra is installed (the oldest stack, numpy 1.x), else the bundled ONNX face mesh, the
+#: default landmarker (the newest stack, numpy 2: mediapipe 0.10.x pins numpy<2). Both give the same
+#: landmarks within 0.31 px (bench/compare_face_models.py).
+FACE_MESH = "mediapipe" if importlib.util.find_spec("mediapipe") is not None else "onnx"
+
+
+def face_mesh(options: Optional[Any] = None) -> Any:
+    """A :data:`FACE_MESH` landmarker built from ``options`` (default ``LandmarkerOptions()``)."""
+    from edge_rppg.landmarks import LANDMARKERS, LandmarkerOptions
+
+    return LANDMARKERS.get(FACE_MESH)(options or LandmarkerOptions())
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
 """Tests of the streaming API ``EdgeRPPG`` on synthetic face videos with a known pulse.
 
-Ground truth comes from ``edge_rppg.synth.video_gen``. The end-to-end tests use the
-real MediaPipe landmarker; the face-loss, timestamp and bookkeeping tests replace it with
+Ground truth comes from ``edge_rppg.synth.video_gen``. The end-to-end tests use a real
+face mesh (conftest.FACE_MESH); the face-loss, timestamp and bookkeeping tests replace it with
 a scripted landmarker (the real landmarks of the clip's first frame, returned or withheld
 by timestamp) so that they are fast and exactly controllable.
 """
@@ -18,9 +18,10 @@ import pytest
 from edge_rppg import EdgeRPPG
 from edge_rppg.api import BaseOptions, EdgeRPPGOptions, VitalsResult
 from edge_rppg.errors import ConfigError, EdgeRPPGError, FrameFormatError, UnknownNameError
-from edge_rppg.landmarks import Face, MediaPipeLandmarker
+from edge_rppg.landmarks import Face
 from edge_rppg.synth.video_gen import VideoSynthConfig, synth_video
 from edge_rppg.video import open_video
+from conftest import face_mesh
 from fake_landmarkers import FakeLandmarker
 
 FPS = 30.0
@@ -37,9 +38,9 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> dict:
     gt = synth_video(path, cfg, seed=SEED)
     with open_video(path) as reader:
         frames = list(reader)
-    with MediaPipeLandmarker() as lm:
+    with face_mesh() as lm:
         faces = lm.detect(frames[0], 0.0)
-    assert faces, "MediaPipe must find the synthetic face"
+    assert faces, "the face mesh must find the synthetic face"
     return {"path": path, "frames": frames, "gt": gt, "face": faces[0]}
 
 

@@ -11,8 +11,9 @@ import skimage.data
 
 from edge_rppg.errors import FrameFormatError, NoFaceError, VideoReadError
 from edge_rppg.extract import Extraction, extract_mstmap
-from edge_rppg.landmarks import Face, LandmarkerOptions, MediaPipeLandmarker
+from edge_rppg.landmarks import Face, LandmarkerOptions
 from edge_rppg.video import write_video
+from conftest import face_mesh
 from fake_landmarkers import FakeLandmarker
 
 FPS = 30.0
@@ -24,7 +25,7 @@ def scene():
     """A 640x480 frame with the astronaut's face, and its FaceMesh landmarks."""
     frame = np.zeros((480, 640, 3), np.uint8)
     frame[:, 80:560] = cv2.resize(skimage.data.astronaut(), (480, 480), interpolation=cv2.INTER_AREA)
-    with MediaPipeLandmarker(LandmarkerOptions(static_image_mode=True)) as lmk:
+    with face_mesh(LandmarkerOptions(static_image_mode=True)) as lmk:
         faces = lmk.detect(frame, 0)
     assert faces
     return frame, faces[0]

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import skimage.data
 
+from conftest import face_mesh
 from edge_rppg.errors import ShapeError
 from edge_rppg.mstmap import SUBSET_MATRIX, combine_roi_sums
 from edge_rppg.roi import (META_ROI_NAMES, META_ROI_POLYGONS, frame_roi_sums, rasterize_label_map, roi_box,
@@ -13,11 +14,11 @@ from edge_rppg.roi import (META_ROI_NAMES, META_ROI_POLYGONS, frame_roi_sums, ra
 
 @pytest.fixture(scope="module")
 def astronaut():
-    """(frame, landmarks) of skimage's astronaut, landmarks from MediaPipe FaceMesh."""
-    from edge_rppg.landmarks import MediaPipeLandmarker, LandmarkerOptions
+    """(frame, landmarks) of skimage's astronaut, landmarks from the real face mesh (conftest.FACE_MESH)."""
+    from edge_rppg.landmarks import LandmarkerOptions
 
     img = skimage.data.astronaut()
-    with MediaPipeLandmarker(LandmarkerOptions(static_image_mode=True)) as lmk:
+    with face_mesh(LandmarkerOptions(static_image_mode=True)) as lmk:
         faces = lmk.detect(img, 0)
     assert len(faces) == 1
     return img, faces[0].landmarks
@@ -165,10 +166,10 @@ def test_slices_of_a_label_map_drop_the_rectangles(astronaut):
 def test_boxed_path_on_synthetic_face_video_frames(synth_videos):
     """On the synthetic face videos (the project's ground-truth clips), with real FaceMesh
     landmarks: the fast path's colour means equal the full-resolution path's."""
-    from edge_rppg.landmarks import LandmarkerOptions, MediaPipeLandmarker
+    from edge_rppg.landmarks import LandmarkerOptions
     from edge_rppg.video import open_video
 
-    with open_video(synth_videos["moderate_motion"]) as r, MediaPipeLandmarker(LandmarkerOptions()) as lmk:
+    with open_video(synth_videos["moderate_motion"]) as r, face_mesh(LandmarkerOptions()) as lmk:
         for i, frame in enumerate(r):
             if i >= 40:
                 break
