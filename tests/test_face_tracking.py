@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import skimage.data
 
+from conftest import FACE_MESH
 from edge_rppg.face_tracking import STABLE_POINTS, MeshTracker, TrackerSettings, similarity_apply
 from edge_rppg.landmarks import LANDMARKERS, LandmarkerOptions
 
@@ -222,8 +223,9 @@ def test_schedule_options_validate_and_round_trip() -> None:
         LandmarkerOptions(track_min_points=0.0)
     with pytest.raises(ValueError, match="detect_rate_hz"):
         LandmarkerOptions(detect_rate_hz=-1.0)
-    with LANDMARKERS.get("mediapipe").create_from_options(opts) as lmk:
-        assert lmk.options.mesh_rate_hz == 7.5
+    for name in sorted({"onnx", FACE_MESH}):       # mediapipe's too where it is installed
+        with LANDMARKERS.get(name).create_from_options(opts) as lmk:
+            assert lmk.options.mesh_rate_hz == 7.5, name
 
 
 def test_still_face_does_not_wobble_with_a_brightness_pulse(moving_clip, first_mesh) -> None:

@@ -112,6 +112,60 @@ def test_wheel_installs_only_the_edge_rppg_namespace(wheel: Path) -> None:
     assert core and not any(re.search(rf"Requires-Dist: {h}\b", l) for l in core for h in HEAVY), core
 
 
+def _resolver_module():
+    spec = importlib.util.spec_from_file_location("resolve_for_platform", ROOT / "tools/resolve_for_platform.py")
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return mod
+
+
+def _minor(v: str) -> int:
+    return int(v.split(".")[1])
+
+
+def test_wheel_metadata_matches_the_supported_matrix(wheel: Path) -> None:
+    """requires-python and the Python classifiers of the built wheel name exactly the Python versions that
+    tools/resolve_for_platform.MATRIX resolves (and CI runs); the core's numpy and OpenCV ranges hold both
+    tested stacks (numpy 1.x + OpenCV 4.x, numpy 2.x + OpenCV 5.x) and exactly one cv2 provider."""
+    from pip._vendor.packaging.requirements import Requirement
+    from pip._vendor.packaging.specifiers import SpecifierSet
+
+    names = zipfile.ZipFile(wheel).namelist()
+    meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
+    fields = [l.split(": ", 1) for l in meta.splitlines() if ": " in l]
+    requires_python = SpecifierSet(next(v for k, v in fields if k == "Requires-Python"))
+    classified = {v.rsplit(" :: ", 1)[1] for k, v in fields
+                  if k == "Classifier" and re.fullmatch(r"Programming Language :: Python :: 3\.\d+", v)}
+    matrix = {t.python_version for t in _resolver_module().MATRIX}
+    assert classified == matrix, (classified, matrix)
+    span = [f"3.{m}" for m in range(min(map(_minor, matrix)), max(map(_minor, matrix)) + 1)]
+    assert set(span) == matrix, f"the matrix skips a Python between its ends: {sorted(matrix)}"
+    for v in span:
+        assert requires_python.contains(f"{v}.0") and requires_python.contains(f"{v}.9"), (v, requires_python)
+    below, above = f"3.{min(map(_minor, matrix)) - 1}.12", f"3.{max(map(_minor, matrix)) + 1}.0"
+    assert not requires_python.contains(below) and not requires_python.contains(above), requires_python
+    core = {r.name.lower(): r for r in (Requirement(v) for k, v in fields if k == "Requires-Dist" and "extra ==" not in v)}
+    cv2_providers = [n for n in core if n.startswith("opencv")]
+    assert cv2_providers == ["opencv-contrib-python"], cv2_providers
+    for name, inside, outside in (("numpy", ("1.24.0", "1.26.4", "2.0.0", "2.4.6"), ("1.23.5", "3.0.0")),
+                                  ("opencv-contrib-python", ("4.8.0.74", "4.11.0.86", "5.0.0.93", "5.1.0.95"),
+                                   ("4.7.0.72", "6.0.0"))):
+        spec = core[name].specifier
+        assert all(spec.contains(v) for v in inside) and not any(spec.contains(v) for v in outside), (name, spec)
+    assert {"scipy", "onnxruntime", "tqdm", "pyyaml"} <= set(core), sorted(core)
+
+
+def test_the_matrix_holds_every_target_of_issue_26() -> None:
+    """cp310 aarch64 (JetPack 6, also with numpy<2), cp313 and cp314 on x86-64 and aarch64 (bare), and the
+    [mediapipe] extra only where mediapipe 0.10.x has wheels (CPython 3.10-3.12)."""
+    rows = _resolver_module().MATRIX
+    bare = {(t.machine, t.python_version) for t in rows if not t.extras and not t.with_requirements}
+    assert {("aarch64", "3.10"), ("x86_64", "3.13"), ("aarch64", "3.13"), ("x86_64", "3.14"), ("aarch64", "3.14")} <= bare
+    assert any(t.machine == "aarch64" and t.python_version == "3.10" and "numpy<2" in t.with_requirements for t in rows)
+    mp = {(t.machine, t.python_version) for t in rows if "mediapipe" in t.extras}
+    assert ("aarch64", "3.10") in mp and all(_minor(v) <= 12 for _, v in mp), mp
+
+
 def test_require_returns_the_module_or_one_line_naming_the_extra() -> None:
     assert require("numpy.linalg", "train").__name__ == "numpy.linalg"
     with pytest.raises(MissingExtraError) as info:
@@ -159,9 +213,7 @@ def test_core_estimates_with_every_optional_package_blocked(tmp_path: Path) -> N
 
 
 def test_resolve_for_platform_builds_the_target_environment() -> None:
-    spec = importlib.util.spec_from_file_location("resolve_for_platform", ROOT / "tools/resolve_for_platform.py")
-    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    mod = _resolver_module()
     env = mod.marker_environment("aarch64", "3.10")
     assert env["platform_machine"] == "aarch64" and env["python_version"] == "3.10" and env["sys_platform"] == "linux"
     plats = mod.manylinux_platforms("aarch64", "2.35")
@@ -172,3 +224,10 @@ def test_resolve_for_platform_builds_the_target_environment() -> None:
 
     assert Marker("platform_machine == 'aarch64' or platform_machine == 'arm64'").evaluate(env)
     assert not Marker("platform_machine != 'aarch64' and platform_machine != 'arm64'").evaluate(env)
+    # what a user names beside the project goes to pip as its own requirement; one cv2 provider is counted
+    args = mod.pip_arguments(".", ["mediapipe"], ["manylinux_2_35_aarch64"], "3.10", "cp", Path("r.json"), Path("t"),
+                             ["numpy<2"])
+    assert args[-2:] == [".[mediapipe]", "numpy<2"] and "--only-binary=:all:" in args
+    assert mod.cv2_providers({"numpy": "1.26.4", "opencv-contrib-python": "4.11.0.86"}) == ["opencv-contrib-python"]
+    assert mod.cv2_providers({"opencv-python": "5.1.0.95", "opencv-contrib-python": "5.1.0.95"}) == [
+        "opencv-contrib-python", "opencv-python"]

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from edge_rppg.errors import SourceError
-from edge_rppg.landmarks import Face, MediaPipeLandmarker
+from edge_rppg.landmarks import Face
 from edge_rppg.errors import ConfigError
 from edge_rppg.options import BaseOptions, EdgeRPPGOptions
 from edge_rppg.processor import StreamProcessor
@@ -28,6 +28,7 @@ from edge_rppg.signal_stages import VitalsStage
 from edge_rppg.window_stage import MstmapWindowStage
 from edge_rppg.synth.video_gen import VideoSynthConfig, synth_video
 from edge_rppg.video import open_video
+from conftest import face_mesh
 from fake_landmarkers import FakeLandmarker
 from edge_rppg.runtime import sinks as sinks_mod
 from edge_rppg.runtime.pipeline import FrameQueue, Pipeline
@@ -51,7 +52,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> dict:
     gt = synth_video(path, cfg, seed=11)
     with open_video(path) as reader:
         frames = list(reader)
-    with MediaPipeLandmarker() as lm:
+    with face_mesh() as lm:
         face = lm.detect(frames[0], 0.0)[0]
     return {"path": path, "frames": frames, "gt": gt, "face": face}
 

@@ -50,6 +50,7 @@ MATRIX = (
            why="JetPack 6 with numpy held below 2 for its TensorRT bindings (the README's Jetson line)"),
     Target("aarch64", "3.10", "2.35", extras=("mediapipe",), why="JetPack 6 + the mediapipe 0.10.18 reference"),
     Target("x86_64", "3.10", "2.28", extras=("mediapipe",), why="oldest Python + the mediapipe 0.10.21 reference"),
+    Target("x86_64", "3.11", "2.28", why="CI's Python (both stacks also install and run the suite there)"),
     Target("x86_64", "3.12", "2.28", extras=("mediapipe",), why="newest Python mediapipe 0.10.x has wheels for"),
     Target("x86_64", "3.13", "2.28", why="bare install"),
     Target("aarch64", "3.13", "2.28", why="bare install"),
