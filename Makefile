@@ -28,16 +28,17 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev]" "numpy<2"
 	@if pkg-config --exists gobject-introspection-1.0 cairo 2>/dev/null; then \
 	  echo "GStreamer dev packages found: installing the [gstreamer] extra"; \
-	  $(PY) -m pip install -q -e ".[dev,gstreamer]"; fi
+	  $(PY) -m pip install -q -e ".[dev,gstreamer]" "numpy<2"; fi
 	touch $(STAMP)
 
 setup: $(STAMP)
 
-# numpy>=2 and OpenCV>=5 are named so that this venv fails to build rather than silently testing an
-# older stack if something ever holds them back.
+# Each venv names its stack's numpy (and the newest its OpenCV) so that it fails to build rather than
+# silently testing another stack if a dependency ever moves (.venv: "numpy<2", which [mediapipe]
+# holds today anyway).
 $(NSTAMP): pyproject.toml
 	$(PYTHON) -m venv $(NEWEST)
 	$(NPY) -m pip install -q --upgrade pip
