@@ -22,7 +22,7 @@ STACK  := import importlib.util as u, importlib.metadata as m, sys, numpy, cv2, 
           print(f"python {sys.version.split()[0]}, numpy {numpy.__version__}, opencv {cv2.__version__}, " \
                 f"scipy {scipy.__version__}, onnxruntime {o.__version__}, mediapipe {mp or None}")
 
-.PHONY: setup setup-newest stacks demo test test-newest test-fast bench clean
+.PHONY: setup setup-newest stacks demo test test-newest check-floor test-fast bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,12 @@ test-newest: setup-newest
 	@$(NPY) -c '$(STACK)'
 	$(NPY) -m pytest -q -p no:cacheprovider -n auto -m "not slow"
 
+# the core at the floor of every requirement (numpy 1.24, OpenCV 4.8, SciPy 1.10, ONNX Runtime 1.17, ...):
+# a fresh .venv-floor with the bare install, `edge-rppg estimate` on a clip with known HR
+check-floor: setup
+	$(VENV)/bin/edge-rppg synth out/floor/clip.avi --hr 75 --duration 12 --seed 5 --set width=320 --set height=240 >/dev/null
+	$(PY) tools/floor_stack.py out/floor/clip.avi --venv .venv-floor
+
 test-fast: setup
 	$(PY) -m pytest -q -p no:cacheprovider -m "not slow"
 
@@ -81,4 +87,4 @@ bench: setup
 	$(PY) bench/bench_live_cpu.py
 
 clean:
-	rm -rf $(VENV) $(NEWEST) out .pytest_cache
+	rm -rf $(VENV) $(NEWEST) .venv-floor out .pytest_cache

@@ -155,6 +155,20 @@ def test_wheel_metadata_matches_the_supported_matrix(wheel: Path) -> None:
     assert {"scipy", "onnxruntime", "tqdm", "pyyaml"} <= set(core), sorted(core)
 
 
+def test_floor_stack_pins_every_core_dependency_at_its_lower_bound() -> None:
+    """tools/floor_stack.py (make check-floor, CI) installs the release series of each core floor."""
+    spec = importlib.util.spec_from_file_location("floor_stack", ROOT / "tools/floor_stack.py")
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    pins = dict(p.split("==") for p in mod.floor_constraints())
+    core = PYPROJECT["project"]["dependencies"]
+    assert set(pins) == {re.split(r"[<>=!~;\s\[]", d, maxsplit=1)[0].lower() for d in core}
+    assert pins["numpy"] == "1.24.*" and pins["opencv-contrib-python"] == "4.8.*"
+    for name, series in pins.items():
+        floor = next(re.search(r">=\s*([0-9.]+)", d).group(1) for d in core if d.lower().startswith(name))
+        assert series.startswith(floor.split(".")[0] + "."), (name, floor, series)
+
+
 def test_the_matrix_holds_every_target_of_issue_26() -> None:
     """cp310 aarch64 (JetPack 6, also with numpy<2), cp313 and cp314 on x86-64 and aarch64 (bare), and the
     [mediapipe] extra only where mediapipe 0.10.x has wheels (CPython 3.10-3.12)."""
