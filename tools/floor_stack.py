@@ -55,6 +55,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument("--venv", type=Path, default=ROOT / ".venv-floor", help="venv to create (replaced)")
     ap.add_argument("--tol-bpm", type=float, default=3.0, help="largest |HR - truth| accepted")
     args = ap.parse_args(argv)
+    args.venv, args.clip = args.venv.resolve(), args.clip.resolve()   # the estimate runs outside the checkout
 
     truth = float(json.loads(args.clip.with_suffix(".json").read_text())["hr_bpm"])
     pins = floor_constraints()
