@@ -8,7 +8,8 @@
 # reference in [dev] holds numpy below 2, so pip picks an OpenCV < 4.12); .venv-newest is the newest
 # (numpy 2.x, OpenCV 5.x, no mediapipe). `make test` runs the whole suite on the first; `make
 # test-newest` runs it without the slow tests on the second (the slow ones exercise the same code paths
-# on longer clips); CI runs both. `make stacks` prints what pip chose in each.
+# on longer clips); CI runs both, and `make check-floor` (the bare install at every requirement's floor).
+# `make stacks` prints what pip chose in each.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
