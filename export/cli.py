@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     from edge_rppg.cli.main import checked_number
     from edge_rppg.errors import ConfigError
-    from edge_rppg.window_stage import MAX_WINDOW
+    from edge_rppg.skin.window import MAX_WINDOW
 
     from .equivalence import EquivalenceConfig, run_equivalence
     from .onnx_export import export_checkpoint
