@@ -15,13 +15,14 @@ from typing import Any, Deque, Dict, Iterable, Iterator, Tuple, TypeVar
 
 import numpy as np
 
-__all__ = ["timed", "RESET_FACE_LOST", "RESET_FRAME_GAP", "RESET_TIME_BACKWARDS", "RESET_MANUAL",
+__all__ = ["timed", "RESET_FACE_LOST", "RESET_FRAME_GAP", "RESET_TIME_BACKWARDS", "RESET_FRAME_SIZE", "RESET_MANUAL",
            "StageTimer", "Stage"]
 
 #: Why a stream restarted (``VitalsResult.reset_reason`` values).
 RESET_FACE_LOST = "face_lost"          # no face for longer than the bridge (window stage)
 RESET_FRAME_GAP = "frame_gap"          # no frames (dropped / stalled source) for longer than the bridge (window stage)
 RESET_TIME_BACKWARDS = "timestamp_backwards"  # the clock jumped back (new stream, camera restart) (clock)
+RESET_FRAME_SIZE = "frame_size"        # the frames changed size (the camera renegotiated its format) (front)
 RESET_MANUAL = "reset"                 # reset() was called
 
 T = TypeVar("T")

@@ -211,8 +211,7 @@ def test_long_face_loss_resets_window(clip: dict) -> None:
 
 
 def test_frame_gap_bridged_or_reset(clip: dict) -> None:
-    """Frames missing from the stream (a jump in the timestamps): 0.3 s is bridged, 1 s resets
-    with reason frame_gap."""
+    """A jump in the timestamps: 0.3 s is bridged, 1 s resets with reason frame_gap."""
     frames = clip["frames"][:200]
     times = [i / FPS for i in range(200)]
     short = [t + (0.3 if t >= 3.0 else 0.0) for t in times]
@@ -222,6 +221,37 @@ def test_frame_gap_bridged_or_reset(clip: dict) -> None:
             results = _run(rppg, frames, ts)
         reasons = [r.reset_reason for r in results if r.window_reset]
         assert reasons == ([] if expect is None else [expect])
+
+
+def test_clock_glitches_never_give_a_valid_reading_across_them(clip: dict) -> None:
+    """Every frame present, but the clock glitches: a step back of 0.5 s every 50 frames
+    restarts the stream each time (no valid reading: each segment is shorter than a window),
+    and one forward jump of 0.3 s makes the readings whose window spans it invalid
+    (``timestamp_jump``), while the same gap explained by frames the caller dropped is
+    bridged and its readings stay valid and right."""
+    frames = clip["frames"]
+    n = len(frames)
+    steps_back = [i / FPS - 0.5 * (i // 50) for i in range(n)]
+    lm = ScriptedLandmarker([clip["face"]])
+    with EdgeRPPG("pos", landmarker=lm, roi_backend="cpu") as rppg:
+        results = _run(rppg, frames, steps_back)
+    assert not any(r.valid for r in results)
+    assert sum(r.reset_reason == "timestamp_backwards" for r in results) == (n - 1) // 50
+
+    jump_at = 150
+    jumped = [i / FPS + (0.3 if i >= jump_at else 0.0) for i in range(n)]
+    with EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu") as rppg:
+        results = _run(rppg, frames, jumped)
+    updates = [r for r in results if r.hr_updated]
+    assert updates and all(not r.valid and r.invalid_reason == "timestamp_jump" for r in updates)
+
+    kept = [i for i in range(n) if not jump_at <= i < jump_at + 9]          # 9 frames (0.3 s) really dropped
+    with EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu") as rppg:
+        out = [rppg.process(frames[i], timestamp=i / FPS, dropped_before=9 if i == jump_at + 9 else 0)
+               for i in kept]
+    hrs = _valid_hrs(out)
+    assert hrs and all(abs(h - clip["gt"]["hr_bpm"]) < 3.0 for h in hrs)
+    assert not any(r.invalid_reason == "timestamp_jump" for r in out)
 
 
 # --------------------------------------------------------------------------- timestamps
@@ -235,7 +265,10 @@ def test_irregular_timestamps_are_resampled_to_model_rate(clip: dict) -> None:
     gaps = np.diff(times)
     assert gaps.max() > 1.5 / FPS and gaps.min() < 1.5 / FPS  # really irregular
     with EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu") as rppg:
-        results = _run(rppg, frames, times)
+        # the frames left out are dropped frames, and the caller says so (else a long run of them
+        # would look like a clock that jumped)
+        results = [rppg.process(f, timestamp=t, dropped_before=int(round((t - prev) * FPS)) - 1)
+                   for f, t, prev in zip(frames, times, [times[0] - 1 / FPS] + times[:-1])]
     first = next(r for r in results if r.hr_bpm is not None)
     assert 299 / FPS - 1e-6 <= first.timestamp < 299 / FPS + 3 / FPS
     assert not any(r.window_reset for r in results)
@@ -547,3 +580,20 @@ def test_a_failed_window_stops_counting_once_it_leaves_the_analysis_window() -> 
             assert not valid and reason == "engine_error", (end, reason)
         elif end >= failed_end + 300:
             assert valid and reason is None and abs(hr - 72.0) < 1.0, (end, reason, hr)
+
+
+def test_a_frame_of_another_size_starts_a_new_segment(clip: dict) -> None:
+    """A camera that renegotiates its resolution mid-stream: each size change restarts the
+    stream with the reason ``frame_size`` (no tracked landmark carries over to another
+    geometry), and the stream goes on with the face found — nothing raises."""
+    import cv2
+
+    frames = clip["frames"]
+    with EdgeRPPG("pos", roi_backend="cpu") as rppg:       # the real default landmarker and its tracker
+        for i in range(30):
+            rppg.process(frames[i], timestamp=i / FPS)
+        big = rppg.process(cv2.resize(frames[30], (1280, 960)), timestamp=30 / FPS)
+        back = [rppg.process(frames[i], timestamp=i / FPS) for i in range(31, 45)]
+    assert big.reset_reason == "frame_size" and big.face_found
+    assert back[0].reset_reason == "frame_size"
+    assert all(r.reset_reason is None for r in back[1:]) and back[-1].face_found

@@ -166,13 +166,18 @@ def test_window_bridge_and_reset_reasons() -> None:
     assert np.isfinite(st._ordered()[0]).all()
 
 
-def test_stream_clock_skips_repeats_and_restarts_on_a_clock_going_back() -> None:
-    clock = StreamClock(bridge_s=0.5)
-    assert clock.admit(10.0).skip is False and clock.admit(10.1).reset_reason is None
-    assert clock.admit(10.1).skip and clock.admit(9.8).skip   # repeated; back within the bridge
-    tick = clock.admit(5.0)                                    # back by more than the bridge
+def test_stream_clock_skips_late_frames_restarts_on_steps_back_and_flags_jumps() -> None:
+    clock = StreamClock(bridge_s=0.5, max_jump_s=0.1)
+    assert clock.admit(10.0).skip is False and clock.admit(10.1).reset_reason is None   # interval 0.1 s
+    assert clock.admit(10.1).skip                                  # repeated
+    assert clock.admit(10.0).skip                                  # late by one interval: out of order
+    tick = clock.admit(9.8)                                        # 3 intervals back: the clock stepped back
     assert not tick.skip and tick.reset_reason == "timestamp_backwards"
-    assert not clock.admit(5.1).skip
+    assert not clock.admit(9.9).skip and not clock.admit(10.0).jump
+    assert clock.admit(10.35).jump                                 # 0.25 s beyond the interval, no drops said
+    assert not clock.admit(10.65, dropped_before=2).jump           # the same step, explained by 2 dropped frames
+    assert not clock.admit(10.8).jump                              # 0.05 s beyond: within max_jump_s
+    assert not StreamClock(bridge_s=0.5).admit(1.0).jump           # max_jump_s None: jumps are trusted
 
 
 def test_vitals_overlap_add_matches_clip_stitching() -> None:

@@ -94,6 +94,7 @@ class MeshTracker:
         #: mean mesh displacement since the keyframe, as a fraction of the face size (largest face)
         self.motion = 0.0
         self._prev: Optional[np.ndarray] = None   # gray tracked region of the previous frame
+        self._frame_size: Optional[Tuple[int, int]] = None   # (h, w) of the keyframe
         s = self.settings
         self._lk = dict(winSize=(int(s.win), int(s.win)), maxLevel=int(s.levels),
                         criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
@@ -106,6 +107,7 @@ class MeshTracker:
     def clear(self) -> None:
         """Forget every track (no face, new clip)."""
         self._tracks, self._prev, self.motion = [], None, 0.0
+        self._frame_size = None
 
     def _gray(self, frame: np.ndarray) -> np.ndarray:
         """Grayscale tracked region of ``frame`` (downscaled by ``max_face_px``)."""
@@ -143,6 +145,7 @@ class MeshTracker:
             self._tracks.append(_Track(mesh=mesh.copy(), local=local, anchor=anchor, points=anchor.copy(),
                                        alive=np.ones(len(anchor), dtype=bool), size=size * self._scale))
         self._prev = self._gray(frame_rgb)
+        self._frame_size = (h, w)
 
     def _shrink(self, matrix: np.ndarray, points: np.ndarray, size: float) -> np.ndarray:
         """Soft-threshold the motion ``matrix`` (keyframe → now): a transform that moves
@@ -162,6 +165,9 @@ class MeshTracker:
     def track(self, frame_rgb: np.ndarray) -> Optional[List[np.ndarray]]:
         """Meshes moved to ``frame_rgb`` (one per face, keyframe order), or ``None`` on a loss."""
         if not self._tracks or self._prev is None:
+            return None
+        if tuple(frame_rgb.shape[:2]) != self._frame_size:  # the camera changed its frame size: a loss
+            self.clear()
             return None
         s = self.settings
         cur = self._gray(frame_rgb)

@@ -10,7 +10,7 @@ it arrives.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -42,6 +42,18 @@ class Front:
         self.input = input
         self.face = face
         self.roi = roi
+        self._size: Optional[Tuple[int, int]] = None
+
+    def resized(self, frame: Frame) -> bool:
+        """True when ``frame`` has another size than the last one (a camera that renegotiated
+        its format, a file whose frames change size): the face stage is reset, since no
+        tracked landmark carries over to another frame geometry."""
+        size = (int(frame.image.shape[0]), int(frame.image.shape[1]))
+        changed = self._size is not None and size != self._size
+        self._size = size
+        if changed:
+            self.face.reset()
+        return changed
 
     @property
     def stages(self) -> List[Stage]:
@@ -52,6 +64,7 @@ class Front:
         """All three stages on one frame (the file path; the stream runs them one by one,
         with the clock between ``input`` and ``landmarks``)."""
         frame = self.input(image, timestamp, index)
+        self.resized(frame)
         face = self.face(frame)
         return FrontOutput(frame, face, self.roi(frame, face))
 

@@ -35,7 +35,7 @@ from ..pulse.engines.base import Engine
 from ..pulse.engines.registry import load_engine
 from ..pulse.stage import EngineStage
 from ..skin.window import DEFAULT_CLASSIC_WINDOW, WindowStage, WindowStep
-from ..stage import RESET_MANUAL, Stage
+from ..stage import RESET_FRAME_SIZE, RESET_MANUAL, Stage
 from ..vitals.stage import VitalsStage, VitalsUpdate
 from .clip import Estimate, estimate_extraction
 from .extract import ClipRecorder, Source, run_front
@@ -81,7 +81,7 @@ class StreamProcessor:
                                         own=not given)
         self.window = resolve_window(opts.window, self.engine_stage.engine)
         self.front = build_front(opts, landmarker=landmarker)
-        self.clock = StreamClock(opts.bridge_s)
+        self.clock = StreamClock(opts.bridge_s, opts.validity.max_clock_jump_s)
         self.window_stage = WindowStage(self.window, model_fps=opts.model_fps, engine_hop_s=opts.engine_hop_s,
                                         bridge_s=opts.bridge_s)
         self.vitals_stage = VitalsStage(opts.model_fps, opts.signal, opts.bvp_history_s, opts.hrv,
@@ -171,16 +171,17 @@ class StreamProcessor:
             self.bad_frames += 1
             self.last_error = str(exc)
             raise
-        tick = self.clock.admit(frame_in.timestamp)
+        tick = self.clock.admit(frame_in.timestamp, dropped_before)
         self.last_frame = frame_in.image
         if tick.skip:
             self.dropped_frames += 1
             self.skipped_frames += 1
             return self._result(frame_in, self._last_face, self._last_step, self._last_vitals, None, latency, t0,
                                 skipped=True)
-        reset_reason = self._pending_reset or tick.reset_reason
+        restart = tick.reset_reason or (RESET_FRAME_SIZE if self.front.resized(frame_in) else None)
+        reset_reason = self._pending_reset or restart
         self._pending_reset = None
-        if tick.reset_reason is not None:  # the clock went back: a new stream
+        if restart is not None:  # the clock went back, or the frames changed size: a new segment
             self._restart_stream()
         face = self._timed(self.front.face, latency, frame_in)
         skin = self._timed(self.front.roi, latency, frame_in, face)
@@ -188,6 +189,8 @@ class StreamProcessor:
         if step.reset_reason is not None:  # the window restarted: so does the pulse
             self.vitals_stage.reset()
             reset_reason = reset_reason or step.reset_reason
+        if tick.jump:  # the clock may have jumped: the readings across this sample are not trusted
+            self.vitals_stage.distrust(step.samples, "timestamp_jump")
         pulse = self._timed(self.engine_stage, latency, step)
         update = self._timed(self.vitals_stage, latency, frame_in.timestamp, face, skin, pulse)
         if self.recorder is not None:
@@ -203,7 +206,8 @@ class StreamProcessor:
         return out
 
     def _restart_stream(self) -> None:
-        """A new stream within this one (the clock went back): forget face, window and pulse."""
+        """A new segment within this stream (the clock went back, the frames changed size):
+        forget face, window and pulse."""
         self.front.reset()
         self.window_stage.reset()
         self.vitals_stage.reset()

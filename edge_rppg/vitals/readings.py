@@ -40,11 +40,14 @@ __all__ = ["Vitals", "VitalsView", "INVALID_REASONS", "window_hr", "stream_vital
 #: ``SignalConfig.min_snr_db``; ``coverage`` — too few samples of the window had a real face
 #: (``SignalConfig.min_coverage``); ``artefact`` — head motion or off-face light explains the
 #: peak (:attr:`Vitals.artefact` names which); ``engine_error`` — the engine's output for a
-#: window of these seconds was unusable (NaN, inf); ``clip_rule`` — too few clip windows
+#: window of these seconds was unusable (NaN, inf); ``timestamp_jump`` — the stream's clock jumped
+#: forward within these seconds by more than the frames it dropped explain
+#: (:mod:`edge_rppg.frames.clock`); ``clip_rule`` — too few clip windows
 #: are valid and agree (:func:`edge_rppg.vitals.validity.clip_rule`); ``steady_run`` (a clip
 #: window only) — the window is not part of a steady run of valid windows
 #: (:func:`edge_rppg.vitals.validity.persistent_windows`).
-INVALID_REASONS = ("no_peak", "low_quality", "coverage", "artefact", "engine_error", "steady_run", "clip_rule")
+INVALID_REASONS = ("no_peak", "low_quality", "coverage", "artefact", "engine_error", "timestamp_jump",
+                   "steady_run", "clip_rule")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Deque, Optional, Tuple
+from typing import Deque, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -48,9 +48,10 @@ class VitalsStage(Stage):
     ``vitals(timestamp, face, skin, pulse) -> VitalsUpdate``.
 
     Keeps the last ``bvp_history_s`` seconds of pulse, the face box and off-face light of
-    the last ``window_s + 2`` seconds of frames (for the artefact gate), and where in the
-    pulse the engine last failed. :meth:`reset` (the processor calls it on every restart)
-    starts a new signal.
+    the last ``window_s + 2`` seconds of frames (for the artefact gate), and the samples
+    that no reading may be built across (:meth:`distrust`: where the engine failed, where
+    the clock jumped). :meth:`reset` (the processor calls it on every restart) starts a new
+    signal.
     """
 
     name = "vitals"
@@ -72,8 +73,12 @@ class VitalsStage(Stage):
         self.stitch.reset()
         self._art.clear()
         self._last: Optional[Vitals] = None
-        self._failed_at: Optional[int] = None   # grid sample at which the engine last failed
+        self._distrust: Dict[str, int] = {}   # reason -> latest grid sample no reading may span
         self.readings = 0
+
+    def distrust(self, sample: int, reason: str) -> None:
+        """No reading whose window spans grid sample ``sample`` is valid; it says ``reason``."""
+        self._distrust[reason] = max(int(sample), self._distrust.get(reason, int(sample)))
 
     def _remember(self, t: float, face: FaceObservation, skin: SkinSample) -> None:
         """Keep this frame's time, face box and off-face light (the last ``window_s + 2`` s)."""
@@ -98,14 +103,15 @@ class VitalsStage(Stage):
         if pulse is None:
             return VitalsUpdate(self._last)
         if pulse.error is not None:
-            self._failed_at = pulse.end
+            self.distrust(pulse.end, "engine_error")
         self.stitch.push(pulse.bvp, pulse.valid, pulse.end)
         x, v = self.stitch.signal()
         n = min(x.shape[0], max(int(round(self.signal.window_s * self.model_fps)), 2))
         vitals = stream_vitals(x, v, self.model_fps, self.signal, hrv=self.hrv, respiration=self.respiration,
                                artefacts=self._artefacts(t, n), validity=self.validity)
-        if self._failed_at is not None and pulse.end - self._failed_at < n:  # a failed window in these seconds
-            vitals = replace(vitals, valid=False, invalid_reason="engine_error", artefact=None, rf_valid=False,
+        spanned = [r for r, s in self._distrust.items() if pulse.end - s < n]   # inside these seconds
+        if spanned:
+            vitals = replace(vitals, valid=False, invalid_reason=spanned[0], artefact=None, rf_valid=False,
                              hrv=hrv_from_beats(np.zeros(0)))
         self._last = vitals
         self.readings += 1
