@@ -93,7 +93,7 @@ def decode_only(path: Path) -> Dict[str, Any]:
 
 def run_estimate(path: Path, engine: str, every_frame: bool, landmark_model: str = "onnx") -> Dict[str, Any]:
     """``estimate`` through the stream processor (video mode), before or now, on one landmarker."""
-    from edge_rppg.processor.clip import EstimateConfig
+    from edge_rppg.processor.options import EstimateConfig
     from edge_rppg.processor.options import video_options
     from edge_rppg.face.options import LandmarkerOptions
     from edge_rppg.processor.stream import StreamProcessor

@@ -88,16 +88,16 @@ def run(path: Path, model: Any, landmark_model: str, landmarks: Any) -> Dict[str
     stage_cpu: Dict[str, float] = {}
 
     def timed(stage: Any) -> None:
-        """Wrap ``stage.process`` to add its process time to ``stage_cpu``."""
-        inner = stage.process
+        """Wrap ``stage.run`` to add its process time to ``stage_cpu``."""
+        inner = stage.run
 
-        def process(packet: Any) -> None:
+        def run(*args: Any) -> Any:
             c = time.process_time()
             try:
-                inner(packet)
+                return inner(*args)
             finally:
                 stage_cpu[stage.name] = stage_cpu.get(stage.name, 0.0) + time.process_time() - c
-        stage.process = process
+        stage.run = run
 
     with EdgeRPPG(model, landmark_model=landmark_model, landmarks=landmarks) as rppg, open_video(path, prefetch=0) as reader:
         for stage in rppg.stages:

@@ -140,7 +140,8 @@ def run(engines: Dict[str, Any], names: Sequence[str], seeds: Sequence[int], dur
         estimate_config: Optional[Any] = None) -> Dict[str, Dict[str, Dict[str, Any]]]:
     """``{condition: {engine: {"errs": [...per clip list...], "valid": [...]}}}``; every
     engine runs the clip back end with ``estimate_config`` (default ``EstimateConfig()``)."""
-    from edge_rppg.processor.clip import EstimateConfig, estimate_extraction
+    from edge_rppg.processor.clip import estimate_extraction
+    from edge_rppg.processor.options import EstimateConfig
     from edge_rppg.synth.video_gen import physiology
 
     est_cfg = estimate_config or EstimateConfig()
@@ -239,7 +240,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     seeds = [s0 + i for s0 in starts for i in range(args.seeds)]
     t0 = time.perf_counter()
     size = tuple(int(v) for v in args.size.lower().split("x"))
-    from edge_rppg.processor.clip import EstimateConfig
+    from edge_rppg.processor.options import EstimateConfig
     from edge_rppg.vitals.dsp.config import SignalConfig
 
     est_cfg = EstimateConfig() if args.harmonic_ratio is None else \

@@ -383,7 +383,8 @@ def _valid_windows(ex: object, engine: str, gate: bool) -> Tuple[int, int, List[
     """(valid windows, windows, valid window HRs) of one engine with the validity rules on,
     or off (``gate=False``: no artefact gate, no steady-run rule: the windows of the code
     before them, which judged a window by its SNR and face coverage only)."""
-    from edge_rppg.processor.clip import EstimateConfig, estimate_extraction
+    from edge_rppg.processor.clip import estimate_extraction
+    from edge_rppg.processor.options import EstimateConfig
     from edge_rppg.vitals.validity import ValidityConfig
 
     rules = ValidityConfig() if gate else ValidityConfig(artefact_gate=False, min_run_s=0.0)
