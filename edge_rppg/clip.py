@@ -17,13 +17,13 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .config import Config
+from .config import Config, Range
 from .dsp.config import SignalConfig
 from .dsp.hr import WindowHR
 from .dsp.hrv import HRV
 from .engines.base import Engine, EngineInfo
 from .engines.registry import load_engine
-from .errors import ClipTooShortError
+from .errors import ClipTooShortError, ConfigError
 from .extract import Extraction
 from .landmarks import DEFAULT_LANDMARKER
 from .model_file import MODEL_FPS
@@ -51,6 +51,17 @@ class EstimateConfig(Config):
     progress: bool = True
     validity: ValidityConfig = field(default_factory=ValidityConfig)
     landmark_model: str = DEFAULT_LANDMARKER
+
+    RANGES = {"model_fps": Range(1.0, 1000.0)}
+
+    def __post_init__(self) -> None:
+        self.check_ranges()
+        kinds = {"signal": SignalConfig, "validity": ValidityConfig, "progress": bool, "landmark_model": str}
+        for name, kind in kinds.items():
+            value = getattr(self, name)
+            if not isinstance(value, kind):
+                raise ConfigError(f"EstimateConfig.{name} must be a {kind.__name__} (or a dict of its fields), "
+                                  f"got {value!r}")
 
 
 @dataclass

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Iterable, Optional, Union
+from typing import Any, Iterable, Mapping, Optional, Union
 
 import numpy as np
 
 from .clip import Estimate, EstimateConfig, TruncatedVideoWarning, estimate_extraction, truncation_warning
 from .engines.base import Engine
+from .errors import ConfigError
 from .landmarks import LandmarkerOptions
 from .options import VIDEO, BaseOptions, EdgeRPPGOptions
 from .processor import StreamProcessor
@@ -34,12 +35,25 @@ def video_options(engine: Union[str, Path, Engine, None], config: EstimateConfig
                            landmark_model=config.landmark_model, roi_backend="cpu")
 
 
+def as_estimate_config(config: Union[EstimateConfig, Mapping[str, Any], None]) -> EstimateConfig:
+    """``config`` as an :class:`EstimateConfig`: None → the defaults, a mapping → ``EstimateConfig.from_dict``
+    (unknown keys and bad values raise ``ConfigError``), anything else → ``ConfigError``."""
+    if config is None:
+        return EstimateConfig()
+    if isinstance(config, EstimateConfig):
+        return config
+    if isinstance(config, Mapping):
+        return EstimateConfig.from_dict(dict(config))
+    raise ConfigError(f"config must be an EstimateConfig, a dict of its fields or None; got {type(config).__name__}")
+
+
 def estimate(source: Union[str, Path, Iterable[np.ndarray]], engine: Union[str, Engine, None] = None,
-             config: Optional[EstimateConfig] = None, *, fps: Optional[float] = None) -> Estimate:
+             config: Union[EstimateConfig, Mapping[str, Any], None] = None, *, fps: Optional[float] = None) -> Estimate:
     """Estimate HR (per window and whole clip), HRV and respiration from a video.
 
     ``source`` is a video path, a folder of frames, or an iterable of RGB frames (then
-    ``fps`` is required). ``engine`` is anything
+    ``fps`` is required). ``config``: an :class:`EstimateConfig`, or a dict of its fields
+    (``{"model_fps": 30, "progress": False}``; unknown keys raise ``ConfigError``). ``engine`` is anything
     :func:`~edge_rppg.engines.registry.load_engine` accepts (loaded before the long read,
     so a bad engine fails first). Raises ``VideoReadError``, ``FrameFormatError``,
     ``NoFaceError`` or ``ClipTooShortError`` with a one-line message. A file that decodes
@@ -47,7 +61,7 @@ def estimate(source: Union[str, Path, Iterable[np.ndarray]], engine: Union[str, 
     what was read, with a :class:`TruncatedVideoWarning`; the result's ``warnings`` list
     carries the same one-line text (empty otherwise).
     """
-    cfg = config or EstimateConfig()
+    cfg = as_estimate_config(config)
     with StreamProcessor(video_options(engine, cfg)) as proc:
         est = proc.process_video(source, fps=fps, progress=cfg.progress)
     for note in est.warnings:

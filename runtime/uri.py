@@ -110,6 +110,9 @@ def _synth(rest: str, p: Dict[str, str], backend: str) -> Source:
 def _file(path: str, p: Dict[str, str], backend: str) -> Source:
     if not Path(path).exists():
         raise SourceError(f"video file not found: {path}")
+    if Path(path).is_dir():
+        raise SourceError(f"{path} is a folder; run reads a video file, a camera or a stream "
+                          f"(a folder of frames: edge-rppg estimate FOLDER --fps N)")
     cv = CvSource(path, live=False, name=Path(path).name)
     if _choose(backend) == "opencv":
         return cv
@@ -177,11 +180,16 @@ def open_source(uri: Any, backend: str = "auto", *, reconnect: bool = False, max
     as is, an iterable becomes an :class:`IterSource`. ``reconnect`` wraps it in a
     :class:`ReconnectingSource` (each re-made source gets ``fps`` too). ``fps``: the frame
     rate to time frames by instead of the source's own (``--fps``). Unknown schemes raise ``KeyError`` naming the known ones;
-    a missing file raises ``SourceError``."""
+    an empty ``uri`` raises ``ConfigError``; a missing file or a folder raises ``SourceError``. A
+    camera or stream that does not open is not an error here: its source ends at once with
+    ``failed`` and the reason (:meth:`Pipeline.run` then reports ``opened=False``)."""
     if isinstance(uri, Source):
         return uri
     if not isinstance(uri, (str, os.PathLike)):
         return IterSource(uri)
+    if not os.fspath(uri).strip():
+        raise ConfigError("the source is empty; expected v4l2:///dev/video0, csi://0, rtsp://..., gst:<launch>, "
+                          "test:, synth:, a video file or a camera index")
     scheme, rest, params = _parse(os.fspath(uri))
 
     def build() -> Source:
