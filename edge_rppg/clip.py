@@ -60,8 +60,8 @@ class EstimateConfig(Config):
         for name, kind in kinds.items():
             value = getattr(self, name)
             if not isinstance(value, kind):
-                raise ConfigError(f"EstimateConfig.{name} must be a {kind.__name__} (or a dict of its fields), "
-                                  f"got {value!r}")
+                also = " (or a dict of its fields)" if issubclass(kind, Config) else ""
+                raise ConfigError(f"EstimateConfig.{name} must be a {kind.__name__}{also}, got {value!r}")
 
 
 @dataclass
