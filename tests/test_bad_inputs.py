@@ -302,8 +302,8 @@ CLI_CASES: List[Tuple[str, str, Tuple[str, ...]]] = [
     ("run-video-sink-without-out", "run --source {clip} --model pos --sink video", ("--out",)),
     ("run-video-sink-bad-suffix", "run --source {clip} --model pos --sink video --out {outdir}/a.txt", ("video sink",)),
     # synth
-    ("synth-duration-inf", "synth {outdir}/s.avi --duration inf", ("duration_s",)),
-    ("synth-duration-nan", "synth {outdir}/s.avi --duration nan", ("duration_s",)),
+    ("synth-duration-inf", "synth {outdir}/s.avi --duration inf", ("--duration",)),
+    ("synth-duration-nan", "synth {outdir}/s.avi --duration nan", ("--duration",)),
     ("synth-width-text", "synth {outdir}/s.avi --set width=\"abc\"", ("width",)),
     ("synth-width-1e9", "synth {outdir}/s.avi --set width=1e9", ("width",)),
     # negative / zero sizes on the command line
@@ -722,6 +722,13 @@ API_CASES: List[Tuple[str, Callable[[Inputs], Any], type, Tuple[str, ...]]] = [
     # sources and sinks of `run` (items 4, 5)
     ("open-source-empty", _open_source(lambda inp: ""), ConfigError, ("source is empty",)),
     ("open-source-folder", _open_source(lambda inp: str(inp["outdir"])), SourceError, ("is a folder",)),
+    ("open-source-v4l2-no-device", _open_source(lambda inp: "v4l2://"), ConfigError, ("no device",)),
+    ("open-source-csi-sensor-text", _open_source(lambda inp: "csi://abc"), ConfigError, ("sensor",)),
+    ("open-source-test-width-text", _open_source(lambda inp: "test:?width=abc"), ConfigError, ("width",)),
+    ("open-source-test-frames-1e12", _open_source(lambda inp: "test:?frames=1000000000000"), ConfigError, ("frames",)),
+    ("open-source-synth-fps-nan", _open_source(lambda inp: "synth:?fps=nan"), ConfigError, ("fps",)),
+    ("open-source-synth-clip-too-big", _open_source(lambda inp: "synth:?duration=600&width=4096&height=4096"),
+     ConfigError, ("MiB",)),
     ("window-sink-without-display", _window_sink_without_display, UnavailableError, ("display",)),
 ]
 
