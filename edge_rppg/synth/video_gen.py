@@ -164,8 +164,9 @@ class VideoSynthConfig(Config):
             raise ConfigError(f"VideoSynthConfig.morphology={self.morphology!r}; expected one of {MORPHOLOGIES}")
         if self.codec not in (None, "") and (not isinstance(self.codec, str) or len(self.codec) != 4):
             raise ConfigError(f"VideoSynthConfig.codec must be None or a 4-letter FourCC, got {self.codec!r}")
-        if not isinstance(self.mirror, bool):
+        if not isinstance(self.mirror, (bool, np.bool_)):
             raise ConfigError(f"VideoSynthConfig.mirror must be true or false, got {self.mirror!r}")
+        self.mirror = bool(self.mirror)
 
     @staticmethod
     def _rgb(name: str, value: object) -> Tuple[float, float, float]:
