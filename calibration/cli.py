@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
                              dataset_root=args.dataset_root, dataset_cache=args.dataset_cache)
     cset = build_calibration_set(ccfg, cache_dir=args.cache_dir)
     from edge_rppg.model_file import read_metadata
-    from edge_rppg.mstmap import input_norm_of
+    from edge_rppg.skin.mstmap import input_norm_of
 
     # calibrate on windows normalised as this model's engines will normalise them; ONNX
     # Runtime's histogram calibrators print progress to stdout, which would break --json

@@ -11,7 +11,7 @@ equal-width bins and taken round-robin across the occupied cells.
 
 The set is cached as ``.npz`` (raw windows + strata labels + HR) under a key of its
 config, so repeated calibrations reuse it. The model normalises windows itself
-(:func:`edge_rppg.mstmap.normalize_window`); :meth:`CalibrationSet.normalised` does it here.
+(:func:`edge_rppg.skin.mstmap.normalize_window`); :meth:`CalibrationSet.normalised` does it here.
 """
 from __future__ import annotations
 
@@ -109,10 +109,10 @@ class CalibrationSet:
         return int(self.windows.shape[0])
 
     def normalised(self, input_norm: Optional[str] = None) -> np.ndarray:
-        """Windows after :func:`~edge_rppg.mstmap.normalize_window` (what the model sees) in the
-        model's ``input_norm`` mode — pass ``edge_rppg.mstmap.input_norm_of(onnx metadata)``;
+        """Windows after :func:`~edge_rppg.skin.mstmap.normalize_window` (what the model sees) in the
+        model's ``input_norm`` mode — pass ``edge_rppg.skin.mstmap.input_norm_of(onnx metadata)``;
         None = ``"minmax"``, the mode of configs without the field (models from before it existed)."""
-        from edge_rppg.mstmap import LEGACY_INPUT_NORM, normalize_window
+        from edge_rppg.skin.mstmap import LEGACY_INPUT_NORM, normalize_window
 
         mode = input_norm or LEGACY_INPUT_NORM
         return np.stack([normalize_window(w, mode) for w in self.windows]).astype(np.float32)
@@ -225,7 +225,7 @@ def dataset_windows(name: str, root: Union[str, Path], T: int, stride: int,
     """All ``T``-frame windows (every ``stride`` frames, at 30 Hz) of a dataset reader's
     recordings, labelled by recording; invalid frames are filled by interpolation."""
     from edge_rppg.datasets import DATASETS
-    from edge_rppg.mstmap import fill_invalid, resample_times
+    from edge_rppg.skin.mstmap import fill_invalid, resample_times
 
     reader = DATASETS.get(name)()
     recs = list(reader.list_recordings(root))

@@ -31,7 +31,7 @@ class ExportConfig(Config):
     fp16: bool = False
     simplify: bool = True
 
-    # T: at most edge_rppg.window_stage.MAX_WINDOW (10 min at 30 Hz)
+    # T: at most edge_rppg.skin.window.MAX_WINDOW (10 min at 30 Hz)
     RANGES = {"T": Range(2, 18_000, integer=True), "opset": Range(MIN_OPSET, MAX_OPSET, integer=True),
               "verify": Range(0, 1000, integer=True)}
 

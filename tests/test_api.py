@@ -18,9 +18,10 @@ import pytest
 from edge_rppg import EdgeRPPG
 from edge_rppg.api import BaseOptions, EdgeRPPGOptions, VitalsResult
 from edge_rppg.errors import ConfigError, EdgeRPPGError, FrameFormatError, UnknownNameError
-from edge_rppg.landmarks import Face, MediaPipeLandmarker
+from edge_rppg.face.types import Face
+from edge_rppg.face.mediapipe_landmarker import MediaPipeLandmarker
 from edge_rppg.synth.video_gen import VideoSynthConfig, synth_video
-from edge_rppg.video import open_video
+from edge_rppg.frames.video import open_video
 from fake_landmarkers import FakeLandmarker
 
 FPS = 30.0
@@ -84,7 +85,8 @@ def _valid_hrs(results: List[VitalsResult]) -> List[float]:
 def test_stream_hr_matches_truth_and_estimate(clip: dict) -> None:
     """Real MediaPipe + POS: None until the 300-sample window fills, then an HR every
     second within 3 bpm of the truth and within 1 bpm of ``estimate`` on the same file."""
-    from edge_rppg.estimation import EstimateConfig, estimate
+    from edge_rppg.processor.options import EstimateConfig
+    from edge_rppg.processor.estimation import estimate
 
     with EdgeRPPG("pos", roi_backend="cpu") as rppg:
         results = _run(rppg, clip["frames"])
@@ -289,9 +291,9 @@ def test_reset_close_and_context_manager(clip: dict) -> None:
 
 
 def test_options_roundtrip_and_validation(tmp_path: Path, clip: dict) -> None:
-    from edge_rppg.landmarks import LandmarkerOptions
+    from edge_rppg.face.options import LandmarkerOptions
 
-    opts = EdgeRPPGOptions(base_options=BaseOptions(model="chrom"), window=240, hop_s=0.5, color_order="BGR",
+    opts = EdgeRPPGOptions(base_options=BaseOptions(model="chrom"), window=240, engine_hop_s=0.5, color_order="BGR",
                            landmarks=LandmarkerOptions(max_num_faces=1))
     assert opts.color_order == "bgr"
     path = opts.save(tmp_path / "opts.json")
@@ -299,7 +301,7 @@ def test_options_roundtrip_and_validation(tmp_path: Path, clip: dict) -> None:
     assert back == opts and isinstance(back.landmarks, LandmarkerOptions)
     with EdgeRPPG.create_from_options(back, landmarker=ScriptedLandmarker([clip["face"]])) as rppg:
         assert rppg.window == 240 and rppg.engine.info.name == "chrom"
-    for bad in ({"color_order": "yuv"}, {"hop_s": 0}, {"bridge_s": -1},
+    for bad in ({"color_order": "yuv"}, {"engine_hop_s": 0}, {"bridge_s": -1},
                 {"landmarks": LandmarkerOptions(max_num_faces=0)}, {"window": 1}):
         with pytest.raises(ConfigError):   # both an EdgeRPPGError and a ValueError
             EdgeRPPGOptions(**bad)
@@ -330,8 +332,9 @@ def test_delegate_picks_the_onnx_execution_provider(tmp_path: Path, clip: dict) 
 def test_video_mode_entry_point_equals_estimate(clip: dict) -> None:
     """``running_mode="video"``: ``process_video`` is its entry point and gives what
     ``estimate`` gives; ``process`` belongs to the other mode."""
-    from edge_rppg.estimation import EstimateConfig, estimate
-    from edge_rppg.landmarks import LandmarkerOptions
+    from edge_rppg.processor.options import EstimateConfig
+    from edge_rppg.processor.estimation import estimate
+    from edge_rppg.face.options import LandmarkerOptions
 
     opts = EdgeRPPGOptions(base_options=BaseOptions("pos"), running_mode="video", face_select="first",
                            landmarks=LandmarkerOptions(), roi_backend="cpu")
@@ -346,13 +349,13 @@ def test_video_mode_entry_point_equals_estimate(clip: dict) -> None:
 def test_video_mode_second_file_starts_fresh(clip: dict) -> None:
     """A second ``process_video`` on the same instance is a new clip: it gives exactly what
     the first gave on the same file (no smoother, tracker or timing left from the first)."""
-    from edge_rppg.landmarks import LandmarkerOptions
+    from edge_rppg.face.options import LandmarkerOptions
 
     opts = EdgeRPPGOptions(base_options=BaseOptions("pos"), running_mode="video", face_select="first",
                            landmarks=LandmarkerOptions(), roi_backend="cpu")
     with EdgeRPPG(options=opts) as rppg:
         first = rppg.process_video(clip["path"])
-        timer = next(s for s in rppg.front if s.name == "landmarks").timer
+        timer = next(s for s in rppg.stages if s.name == "landmarks").timer
         before = timer.total_ms
         second = rppg.process_video(clip["path"])
         run_ms = timer.total_ms - before
@@ -436,3 +439,111 @@ def test_onnx_model_file_sets_window_T(tmp_path: Path, clip: dict) -> None:
     assert len(hrs) >= 8 and abs(np.median(hrs) - clip["gt"]["hr_bpm"]) < 4.0
     with pytest.raises(ValueError, match="T=160"):
         EdgeRPPG(str(model), window=300, landmarker=ScriptedLandmarker([clip["face"]]))
+
+
+# --------------------------------------------------------------------------- the chain's typed hand-offs
+class CountingLandmarker:
+    """The real default landmarker (the bundled ONNX face models), its ``detect`` calls counted."""
+
+    def __init__(self) -> None:
+        from edge_rppg.face.registry import create_landmarker
+
+        self.inner = create_landmarker()
+        self.calls = 0
+
+    def detect(self, frame_rgb: np.ndarray, timestamp_ms: float) -> List[Face]:
+        self.calls += 1
+        return self.inner.detect(frame_rgb, timestamp_ms)
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __enter__(self) -> "CountingLandmarker":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def test_repeated_or_backwards_timestamps_run_neither_landmarks_nor_roi(clip: dict) -> None:
+    """The stream clock skips a frame whose timestamp is not after the last analysed one
+    before any work: the landmarker and the ROI stage are not called for it (the bug the
+    old shared packet hid), it is counted as dropped, and it says so. A clock that jumps
+    back by more than the bridge is a new stream: analysed, with its reason."""
+    frames = clip["frames"]
+    with CountingLandmarker() as lmk, EdgeRPPG("pos", landmarker=lmk, roi_backend="cpu") as rppg:
+        for i in range(20):
+            rppg.process(frames[i], timestamp=i / FPS)
+        calls, rois = lmk.calls, rppg.front.roi.timer.count
+        assert calls == 20 and rois == 20
+        repeated = rppg.process(frames[20], timestamp=19 / FPS)
+        backwards = rppg.process(frames[21], timestamp=18.5 / FPS)   # back, within the 0.5 s bridge
+        assert repeated.skipped and backwards.skipped
+        assert (lmk.calls, rppg.front.roi.timer.count) == (calls, rois)
+        assert rppg.skipped_frames == 2 and backwards.dropped_frames == 2
+        assert "landmarks" not in repeated.latency_ms and "roi" not in repeated.latency_ms
+        assert repeated.face_found and not repeated.hr_updated  # the last analysed frame's face
+        after = rppg.process(frames[22], timestamp=20 / FPS)
+        assert not after.skipped and lmk.calls == calls + 1 and rppg.front.roi.timer.count == rois + 1
+        jump = rppg.process(frames[23], timestamp=20 / FPS - 5.0)      # back by more than the bridge
+        assert not jump.skipped and jump.reset_reason == "timestamp_backwards" and lmk.calls == calls + 2
+        assert jump.to_dict()["skipped"] is False and repeated.to_dict()["skipped"] is True
+
+
+class FlakyEngine:
+    """POS, except that its ``bad``-th window comes out as NaN (an engine can fail on one input)."""
+
+    def __init__(self, bad: int) -> None:
+        from edge_rppg.pulse.engines.registry import load_engine
+
+        self.inner = load_engine("pos")
+        self.info = self.inner.info
+        self.bad, self.calls = bad, 0
+
+    def infer(self, mstmap: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        y = self.inner.infer(mstmap)
+        return np.full_like(y, np.nan) if self.calls == self.bad else y
+
+
+def test_engine_nan_reaches_the_result_as_an_invalid_window_with_its_reason(clip: dict) -> None:
+    with EdgeRPPG(FlakyEngine(bad=2), window=150, roi_backend="cpu") as rppg:
+        results = _run(rppg, clip["frames"])
+    updates = [r for r in results if r.hr_updated]
+    assert len(updates) >= 5
+    assert updates[0].invalid_reason != "engine_error"
+    failed = updates[1]
+    assert not failed.valid and failed.invalid_reason == "engine_error"
+    assert failed.to_dict()["invalid_reason"] == "engine_error" and failed.hrv is None
+    # the failed samples stay inside the 10 s analysis window for the rest of this 14 s clip
+    assert all(not r.valid and r.invalid_reason == "engine_error" for r in updates[1:])
+
+
+def test_a_failed_window_stops_counting_once_it_leaves_the_analysis_window() -> None:
+    """Unit level, on a clean 72 bpm pulse: invalid with ``engine_error`` while the failed
+    window's samples lie in the last ``window_s`` seconds, valid again after."""
+    from edge_rppg.face.stage import NO_FACE
+    from edge_rppg.pulse.stage import PulseWindow
+    from edge_rppg.skin.stage import SkinSample
+    from edge_rppg.vitals.stage import VitalsStage
+
+    T, fs = 150, 30.0
+    t = np.arange(40 * int(fs)) / fs
+    sig = np.sin(2 * np.pi * 1.2 * t).astype(np.float32)
+    stage = VitalsStage(model_fps=fs, hrv=False, respiration=False)
+    reasons = []
+    for k, end in enumerate(range(T, sig.size + 1, 30)):
+        ok = k != 3
+        pulse = PulseWindow(bvp=sig[end - T:end] if ok else np.zeros(T, np.float32), valid=np.full(T, ok), end=end,
+                            error=None if ok else "engine returned non-finite samples")
+        v = stage(end / fs, NO_FACE, SkinSample(light=np.full(3, np.nan)), pulse).vitals
+        reasons.append((end, v.valid, v.invalid_reason, v.hr_bpm))
+    failed_end = 150 + 3 * 30
+    for end, valid, reason, hr in reasons:
+        if failed_end <= end < failed_end + 300:
+            assert not valid and reason == "engine_error", (end, reason)
+        elif end >= failed_end + 300:
+            assert valid and reason is None and abs(hr - 72.0) < 1.0, (end, reason, hr)

@@ -60,8 +60,8 @@ class Inputs:
 
     # checkpoints
     def _tiny_payload(self) -> Dict[str, Any]:
-        from edge_rppg.models.checkpoint import save_checkpoint
-        from edge_rppg.models.cluster_phys import ClusterPhys, ClusterPhysConfig
+        from edge_rppg.pulse.models.checkpoint import save_checkpoint
+        from edge_rppg.pulse.models.cluster_phys import ClusterPhys, ClusterPhysConfig
 
         cfg = ClusterPhysConfig(T=32, dim=16, heads=2, mlp_ratio=2.0, em_iters=1, dropout=0.0, knn_k=3)
         path = save_checkpoint(self.tmp / "tiny.pt", ClusterPhys(cfg))
@@ -261,7 +261,7 @@ def peak_rss_mb() -> float:
 
 
 def first_frame(path: Path) -> np.ndarray:
-    from edge_rppg.video import open_video
+    from edge_rppg.frames.video import open_video
 
     with open_video(path) as reader:
         return next(iter(reader))
@@ -271,11 +271,11 @@ def first_frame(path: Path) -> np.ndarray:
 #: (id, argv with {input} placeholders, words the one-line error must contain)
 CLI_CASES: List[Tuple[str, str, Tuple[str, ...]]] = [
     # checkpoints whose state_dict values are lists
-    ("eval-list-state-dict", "eval {lists.pt}", ("lists.pt", "not tensors")),
+    ("eval-list-state-dict", "evaluate --checkpoint {lists.pt}", ("lists.pt", "not tensors")),
     ("estimate-engine-list-state-dict", "estimate {clip} --engine {lists.pt}", ("lists.pt", "not tensors")),
     ("export-list-state-dict", "export {lists.pt} -o {outdir}/m.onnx", ("lists.pt", "not tensors")),
-    ("eval-raw-pickle", "eval {pickle.pt}", ("not a safe checkpoint",)),
-    ("eval-huge-config", "eval {huge_dim.pt}", ("dim=16384",)),
+    ("eval-raw-pickle", "evaluate --checkpoint {pickle.pt}", ("not a safe checkpoint",)),
+    ("eval-huge-config", "evaluate --checkpoint {huge_dim.pt}", ("dim=16384",)),
     # evaluate ground truth
     ("evaluate-gt-null", "evaluate {gt_null}", ("clip.json", "hr_bpm")),
     ("evaluate-gt-list", "evaluate {gt_list}", ("clip.json", "hr_bpm")),
@@ -293,7 +293,7 @@ CLI_CASES: List[Tuple[str, str, Tuple[str, ...]]] = [
     ("evaluate-gt-infinity", "evaluate {gt_infinity}", ("clip.json", "hr_bpm")),
     ("evaluate-gt-negative", "evaluate {gt_negative}", ("clip.json", "hr_bpm")),
     ("evaluate-gt-text", "evaluate {gt_text}", ("clip.json", "hr_bpm")),
-    ("eval-split-text", "eval {lists.pt} --dataset ubfc --root {outdir} --split a", ("--split",)),
+    ("eval-split-text", "evaluate --checkpoint {lists.pt} --dataset ubfc --root {outdir} --split a", ("--split",)),
     ("export-T-zero", "export {lists.pt} -o {outdir}/t.onnx --T 0", ("--T",)),
     ("synth-fps-zero", "synth {outdir}/s.avi --set fps=0", ("fps",)),
     ("synth-height-negative", "synth {outdir}/s.avi --set height=-1", ("height",)),
@@ -307,17 +307,17 @@ CLI_CASES: List[Tuple[str, str, Tuple[str, ...]]] = [
     ("synth-width-text", "synth {outdir}/s.avi --set width=\"abc\"", ("width",)),
     ("synth-width-1e9", "synth {outdir}/s.avi --set width=1e9", ("width",)),
     # negative / zero sizes on the command line
-    ("estimate-window-negative", "estimate {clip} --engine pos --window -5", ("--window",)),
-    ("estimate-window-zero", "estimate {clip} --engine pos --window 0", ("--window",)),
-    ("estimate-window-inf", "estimate {clip} --engine pos --window inf", ("--window",)),
-    ("estimate-hop-negative", "estimate {clip} --engine pos --hop -1", ("--hop",)),
+    ("estimate-window-negative", "estimate {clip} --engine pos --window-s -5", ("--window-s",)),
+    ("estimate-window-zero", "estimate {clip} --engine pos --window-s 0", ("--window-s",)),
+    ("estimate-window-inf", "estimate {clip} --engine pos --window-s inf", ("--window-s",)),
+    ("estimate-hop-negative", "estimate {clip} --engine pos --hop-s -1", ("--hop-s",)),
     ("estimate-landmark-model-unknown", "estimate {clip} --engine pos --landmark-model nope", ("landmark_model", "onnx")),
     ("run-landmark-model-unknown", "run --source {clip} --model pos --landmark-model nope", ("landmark_model", "onnx")),
-    ("estimate-hop-over-window", "estimate {clip} --engine pos --window 5 --hop 6", ("--hop",)),
+    ("estimate-hop-over-window", "estimate {clip} --engine pos --window-s 5 --hop-s 6", ("--hop-s",)),
     ("run-max-frames-negative", "run --source {clip} --model pos --max-frames -1", ("--max-frames",)),
     ("run-window-negative", "run --source {clip} --model pos --window -5", ("--window",)),
     ("run-window-huge", "run --source {clip} --model pos --window 100000000", ("--window",)),
-    ("eval-n-clips-negative", "eval {lists.pt} --n-clips -1", ("--n-clips",)),
+    ("eval-n-clips-negative", "evaluate --checkpoint {lists.pt} --n-clips -1", ("--n-clips",)),
     ("export-output-is-folder", "export {lists.pt} -o {outdir}", ("is a folder",)),
 ]
 
@@ -483,15 +483,15 @@ def _process_at(t: float) -> Callable[[Inputs], Any]:
 
 def _window_stage(**kw: Any) -> Callable[[Inputs], Any]:
     def call(inp: Inputs) -> Any:
-        from edge_rppg.window_stage import MstmapWindowStage
+        from edge_rppg.skin.window import WindowStage
 
-        return MstmapWindowStage(**kw)
+        return WindowStage(**kw)
     return call
 
 
 def _load(name: str) -> Callable[[Inputs], Any]:
     def call(inp: Inputs) -> Any:
-        from edge_rppg.models.checkpoint import load_checkpoint
+        from edge_rppg.pulse.models.checkpoint import load_checkpoint
 
         before = peak_rss_mb()
         try:
@@ -523,7 +523,7 @@ def _estimate_frames(fps: float) -> Callable[[Inputs], Any]:
 
 
 def _onnx_nan(inp: Inputs) -> Any:
-    from edge_rppg.engines.onnx_engine import OnnxRuntimeEngine
+    from edge_rppg.pulse.engines.onnx_engine import OnnxRuntimeEngine
 
     window = np.random.default_rng(0).uniform(50, 200, (160, 63, 6)).astype(np.float32)
     return OnnxRuntimeEngine(inp["nan.onnx"]).infer(window)
@@ -570,7 +570,7 @@ def _process_frame(shape: Tuple[int, ...]) -> Callable[[Inputs], Any]:
 
 def _open_image_folder(name: str) -> Callable[[Inputs], Any]:
     def call(inp: Inputs) -> Any:
-        from edge_rppg.video import open_video
+        from edge_rppg.frames.video import open_video
 
         folder = inp[name]
         before = peak_rss_mb()
@@ -583,7 +583,7 @@ def _open_image_folder(name: str) -> Callable[[Inputs], Any]:
 
 def _onnx_engine(name: str) -> Callable[[Inputs], Any]:
     def call(inp: Inputs) -> Any:
-        from edge_rppg.engines.onnx_engine import OnnxRuntimeEngine
+        from edge_rppg.pulse.engines.onnx_engine import OnnxRuntimeEngine
 
         return OnnxRuntimeEngine(inp[name])
     return call
@@ -623,7 +623,7 @@ def _export_onnx_opset(opset: int) -> Callable[[Inputs], Any]:
     def call(inp: Inputs) -> Any:
         pytest.importorskip("onnx")
         from edge_rppg.export.onnx_export import export_onnx
-        from edge_rppg.models.cluster_phys import ClusterPhys, ClusterPhysConfig
+        from edge_rppg.pulse.models.cluster_phys import ClusterPhys, ClusterPhysConfig
 
         model = ClusterPhys(ClusterPhysConfig(T=32, dim=16, heads=2, mlp_ratio=2.0, em_iters=1, dropout=0.0, knn_k=3))
         return export_onnx(model, inp.tmp / "opset.onnx", opset=opset)
@@ -665,7 +665,7 @@ API_CASES: List[Tuple[str, Callable[[Inputs], Any], type, Tuple[str, ...]]] = [
     ("checkpoint-raw-pickle", _load("pickle.pt"), ModelFileError, ("not a safe checkpoint",)),
     ("window-stage-window-1e9", _window_stage(window=10**9), ConfigError, ("window",)),
     ("window-stage-model-fps-1e9", _window_stage(model_fps=1e9), ConfigError, ("model_fps",)),
-    ("window-stage-hop-s-1e9", _window_stage(hop_s=1e9), ConfigError, ("hop_s",)),
+    ("window-stage-engine-hop-s-1e9", _window_stage(engine_hop_s=1e9), ConfigError, ("engine_hop_s",)),
     ("window-stage-bridge-s-inf", _window_stage(bridge_s=float("inf")), ConfigError, ("bridge_s",)),
     ("estimate-frames-fps-1e-6", _estimate_frames(1e-6), EdgeRPPGError, ("fps",)),
     ("train-config-T-1e9", _train_config(T=1e9), ConfigError, ("T",)),
@@ -711,7 +711,6 @@ API_CASES: List[Tuple[str, Callable[[Inputs], Any], type, Tuple[str, ...]]] = [
     # estimate(config=...) (item 9): a dict is read by EstimateConfig.from_dict, anything else refused
     ("estimate-config-unknown-key", _estimate_config({"nope": 1}), ConfigError, ("nope",)),
     ("estimate-config-not-a-config", _estimate_config(5), ConfigError, ("EstimateConfig",)),
-    ("estimate-config-signal-text", _estimate_config({"signal": "x"}), ConfigError, ("signal",)),
     ("estimate-config-model-fps-nan", _estimate_config({"model_fps": float("nan")}), ConfigError, ("model_fps",)),
     ("checkpoint-raw-pickle-no-warning", _load_raw_pickle_silently, ModelFileError, ("raw Python pickle",)),
     # sizes bounded before allocation (item 6)
@@ -769,7 +768,7 @@ def _estimate_shadowing(inp: Inputs) -> None:
 
 def _truncated_video(inp: Inputs) -> None:
     from edge_rppg import estimate
-    from edge_rppg.estimation import TruncatedVideoWarning
+    from edge_rppg.processor.clip import TruncatedVideoWarning
 
     with pytest.warns(TruncatedVideoWarning, match="truncated"):
         est = estimate(inp["truncated"], engine="pos")
@@ -781,7 +780,7 @@ def _truncated_video(inp: Inputs) -> None:
 
 def _evaluate_json_nan(inp: Inputs) -> None:
     """`evaluate --json` with a NaN metric (one clip: Pearson r undefined) prints strict JSON with null."""
-    import edge_rppg.evaluation as ev
+    import edge_rppg.evaluation.evaluate as ev
     from edge_rppg.cli.main import main
 
     items = [ev.Item("a", 70.0, lambda: (None, None))]
@@ -829,19 +828,22 @@ def _run_error_alone_on_stderr(inp: Inputs) -> None:
 def _stream_nan_engine_window_invalid(inp: Inputs) -> None:
     """Streaming: an engine that outputs NaN makes that window invalid (no HR from it),
     and neither the engine nor the vitals stage raises."""
-    from edge_rppg.engines.onnx_engine import OnnxRuntimeEngine
-    from edge_rppg.signal_stages import EngineStage, VitalsStage
-    from edge_rppg.stage_base import Packet
+    from edge_rppg.face.stage import NO_FACE
+    from edge_rppg.pulse.engines.onnx_engine import OnnxRuntimeEngine
+    from edge_rppg.pulse.stage import EngineStage
+    from edge_rppg.skin.stage import SkinSample
+    from edge_rppg.skin.window import WindowStep
+    from edge_rppg.vitals.stage import VitalsStage
 
     engine, vitals = EngineStage(OnnxRuntimeEngine(inp["nan.onnx"])), VitalsStage()
     window = np.random.default_rng(1).uniform(50, 200, (160, 63, 6)).astype(np.float32)
     for k in range(3):
-        packet = Packet(frame=np.zeros((8, 8, 3), np.uint8), timestamp=k * 1.0, window=window,
-                        window_valid=np.ones(160, bool), samples=160 + 30 * k)
-        engine.process(packet)  # must not raise
-        vitals.process(packet)  # must not raise
-        assert packet.vitals is None or not packet.vitals.valid
-        assert packet.engine_error and "model" in packet.engine_error.lower()
+        step = WindowStep(samples=160 + 30 * k, fill=1.0, window=window, valid=np.ones(160, bool))
+        pulse = engine(step)  # must not raise
+        assert pulse is not None and pulse.error and "model" in pulse.error.lower()
+        update = vitals(k * 1.0, NO_FACE, SkinSample(light=np.full(3, np.nan)), pulse)  # must not raise
+        assert update.vitals is not None and not update.vitals.valid
+        assert update.vitals.invalid_reason == "engine_error"
 
 
 def _pipeline_never_opened(inp: Inputs) -> None:
@@ -856,7 +858,7 @@ def _pipeline_never_opened(inp: Inputs) -> None:
 
 
 def _pos_options() -> Any:
-    from edge_rppg.options import BaseOptions
+    from edge_rppg.processor.options import BaseOptions
 
     return BaseOptions(model="pos")
 

@@ -37,7 +37,6 @@ CONFIGS = [
     "edge_rppg.calibration.quantize:QuantizeConfig",
     "edge_rppg.export.export_config:ExportConfig",
     "edge_rppg.export.equivalence:EquivalenceConfig",
-    "edge_rppg.clip:EstimateConfig",
 ]
 
 

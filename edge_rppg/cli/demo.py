@@ -27,9 +27,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Synthesise, estimate, compare."""
-    from ..engines.registry import default_engine_spec, load_engine
-    from ..estimation import EstimateConfig, estimate
-    from ..plots import plot_estimate
+    from ..pulse.engines.registry import default_engine_spec, load_engine
+    from ..processor.estimation import estimate
+    from ..processor.options import EstimateConfig
+    from ..evaluation.plots import plot_estimate
     from ..synth.video_gen import PRESETS, synth_video
 
     out = Path(args.out)

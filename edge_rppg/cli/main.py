@@ -36,6 +36,9 @@ COMMAND_MODULES: Dict[str, str] = {
     "run": "edge_rppg.runtime.cli_run",
 }
 
+#: old command names kept one release: not listed in --help, and they say what replaces them
+DEPRECATED: Dict[str, str] = {"eval": "evaluate --checkpoint"}
+
 # errors that are the user's input or environment, not a bug: one line, exit 2
 USER_ERRORS = (EdgeRPPGError, OSError)
 
@@ -60,8 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, mod in _load_commands().items():
-        p = sub.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP),
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        listed = {} if name in DEPRECATED else {"help": mod.HELP}  # a deprecated name is hidden from --help
+        p = sub.add_parser(name, description=getattr(mod, "DESCRIPTION", mod.HELP),
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter, **listed)
         mod.add_arguments(p)
         bound_numeric_flags(p)
         p.set_defaults(_mod=mod)

@@ -17,7 +17,7 @@ face) is animated frame by frame:
 * **light** — slow global drift and optional flicker, multiplicative;
 * **sensor noise** — Gaussian, independent per pixel and frame.
 
-The video is written losslessly with :func:`edge_rppg.video.write_video` and the ground
+The video is written losslessly with :func:`edge_rppg.frames.video.write_video` and the ground
 truth next to it as JSON (``path.with_suffix(".json")``). Everything is deterministic
 for a seed: independent child streams of ``np.random.SeedSequence(seed)`` drive the
 physiology, the motion, the light and the noise, so that changing e.g. the motion level
@@ -661,7 +661,7 @@ def synth_video(path: Union[str, Path], cfg: VideoSynthConfig = VideoSynthConfig
     colour change is ``-pulse_amplitude * pulse_weights * bvp``: blood absorbs, so skin
     green falls as ``bvp`` — the blood volume — rises), ``config`` and ``seed``.
     """
-    from ..video import write_video
+    from ..frames.video import write_video
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
