@@ -381,7 +381,7 @@ SUBPROCESS_CLI_CASES: List[Tuple[str, str, Tuple[str, ...]]] = [
     ("export-verify-1e9", "export {lists.pt} -o {outdir}/o.onnx --verify 1000000000", ("--verify",)),
     ("estimate-model-output-1x1", "estimate {clip} --engine {out_1x1.onnx}", ("out_1x1.onnx", "shape")),
     # item 9: no torch warning before the one line
-    ("eval-raw-pickle-no-warning", "eval {raw_pickle.pt}", ("raw Python pickle",)),
+    ("evaluate-raw-pickle-no-warning", "evaluate --checkpoint {raw_pickle.pt}", ("raw Python pickle",)),
     ("estimate-raw-pickle-no-warning", "estimate {clip} --engine {raw_pickle.pt}", ("raw Python pickle",)),
     # a flag that is not a number at all, and argparse's own errors: one line too
     ("estimate-fps-text", "estimate {clip} --fps fast", ("--fps",)),
