@@ -9,6 +9,8 @@ numbers, text, None, booleans, lists):
   field; never another exception;
 - a numeric flag's parse either gives a value inside its range or an
   ``argparse.ArgumentTypeError`` (one line); never another exception;
+- through the whole parser, a refused value is exit code 2 and exactly one stderr line naming
+  the flag, and an accepted one is never blamed.
 
 The number of examples and the seed policy come from the profile in tests/conftest.py
 (``ci``: deterministic and bounded; ``long``: many random examples).
@@ -157,3 +159,37 @@ def test_flag_parse(cmd: str, flag_name: str, kind: Any, text: str) -> None:
         return
     assert kind.range.problem(value) is None, (text, value)
     assert math.isfinite(value)
+
+
+@pytest.mark.parametrize("cmd,flag_name,kind", [pytest.param(c, f, t, id=f"{c} {f}") for c, f, t in FLAGS
+                                                 if f.startswith("--")])
+@given(text=st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                      st.integers(min_value=-(10**20), max_value=10**20).map(str), st.text(max_size=6)))
+def test_flag_on_the_command_line(cmd: str, flag_name: str, kind: Any, text: str) -> None:
+    """The whole parser: a bad value ends the command with exit code 2 and exactly one stderr line
+    naming the flag; a good one is never blamed (what else the command lacks is another error)."""
+    import contextlib
+    import io
+
+    from edge_rppg.cli.main import build_parser
+
+    parser = build_parser()
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as info:
+        parser.parse_args([cmd, f"{flag_name}={text}"])
+        raise SystemExit(0)  # parsed: the value was accepted (and nothing else was required)
+    lines = [ln for ln in err.getvalue().splitlines() if ln.strip()]
+    bad = kind.range.problem(_parsed_or_none(kind, text)) is not None
+    if bad:
+        assert info.value.code == 2 and len(lines) == 1, err.getvalue()
+        assert lines[0].startswith(f"edge-rppg {cmd}: error: argument {flag_name}"), lines
+    else:
+        assert not any(f"argument {flag_name}" in ln for ln in lines), lines
+        assert len(lines) <= 1, lines
+
+
+def _parsed_or_none(kind: Any, text: str) -> Any:
+    try:
+        return kind(text)
+    except argparse.ArgumentTypeError:
+        return None
