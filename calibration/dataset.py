@@ -23,8 +23,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from edge_rppg.config import Config
-from edge_rppg.errors import DatasetError
+from edge_rppg.config import Config, Range
+from edge_rppg.errors import ConfigError, DatasetError
 from edge_rppg.model_file import MODEL_FPS, cache_dir
 
 __all__ = ["CalibrationConfig", "CalibrationSet", "HR_BANDS", "LIGHT", "MOTION", "strata_grid",
@@ -75,12 +75,21 @@ class CalibrationConfig(Config):
     stride: int = 80
     bins: int = 3
 
+    #: Allowed values (``edge-rppg calibrate`` flags inherit them). ``n_samples`` bounds the set's
+    #: memory: 4096 windows of T=160 are 1 GB of float32 before ONNX Runtime's calibrator copies.
+    RANGES = {"n_samples": Range(1, 4096, integer=True), "T": Range(16, 4096, integer=True),
+              "seed": Range(0, 2**32 - 1, integer=True), "fps": Range(1.0, 1000.0),
+              "dataset_fraction": Range(0.0, 1.0), "stride": Range(1, 100_000, integer=True),
+              "bins": Range(1, 10, integer=True)}
+
     def __post_init__(self) -> None:
-        if self.n_samples < 1 or self.T < 16 or not 0.0 <= self.dataset_fraction <= 1.0 or self.bins < 1:
-            raise ValueError(f"CalibrationConfig: expected n_samples >= 1, T >= 16, 0 <= dataset_fraction <= 1, "
-                             f"bins >= 1; got {self}")
+        self.check_ranges()
+        for name in ("dataset", "dataset_root", "dataset_cache"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"CalibrationConfig.{name} must be text, got {getattr(self, name)!r}")
         if self.dataset and not self.dataset_root:
-            raise ValueError(f"CalibrationConfig: dataset {self.dataset!r} needs dataset_root")
+            raise ConfigError(f"CalibrationConfig: dataset {self.dataset!r} needs dataset_root "
+                              f"(CLI: --dataset-root FOLDER)")
 
     def key(self) -> str:
         """Cache key (16 hex digits) of this config."""

@@ -39,7 +39,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from edge_rppg.config import Config
+from edge_rppg.config import Config, Range
 from edge_rppg.errors import ModelFileError
 from edge_rppg.model_file import META, MODEL_FPS, read_metadata
 from edge_rppg.vitals.readings import window_hr
@@ -71,6 +71,14 @@ class EquivalenceConfig(Config):
     fs: float = MODEL_FPS
     batch: int = 10
     diagnose: bool = True
+
+    RANGES = {"n_random": Range(0, 1000, integer=True), "n_synthetic": Range(0, 1000, integer=True),
+              "seed": Range(0, 2**32 - 1, integer=True), "synth_seed_offset": Range(0, 2**32 - 1, integer=True),
+              "atol": Range(0.0, 1.0, low_open=True), "hr_tol_bpm": Range(0.0, 10.0, low_open=True),
+              "fs": Range(1.0, 1000.0), "batch": Range(1, 256, integer=True)}
+
+    def __post_init__(self) -> None:
+        self.check_ranges()
 
 
 @dataclass

@@ -35,6 +35,7 @@ from edge_rppg.errors import ModelFileError
 from edge_rppg.hashing import file_sha256
 from edge_rppg.model_file import FORMAT, FORMAT_VERSION, META, read_metadata, set_metadata
 
+from .export_config import DEFAULT_OPSET, ExportConfig
 from .export_friendly import DENSITY_PEAK_SCOPE, audit_onnx, make_export_friendly
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "INPUT_NAME", "OUTPUT_NAME", "ExportResult", "weights_sha256",
@@ -43,7 +44,6 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "INPUT_NAME", "OUTPUT_NAME", "ExportResul
 
 INPUT_NAME = "mstmap"
 OUTPUT_NAME = "bvp"
-DEFAULT_OPSET = 17
 INPUT_CONVENTION = ("mstmap [1, T, 63, 6] float32: R,G,B,Y,U,V colour means of the 63 meta-ROI subsets, "
                     "each row/channel min-max normalised to [0, 1] over the window "
                     "(edge_rppg.skin.mstmap.normalize_window); engines take raw windows and normalise")
@@ -195,7 +195,8 @@ def export_onnx(model: nn.Module, path: Union[str, Path], T: Optional[int] = Non
                 simplify: bool = True) -> ExportResult:
     """Export ``model`` (a :class:`~edge_rppg.pulse.models.ClusterPhys`) to ``path``.
 
-    ``T`` defaults to ``model.config.T``. Raises ``ValueError`` for an opset below 17 and
+    ``T`` defaults to ``model.config.T``. Raises ``ConfigError`` (a ``ValueError``) for a T or an
+    opset outside :class:`~edge_rppg.export.export_config.ExportConfig`'s ranges (opset 17..20) and
     ``ModelFileError`` when the exported graph fails ``onnx.checker`` or the static audit.
     """
     from edge_rppg.extras import require
@@ -205,8 +206,8 @@ def export_onnx(model: nn.Module, path: Union[str, Path], T: Optional[int] = Non
     import edge_rppg
     from edge_rppg.pulse.models.cluster_phys import prototype_schedule
 
-    if int(opset) < 17:
-        raise ValueError(f"opset must be >= 17 (LayerNormalization), got {opset}")
+    checked = ExportConfig(T=T, opset=opset)
+    T, opset = checked.T, checked.opset
     config = getattr(model, "config", None)
     if config is None:
         raise ValueError(f"{type(model).__name__} has no .config; expected a ClusterPhys model")

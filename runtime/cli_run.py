@@ -18,7 +18,8 @@ import math
 import sys
 from pathlib import Path
 
-from edge_rppg.cli.flags import Flag, add_flags, add_landmark_flags, landmark_options, values_of
+from edge_rppg.cli.flags import Flag, add_flags, add_landmark_flags, flag, landmark_options, values_of
+from edge_rppg.config import Range
 from edge_rppg.processor.options import BaseOptions, EdgeRPPGOptions
 from edge_rppg.pulse.engines.registry import DELEGATES
 
@@ -38,7 +39,9 @@ DESCRIPTION = (
     "Stream frames from --source through landmarks → ROI averaging → MSTmap window → engine → "
     "HR/HRV/RF and write results to the sinks. Sources: v4l2:///dev/video0, csi://0, rtsp://..., "
     "gst:<launch string>, test:, synth:, a video file, or a camera index. The stream ends cleanly "
-    "on EOS, an unplugged camera or a decode error (with the reason on stderr); --reconnect retries.")
+    "on EOS, an unplugged camera or a decode error (with the reason on stderr); --reconnect retries "
+    "(one stderr line per retry). A source that never delivers a frame (no such camera, refused stream, "
+    "empty source, folder) is one error line naming it, exit code 2.")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -57,8 +60,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="write every frame, or only frames with a new HR")
     p.add_argument("--backend", choices=("auto", "gst", "opencv"), default="auto", help="frame source backend")
     p.add_argument("--reconnect", action="store_true", help="re-open a failed source with exponential backoff")
-    p.add_argument("--max-retries", type=int, default=10,
-                   help="consecutive failed re-opens before giving up (<0: never)")
+    p.add_argument("--max-retries", type=flag(Range(-1, 1_000_000, integer=True)), default=10,
+                   help="consecutive failed re-opens before giving up (-1: never); each retry is one line on stderr")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
     p.add_argument("--fps", type=float, default=None,
                    help="frame rate of a file source (1..1000); needed when its header gives none or an absurd one")
@@ -90,8 +93,8 @@ def check_counts(args: argparse.Namespace) -> None:
 
     limits = {"--max-frames": (args.max_frames, 1, math.inf), "--window": (args.window, 2, MAX_WINDOW),
               "--max-num-faces": (args.max_num_faces, 1, 16), "--queue-size": (args.queue_size, 1, 10_000)}
-    for flag, (value, low, high) in limits.items():
-        checked_number(flag, value, low, high, low_open=False)
+    for name, (value, low, high) in limits.items():
+        checked_number(name, value, low, high, low_open=False)
 
 
 def check_file_rate(args: argparse.Namespace) -> None:
@@ -112,10 +115,12 @@ def check_file_rate(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the source, processor and sinks, run until the stream ends; 0 on a clean end."""
+    from edge_rppg.errors import SourceError
     from edge_rppg.processor.stream import StreamProcessor
 
     from .pipeline import Pipeline
     from .sinks import make_sink
+    from .source_base import reason_text
     from .sources import open_source
 
     check_counts(args)
@@ -136,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
         report = pipe.run(max_frames=args.max_frames)
     finally:
         pipe.close()
+    if not report.opened:  # nothing ever came: one line a deployer can act on, exit 2, no summary
+        raise SourceError(f"cannot open source {args.source!r}: {reason_text(report.end_reason)}")
     if not args.quiet:
         last = report.last_result
         hr = "n/a" if last is None or last.hr_bpm is None else f"{last.hr_bpm:.1f} bpm (valid={last.valid})"

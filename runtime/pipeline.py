@@ -123,6 +123,12 @@ class RunReport:
     estimate: Optional[Estimate] = None  # whole-clip estimate of a finite source (keep_clip), else None
 
     @property
+    def opened(self) -> bool:
+        """False when the source failed before delivering a single frame (a camera, stream or
+        file that never opened, or a reconnecting source that gave up without one)."""
+        return self.ok or self.frames_in > 0
+
+    @property
     def dropped(self) -> int:
         """All dropped frames."""
         return self.dropped_queue + self.dropped_bad + self.dropped_skipped + self.dropped_source

@@ -14,7 +14,7 @@ import onnx
 import pytest
 import torch
 
-from edge_rppg.errors import ModelFileError
+from edge_rppg.errors import ConfigError, ModelFileError
 from edge_rppg.pulse.models import ClusterPhys, ClusterPhysConfig
 from edge_rppg.pulse.models.checkpoint import save_checkpoint
 from edge_rppg.pulse.models.fpc import dpc_knn_init, pairwise_distance
@@ -137,7 +137,7 @@ def test_export_at_another_T(model: ClusterPhys, tmp_path: Path) -> None:
 
 
 def test_export_rejects_low_opset(model: ClusterPhys, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="opset must be >= 17"):
+    with pytest.raises(ConfigError, match=r"opset must be an integer in \[17, 20\], got 13"):
         export_onnx(model, tmp_path / "x.onnx", opset=13)
 
 

@@ -14,6 +14,23 @@ from ..errors import FrameFormatError, ShapeError
 
 N_ROI_COMBOS = 63
 N_CHANNELS = 6
+#: Longest frame side: OpenCV's resize/cvtColor/warp take at most 32766 pixels (SHRT_MAX - 1) per side.
+MAX_FRAME_SIDE = 32_766
+#: Largest decoded frame in bytes (width x height x channels x bytes per sample): 256 MiB, room for a
+#: 16-bit RGBA 8K frame; an image or video header declaring more is refused before decoding.
+MAX_FRAME_BYTES = 256 * 1024 * 1024
+
+
+def check_frame_size(width: int, height: int, channels: int = 3, sample_bytes: int = 1, what: str = "frame") -> None:
+    """Refuse a frame size (e.g. read from a file header, before decoding) that OpenCV cannot
+    handle or that would allocate more than :data:`MAX_FRAME_BYTES`: ``FrameFormatError``."""
+    if max(width, height) > MAX_FRAME_SIDE:
+        raise FrameFormatError(f"{what} {width}x{height} is too large: at most {MAX_FRAME_SIDE} pixels per side "
+                               f"(OpenCV's limit)")
+    size = int(width) * int(height) * max(int(channels), 1) * max(int(sample_bytes), 1)
+    if size > MAX_FRAME_BYTES:
+        raise FrameFormatError(f"{what} {width}x{height}x{channels} ({size / 2**20:.0f} MiB decoded) is too large: "
+                               f"at most {MAX_FRAME_BYTES // 2**20} MiB per frame")
 
 
 def check_frame(frame: object) -> np.ndarray:
@@ -34,6 +51,7 @@ def check_frame(frame: object) -> np.ndarray:
         raise FrameFormatError(f"frame dtype is {frame.dtype}; expected uint8 (8-bit per channel)")
     if frame.shape[0] < 16 or frame.shape[1] < 16:
         raise FrameFormatError(f"frame {frame.shape[1]}x{frame.shape[0]} is too small")
+    check_frame_size(frame.shape[1], frame.shape[0])
     return frame
 
 

@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError, FrameFormatError, VideoReadError, VideoWriteError
-from .validation import check_frame
+from .validation import check_frame, check_frame_size
 
 PathLike = Union[str, os.PathLike]
 
@@ -204,6 +204,12 @@ class VideoReader:
         if not cap.isOpened():
             cap.release()
             raise VideoReadError(f"not a readable video (OpenCV/FFmpeg cannot open it): {self.path}")
+        try:  # the container's declared frame size, bounded before the first frame is decoded
+            check_frame_size(int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+                             what=f"video {self.path}: frame")
+        except FrameFormatError:
+            cap.release()
+            raise
         ok, bgr = cap.read()
         if not ok or bgr is None:
             cap.release()
@@ -323,8 +329,37 @@ def _natural_key(path: Path) -> List[object]:
     return [(0, int(tok), "") if tok.isdigit() else (1, 0, tok) for tok in re.split(r"(\d+)", path.name)]
 
 
+#: Bytes per pixel of a Pillow image mode once OpenCV decodes it (IMREAD_UNCHANGED: palette → BGR,
+#: 16-bit kept); unknown modes count as 16-bit RGBA (8), the most OpenCV gives.
+_MODE_BYTES = {"1": 1, "L": 1, "P": 3, "PA": 4, "LA": 2, "RGB": 3, "RGBA": 4, "RGBX": 4, "CMYK": 4,
+               "YCbCr": 3, "LAB": 3, "HSV": 3, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2, "I": 4, "F": 4}
+
+
+def check_image_header(path: Path) -> None:
+    """Read only the header of an image file (Pillow's lazy ``Image.open``: no pixel is decoded)
+    and refuse a declared size that :func:`~edge_rppg.validation.check_frame_size` refuses, so a
+    small file declaring 30000x30000 never reaches the decoder. A header Pillow cannot parse is
+    left to OpenCV (which reports an unreadable frame)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                (w, h), mode = img.size, img.mode
+                rawmode = str(img.tile[0][3]) if img.tile and len(img.tile[0]) > 3 else ""
+    except Image.DecompressionBombError as exc:  # Pillow's own limit (> 179 Mpx): too large for us too
+        raise FrameFormatError(f"image frame {path} is too large: {exc}") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return
+    deep = 2 if "16" in rawmode and "16" not in mode else 1  # a 16-bit RGB PNG opens as Pillow "RGB"
+    check_frame_size(w, h, _MODE_BYTES.get(mode, 8), deep, what=f"image frame {path}")
+
+
 def _read_image(path: Path) -> np.ndarray:
-    """Read one image unchanged (depth and channels kept); BGR(A) → RGB(A) only."""
+    """Read one image unchanged (depth and channels kept); BGR(A) → RGB(A) only. Its header is
+    checked first (:func:`check_image_header`): a size too large to decode raises ``FrameFormatError``."""
+    check_image_header(path)
     data = np.fromfile(str(path), dtype=np.uint8)
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if img is None:

@@ -168,6 +168,10 @@ class OnnxRuntimeEngine:
         meta_T = self.metadata.get(META["T"])
         if meta_T is not None and int(meta_T) != T:
             raise ModelFileError(f"{self.path}: metadata says T={meta_T} but the input shape has T={T}")
+        out_shape = list(outputs[0].shape or [])
+        if out_shape and all(isinstance(d, int) for d in out_shape) and int(np.prod(out_shape)) != T:
+            raise ModelFileError(f"{self.path}: output {outputs[0].name!r} has shape {out_shape}; expected [1, {T}] "
+                                 f"(one BVP sample per input frame; export with `edge-rppg export`)")
         self.input_name, self.output_name = inp.name, outputs[0].name
         return T
 
@@ -180,7 +184,11 @@ class OnnxRuntimeEngine:
                              f"or re-export with `edge-rppg export CHECKPOINT --T {mstmap.shape[0]}`")
         x = check_mstmap(mstmap, T=self.T)
         y = self.session.run([self.output_name], {self.input_name: normalize_window(x, self.input_norm)[None]})[0]
-        y = np.asarray(y, dtype=np.float32).reshape(self.T)
+        y = np.asarray(y, dtype=np.float32)
+        if y.size != self.T:  # a dynamic output dimension that came out wrong: the model's fault
+            raise ModelFileError(f"{self.path.name}: the model output has shape {list(y.shape)}; expected "
+                                 f"[1, {self.T}] (one BVP sample per input frame)")
+        y = y.reshape(self.T)
         if not np.isfinite(y).all():  # the input was checked finite above: this is the model's fault
             raise ModelFileError(f"{self.path.name}: the model output NaN/inf for a finite input window "
                                  f"({int((~np.isfinite(y)).sum())} of {self.T} samples); the model file is broken or "

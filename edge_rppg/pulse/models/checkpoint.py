@@ -9,6 +9,8 @@ raises :class:`~edge_rppg.errors.ModelFileError` — never a silent partial load
 """
 from __future__ import annotations
 
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
@@ -112,8 +114,19 @@ def save_checkpoint(path: Union[str, Path], model: nn.Module, extra: Optional[Di
 def _read(path: Path) -> Dict[str, Any]:
     if not path.is_file():
         raise ModelFileError(f"checkpoint not found: {path}")
+    if not zipfile.is_zipfile(path):  # save_checkpoint writes torch's zip format: refuse anything else unread
+        with open(path, "rb") as fh:
+            pickled = fh.read(1) == b"\x80"  # the PROTO opcode that starts a pickle (also a legacy torch file)
+        if pickled:
+            raise ModelFileError(f"{path}: not a readable edge_rppg checkpoint: not a safe checkpoint, it is a raw "
+                                 "Python pickle (or a legacy torch file), which edge_rppg refuses to load (loading it "
+                                 "could run code); use a file written by save_checkpoint / `edge-rppg train`")
+        raise ModelFileError(f"{path}: not a readable edge_rppg checkpoint (corrupt, truncated, or not written by "
+                             "save_checkpoint): not a torch zip archive")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's unpickler warnings would precede the one-line error
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt, truncated, or contains non-weights pickles
         if "weights only load failed" in str(exc).lower():  # torch's refusal; its advice to disable it is unsafe
             raise ModelFileError(f"{path}: not a readable edge_rppg checkpoint: not a safe checkpoint, it holds pickled "
