@@ -172,18 +172,15 @@ def window_references(ref: Reference, video_times: np.ndarray, windows: Sequence
 # --------------------------------------------------------------------------- reasons
 
 
-def window_reasons(est: Any, ex: Any, model_fps: float, signal_cfg: Any, validity_cfg: Any) -> List[str]:
-    """Why each window of ``est`` is what it is: ``""`` for a valid window, else the first
-    rule that rejected it, in the order the clip back end applies them: ``face``,
-    ``quality``, ``band edge``, ``artefact:<name>``, ``steady run``.
-
-    The estimate keeps only the final flag; this re-runs the validity module's own
-    decisions (:func:`edge_rppg.validity.artefact_match` on the artefact series of the
-    extraction, :func:`edge_rppg.validity.persistent_windows`) on the estimate's windows,
-    and raises ``AssertionError`` if the result disagrees with the estimate's flags.
-    """
+def window_flags(est: Any, ex: Any, model_fps: float, signal_cfg: Any, validity_cfg: Any) -> List[Dict[str, Any]]:
+    """Per window of ``est``, what each validity rule other than the quality floor and the
+    steady run says, whatever the window's quality: ``face`` (too few frames with a face:
+    no HR), ``edge`` (the peak is the band's edge), ``artefact`` (the name of the artefact
+    measure that explains the HR peak, :func:`edge_rppg.validity.artefact_match`, or "").
+    With :func:`window_reasons` and :func:`simulate_validity` these re-derive the clip back
+    end's decisions (the estimate keeps only the final flag)."""
     from edge_rppg.clip import _irregular  # the estimate's own time-base rule
-    from edge_rppg.validity import artefact_match, artefact_series, persistent_windows
+    from edge_rppg.validity import artefact_match, artefact_series
 
     lo, hi = signal_cfg.band_hz
     res_hz = signal_cfg.freq_res_bpm / 60.0
@@ -193,26 +190,54 @@ def window_reasons(est: Any, ex: Any, model_fps: float, signal_cfg: Any, validit
     grid = (t[0] if irregular else 0.0) + np.arange(bvp.shape[0]) / model_fps
     times = t if irregular else np.arange(len(ex.valid)) / ex.fps
     series = artefact_series(times, ex.boxes, ex.light, grid) if validity_cfg.artefact_gate else None
-    reasons: List[str] = []
+    out: List[Dict[str, Any]] = []
     for w in est.windows:
-        if not math.isfinite(w.hr_bpm):
+        face = not math.isfinite(w.hr_bpm)
+        edge = (not face) and (w.hr_bpm / 60.0 <= lo + 2 * res_hz or w.hr_bpm / 60.0 >= hi - 2 * res_hz)
+        name = None
+        if not face and series is not None:
+            s = int(round(w.t_start * model_fps))
+            n = int(round((w.t_end - w.t_start) * model_fps))
+            name = artefact_match(series[s:s + n], w.hr_bpm / 60.0, model_fps, signal_cfg, validity_cfg)
+        out.append({"face": face, "edge": edge, "artefact": name or ""})
+    return out
+
+
+def simulate_validity(windows: Sequence[Any], flags: Sequence[Dict[str, Any]], min_snr_db: float,
+                      validity_cfg: Any) -> Tuple[List[str], List[bool]]:
+    """``(reasons, valid)`` of ``windows`` (``t_start``, ``t_end``, ``hr_bpm``, ``quality``)
+    with their :func:`window_flags` under a quality floor of ``min_snr_db``: the rules of
+    the clip back end in its order (face, quality, band edge, artefact, steady run).
+    With the floor of the estimate's ``SignalConfig`` it reproduces the estimate's flags."""
+    from edge_rppg.validity import persistent_windows
+
+    reasons: List[str] = []
+    for w, fl in zip(windows, flags):
+        if fl["face"]:
             reasons.append("face")
-        elif not (math.isfinite(w.quality) and w.quality >= signal_cfg.min_snr_db):
+        elif not (math.isfinite(w.quality) and w.quality >= min_snr_db):
             reasons.append("quality")
-        elif w.hr_bpm / 60.0 <= lo + 2 * res_hz or w.hr_bpm / 60.0 >= hi - 2 * res_hz:
+        elif fl["edge"]:
             reasons.append("band edge")
         else:
-            name = None
-            if series is not None:
-                s = int(round(w.t_start * model_fps))
-                n = int(round((w.t_end - w.t_start) * model_fps))
-                name = artefact_match(series[s:s + n], w.hr_bpm / 60.0, model_fps, signal_cfg, validity_cfg)
-            reasons.append("" if name is None else f"artefact:{name}")
-    passed = [r == "" for r in reasons]
-    keep = persistent_windows([w.t_start for w in est.windows], [w.t_end for w in est.windows],
-                              [w.hr_bpm for w in est.windows], passed, validity_cfg)
+            reasons.append(f"artefact:{fl['artefact']}" if fl["artefact"] else "")
+    keep = persistent_windows([w.t_start for w in windows], [w.t_end for w in windows],
+                              [w.hr_bpm for w in windows], [r == "" for r in reasons], validity_cfg)
     reasons = [r if r or k else "steady run" for r, k in zip(reasons, keep)]
-    got = [r == "" for r in reasons]
+    return reasons, [r == "" for r in reasons]
+
+
+def window_reasons(est: Any, ex: Any, model_fps: float, signal_cfg: Any, validity_cfg: Any) -> List[str]:
+    """Why each window of ``est`` is what it is: ``""`` for a valid window, else the first
+    rule that rejected it, in the order the clip back end applies them: ``face``,
+    ``quality``, ``band edge``, ``artefact:<name>``, ``steady run``.
+
+    The estimate keeps only the final flag; this re-runs the validity module's own
+    decisions (:func:`window_flags`, :func:`simulate_validity`) on the estimate's windows,
+    and raises ``AssertionError`` if the result disagrees with the estimate's flags.
+    """
+    flags = window_flags(est, ex, model_fps, signal_cfg, validity_cfg)
+    reasons, got = simulate_validity(est.windows, flags, signal_cfg.min_snr_db, validity_cfg)
     want = [bool(w.valid) for w in est.windows]
     assert got == want, f"reason derivation disagrees with the estimate: {got} vs {want}"
     return reasons
@@ -289,7 +314,9 @@ def run_clip(clip: Path, engines: Dict[str, str], check: bool = True, bar: Any =
             windows = [(w.t_start, w.t_end) for w in est.windows]
             out["ref_window_bpm"] = window_references(ref, vt, windows)
             out["windows"] = windows
-        reasons = window_reasons(est, ex, cfg.model_fps, cfg.signal, cfg.validity)
+        flags = window_flags(est, ex, cfg.model_fps, cfg.signal, cfg.validity)
+        reasons, got = simulate_validity(est.windows, flags, cfg.signal.min_snr_db, cfg.validity)
+        assert got == [bool(w.valid) for w in est.windows], f"{label}: reason derivation disagrees with the estimate"
         hrs = [w.hr_bpm for w in est.windows]
         errs = [h - r if math.isfinite(h) else float("nan") for h, r in zip(hrs, out["ref_window_bpm"])]
         q = [w.quality for w in est.windows if math.isfinite(w.quality)]
@@ -300,7 +327,7 @@ def run_clip(clip: Path, engines: Dict[str, str], check: bool = True, bar: Any =
             "error_bpm": None if est.hr_bpm is None else est.hr_bpm - clip_ref,
             "valid_windows": int(sum(w.valid for w in est.windows)), "n_windows": len(est.windows),
             "window_hr": hrs, "window_err": errs, "window_quality": [w.quality for w in est.windows],
-            "window_valid": [bool(w.valid) for w in est.windows], "reasons": reasons,
+            "window_valid": [bool(w.valid) for w in est.windows], "reasons": reasons, "flags": flags,
             "mae_windows": float(np.nanmean(np.abs(errs))) if np.isfinite(errs).any() else None,
             "within3_windows": int(np.sum(np.abs(np.nan_to_num(errs, nan=99)) <= 3.0)),
             "quality_range": [min(q), max(q)] if q else None,
