@@ -133,6 +133,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--engines", default="default,pos", help="as bench_real.py --engines")
     p.add_argument("--work", default=str(WORK))
     p.add_argument("--json", default="", metavar="PATH")
+    p.add_argument("--records", default="", metavar="PATH", help="summarise the records of an earlier --json run")
     p.add_argument("--no-record", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
@@ -153,8 +154,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         p.error(f"unknown condition(s) {unknown}; known: {', '.join(CONDITIONS)}")
     conds = [c for c in CONDITIONS if c in wanted]
     t0 = time.perf_counter()
-    recs = run([args.seed0 + i for i in range(args.seeds)], [int(c) for c in args.crf.split(",") if c.strip()],
-               conds, engines, ffmpeg, Path(args.work), progress=not args.no_progress)
+    if args.records:
+        recs = json.loads(Path(args.records).read_text())
+    else:
+        recs = run([args.seed0 + i for i in range(args.seeds)], [int(c) for c in args.crf.split(",") if c.strip()],
+                   conds, engines, ffmpeg, Path(args.work), progress=not args.no_progress)
     table = summarise(recs)
     print(table)
     print(f"({len(recs)} records, {time.perf_counter() - t0:.0f} s)")
@@ -168,7 +172,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                "Rendered 640x480 20 s clips, lossless vs re-encoded by libx264 (4:2:0, preset medium); means over seeds. "
                "MAE = window HR error vs the rendered pulse (bpm); quality = mean window SNR (dB); valid = share of "
                "valid windows; off-peak = share of the whole-clip pulse's in-band power farther than 0.1 Hz from the "
-               "true HR and its harmonic.\n\n" + table)
+               "true HR and its harmonic." + (f" Records of an earlier run ({args.records}): the 2026-12-07 one was "
+                                               "`python bench/codec_effect.py --seeds 2 --json out/codec/codec.json`."
+                                               if args.records else "") + "\n\n" + table)
     return 0
 
 

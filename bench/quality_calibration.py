@@ -345,7 +345,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not args.no_record:
         from results import record
 
-        body = (f"{n_clips} clips ({', '.join(sources)}), 10 s windows every second; cell = windows within "
+        origin = (f"Window records of an earlier run ({args.records}; the 2026-12-07 one was `python "
+                  "bench/quality_calibration.py --json out/qcal/windows.json`). " if args.records else "")
+        body = (origin + f"{n_clips} clips ({', '.join(sources)}), 10 s windows every second; cell = windows within "
                 f"{TOL_BPM:g} bpm of the truth / windows of clips with a pulse in that quality bin (share) · "
                 "windows of pulseless clips in that bin; real clip column: validation only.\n\n"
                 + table + "\n\n" + summ + "\n\nOnly the windows that pass the face, band-edge and artefact "
