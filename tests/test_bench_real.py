@@ -76,3 +76,26 @@ def test_reference_hr_of_a_known_tone(tmp_path: Path) -> None:
     assert abs(bench.reference_hr(ref) - 72.0) < 0.3
     got = bench.window_references(ref, ft - ft[0], [(0.0, 10.0), (4.0, 14.0)])
     assert np.allclose(got, 72.0, atol=0.3)
+
+
+def test_window_reasons_reproduce_the_estimate(synth_videos: dict) -> None:
+    """The benchmark's re-derivation of each window's validity agrees with the estimate's own
+    flags (window_reasons raises otherwise), with the 1 dB floor and with every rule relaxed."""
+    from edge_rppg.clip import estimate_extraction
+    from edge_rppg.dsp.config import SignalConfig
+    from edge_rppg.validity import ValidityConfig
+
+    bench = _bench()
+    ex, cfg = bench.extract(synth_videos["moderate_motion"], progress=False)
+    for engine in ("pos", "default"):
+        est = estimate_extraction(ex, engine, cfg)
+        reasons = bench.window_reasons(est, ex, cfg.model_fps, cfg.signal, cfg.validity)
+        assert [r == "" for r in reasons] == [w.valid for w in est.windows]
+        assert any(r == "" for r in reasons)  # a 20 s clip with a pulse has valid windows
+    # a floor above every window's quality: all of them are rejected for quality, and the simulation agrees
+    strict = type(cfg)(signal=SignalConfig(min_snr_db=60.0), progress=False)
+    est = estimate_extraction(ex, "pos", strict)
+    assert set(bench.window_reasons(est, ex, strict.model_fps, strict.signal, strict.validity)) == {"quality"}
+    flags = bench.window_flags(est, ex, strict.model_fps, strict.signal, strict.validity)
+    _, valid = bench.simulate_validity(est.windows, flags, 1.0, ValidityConfig())
+    assert valid == [w.valid for w in estimate_extraction(ex, "pos", cfg).windows]
