@@ -303,9 +303,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--sources", default="rendered,presets,pulseless,real")
     p.add_argument("--cache", default=str(CACHE))
     p.add_argument("--records", default="", help="read window records from this JSON instead of running")
+    p.add_argument("--origin", default="--json out/qcal/windows.json",
+                   help="with --records: the arguments of the run that wrote them (quoted in RESULTS.md)")
     p.add_argument("--json", default="", metavar="PATH", help="write the window records and the numbers here")
     p.add_argument("--floors", default="-3,-2,-1,0,1,2", help="quality floors (dB) of the sweep table")
     p.add_argument("--no-record", action="store_true", help="do not write bench/RESULTS.md")
+    p.add_argument("--section", default="Quality index calibration: share of right windows per quality bin, per engine")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
 
@@ -346,14 +349,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         from results import record
 
         origin = (f"Window records of an earlier run ({args.records}; the 2026-12-07 one was `python "
-                  "bench/quality_calibration.py --json out/qcal/windows.json`). " if args.records else "")
+                  f"bench/quality_calibration.py {args.origin}`). " if args.records else "")
         body = (origin + f"{n_clips} clips ({', '.join(sources)}), 10 s windows every second; cell = windows within "
                 f"{TOL_BPM:g} bpm of the truth / windows of clips with a pulse in that quality bin (share) · "
                 "windows of pulseless clips in that bin; real clip column: validation only.\n\n"
                 + table + "\n\n" + summ + "\n\nOnly the windows that pass the face, band-edge and artefact "
                 "rules (what the quality floor alone decides):\n\n" + gtable + "\n\nQuality floor sweep (every rule "
                 "re-applied, steady run and clip rule included):\n\n" + sweep)
-        record("Quality index calibration: share of right windows per quality bin, per engine", body)
+        record(args.section, body)
     return 0
 
 
