@@ -14,8 +14,9 @@ change in R, G and B: exposure, light, shading) and its chroma part. Then:
 - **real pulse on a pulseless rendered face**: the contact-PPG waveform on the fitted pulse
   colour direction (or on the renderer's), with the real residual (whole, intensity only,
   chroma only, none), multiplied into every row of pulseless rendered clips; and the
-  renderer's own pulse waveform (at its drawn HR and at the real clip's HR) on the real
-  colour direction with the real residual: which part of the real signal costs the model
+  renderer's own pulse waveform (at its drawn HR; at the real clip's HR with the template
+  beat, real beat shapes, HRV 0.08, or a 4 bpm trend) on the real colour direction with the
+  real residual: which part of the real signal costs the model
   its quality.
 
 Y, U, V are recomputed from the edited R, G, B (BT.601, as the extractor does). Per
@@ -192,9 +193,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             for e, eng in engines.items():
                 pacc[v][e].append(score(eng, with_rgb(mst, 1.0 + sig), cfg, real_truth))
         # the rendered pulse waveform (this clip's own physiology at its drawn HR) on the real colour direction
-        for tag, hr in (("its drawn HR", vcfg.hr_bpm), ("the real clip's HR", ref_bpm)):
-            phys = physiology(VideoSynthConfig.from_dict({**vcfg.to_dict(), "pulse_amplitude": 0.015,
-                                                          "hr_bpm": hr}), seed)
+        for tag, over in (("its drawn HR", {}), ("the real clip's HR", {"hr_bpm": ref_bpm}),
+                          ("the real HR, real beat shapes", {"hr_bpm": ref_bpm, "morphology": "real"}),
+                          ("the real HR, HRV 0.08", {"hr_bpm": ref_bpm, "hrv": 0.08}),
+                          ("the real HR ± 2 bpm trend", {"hr_bpm": ref_bpm, "hr_trend_bpm": 4.0})):
+            phys = physiology(VideoSynthConfig.from_dict({**vcfg.to_dict(), "pulse_amplitude": 0.015, **over}), seed)
             tt = phys.frame_times_s
             b = np.asarray(phys.bvp, dtype=np.float64)[:mst.shape[0]]
             b = (b - b.mean()) / b.std()
