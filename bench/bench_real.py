@@ -5,7 +5,7 @@ each frame's capture time and ``BVP.csv`` with the contact PPG on the same clock
 folder's README) goes through the product's own front end once — the default landmarker,
 meta-ROIs, ROI averaging, MSTmap: the ``input → landmarks → roi`` stages of
 ``edge_rppg.estimate`` — and then through the clip back end
-(:func:`edge_rppg.clip.estimate_extraction`, what ``estimate`` runs after the front end)
+(:func:`edge_rppg.processor.clip.estimate_extraction`, what ``estimate`` runs after the front end)
 for every engine side by side: the shipped Cluster-Phys model (ONNX), its INT8 file, and
 every registered classic method (POS, CHROM, ...). A check runs ``edge_rppg.estimate`` on
 the file itself for the default engine and confirms that its windows are the same.
@@ -176,11 +176,11 @@ def window_flags(est: Any, ex: Any, model_fps: float, signal_cfg: Any, validity_
     """Per window of ``est``, what each validity rule other than the quality floor and the
     steady run says, whatever the window's quality: ``face`` (too few frames with a face:
     no HR), ``edge`` (the peak is the band's edge), ``artefact`` (the name of the artefact
-    measure that explains the HR peak, :func:`edge_rppg.validity.artefact_match`, or "").
+    measure that explains the HR peak, :func:`edge_rppg.vitals.validity.artefact_match`, or "").
     With :func:`window_reasons` and :func:`simulate_validity` these re-derive the clip back
     end's decisions (the estimate keeps only the final flag)."""
-    from edge_rppg.clip import _irregular  # the estimate's own time-base rule
-    from edge_rppg.validity import artefact_match, artefact_series
+    from edge_rppg.processor.clip import _irregular  # the estimate's own time-base rule
+    from edge_rppg.vitals.validity import artefact_match, artefact_series
 
     lo, hi = signal_cfg.band_hz
     res_hz = signal_cfg.freq_res_bpm / 60.0
@@ -209,7 +209,7 @@ def simulate_validity(windows: Sequence[Any], flags: Sequence[Dict[str, Any]], m
     with their :func:`window_flags` under a quality floor of ``min_snr_db``: the rules of
     the clip back end in its order (face, quality, band edge, artefact, steady run).
     With the floor of the estimate's ``SignalConfig`` it reproduces the estimate's flags."""
-    from edge_rppg.validity import persistent_windows
+    from edge_rppg.vitals.validity import persistent_windows
 
     reasons: List[str] = []
     for w, fl in zip(windows, flags):
@@ -249,8 +249,8 @@ def window_reasons(est: Any, ex: Any, model_fps: float, signal_cfg: Any, validit
 def engine_specs(spec: str) -> Dict[str, str]:
     """``label -> engine spec`` for ``--engines`` (``all``: the default model, its INT8
     file, and every registered classic method)."""
-    from edge_rppg.engines.registry import DEFAULT_MODEL
-    from edge_rppg.methods import METHODS
+    from edge_rppg.pulse.engines.registry import DEFAULT_MODEL
+    from edge_rppg.pulse.methods import METHODS
 
     named = {"default": ("Cluster-Phys", "default"),
              "int8": ("Cluster-Phys INT8", str(DEFAULT_MODEL.with_suffix(".int8.onnx")))}
@@ -271,13 +271,11 @@ def engine_specs(spec: str) -> Dict[str, str]:
 def extract(video: Path, progress: bool) -> Tuple[Any, Any]:
     """The product's front end over ``video`` (what ``estimate`` runs before its engine):
     ``(Extraction, EstimateConfig)``."""
-    from edge_rppg.estimation import EstimateConfig, video_options
-    from edge_rppg.extract import ClipRecorder, run_front
-    from edge_rppg.processor import StreamProcessor
+    from edge_rppg.processor.extract import extract_mstmap
+    from edge_rppg.processor.options import EstimateConfig, video_options
 
     cfg = EstimateConfig(progress=progress)
-    with StreamProcessor(video_options("pos", cfg)) as proc:
-        ex = run_front(proc.front, str(video), ClipRecorder(keep_landmarks=False), progress=progress)
+    ex = extract_mstmap(str(video), options=video_options("pos", cfg), progress=progress, keep_landmarks=False)
     return ex, cfg
 
 
@@ -292,8 +290,8 @@ def oop_share(bvp: np.ndarray, fs: float, band_hz: Tuple[float, float]) -> float
 def run_clip(clip: Path, engines: Dict[str, str], check: bool = True, bar: Any = None) -> Dict[str, Any]:
     """Every engine on one clip: numbers per engine, the reference, and the pulses (for plots)."""
     from edge_rppg import estimate
-    from edge_rppg.clip import estimate_extraction
-    from edge_rppg.dsp.hr import spectral_snr_db
+    from edge_rppg.processor.clip import estimate_extraction
+    from edge_rppg.vitals.dsp.hr import spectral_snr_db
 
     video = video_of(clip)
     assert video is not None

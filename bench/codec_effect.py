@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import subprocess
 import sys
 import time
@@ -67,8 +66,8 @@ def run(seeds: Sequence[int], crfs: Sequence[int], conditions: Sequence[str], en
     from bench_realistic import window_errors
     from tqdm import tqdm
 
-    from edge_rppg.clip import estimate_extraction
-    from edge_rppg.dsp.hr import spectral_snr_db
+    from edge_rppg.processor.clip import estimate_extraction
+    from edge_rppg.vitals.dsp.hr import spectral_snr_db
     from edge_rppg.synth.video_gen import VideoSynthConfig, physiology, synth_video
 
     work.mkdir(parents=True, exist_ok=True)
@@ -141,7 +140,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from bench_end_to_end import find_ffmpeg
     from bench_real import engine_specs
 
-    from edge_rppg.engines.registry import load_engine
+    from edge_rppg.pulse.engines.registry import load_engine
 
     ffmpeg = find_ffmpeg()
     if ffmpeg is None:

@@ -45,8 +45,8 @@ def real_residual(clip: Path) -> Tuple[np.ndarray, np.ndarray, Dict[str, Any], A
     """``(residual [N, 3], real MSTmap [N, 63, 6], fit info, reference, video times, ref bpm)`` of a real clip."""
     from bench_real import extract, load_reference, reference_hr, to_capture_clock, video_of
 
-    from edge_rppg.clip import _irregular, _to_model_rate
-    from edge_rppg.dsp.filters import bandpass
+    from edge_rppg.processor.clip import _irregular, _to_model_rate
+    from edge_rppg.vitals.dsp.filters import bandpass
 
     ref = load_reference(clip)
     ex, ecfg = extract(video_of(clip), progress=False)  # type: ignore[arg-type]
@@ -82,7 +82,7 @@ def real_residual(clip: Path) -> Tuple[np.ndarray, np.ndarray, Dict[str, Any], A
 
 def with_rgb(mst: np.ndarray, factor: np.ndarray) -> np.ndarray:
     """``mst`` with R, G, B of every row multiplied by ``factor [N, 3]`` and Y, U, V recomputed."""
-    from edge_rppg.mstmap import rgb_to_yuv
+    from edge_rppg.skin.mstmap import rgb_to_yuv
 
     out = np.array(mst, dtype=np.float64, copy=True)
     n = min(out.shape[0], factor.shape[0])
@@ -94,9 +94,9 @@ def with_rgb(mst: np.ndarray, factor: np.ndarray) -> np.ndarray:
 
 def score(engine: Any, mst: np.ndarray, cfg: Any, truth_windows: Any) -> Dict[str, float]:
     """Mean window quality, window MAE against ``truth_windows(windows) -> [bpm]``, share of windows ≥ the floor."""
-    from edge_rppg.dsp.filters import bandpass
-    from edge_rppg.dsp.hr import windowed_hr
-    from edge_rppg.vitals import infer_clip
+    from edge_rppg.vitals.dsp.filters import bandpass
+    from edge_rppg.vitals.dsp.hr import windowed_hr
+    from edge_rppg.pulse.windows import infer_clip
 
     bvp = infer_clip(engine, mst).astype(np.float64)
     wins = windowed_hr(bandpass(bvp, 30.0, cfg.band_hz, cfg.order), 30.0, cfg)
@@ -122,12 +122,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from bench_real import discover, engine_specs, window_references
     from bench_realistic import clip_config
 
-    from edge_rppg.dsp.config import SignalConfig
-    from edge_rppg.dsp.hr import hr_from_psd
-    from edge_rppg.engines.registry import load_engine
+    from edge_rppg.vitals.dsp.config import SignalConfig
+    from edge_rppg.vitals.dsp.hr import hr_from_psd
+    from edge_rppg.pulse.engines.registry import load_engine
     from edge_rppg.synth.rendered import rendered_extraction
     from edge_rppg.synth.video_gen import physiology
-    from edge_rppg.clip import _irregular, _to_model_rate
+    from edge_rppg.processor.clip import _irregular, _to_model_rate
 
     clips = discover()
     if not clips:

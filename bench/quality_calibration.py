@@ -7,7 +7,7 @@ true heart rate is known, the share of windows at each quality (dB bins) that li
 2 dB from POS means.
 
 Data, every clip through the product's front end and the clip back end
-(:func:`edge_rppg.clip.estimate_extraction`), 10 s windows every second:
+(:func:`edge_rppg.processor.clip.estimate_extraction`), 10 s windows every second:
 
 - ``rendered``: the realistic benchmark's conditions (``bench/bench_realistic.py``: a real
   face photo rendered with pulse, motion, talking, lamps, glow, low light, JPEG, skin tones),
@@ -87,7 +87,7 @@ def engine_table(spec: str) -> Dict[str, Any]:
     """``label -> loaded engine`` (the same labels as ``bench/bench_real.py``)."""
     from bench_real import engine_specs
 
-    from edge_rppg.engines.registry import load_engine
+    from edge_rppg.pulse.engines.registry import load_engine
 
     return {label: load_engine(s) for label, s in engine_specs(spec).items()}
 
@@ -99,7 +99,8 @@ def rendered_records(jobs: Sequence[Tuple[str, str, int, Any, bool]], engines: D
     from bench_realistic import window_errors
     from tqdm import tqdm
 
-    from edge_rppg.clip import EstimateConfig, estimate_extraction
+    from edge_rppg.processor.options import EstimateConfig
+    from edge_rppg.processor.clip import estimate_extraction
     from edge_rppg.synth.rendered import rendered_extraction
     from edge_rppg.synth.video_gen import physiology
 
@@ -233,7 +234,7 @@ def floor_sweep(records: Sequence[Dict[str, Any]], engines: Sequence[str], floor
     from bench_real import simulate_validity
     from results import markdown_table
 
-    from edge_rppg.validity import ValidityConfig, clip_rule
+    from edge_rppg.vitals.validity import ValidityConfig, clip_rule
 
     vcfg = ValidityConfig()
     clips: Dict[Tuple[str, str, int, str], List[Dict[str, Any]]] = {}

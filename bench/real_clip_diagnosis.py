@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
@@ -38,8 +37,8 @@ def trace_stats(x: np.ndarray, fs: float, ref_bpm: float, band: Sequence[float])
     """SNR at ``ref_bpm`` (dB, ±0.1 Hz and harmonic vs the rest of the band) and oop share of one trace."""
     from bench_real import oop_share, spectrum
 
-    from edge_rppg.dsp.filters import bandpass
-    from edge_rppg.dsp.hr import spectral_snr_db
+    from edge_rppg.vitals.dsp.filters import bandpass
+    from edge_rppg.vitals.dsp.hr import spectral_snr_db
 
     y = bandpass(x - x.mean(), fs, tuple(band), 2)
     f, p = spectrum(y, fs)
@@ -50,8 +49,8 @@ def pulse_summary(bvp: np.ndarray, fs: float, ref: Any, vt: np.ndarray, ref_bpm:
     """Whole-clip oop / SNR at the reference, and per-window quality and error, of a pulse."""
     from bench_real import window_references
 
-    from edge_rppg.dsp.filters import bandpass
-    from edge_rppg.dsp.hr import windowed_hr
+    from edge_rppg.vitals.dsp.filters import bandpass
+    from edge_rppg.vitals.dsp.hr import windowed_hr
 
     s = trace_stats(bvp, fs, ref_bpm, cfg.band_hz)
     filt = bandpass(bvp, fs, cfg.band_hz, cfg.order)
@@ -74,12 +73,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     from bench_real import discover, extract, load_reference, reference_hr, to_capture_clock, video_of
 
-    from edge_rppg.clip import _to_model_rate, _irregular
-    from edge_rppg.engines.registry import load_engine
-    from edge_rppg.mstmap import SUBSET_MATRIX, normalize_acdc
-    from edge_rppg.methods.pos import pos_rows
-    from edge_rppg.roi import META_ROI_NAMES
-    from edge_rppg.vitals import infer_clip
+    from edge_rppg.processor.clip import _to_model_rate, _irregular
+    from edge_rppg.pulse.engines.registry import load_engine
+    from edge_rppg.skin.mstmap import SUBSET_MATRIX, normalize_acdc
+    from edge_rppg.pulse.methods.pos import pos_rows
+    from edge_rppg.skin.roi import META_ROI_NAMES
+    from edge_rppg.pulse.windows import infer_clip
 
     clips = [Path(args.clip)] if args.clip else discover()
     if not clips:

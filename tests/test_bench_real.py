@@ -81,9 +81,9 @@ def test_reference_hr_of_a_known_tone(tmp_path: Path) -> None:
 def test_window_reasons_reproduce_the_estimate(synth_videos: dict) -> None:
     """The benchmark's re-derivation of each window's validity agrees with the estimate's own
     flags (window_reasons raises otherwise), with the 1 dB floor and with every rule relaxed."""
-    from edge_rppg.clip import estimate_extraction
-    from edge_rppg.dsp.config import SignalConfig
-    from edge_rppg.validity import ValidityConfig
+    from edge_rppg.processor.clip import estimate_extraction
+    from edge_rppg.vitals.dsp.config import SignalConfig
+    from edge_rppg.vitals.validity import ValidityConfig
 
     bench = _bench()
     ex, cfg = bench.extract(synth_videos["moderate_motion"], progress=False)

@@ -78,7 +78,7 @@ class SignalConfig(Config):
     #: What each numeric setting may be (one place: checked here and by the CLI flags).
     RANGES = {
         "order": Range(1, 8, integer=True), "window_s": Range(0.0, 600.0, low_open=True, unit="s"),
-        "hop_s": Range(0.0, 600.0, low_open=True, unit="s"), "min_snr_db": Range(-30.0, 30.0, unit="dB"),
+        "hop_s": Range(0.0, 600.0, low_open=True, unit="s"), "min_snr_db": Range(-100.0, 100.0, unit="dB"),
         "welch_seg_s": Range(0.0, 600.0, low_open=True, unit="s"), "welch_overlap": Range(0.0, 1.0, high_open=True),
         "freq_res_bpm": Range(0.001, 10.0), "snr_halfwidth_hz": Range(0.0, 1.0, low_open=True, unit="Hz"),
         "harmonic_ratio": Range(0.0, 10.0), "min_coverage": Range(0.0, 1.0, low_open=True),
