@@ -427,21 +427,16 @@ def plot(res: Dict[str, Any], path: Path) -> Path:
 
 def jsonable(res: Dict[str, Any]) -> Dict[str, Any]:
     """``res`` without the arrays, NaN as None."""
-    def clean(v: Any) -> Any:
-        if isinstance(v, float):
-            return v if math.isfinite(v) else None
-        if isinstance(v, dict):
-            return {k: clean(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [clean(x) for x in v]
-        if isinstance(v, (np.floating, np.integer)):
-            return clean(v.item())
-        return v
-    return clean({k: v for k, v in res.items() if k not in ("pulses", "ppg_on_grid")})
+    from edge_rppg.cli.main import json_safe
+
+    return json_safe({k: v for k, v in res.items() if k not in ("pulses", "ppg_on_grid")})
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Command line: see the module docstring."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from results import add_output_flags
+
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 epilog="Clips: folders with a video, frames_timestamp.csv and BVP.csv.")
     p.add_argument("--root", default=str(REAL_ROOT), help="folder of clip folders (default ../shared/data/real)")
@@ -449,10 +444,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    help="comma-separated: default, int8, classic names, model paths; 'all' = default, int8 and "
                         "every classic method")
     p.add_argument("--plot", default="", metavar="DIR", help="write one PNG per clip here")
-    p.add_argument("--json", default="", metavar="PATH", help="write the numbers here")
+    add_output_flags(p, json_path=True)
     p.add_argument("--no-check", action="store_true",
                    help="skip the check that edge_rppg.estimate on the file gives the same default-engine windows")
-    p.add_argument("--no-record", action="store_true", help="do not write bench/RESULTS.md")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--section", default="Real video with a contact PPG, full pipeline")
     args = p.parse_args(argv)

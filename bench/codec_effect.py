@@ -159,21 +159,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         recs = run([args.seed0 + i for i in range(args.seeds)], [int(c) for c in args.crf.split(",") if c.strip()],
                    conds, engines, ffmpeg, Path(args.work), progress=not args.no_progress)
     table = summarise(recs)
-    print(table)
-    print(f"({len(recs)} records, {time.perf_counter() - t0:.0f} s)")
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(recs, indent=1))
-    if not args.no_record:
-        from results import record
+    from results import finish
 
-        record("H.264 effect on the model's and POS's pulse (rendered clips, libx264)",
-               "Rendered 640x480 20 s clips, lossless vs re-encoded by libx264 (4:2:0, preset medium); means over seeds. "
-               "MAE = window HR error vs the rendered pulse (bpm); quality = mean window SNR (dB); valid = share of "
-               "valid windows; off-peak = share of the whole-clip pulse's in-band power farther than 0.1 Hz from the "
-               "true HR and its harmonic." + (f" Records of an earlier run ({args.records}): the 2026-12-07 one was "
-                                               "`python bench/codec_effect.py --seeds 2 --json out/codec/codec.json`."
-                                               if args.records else "") + "\n\n" + table)
+    finish(args, f"{table}\n({len(recs)} records, {time.perf_counter() - t0:.0f} s)", recs,
+           "H.264 effect on the model's and POS's pulse (rendered clips, libx264)",
+           "Rendered 640x480 20 s clips, lossless vs re-encoded by libx264 (4:2:0, preset medium); means over seeds. "
+           "MAE = window HR error vs the rendered pulse (bpm); quality = mean window SNR (dB); valid = share of "
+           "valid windows; off-peak = share of the whole-clip pulse's in-band power farther than 0.1 Hz from the "
+           "true HR and its harmonic." + (f" Records of an earlier run ({args.records}): the 2026-12-07 one was "
+                                           "`python bench/codec_effect.py --seeds 2 --json out/codec/codec.json`."
+                                           if args.records else "") + "\n\n" + table)
     return 0
 
 

@@ -41,6 +41,17 @@ def _num(x: float) -> str:
     return str(int(x)) if math.isfinite(x) and x == int(x) and abs(x) < 1e16 else f"{x:g}"
 
 
+def number_from_text(text: str) -> Any:
+    """``text`` as an ``int``, else a ``float``, else the text itself (for :meth:`Range.problem`
+    to refuse with the words a flag or a URI parameter shows)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 @dataclasses.dataclass(frozen=True)
 class Range:
     """The values a numeric setting may take: a finite number (an integer when ``integer``)

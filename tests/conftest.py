@@ -2,9 +2,9 @@
 session), the path to the real contact-PPG recordings in ../shared, and the
 Hypothesis profiles of the property tests.
 
-Hypothesis profiles (every property test uses the one loaded here, so none sets its own
-``max_examples`` of its own — a heavy one may take a fraction of the profile's —, and the deadline
-of the profile catches a hang):
+Hypothesis profiles (every property test uses the one loaded here: none sets a
+``max_examples`` of its own, though a heavy one may take a fraction of the profile's, and the
+profile's deadline catches a hang):
 
 - ``ci`` (default): deterministic (``derandomize=True``: the examples are a function of the
   test, the same on every run and machine), :data:`CI_EXAMPLES` examples per test, a
