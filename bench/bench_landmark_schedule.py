@@ -34,10 +34,10 @@ def run_clip(path: Path, engine: str, rate: float, extra: Dict[str, Any] | None 
              landmark_model: str = "onnx") -> Dict[str, Any]:
     """Estimate ``path`` with the mesh at ``rate`` Hz (0 = every frame; ``extra``: more
     ``LandmarkerOptions`` fields for the scheduled runs) on ``landmark_model``; HR per window and timing."""
-    from edge_rppg.clip import EstimateConfig
-    from edge_rppg.estimation import video_options
-    from edge_rppg.landmarks import LandmarkerOptions
-    from edge_rppg.processor import StreamProcessor
+    from edge_rppg.processor.options import EstimateConfig
+    from edge_rppg.processor.options import video_options
+    from edge_rppg.face.options import LandmarkerOptions
+    from edge_rppg.processor.stream import StreamProcessor
 
     opts = video_options(engine, EstimateConfig(progress=False, landmark_model=landmark_model))
     # rate 0 = the previous pipeline exactly (mesh every frame, 3 settle passes)
@@ -63,6 +63,9 @@ def _mesh_runs(proc: Any) -> Any:
     return None
 
 
+from results import add_output_flags  # noqa: E402
+
+
 def main(argv: List[str] | None = None) -> int:
     """Run the comparison; prints a table and records it in bench/RESULTS.md."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -80,8 +83,7 @@ def main(argv: List[str] | None = None) -> int:
     p.add_argument("--reference", default="mediapipe",
                    help="landmarker of the every-frame reference (default mediapipe: the previous pipeline)")
     p.add_argument("--landmark-model", default="onnx", help="landmarker of the scheduled runs (default onnx)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--no-record", action="store_true")
+    add_output_flags(p)
     args = p.parse_args(argv)
     extra = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
 

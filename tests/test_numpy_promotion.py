@@ -17,9 +17,8 @@ from typing import Dict, Iterator
 import numpy as np
 import pytest
 
-from edge_rppg import estimate
-from edge_rppg.engines.registry import default_engine_spec, load_engine
-from edge_rppg.estimation import EstimateConfig
+from edge_rppg import EstimateConfig, estimate, load_engine
+from edge_rppg.pulse.engines.registry import default_engine_spec
 
 pytestmark = pytest.mark.skipif(not hasattr(np, "_set_promotion_state"),
                                 reason=f"numpy {np.__version__} has only NEP 50 promotion (nothing to compare)")

@@ -71,7 +71,7 @@ def synthesise(folder: Path, duration: float, seed: int) -> List[Path]:
 
 def frames_digest(path: Path) -> str:
     """SHA-256 of the decoded RGB frames (the container's bytes may differ where the pixels do not)."""
-    from edge_rppg.video import open_video
+    from edge_rppg.frames.video import open_video
 
     h = hashlib.sha256()
     with open_video(path) as reader:
@@ -87,7 +87,7 @@ class ReplayLandmarker:
         self.landmarks, self.i = landmarks, 0
 
     def detect(self, frame_rgb: np.ndarray, timestamp_ms: float) -> list:
-        from edge_rppg.landmarks import Face
+        from edge_rppg.face.types import Face
 
         lm = self.landmarks[self.i]
         self.i += 1
@@ -108,11 +108,10 @@ def _f(v: Any) -> Optional[float]:
 def dump(clips_dir: Path, out: Path, duration: float, seed: int, engines: Sequence[str],
          landmarks_from: Optional[Path] = None) -> Dict[str, Any]:
     """Estimate every clip with every engine; write OUT/summary.json and the arrays as OUT/<clip>.npz."""
-    from edge_rppg import estimate
-    from edge_rppg.clip import estimate_extraction
-    from edge_rppg.engines.registry import default_engine_spec, load_engine
-    from edge_rppg.estimation import EstimateConfig
-    from edge_rppg.extract import extract_mstmap
+    from edge_rppg import EstimateConfig, estimate, load_engine
+    from edge_rppg.processor.clip import estimate_extraction
+    from edge_rppg.processor.extract import extract_mstmap
+    from edge_rppg.pulse.engines.registry import default_engine_spec
 
     out.mkdir(parents=True, exist_ok=True)
     clips = synthesise(clips_dir, duration, seed)
