@@ -1,0 +1,160 @@
+// edge-rppg live page: reads the server-sent events of /events (vitals, pulse, health, history)
+// and draws them; the video is the <img> on /stream.mjpg. No libraries: kiosks are often offline.
+"use strict";
+
+const ARTEFACTS = {
+  motion_x: "head motion (sideways)", motion_y: "head motion (up/down)", motion_scale: "head motion (towards/away)",
+  light_r: "light change (red)", light_g: "light change (green)", light_b: "light change (blue)",
+};
+const HISTORY_S = 300;
+const $ = (id) => document.getElementById(id);
+const fmt = (v, nd) => (v === null || v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(nd));
+
+let history = [];   // [timestamp, hr_bpm, valid]
+let pulse = null;   // {bvp, bvp_fs}
+
+// Why a reading is not valid, in words (the same rules as the SDK's: no face, no full window yet,
+// an artefact matched the HR, or a weak spectral peak / too little face in the window).
+function verdict(v) {
+  if (!v.face_found) return ["invalid", "not valid: no face"];
+  if (v.hr_bpm === null) {
+    if (v.window_fill < 1) return ["none", `warming up: ${Math.round(100 * v.window_fill)} % of the first window`];
+    return ["none", v.reset_reason ? `restarting after ${v.reset_reason.replace(/_/g, " ")}` : "no reading yet"];
+  }
+  if (v.valid) return ["valid", "valid"];
+  if (v.artefact) return ["invalid", `not valid: ${ARTEFACTS[v.artefact] || v.artefact}`];
+  return ["invalid", `not valid: low quality (SNR ${fmt(v.quality, 1)} dB)`];
+}
+
+function showVitals(v) {
+  const [state, text] = verdict(v);
+  const card = $("hr-card");
+  card.dataset.state = state;
+  card.dataset.frameIndex = v.frame_index;
+  card.dataset.timestamp = v.timestamp;
+  card.dataset.valid = String(v.valid);
+  $("hr").textContent = v.hr_bpm === null ? "--" : v.hr_bpm.toFixed(1);
+  $("status").textContent = text;
+  $("frame-info").textContent = `frame ${v.frame_index} · t = ${v.timestamp.toFixed(2)} s`;
+  $("quality").textContent = v.quality === null ? "–" : `${fmt(v.quality, 1)} dB`;
+  const ok = v.valid && v.face_found;
+  $("rf").textContent = ok && v.rf_valid && v.rf_hz !== null ? `${fmt(60 * v.rf_hz, 1)} /min` : "–";
+  const hrv = ok && v.hrv && v.hrv.valid ? v.hrv : null;
+  $("rmssd").textContent = hrv ? `${fmt(hrv.rmssd_ms, 0)} ms` : "–";
+  $("sdnn").textContent = hrv ? `${fmt(hrv.sdnn_ms, 0)} ms` : "–";
+  $("lfhf").textContent = hrv ? fmt(hrv.lf_hf, 2) : "–";
+  $("faces").textContent = String(v.faces);
+  if (v.hr_updated) {
+    history.push([v.timestamp, v.hr_bpm, v.valid]);
+    trimHistory();
+    drawHistory();
+  }
+}
+
+function trimHistory() {
+  if (!history.length) return;
+  const last = history[history.length - 1][0];
+  while (history.length && (last - history[0][0] > HISTORY_S || history[0][0] > last)) history.shift();
+}
+
+function showHealth(h) {
+  $("fps-in").textContent = fmt(h.fps_in, 1);
+  $("fps-proc").textContent = fmt(h.fps_processed, 1);
+  $("dropped").textContent = String(h.dropped_frames);
+  const c = h.clients || {};
+  $("clients").textContent = `${c.event_clients ?? "–"} data · ${c.video_clients ?? "–"} video`;
+  // stages as columns: a row of names, one of means, one of maxima
+  const stages = Object.entries(h.latency_ms || {});
+  const row = (head, cells, tag) => {
+    const tr = document.createElement("tr");
+    for (const [i, text] of [head, ...cells].entries()) {
+      const td = document.createElement(i === 0 || tag === "th" ? "th" : "td");
+      td.textContent = text;
+      tr.appendChild(td);
+    }
+    return tr;
+  };
+  $("latency").tBodies[0].replaceChildren(
+    row("stage", stages.map(([s]) => s), "th"),
+    row("mean ms", stages.map(([, ms]) => fmt(ms.mean, 1)), "td"),
+    row("max ms", stages.map(([, ms]) => fmt(ms.max, 1)), "td"));
+}
+
+// A canvas sized to its CSS box at the screen's pixel ratio; returns its 2D context and CSS size.
+function surface(canvas) {
+  const r = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth, h = canvas.clientHeight;
+  if (canvas.width !== Math.round(w * r) || canvas.height !== Math.round(h * r)) {
+    canvas.width = Math.round(w * r);
+    canvas.height = Math.round(h * r);
+  }
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(r, 0, 0, r, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  return [ctx, w, h];
+}
+
+const css = (name) => getComputedStyle(document.body).getPropertyValue(name).trim();
+
+function drawPulse() {
+  const [ctx, w, h] = surface($("pulse"));
+  if (!pulse || pulse.bvp.length < 2) return;
+  const y = pulse.bvp;
+  let lo = Math.min(...y), hi = Math.max(...y);
+  if (hi - lo < 1e-9) { lo -= 1; hi += 1; }
+  ctx.strokeStyle = css("--pulse");
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  y.forEach((v, i) => {
+    const px = 4 + (w - 8) * i / (y.length - 1), py = 6 + (h - 12) * (1 - (v - lo) / (hi - lo));
+    if (i) ctx.lineTo(px, py); else ctx.moveTo(px, py);
+  });
+  ctx.stroke();
+}
+
+function drawHistory() {
+  const [ctx, w, h] = surface($("history"));
+  const pts = history.filter((p) => p[1] !== null);
+  if (!pts.length) return;
+  const t1 = pts[pts.length - 1][0], t0 = t1 - HISTORY_S;
+  const hrs = pts.map((p) => p[1]);
+  const lo = Math.floor(Math.min(...hrs) / 10) * 10 - 5, hi = Math.ceil(Math.max(...hrs) / 10) * 10 + 5;
+  const left = 34;
+  ctx.fillStyle = css("--muted");
+  ctx.font = "12px sans-serif";
+  ctx.fillText(String(hi), 2, 12);
+  ctx.fillText(String(lo), 2, h - 4);
+  const X = (t) => left + (w - left - 6) * (t - t0) / HISTORY_S;
+  const Y = (v) => 6 + (h - 12) * (1 - (v - lo) / (hi - lo));
+  ctx.strokeStyle = css("--grid");
+  ctx.beginPath();
+  pts.forEach((p, i) => (i ? ctx.lineTo(X(p[0]), Y(p[1])) : ctx.moveTo(X(p[0]), Y(p[1]))));
+  ctx.stroke();
+  for (const [t, v, ok] of pts) {
+    ctx.fillStyle = ok ? css("--valid") : css("--invalid");
+    ctx.beginPath();
+    ctx.arc(X(t), Y(v), 3, 0, 2 * Math.PI);
+    ctx.fill();
+  }
+}
+
+function setConn(state, text) {
+  const el = $("conn");
+  el.dataset.state = state;
+  el.textContent = text;
+}
+
+function connect() {
+  const es = new EventSource("/events");
+  const on = (name, fn) => es.addEventListener(name, (e) => fn(JSON.parse(e.data)));
+  es.onopen = () => setConn("live", "live");
+  es.onerror = () => setConn("lost", "disconnected: the run has ended or the server is unreachable (retrying)");
+  on("history", (m) => { history = m.history; trimHistory(); drawHistory(); });
+  on("vitals", showVitals);
+  on("pulse", (m) => { pulse = m; drawPulse(); });
+  on("health", showHealth);
+}
+
+window.addEventListener("resize", () => { drawPulse(); drawHistory(); });
+$("frame").addEventListener("error", () => setConn("lost", "video stream unavailable"));
+connect();
