@@ -10,13 +10,14 @@ Routes (nothing else; no path from the URL ever reaches the file system):
 ``/stream.mjpg``   the annotated frame as MJPEG (``multipart/x-mixed-replace``), at a capped rate
 =================  ==============================================================================
 
-Safety: :class:`Hub` gives every event client its own bounded queue that drops its oldest
-message when full (a slow or vanished client never blocks the pipeline or grows memory) and
-every video client only the newest frame; streaming clients are capped (503 beyond); every
-socket read or write times out; with a loopback address only loopback ``Host`` headers are
-served (DNS rebinding); bad requests (garbage, huge headers, unknown paths, other methods)
-get the error status that :mod:`http.server` gives them. :meth:`WebServer.stop` ends every
-connection and returns once its threads are done.
+Safety: after a stream's headers the socket goes to the :class:`~edge_rppg.runtime.web_streams.Streamer`
+(one thread for every stream, bounded per-client queues that drop their oldest message, only
+the newest frame for video: a slow or vanished client never blocks the pipeline or grows
+memory); streaming clients are capped (503 beyond) and so are connections; every socket read
+times out; with a loopback address only loopback ``Host`` headers are served (DNS
+rebinding); bad requests (garbage, huge headers, unknown paths, other methods) get the error
+status that :mod:`http.server` gives them. :meth:`WebServer.stop` ends every connection and
+returns once its threads are done.
 """
 from __future__ import annotations
 
@@ -25,14 +26,15 @@ import http.server
 import ipaddress
 import socket
 import threading
-from collections import deque
 from importlib import resources
-from typing import Callable, Deque, Dict, List, Optional, Set, Tuple
+from typing import Callable, Dict, Optional, Set, Tuple
 from urllib.parse import urlsplit
 
 from edge_rppg.errors import ConfigError, UnavailableError
 
-__all__ = ["ClientQueue", "Hub", "WebServer", "PAGES", "BOUNDARY"]
+from .web_streams import BOUNDARY, Hub, Streamer
+
+__all__ = ["WebServer", "PAGES"]
 
 #: The page's files: route → (file in ``runtime/web``, content type).
 PAGES: Dict[str, Tuple[str, str]] = {
@@ -41,145 +43,9 @@ PAGES: Dict[str, Tuple[str, str]] = {
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
     "/app.css": ("app.css", "text/css; charset=utf-8"),
 }
-BOUNDARY = "edge-rppg-frame"
 #: Only the page's own origin: scripts, styles, images and connections (kiosks are often offline).
 CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'"
 SEND_BUFFER = 64 * 1024  # bytes of kernel send buffer per connection (Linux doubles it)
-KEEPALIVE_S = 15.0  # an idle event stream sends a comment this often (and so notices a vanished client)
-
-
-class ClientQueue:
-    """Bounded FIFO of encoded messages for one client: a full queue drops its oldest
-    message (counted in ``dropped``), so a client that stops reading costs at most
-    ``maxlen`` messages."""
-
-    def __init__(self, maxlen: int) -> None:
-        self.maxlen = int(maxlen)
-        self.dropped = 0
-        self.closed = False
-        self._q: Deque[bytes] = deque()
-        self._cv = threading.Condition()
-
-    def put(self, msg: bytes) -> None:
-        """Append ``msg`` (never blocks)."""
-        with self._cv:
-            if len(self._q) >= self.maxlen:
-                self._q.popleft()
-                self.dropped += 1
-            self._q.append(msg)
-            self._cv.notify()
-
-    def take(self, timeout: float) -> List[bytes]:
-        """Everything queued, waiting up to ``timeout`` s for something (empty: nothing came)."""
-        with self._cv:
-            if not self._q and not self.closed:
-                self._cv.wait(timeout)
-            items = list(self._q)
-            self._q.clear()
-            return items
-
-    def close(self) -> None:
-        with self._cv:
-            self.closed = True
-            self._cv.notify_all()
-
-    def __len__(self) -> int:
-        with self._cv:
-            return len(self._q)
-
-
-class Hub:
-    """What the sink publishes and the clients read: event messages fanned out to one
-    :class:`ClientQueue` per client, and the newest JPEG frame with a sequence number.
-
-    ``snapshot`` (set by the sink) returns the messages a new event client gets first
-    (HR history, the latest reading, pulse and health)."""
-
-    def __init__(self, queue_size: int = 64) -> None:
-        if not 1 <= queue_size <= 10_000:
-            raise ConfigError(f"web client queue size must be 1..10000, got {queue_size}")
-        self.queue_size = int(queue_size)
-        self.snapshot: Callable[[], List[bytes]] = list
-        self.closed = threading.Event()
-        self.frame: Optional[bytes] = None
-        self.frame_seq = 0
-        self.frame_clients = 0
-        self.dropped_done = 0  # messages dropped by clients that have left
-        self._clients: Set[ClientQueue] = set()
-        self._lock = threading.Lock()
-        self._frame_cv = threading.Condition()
-
-    # events
-    def subscribe(self) -> ClientQueue:
-        """A new client's queue, primed with :attr:`snapshot`."""
-        q = ClientQueue(self.queue_size)
-        for msg in self.snapshot():
-            q.put(msg)
-        with self._lock:
-            self._clients.add(q)
-        return q
-
-    def unsubscribe(self, q: ClientQueue) -> None:
-        with self._lock:
-            if q in self._clients:
-                self._clients.discard(q)
-                self.dropped_done += q.dropped
-
-    def publish(self, msg: bytes) -> None:
-        """Queue ``msg`` for every event client (never blocks on a client)."""
-        with self._lock:
-            clients = list(self._clients)
-        for q in clients:
-            q.put(msg)
-
-    @property
-    def event_clients(self) -> int:
-        with self._lock:
-            return len(self._clients)
-
-    def client_stats(self) -> Dict[str, int]:
-        """Clients connected, messages dropped for slow clients, largest queue now."""
-        with self._lock:
-            clients = list(self._clients)
-            dropped = self.dropped_done + sum(q.dropped for q in clients)
-        return {"event_clients": len(clients), "video_clients": self.frame_clients, "dropped_messages": dropped,
-                "max_queue": max((len(q) for q in clients), default=0)}
-
-    # frames
-    def publish_frame(self, jpeg: bytes) -> None:
-        with self._frame_cv:
-            self.frame = jpeg
-            self.frame_seq += 1
-            self._frame_cv.notify_all()
-
-    def next_frame(self, seen: int, timeout: float) -> Tuple[int, Optional[bytes]]:
-        """The newest frame once its sequence number differs from ``seen`` (older ones are
-        skipped: one frame of queue per video client); ``(seen, None)`` on timeout or close."""
-        with self._frame_cv:
-            self._frame_cv.wait_for(lambda: self.frame_seq != seen or self.closed.is_set(), timeout)
-            if self.frame_seq == seen or self.closed.is_set():
-                return seen, None
-            return self.frame_seq, self.frame
-
-    def frame_client(self, delta: int) -> None:
-        with self._frame_cv:
-            self.frame_clients += delta
-
-    def close(self) -> None:
-        """Wake every client so that it ends."""
-        self.closed.set()
-        with self._lock:
-            clients = list(self._clients)
-        for q in clients:
-            q.close()
-        with self._frame_cv:
-            self._frame_cv.notify_all()
-
-
-def sse(event: str, data: str, event_id: Optional[int] = None) -> bytes:
-    """One server-sent event (``data`` must be one line, as compact JSON is)."""
-    head = f"id: {event_id}\n" if event_id is not None else ""
-    return f"{head}event: {event}\ndata: {data}\n\n".encode()
 
 
 def _read_pages() -> Dict[str, bytes]:
@@ -194,7 +60,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     server: "WebServer"
     server_version = "edge-rppg"
     sys_version = ""
-    timeout = 10.0  # seconds a read or write may block (slowloris, stalled readers)
+    timeout = 10.0  # seconds a request may take to arrive (slowloris); a stream that takes nothing this long ends
     default_request_version = "HTTP/1.0"  # garbage gets a status line too (HTTP/0.9 answers have none)
 
     def setup(self) -> None:
@@ -238,9 +104,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_response(204)
             self.end_headers()
         elif path == "/events":
-            self._stream(body, "text/event-stream", self._events)
+            self._stream(body, "text/event-stream", "events")
         elif path == "/stream.mjpg":
-            self._stream(body, f"multipart/x-mixed-replace; boundary={BOUNDARY}", self._mjpeg)
+            self._stream(body, f"multipart/x-mixed-replace; boundary={BOUNDARY}", "video")
         else:
             self.send_error(404)
 
@@ -258,55 +124,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if body:
             self.wfile.write(data)
 
-    def _stream(self, body: bool, ctype: str, loop: Callable[[], None]) -> None:
+    def _stream(self, body: bool, ctype: str, kind: str) -> None:
+        """Answer the headers here, then hand the socket to the server's :class:`Streamer`."""
         if not self.server.stream_slot(True):
             self.send_error(503, "Too many clients")
             return
+        handed = False
         try:
             self.send_response(200)
             self._headers(ctype)
             self.end_headers()
+            self.wfile.flush()
             if body:
-                loop()
-        except (OSError, ValueError):  # the client went away or stalled past the timeout
+                self.server.hand_over(self.connection, kind)
+                handed = True
+        except OSError:  # the client went away
             pass
         finally:
-            self.server.stream_slot(False)
-
-    def _events(self) -> None:
-        hub = self.server.hub
-        q = hub.subscribe()
-        try:
-            idle = 0.0
-            while True:
-                msgs = q.take(0.5)  # returns at once when closed: what is left goes out, then the end
-                if msgs:
-                    self.wfile.write(b"".join(msgs))
-                    idle = 0.0
-                elif hub.closed.is_set():
-                    break
-                else:
-                    idle += 0.5
-                    if idle >= KEEPALIVE_S:
-                        self.wfile.write(b": keep-alive\n\n")
-                        idle = 0.0
-        finally:
-            hub.unsubscribe(q)
-
-    def _mjpeg(self) -> None:
-        hub = self.server.hub
-        hub.frame_client(+1)
-        try:
-            seq = 0
-            self.wfile.write(f"--{BOUNDARY}\r\n".encode())
-            while not hub.closed.is_set():
-                seq, jpeg = hub.next_frame(seq, 0.5)
-                if jpeg is not None:
-                    # the closing boundary right after the image lets the browser show it at once
-                    self.wfile.write(b"Content-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n%s\r\n--%s\r\n"
-                                     % (len(jpeg), jpeg, BOUNDARY.encode()))
-        finally:
-            hub.frame_client(-1)
+            if not handed:
+                self.server.stream_slot(False)
 
 
 def _loopback(host: str) -> bool:
@@ -326,7 +162,7 @@ class WebServer(http.server.ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, host: str, port: int, hub: Hub, max_clients: int = 32,
+    def __init__(self, host: str, port: int, hub: Hub, max_clients: int = 64,
                  log: Optional[Callable[[str], None]] = None) -> None:
         if not 0 <= int(port) <= 65535:
             raise ConfigError(f"--port must be 0..65535, got {port}")
@@ -354,6 +190,8 @@ class WebServer(http.server.ThreadingHTTPServer):
             raise UnavailableError(f"cannot serve on {host}:{port}: {why}") from None
         self.host = host
         self.port = int(self.server_address[1])
+        self.streamer = Streamer(hub, stall_s=Handler.timeout)
+        self._handed: Set[socket.socket] = set()
 
     @property
     def url(self) -> str:
@@ -383,6 +221,19 @@ class WebServer(http.server.ThreadingHTTPServer):
             self.streams += 1
             return True
 
+    def hand_over(self, conn: socket.socket, kind: str) -> None:
+        """Give a stream's socket (headers sent) to the streamer; its slot is freed when it ends."""
+        with self._lock:
+            self._handed.add(conn)
+        self.streamer.add(conn, kind, release=lambda: self.stream_slot(False))
+
+    def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]
+        with self._lock:
+            if request in self._handed:  # the streamer owns it now
+                self._handed.discard(request)
+                return
+        super().shutdown_request(request)
+
     @property
     def connections(self) -> int:
         with self._lock:
@@ -404,14 +255,14 @@ class WebServer(http.server.ThreadingHTTPServer):
         return self
 
     def stop(self, grace_s: float = 1.0, timeout: float = 3.0) -> None:
-        """Stop accepting; give event clients up to ``grace_s`` to receive what is queued for
-        them, then end every connection (also one blocked writing to a stalled client) and
-        wait up to ``timeout`` s for the handler threads (idempotent)."""
-        self.hub.close()
+        """Stop accepting; send each stream what is queued for it and close it; give requests
+        still being answered ``grace_s``, then end their connections and wait up to ``timeout``
+        s for their threads (idempotent)."""
         if self._thread is not None:
             self.shutdown()
             self._thread.join(timeout)
             self._thread = None
+        self.streamer.stop(timeout)
         self._wait_idle(grace_s)
         with self._lock:
             conns = list(self._conns)

@@ -7,7 +7,7 @@
     Pipeline.create("v4l2:///dev/video0", sinks=[WebSink(port=8080)]).run()
 
 serves one page (bundled in the package: no CDN, kiosks are often offline) with the
-annotated frame (:func:`~edge_rppg.runtime.sinks.annotate`, MJPEG at most ``max_fps``),
+annotated frame (:func:`overlay`: meta-ROIs, face box, HR; MJPEG at most ``max_fps``),
 the HR with its validity and, when invalid, why (no face, warming up, the artefact, low
 quality), quality, HRV and respiration when valid, plots of the pulse wave and the HR
 history, and the pipeline's health. The server is :mod:`edge_rppg.runtime.web_server`.
@@ -43,12 +43,39 @@ import numpy as np
 
 from edge_rppg.errors import ConfigError
 
-from .sinks import Sink, annotate
-from .web_server import Hub, WebServer, sse
+from .sinks import Sink
+from .web_server import WebServer
+from .web_streams import Hub, sse
 
 __all__ = ["WebSink", "PipelineHealth", "HEALTH_SPAN_S"]
 
 HEALTH_SPAN_S = 2.0
+
+
+GOOD, WEAK, ROI_COLOR = (60, 200, 60), (0, 170, 255), (255, 200, 0)  # BGR: valid, not valid, meta-ROIs
+
+
+def overlay(frame_rgb: np.ndarray, result: Any) -> np.ndarray:
+    """A BGR copy of the frame with the meta-ROIs, the face box (green: valid, amber: not) and
+    the HR drawn on it: what the page's video shows. Lighter than the video sink's
+    :func:`~edge_rppg.runtime.sinks.annotate` (no antialiasing, no pulse trace: the page plots it)."""
+    import cv2
+
+    from edge_rppg.roi import roi_polygons
+
+    img = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR)
+    color = GOOD if result.valid else WEAK
+    if result.landmarks is not None:
+        cv2.polylines(img, [np.round(p).astype(np.int32) for p in roi_polygons(result.landmarks)], True, ROI_COLOR, 1)
+    if result.face_box is not None:
+        x0, y0, x1, y1 = (int(round(v)) for v in result.face_box)
+        cv2.rectangle(img, (x0, y0), (x1, y1), color, 2)
+    text = "HR --" if result.hr_bpm is None else f"HR {result.hr_bpm:.1f}" + ("" if result.valid else " not valid")
+    scale = max(0.5, img.shape[0] / 480.0)
+    org = (8, int(26 * scale))
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale, (0, 0, 0), int(4 * scale))
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale, color, max(1, int(2 * scale)))
+    return img
 
 
 def _json(obj: Any) -> str:
@@ -98,7 +125,7 @@ class WebSink(Sink):
     name = "web"
 
     def __init__(self, path: Optional[str] = None, host: str = "127.0.0.1", port: int = 8080, every: str = "frame",
-                 max_fps: float = 10.0, jpeg_quality: int = 80, max_clients: int = 32, queue_size: int = 64,
+                 max_fps: float = 10.0, jpeg_quality: int = 80, max_clients: int = 64, queue_size: int = 64,
                  pulse_s: float = 10.0, history_s: float = 300.0, log: Optional[Callable[[str], None]] = None) -> None:
         super().__init__(every)
         if path not in (None, "", "-"):
@@ -154,7 +181,7 @@ class WebSink(Sink):
             self.written += 1
         for msg in extra:
             self.hub.publish(msg)
-        if frame is not None and self.hub.frame_clients and now >= self._next_frame:
+        if frame is not None and self.hub.frame_clients > 0 and now >= self._next_frame:
             period = 1.0 / self.max_fps
             self._next_frame = max(self._next_frame + period, now - period)
             with self._encode_cv:  # a copy: the source may reuse its buffer; at most max_fps a second
@@ -193,7 +220,7 @@ class WebSink(Sink):
                 frame, result = self._pending  # type: ignore[misc]
                 self._pending = None
             try:
-                ok, buf = cv2.imencode(".jpg", annotate(frame, result), [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+                ok, buf = cv2.imencode(".jpg", overlay(frame, result), [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
             except cv2.error as exc:  # a frame OpenCV cannot draw or encode: skip it, keep serving
                 self.server.log(f"cannot encode frame {result.frame_index}: {exc}")
                 continue

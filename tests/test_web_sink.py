@@ -20,7 +20,8 @@ from edge_rppg.runtime.pipeline import Pipeline
 from edge_rppg.runtime.sinks import make_sink, sink_names
 from edge_rppg.runtime.sources import SynthSource
 from edge_rppg.runtime.web_sink import WebSink
-from edge_rppg.runtime.web_server import BOUNDARY, PAGES
+from edge_rppg.runtime.web_server import PAGES
+from edge_rppg.runtime.web_streams import BOUNDARY
 
 ROOT = Path(__file__).resolve().parents[1]
 

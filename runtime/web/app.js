@@ -13,23 +13,27 @@ const fmt = (v, nd) => (v === null || v === undefined || !Number.isFinite(v) ? "
 let history = [];   // [timestamp, hr_bpm, valid]
 let pulse = null;   // {bvp, bvp_fs}
 
-// Why a reading is not valid, in words (the same rules as the SDK's: no face, no full window yet,
-// an artefact matched the HR, or a weak spectral peak / too little face in the window).
+// Why a reading is not valid, in words and as a code (the card's data-reason): the SDK's rules are
+// no face, no full window yet, an artefact matched the HR, or a weak peak / too little face in the window.
 function verdict(v) {
-  if (!v.face_found) return ["invalid", "not valid: no face"];
+  if (!v.face_found) return ["invalid", "not valid: no face", "no_face"];
   if (v.hr_bpm === null) {
-    if (v.window_fill < 1) return ["none", `warming up: ${Math.round(100 * v.window_fill)} % of the first window`];
-    return ["none", v.reset_reason ? `restarting after ${v.reset_reason.replace(/_/g, " ")}` : "no reading yet"];
+    if (v.window_fill < 1) {
+      return ["none", `warming up: ${Math.round(100 * v.window_fill)} % of the first window`, "warming_up"];
+    }
+    const why = v.reset_reason ? `restarting after ${v.reset_reason.replace(/_/g, " ")}` : "no reading yet";
+    return ["none", why, "no_reading"];
   }
-  if (v.valid) return ["valid", "valid"];
-  if (v.artefact) return ["invalid", `not valid: ${ARTEFACTS[v.artefact] || v.artefact}`];
-  return ["invalid", `not valid: low quality (SNR ${fmt(v.quality, 1)} dB)`];
+  if (v.valid) return ["valid", "valid", "valid"];
+  if (v.artefact) return ["invalid", `not valid: ${ARTEFACTS[v.artefact] || v.artefact}`, `artefact:${v.artefact}`];
+  return ["invalid", `not valid: low quality (SNR ${fmt(v.quality, 1)} dB)`, "low_quality"];
 }
 
 function showVitals(v) {
-  const [state, text] = verdict(v);
+  const [state, text, reason] = verdict(v);
   const card = $("hr-card");
   card.dataset.state = state;
+  card.dataset.reason = reason;
   card.dataset.frameIndex = v.frame_index;
   card.dataset.timestamp = v.timestamp;
   card.dataset.valid = String(v.valid);
