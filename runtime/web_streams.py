@@ -27,6 +27,7 @@ __all__ = ["ClientQueue", "Hub", "Streamer", "BOUNDARY", "sse", "BATCH_S", "KEEP
 BOUNDARY = "edge-rppg-frame"
 BATCH_S = 0.1  # events go out in batches at most this often (30 events/s cost 10 sends per client, not 30)
 KEEPALIVE_S = 15.0  # an idle event stream gets a comment this often (and so notices a vanished client)
+MAX_CHATTER = 64 * 1024  # bytes a streaming client may send before it is disconnected
 
 
 def sse(event: str, data: str, event_id: Optional[int] = None) -> bytes:
@@ -128,6 +129,7 @@ class _Client:
         self.sock, self.queue, self.release = sock, queue, release
         self.out = memoryview(b"")
         self.seq = 0
+        self.received = 0
         self.last_sent = self.last_progress = time.monotonic()
 
 
@@ -207,9 +209,12 @@ class Streamer:
             pass
 
     def _read(self, c: _Client) -> None:
-        """A streaming client has nothing to say: its bytes are discarded; end of file ends it."""
+        """A streaming client has nothing to say: its bytes are discarded, end of file ends it, and
+        so do more than ``MAX_CHATTER`` bytes (a client flooding its stream must not spin this loop)."""
         try:
-            if not c.sock.recv(4096):
+            data = c.sock.recv(4096)
+            c.received += len(data)
+            if not data or c.received > MAX_CHATTER:
                 self._drop(c)
         except BlockingIOError:
             pass

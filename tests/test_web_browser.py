@@ -67,7 +67,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Path]:
     made = {}
     for name, preset, extra in (("pulse", "still", {}), ("artefact", "street_lamps", {"pulse_amplitude": 0.0})):
         cfg = PRESETS[preset]
-        cfg = type(cfg).from_dict({**cfg.to_dict(), "duration_s": 12.0, "hr_bpm": 75.0, "width": 320, "height": 240,
+        cfg = type(cfg).from_dict({**cfg.to_dict(), "duration_s": 13.0, "hr_bpm": 75.0, "width": 320, "height": 240,
                                    **extra})
         made[name] = out / f"{name}.avi"
         synth_video(made[name], cfg, seed=3)
@@ -171,6 +171,10 @@ def test_page_shows_the_json_sinks_hr_and_a_live_image(clips: Dict[str, Path], b
         assert image_updates(browser), "the video element did not change in 10 s"
         card = wait_for(browser, "a valid HR", lambda c: c["state"] == "valid")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for _ in range(60):  # the screenshots look better with a few HRs in the history plot (not a check)
+            if int(browser.execute_script("return document.getElementById('history').dataset.points || 0")) >= 4:
+                break
+            time.sleep(0.1)
         browser.save_screenshot(str(ARTIFACTS / "web_sink_1280x800.png"))
         viewport(browser, *PHONE)
         time.sleep(1.0)  # a frame and a health event at the new size

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Dict, List, Tuple
 
@@ -269,3 +270,35 @@ def _pos():
     from edge_rppg.options import BaseOptions
 
     return BaseOptions(model="pos")
+
+
+def test_stream_slots_are_capped_and_a_chattering_client_is_let_go() -> None:
+    with WebSink(port=0, max_clients=2) as web:
+        port = web.server.port
+        first = _stalled(port, "/events")
+        second = _stalled(port, "/stream.mjpg")
+        assert _status(_raw(port, b"GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")) == 503
+        # a stream client that keeps sending is disconnected (it has nothing to say) and its slot comes back
+        first.settimeout(10)
+        try:
+            first.sendall(b"x" * 200_000)
+        except OSError:  # already disconnected
+            pass
+        try:
+            while first.recv(65536):
+                pass
+            ended = True
+        except socket.timeout:
+            ended = False
+        except OSError:  # reset: ended too
+            ended = True
+        assert ended, "the server kept a stream whose client floods it"
+        first.close()
+        for _ in range(200):
+            if web.server.streams < 2:
+                break
+            time.sleep(0.02)
+        assert web.server.streams == 1
+        head = _raw(port, b"HEAD /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert _status(head) == 200 and b"text/event-stream" in head
+        second.close()

@@ -10,7 +10,7 @@ const HISTORY_S = 300;
 const $ = (id) => document.getElementById(id);
 const fmt = (v, nd) => (v === null || v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(nd));
 
-let history = [];   // [timestamp, hr_bpm, valid]
+let hrHistory = [];   // [timestamp, hr_bpm, valid]
 let pulse = null;   // {bvp, bvp_fs}
 
 // Why a reading is not valid, in words and as a code (the card's data-reason): the SDK's rules are
@@ -48,17 +48,18 @@ function showVitals(v) {
   $("sdnn").textContent = hrv ? `${fmt(hrv.sdnn_ms, 0)} ms` : "–";
   $("lfhf").textContent = hrv ? fmt(hrv.lf_hf, 2) : "–";
   $("faces").textContent = String(v.faces);
-  if (v.hr_updated) {
-    history.push([v.timestamp, v.hr_bpm, v.valid]);
+  const newest = hrHistory.length ? hrHistory[hrHistory.length - 1][0] : -Infinity;
+  if (v.hr_updated && v.timestamp !== newest) {  // the first vitals event may repeat the history's last
+    hrHistory.push([v.timestamp, v.hr_bpm, v.valid]);
     trimHistory();
     drawHistory();
   }
 }
 
 function trimHistory() {
-  if (!history.length) return;
-  const last = history[history.length - 1][0];
-  while (history.length && (last - history[0][0] > HISTORY_S || history[0][0] > last)) history.shift();
+  if (!hrHistory.length) return;
+  const last = hrHistory[hrHistory.length - 1][0];
+  while (hrHistory.length && (last - hrHistory[0][0] > HISTORY_S || hrHistory[0][0] > last)) hrHistory.shift();
 }
 
 function showHealth(h) {
@@ -118,9 +119,11 @@ function drawPulse() {
 
 function drawHistory() {
   const [ctx, w, h] = surface($("history"));
-  const pts = history.filter((p) => p[1] !== null);
+  const pts = hrHistory.filter((p) => p[1] !== null);
+  $("history").dataset.points = pts.length;
   if (!pts.length) return;
-  const t1 = pts[pts.length - 1][0], t0 = t1 - HISTORY_S;
+  // the last 5 min, or at least 1 min while the history is shorter (so that early points spread out)
+  const t1 = pts[pts.length - 1][0], span = Math.min(HISTORY_S, Math.max(60, t1 - pts[0][0])), t0 = t1 - span;
   const hrs = pts.map((p) => p[1]);
   const lo = Math.floor(Math.min(...hrs) / 10) * 10 - 5, hi = Math.ceil(Math.max(...hrs) / 10) * 10 + 5;
   const left = 34;
@@ -128,7 +131,7 @@ function drawHistory() {
   ctx.font = "12px sans-serif";
   ctx.fillText(String(hi), 2, 12);
   ctx.fillText(String(lo), 2, h - 4);
-  const X = (t) => left + (w - left - 6) * (t - t0) / HISTORY_S;
+  const X = (t) => left + (w - left - 6) * (t - t0) / span;
   const Y = (v) => 6 + (h - 12) * (1 - (v - lo) / (hi - lo));
   ctx.strokeStyle = css("--grid");
   ctx.beginPath();
@@ -153,7 +156,7 @@ function connect() {
   const on = (name, fn) => es.addEventListener(name, (e) => fn(JSON.parse(e.data)));
   es.onopen = () => setConn("live", "live");
   es.onerror = () => setConn("lost", "disconnected: the run has ended or the server is unreachable (retrying)");
-  on("history", (m) => { history = m.history; trimHistory(); drawHistory(); });
+  on("history", (m) => { hrHistory = m.history; trimHistory(); drawHistory(); });
   on("vitals", showVitals);
   on("pulse", (m) => { pulse = m; drawPulse(); });
   on("health", showHealth);
