@@ -178,7 +178,7 @@ def run_viewers(args: argparse.Namespace) -> None:
     viewers = [Viewer(host, int(port)) for _ in range(args.viewers)]
     threads = []
     for v in viewers:
-        threads += [threading.Thread(target=v.events_loop, daemon=True), threading.Thread(target=v.video_loop, daemon=True)]
+        threads += [threading.Thread(target=loop, daemon=True) for loop in (v.events_loop, v.video_loop)]
     for t in threads:
         t.start()
     for v in viewers:

@@ -53,7 +53,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--every", choices=("frame", "window"), default="frame",
                    help="write every frame, or only frames with a new HR")
     p.add_argument("--host", default="127.0.0.1",
-                   help="web sink: address to listen on (default 127.0.0.1, this machine only; 0.0.0.0: the network)")
+                   help="web sink: address to listen on (127.0.0.1: this machine only; 0.0.0.0: the network, "
+                        "with no authentication)")
     p.add_argument("--port", type=int, default=8080, help="web sink: TCP port (0: any free one, printed on stderr)")
     p.add_argument("--web-max-fps", type=float, default=10.0, help="web sink: most video frames a second sent")
     p.add_argument("--realtime", action="store_true",
@@ -172,8 +173,14 @@ def run(args: argparse.Namespace) -> int:
     except BaseException:
         source.close()
         raise
-    pipe = Pipeline(StreamProcessor(options), source=source, sinks=sinks, queue_size=args.queue_size,
-                    drop=args.drop)
+    try:
+        processor = StreamProcessor(options)
+    except BaseException:  # a bad model, Ctrl-C while it loads: the sinks (a web server) and source go too
+        for sink in sinks:
+            sink.close()
+        source.close()
+        raise
+    pipe = Pipeline(processor, source=source, sinks=sinks, queue_size=args.queue_size, drop=args.drop)
     try:
         report = pipe.run(max_frames=args.max_frames)
     finally:

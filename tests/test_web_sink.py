@@ -302,3 +302,38 @@ def test_stream_slots_are_capped_and_a_chattering_client_is_let_go() -> None:
         head = _raw(port, b"HEAD /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert _status(head) == 200 and b"text/event-stream" in head
         second.close()
+
+
+def test_ctrl_c_stops_the_run_and_its_server_cleanly(tmp_path: Path) -> None:
+    """``edge-rppg run --sink web`` on an endless source: Ctrl-C ends the run (exit 0, 'interrupted'),
+    the open event stream ends and the port is free again."""
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-m", "edge_rppg.cli.main", "run", "--source",
+                             "synth:?width=160&height=120&duration=2", "--realtime", "--model", "pos", "--sink", "web",
+                             "--port", "0", "--sink", "null"], stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        line = ""
+        while "web view on" not in line:
+            line = proc.stderr.readline()  # type: ignore[union-attr]
+            assert line, "the run ended before serving"
+        port = int(line.split("web view on http://127.0.0.1:", 1)[1].split("/", 1)[0])
+        reader = Reader(port)
+        reader.start()
+        assert reader.connected.wait(30)
+        for _ in range(300):  # frames are flowing
+            if reader.ids:
+                break
+            time.sleep(0.05)
+        assert reader.ids, "no vitals event arrived"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
+        rest = proc.stderr.read()  # type: ignore[union-attr]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "ended: interrupted" in rest and "Traceback" not in rest, rest[-2000:]
+    reader.join(10)
+    assert not reader.is_alive()  # the server ended the stream
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
