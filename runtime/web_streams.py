@@ -148,25 +148,25 @@ class Streamer:
         self._new: List[_Client] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._closed = False  # set by the thread as it finishes; add() then refuses
         hub.on_frame = self.wake
         self._thread = threading.Thread(target=self._loop, name="edge-rppg-web-streams", daemon=True)
         self._thread.start()
 
     def add(self, sock: socket.socket, kind: str, release: Callable[[], None]) -> None:
         """Stream ``kind`` (``"events"`` or ``"video"``) to ``sock``; ``release`` is called when it ends."""
-        if self._stopping.is_set():  # the server is stopping: no new stream
-            sock.close()
-            release()
-            return
-        queue = self.hub.subscribe() if kind == "events" else None
-        if kind == "video":
-            with self._lock:
-                self.hub.frame_clients += 1
-        sock.setblocking(False)
-        client = _Client(sock, queue, release)
-        if queue is None:
-            client.out = memoryview(f"--{BOUNDARY}\r\n".encode())
         with self._lock:
+            if self._closed:  # the streamer has finished: no new stream
+                sock.close()
+                release()
+                return
+            queue = self.hub.subscribe() if kind == "events" else None
+            if queue is None:
+                self.hub.frame_clients += 1
+            sock.setblocking(False)
+            client = _Client(sock, queue, release)
+            if queue is None:
+                client.out = memoryview(f"--{BOUNDARY}\r\n".encode())
             self._new.append(client)
         self.wake()
 
@@ -273,6 +273,7 @@ class Streamer:
     def _finish(self) -> None:
         """Last batch (what fits in the socket buffers), then end every stream with a clean close."""
         with self._lock:
+            self._closed = True
             new, self._new = self._new, []
         for c in new:
             self._clients[c.sock] = c
@@ -294,7 +295,8 @@ class Streamer:
             if c.queue is not None:
                 self.hub.unsubscribe(c.queue)
             else:
-                self.hub.frame_clients -= 1
+                with self._lock:
+                    self.hub.frame_clients -= 1
             c.sock.close()
             c.release()
         self._sel.close()
