@@ -9,7 +9,7 @@ usual ~45 % of the frame height, times (CUDA events, median of ``--repeat`` laun
   and writing every byte once, the floor any one-pass kernel over the frame is compared to;
 * ``row_us``          — sums plus ``subset_means_kernel`` (the 63x6 MSTmap row on the device);
 
-and checks the sums and the 63x6 row against the CPU path (``edge_rppg.roi.roi_sums`` +
+and checks the sums and the 63x6 row against the CPU path (``edge_rppg.skin.roi.roi_sums`` +
 ``combine_roi_sums``; goal: equal within 1e-4 relative). Without CuPy and a GPU it prints
 why and exits 0 (nothing to measure). Usage::
 
@@ -68,8 +68,8 @@ def run(repeat: int) -> Dict[str, Any]:
         return {"skipped": f"needs CuPy and a CUDA GPU: {unavailable_reasons().get('cupy', 'unavailable')}"}
     import cupy as cp
 
-    from edge_rppg.mstmap import combine_roi_sums
-    from edge_rppg.roi import roi_sums
+    from edge_rppg.skin.mstmap import combine_roi_sums
+    from edge_rppg.skin.roi import roi_sums
 
     summer = make_roi_summer("cupy")
     props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)

@@ -54,7 +54,7 @@ def find_ffmpeg() -> Optional[str]:
 def make_clip(work: Path, duration: float, seed: int) -> Tuple[Path, str, Dict[str, Any]]:
     """Synthesise the lossless clip, re-encode it to H.264 (or mp4v); (path, codec, truth)."""
     from edge_rppg.synth.video_gen import PRESETS, synth_video
-    from edge_rppg.video import open_video, write_video
+    from edge_rppg.frames.video import open_video, write_video
 
     src = work / f"clip_{int(duration)}s.avi"
     truth_path = src.with_suffix(".json")
@@ -81,7 +81,7 @@ def make_clip(work: Path, duration: float, seed: int) -> Tuple[Path, str, Dict[s
 
 def decode_only(path: Path) -> Dict[str, Any]:
     """Decode (+ RGB conversion) every frame in the caller's thread."""
-    from edge_rppg.video import open_video
+    from edge_rppg.frames.video import open_video
 
     t0, c0 = time.perf_counter(), time.process_time()
     n = 0
@@ -93,11 +93,11 @@ def decode_only(path: Path) -> Dict[str, Any]:
 
 def run_estimate(path: Path, engine: str, every_frame: bool, landmark_model: str = "onnx") -> Dict[str, Any]:
     """``estimate`` through the stream processor (video mode), before or now, on one landmarker."""
-    from edge_rppg.clip import EstimateConfig
-    from edge_rppg.estimation import video_options
-    from edge_rppg.landmarks import LandmarkerOptions
-    from edge_rppg.processor import StreamProcessor
-    from edge_rppg.video import open_video
+    from edge_rppg.processor.options import EstimateConfig
+    from edge_rppg.processor.options import video_options
+    from edge_rppg.face.options import LandmarkerOptions
+    from edge_rppg.processor.stream import StreamProcessor
+    from edge_rppg.frames.video import open_video
 
     opts = video_options(engine, EstimateConfig(progress=False, landmark_model=landmark_model))
     if every_frame:
@@ -131,13 +131,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     dec = decode_only(clip)
     before = run_estimate(clip, args.engine, every_frame=True, landmark_model="mediapipe")
     mp_sched = run_estimate(clip, args.engine, every_frame=False, landmark_model="mediapipe")
-    from edge_rppg import vitals
+    from edge_rppg.pulse import windows
 
-    cap, vitals.MAX_CLIP_WORKERS = vitals.MAX_CLIP_WORKERS, 1   # the clip's engine windows on one thread, as before
+    cap, windows.MAX_CLIP_WORKERS = windows.MAX_CLIP_WORKERS, 1   # the clip's engine windows on one thread, as before
     try:
         one_thread = run_estimate(clip, args.engine, every_frame=False)
     finally:
-        vitals.MAX_CLIP_WORKERS = cap
+        windows.MAX_CLIP_WORKERS = cap
     now = run_estimate(clip, args.engine, every_frame=False)
     dec2 = decode_only(clip)   # decode again after, so load drift shows
     res = {"clip": str(clip), "codec": codec, "truth_hr": truth["hr_bpm"], "decode_only": dec,

@@ -47,10 +47,10 @@ def main(argv: List[str] | None = None) -> int:
 
     from edge_rppg.calibration.dataset import CalibrationConfig, build_calibration_set
     from edge_rppg.calibration.quantize import quantize_int8
-    from edge_rppg.engines.onnx_engine import OnnxRuntimeEngine
-    from edge_rppg.engines.torch_engine import TorchEngine
-    from edge_rppg.models import PRESETS, ClusterPhys
-    from edge_rppg.models.checkpoint import load_checkpoint
+    from edge_rppg.pulse.engines.onnx_engine import OnnxRuntimeEngine
+    from edge_rppg.pulse.engines.torch_engine import TorchEngine
+    from edge_rppg.pulse.models import PRESETS, ClusterPhys
+    from edge_rppg.pulse.models.checkpoint import load_checkpoint
     from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
     from edge_rppg.export.onnx_export import export_onnx, node_counts
 
@@ -66,7 +66,7 @@ def main(argv: List[str] | None = None) -> int:
     fp32 = export_onnx(model, work / "model.onnx", T=args.T)
     topk_fp32 = None
     if args.compare_topk:
-        from edge_rppg.models import fpc
+        from edge_rppg.pulse.models import fpc
 
         network = fpc.knn_mean_distance
 

@@ -34,10 +34,10 @@ def run_clip(path: Path, engine: str, rate: float, extra: Dict[str, Any] | None 
              landmark_model: str = "onnx") -> Dict[str, Any]:
     """Estimate ``path`` with the mesh at ``rate`` Hz (0 = every frame; ``extra``: more
     ``LandmarkerOptions`` fields for the scheduled runs) on ``landmark_model``; HR per window and timing."""
-    from edge_rppg.clip import EstimateConfig
-    from edge_rppg.estimation import video_options
-    from edge_rppg.landmarks import LandmarkerOptions
-    from edge_rppg.processor import StreamProcessor
+    from edge_rppg.processor.options import EstimateConfig
+    from edge_rppg.processor.options import video_options
+    from edge_rppg.face.options import LandmarkerOptions
+    from edge_rppg.processor.stream import StreamProcessor
 
     opts = video_options(engine, EstimateConfig(progress=False, landmark_model=landmark_model))
     # rate 0 = the previous pipeline exactly (mesh every frame, 3 settle passes)

@@ -50,7 +50,7 @@ NOW, NOW_POS, BEFORE, PREVIOUS = (
 def configs() -> Dict[str, Dict[str, Any]]:
     """Name → ``EdgeRPPG`` model (a spec, or a callable that builds the engine), landmarker
     and landmark options."""
-    from edge_rppg.landmarks import LandmarkerOptions
+    from edge_rppg.face.options import LandmarkerOptions
 
     old = dict(max_num_faces=2, refresh_motion=0.0)   # the schedule before motion refreshes
     return {
@@ -69,8 +69,8 @@ def configs() -> Dict[str, Dict[str, Any]]:
 def _engine_on_default_threads() -> Any:
     """The shipped ONNX model with ONNX Runtime's own thread-pool size (one thread per
     core): the engine default before it became one thread."""
-    from edge_rppg.engines.onnx_engine import OnnxRuntimeEngine
-    from edge_rppg.engines.registry import DEFAULT_MODEL
+    from edge_rppg.pulse.engines.onnx_engine import OnnxRuntimeEngine
+    from edge_rppg.pulse.engines.registry import DEFAULT_MODEL
 
     return OnnxRuntimeEngine(DEFAULT_MODEL, intra_op_threads=None, inter_op_threads=None)
 
@@ -79,7 +79,7 @@ def run(path: Path, model: Any, landmark_model: str, landmarks: Any) -> Dict[str
     """Stream ``path`` through one ``EdgeRPPG``; CPU and wall time of ``process`` only.
     ``model``: an engine spec, or a callable that builds the engine."""
     from edge_rppg import EdgeRPPG
-    from edge_rppg.video import open_video
+    from edge_rppg.frames.video import open_video
 
     model = model() if callable(model) else model
 
@@ -88,16 +88,16 @@ def run(path: Path, model: Any, landmark_model: str, landmarks: Any) -> Dict[str
     stage_cpu: Dict[str, float] = {}
 
     def timed(stage: Any) -> None:
-        """Wrap ``stage.process`` to add its process time to ``stage_cpu``."""
-        inner = stage.process
+        """Wrap ``stage.run`` to add its process time to ``stage_cpu``."""
+        inner = stage.run
 
-        def process(packet: Any) -> None:
+        def run(*args: Any) -> Any:
             c = time.process_time()
             try:
-                inner(packet)
+                return inner(*args)
             finally:
                 stage_cpu[stage.name] = stage_cpu.get(stage.name, 0.0) + time.process_time() - c
-        stage.process = process
+        stage.run = run
 
     with EdgeRPPG(model, landmark_model=landmark_model, landmarks=landmarks) as rppg, open_video(path, prefetch=0) as reader:
         for stage in rppg.stages:

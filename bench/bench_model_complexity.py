@@ -19,8 +19,8 @@ from typing import List
 
 import torch
 
-from edge_rppg.models import PRESETS, ClusterPhys
-from edge_rppg.models.complexity import count_flops, count_parameters
+from edge_rppg.pulse.models import PRESETS, ClusterPhys
+from edge_rppg.pulse.models.complexity import count_flops, count_parameters
 
 PAPER_PARAMS = 1.92e6
 PAPER_GFLOPS = 4.97

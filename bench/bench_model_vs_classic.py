@@ -46,7 +46,7 @@ NULL_CONDITIONS: Dict[str, Dict[str, Any]] = {
 
 def hr_metrics(pred: List[float], true: List[float]) -> Dict[str, float]:
     """MAE, RMSE, Pearson r and count over finite pairs."""
-    from edge_rppg import metrics
+    from edge_rppg.evaluation import metrics
 
     return {"mae": metrics.mae(pred, true), "rmse": metrics.rmse(pred, true), "r": metrics.pearson(pred, true),
             "n": int(np.sum(np.isfinite(np.asarray(pred, float)) & np.isfinite(np.asarray(true, float))))}
@@ -55,9 +55,9 @@ def hr_metrics(pred: List[float], true: List[float]) -> Dict[str, float]:
 def run(checkpoint: str, n_clips: int, clip_s: float, methods: List[str], seed_offset: int,
         progress: bool) -> Dict[str, Any]:
     """Evaluate every condition; returns ``{"conditions": {cond: {method: metrics}}, ...}``."""
-    from edge_rppg.dsp.hr import hr_from_psd
-    from edge_rppg.engines.registry import load_engine
-    from edge_rppg.engines.windowing import infer_clip
+    from edge_rppg.vitals.dsp.hr import hr_from_psd
+    from edge_rppg.pulse.engines.registry import load_engine
+    from edge_rppg.pulse.windows import infer_clip
     from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
 
     fps = 30.0

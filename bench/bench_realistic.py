@@ -4,7 +4,7 @@ Every clip is rendered by :mod:`edge_rppg.synth.video_gen` (a real face photo an
 with a pulse, motion, talking, lights, skin tone, codec) and goes through the product's
 own front end — the default landmarker (the bundled ONNX face models), meta-ROI polygons, ROI averaging, MSTmap
 (the ``input → landmarks → roi`` stages of ``edge_rppg.estimate``) — once; the recorded
-clip is then run through the clip back end (:func:`edge_rppg.clip.estimate_extraction`,
+clip is then run through the clip back end (:func:`edge_rppg.processor.clip.estimate_extraction`,
 what ``estimate`` runs after the front end) for every engine, so the engines are compared
 on identical inputs.  Extractions are cached under ``out/bench_realistic/`` (keyed by
 the clip's config, seed and the extractor version), so re-running with another model
@@ -121,8 +121,8 @@ def window_errors(est: Any, phys: Any) -> Tuple[List[float], List[bool]]:
     that window (the same spectral estimator on the ground-truth pulse of the window's
     frames: with HRV the beat-count rate and the spectral peak differ by ~1 bpm), and
     the windows' validity."""
-    from edge_rppg.dsp.config import SignalConfig
-    from edge_rppg.dsp.hr import hr_from_psd
+    from edge_rppg.vitals.dsp.config import SignalConfig
+    from edge_rppg.vitals.dsp.hr import hr_from_psd
 
     errs: List[float] = []
     valid: List[bool] = []
@@ -140,7 +140,8 @@ def run(engines: Dict[str, Any], names: Sequence[str], seeds: Sequence[int], dur
         estimate_config: Optional[Any] = None) -> Dict[str, Dict[str, Dict[str, Any]]]:
     """``{condition: {engine: {"errs": [...per clip list...], "valid": [...]}}}``; every
     engine runs the clip back end with ``estimate_config`` (default ``EstimateConfig()``)."""
-    from edge_rppg.clip import EstimateConfig, estimate_extraction
+    from edge_rppg.processor.clip import estimate_extraction
+    from edge_rppg.processor.options import EstimateConfig
     from edge_rppg.synth.video_gen import physiology
 
     est_cfg = estimate_config or EstimateConfig()
@@ -222,7 +223,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     p.add_argument("--section", default="Realistic conditions: rendered face videos, full pipeline")
     args = p.parse_args(argv)
 
-    from edge_rppg.engines.registry import load_engine
+    from edge_rppg.pulse.engines.registry import load_engine
 
     engines: Dict[str, Any] = {}
     for spec in [m for m in args.models.split(",") if m]:
@@ -239,8 +240,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     seeds = [s0 + i for s0 in starts for i in range(args.seeds)]
     t0 = time.perf_counter()
     size = tuple(int(v) for v in args.size.lower().split("x"))
-    from edge_rppg.clip import EstimateConfig
-    from edge_rppg.dsp.config import SignalConfig
+    from edge_rppg.processor.options import EstimateConfig
+    from edge_rppg.vitals.dsp.config import SignalConfig
 
     est_cfg = EstimateConfig() if args.harmonic_ratio is None else \
         EstimateConfig(signal=SignalConfig(harmonic_ratio=args.harmonic_ratio))

@@ -32,9 +32,10 @@ import cv2
 import numpy as np
 import skimage.data
 
-from edge_rppg.landmarks import LandmarkerOptions, MediaPipeLandmarker
-from edge_rppg.mstmap import combine_roi_sums
-from edge_rppg.roi import _ALL_INDEX, rasterize_label_map, roi_box, roi_polygons, roi_sums, roi_sums_naive_63
+from edge_rppg.face.options import LandmarkerOptions
+from edge_rppg.face.mediapipe_landmarker import MediaPipeLandmarker
+from edge_rppg.skin.mstmap import combine_roi_sums
+from edge_rppg.skin.roi import _ALL_INDEX, rasterize_label_map, roi_box, roi_polygons, roi_sums, roi_sums_naive_63
 
 WIDTH, HEIGHT = 640, 480
 

@@ -81,8 +81,8 @@ def _stage_table(stage_ms: Dict[str, Dict[str, float]]) -> Dict[str, Dict[str, f
 
 def _options(args: argparse.Namespace, engine: str) -> Any:
     """The processor options of one run (``EdgeRPPG`` defaults apart from the flags)."""
-    from edge_rppg.landmarks import LandmarkerOptions
-    from edge_rppg.options import BaseOptions, EdgeRPPGOptions
+    from edge_rppg.face.options import LandmarkerOptions
+    from edge_rppg.processor.options import BaseOptions, EdgeRPPGOptions
 
     return EdgeRPPGOptions(base_options=BaseOptions(model=engine), roi_backend=args.roi_backend,
                            landmarks=LandmarkerOptions(max_num_faces=args.max_num_faces))
@@ -102,7 +102,7 @@ def _record(out: Dict[str, Any]) -> None:
 
 def throughput(args: argparse.Namespace) -> Dict[str, Any]:
     """End-to-end fps of the streaming pipeline on the synthetic video."""
-    from edge_rppg.engines.registry import default_engine_spec
+    from edge_rppg.pulse.engines.registry import default_engine_spec
     from edge_rppg.runtime.pipeline import Pipeline
     from edge_rppg.runtime.sinks import NullSink
     from edge_rppg.runtime.sources import open_source
@@ -146,7 +146,7 @@ def throughput(args: argparse.Namespace) -> Dict[str, Any]:
 
 def soak(args: argparse.Namespace) -> Dict[str, Any]:
     """RSS and latency over ``args.frames`` frames of a looped synthetic clip."""
-    from edge_rppg.engines.registry import default_engine_spec
+    from edge_rppg.pulse.engines.registry import default_engine_spec
     from edge_rppg.runtime.pipeline import Pipeline
     from edge_rppg.runtime.sinks import NullSink
     from edge_rppg.runtime.sources import SynthSource

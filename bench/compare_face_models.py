@@ -1,6 +1,6 @@
 """Do the bundled ONNX face models give mediapipe's FaceMesh landmarks, and at what cost?
 
-Why: the default landmarker (``"onnx"``, :mod:`edge_rppg.landmarks_onnx`) runs MediaPipe's
+Why: the default landmarker (``"onnx"``, :mod:`edge_rppg.face.onnx_landmarker`) runs MediaPipe's
 face detector and face mesh converted to ONNX (``tools/convert_face_models.py``) with the
 project's own crop and tracking logic; mediapipe's FaceMesh stays the reference backend.
 This runs both on the project's synthetic 640x480 videos, side by side in one run:
@@ -41,7 +41,8 @@ def clip(preset: str, seconds: float, seed: int) -> List[np.ndarray]:
 
 def agreement(frames: List[np.ndarray]) -> Dict[str, float]:
     """Mean and max landmark distance (px) between the backends, mesh on every frame."""
-    from edge_rppg.landmarks import LANDMARKERS, LandmarkerOptions
+    from edge_rppg.face.registry import LANDMARKERS
+    from edge_rppg.face.options import LandmarkerOptions
 
     opts = LandmarkerOptions(mesh_rate_hz=0)
     with LANDMARKERS.get("onnx")(opts) as ours, LANDMARKERS.get("mediapipe")(opts) as ref:
@@ -59,7 +60,8 @@ def agreement(frames: List[np.ndarray]) -> Dict[str, float]:
 
 def cost(frames: List[np.ndarray], **options: float) -> Dict[str, float]:
     """CPU ms of ``detect()`` per frame for each backend (interleaved frame by frame)."""
-    from edge_rppg.landmarks import LANDMARKERS, LandmarkerOptions
+    from edge_rppg.face.registry import LANDMARKERS
+    from edge_rppg.face.options import LandmarkerOptions
 
     lmks = {b: LANDMARKERS.get(b)(LandmarkerOptions(**options)) for b in BACKENDS}  # type: ignore[arg-type]
     cpu = {b: 0.0 for b in BACKENDS}

@@ -7,7 +7,7 @@ not depend on the platform.
 
 How: makes a throw-away venv in ``--venv`` with ``mediapipe==0.10.18`` (its x86-64 wheel exists),
 synthesises ``still``, ``moderate_motion`` and ``large_motion`` clips with ``edge-rppg synth``,
-runs FaceMesh exactly as ``edge_rppg.landmarks.MediaPipeLandmarker`` configures it (tracking
+runs FaceMesh exactly as ``edge_rppg.face.landmarks.MediaPipeLandmarker`` configures it (tracking
 mode, one face, 0.5/0.5 confidences, three settle passes on acquisition) in both interpreters
 (the worker below, run by each), and compares the landmarks frame by frame. The numbers go to
 ``bench/RESULTS.md``; exit 1 when any clip's max error exceeds ``--tolerance``.

@@ -52,7 +52,7 @@ def torch_cuda(repeat: int, windows: int) -> Dict[str, Any]:
     import numpy as np
     import torch
 
-    from edge_rppg.models.checkpoint import load_checkpoint
+    from edge_rppg.pulse.models.checkpoint import load_checkpoint
     from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
 
     out: Dict[str, Any] = {"torch": torch.__version__, "cuda_build": torch.version.cuda}
@@ -61,7 +61,7 @@ def torch_cuda(repeat: int, windows: int) -> Dict[str, Any]:
     T = int(model.config.T)
     xs = [torch.from_numpy(np.ascontiguousarray(synth_mstmap(SynthConfig(T=T), 500 + i).mstmap))[None].float()
           for i in range(windows)]
-    from edge_rppg.engines.torch_engine import TorchEngine
+    from edge_rppg.pulse.engines.torch_engine import TorchEngine
 
     torch.set_num_threads(1)   # a steady CPU reference on a shared machine
     cpu_engine = TorchEngine(model)

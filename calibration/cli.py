@@ -6,6 +6,12 @@ import contextlib
 import json
 import sys
 
+from edge_rppg.cli.flags import SEED, field_flag, flag
+from edge_rppg.config import Range
+
+#: Held-out clips of the INT8-vs-FP32 report (each one is a synthetic clip through two models).
+REPORT_RANGE = Range(0, 1000, integer=True)
+
 HELP = "quantise an exported ONNX model to TensorRT-ready INT8 Q/DQ, calibrated on MSTmaps"
 
 
@@ -15,14 +21,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, help="output INT8 ONNX file")
     p.add_argument("--method", default="minmax", choices=["minmax", "entropy", "percentile"],
                    help="how activation ranges are derived from the calibration set")
-    p.add_argument("--percentile", type=float, default=99.999, help="kept percentile for --method percentile")
-    p.add_argument("--samples", type=int, default=64, help="calibration windows")
-    p.add_argument("--seed", type=int, default=1000, help="base seed of the synthetic calibration clips")
+    p.add_argument("--percentile", type=field_flag("edge_rppg.calibration.quantize:QuantizeConfig.percentile"),
+                   default=99.999, help="kept percentile for --method percentile, in [90, 100)")
+    p.add_argument("--samples", type=field_flag("edge_rppg.calibration.dataset:CalibrationConfig.n_samples"),
+                   default=64, help="calibration windows (1..4096)")
+    p.add_argument("--seed", type=flag(SEED), default=1000, help="base seed of the synthetic calibration clips")
     p.add_argument("--dataset", default="", help="optional dataset reader (ubfc, pure, vipl, mmse) for real windows")
     p.add_argument("--dataset-root", default="", help="folder of --dataset")
     p.add_argument("--dataset-cache", default="", help="MSTmap cache folder of --dataset")
     p.add_argument("--cache-dir", default=None, help="calibration-set cache (default ~/.cache/edge_rppg/calibration)")
-    p.add_argument("--report", type=int, default=20, metavar="N",
+    p.add_argument("--report", type=flag(REPORT_RANGE), default=20, metavar="N",
                    help="held-out synthetic clips for the INT8-vs-FP32 report (0 = skip)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -37,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     from .quantize import QuantizeConfig, quantize_int8
     from .report import int8_report
 
+    # every setting checked before the model is read or a window is made (ConfigError, one line)
+    qcfg = QuantizeConfig(method=args.method, percentile=args.percentile)
+    CalibrationConfig(n_samples=args.samples, seed=args.seed, dataset=args.dataset, dataset_root=args.dataset_root,
+                      dataset_cache=args.dataset_cache)
     src = Path(args.model)
     if not src.is_file():
         raise ModelFileError(f"ONNX model not found: {src}")
@@ -52,13 +64,13 @@ def run(args: argparse.Namespace) -> int:
                              dataset_root=args.dataset_root, dataset_cache=args.dataset_cache)
     cset = build_calibration_set(ccfg, cache_dir=args.cache_dir)
     from edge_rppg.model_file import read_metadata
-    from edge_rppg.mstmap import input_norm_of
+    from edge_rppg.skin.mstmap import input_norm_of
 
     # calibrate on windows normalised as this model's engines will normalise them; ONNX
     # Runtime's histogram calibrators print progress to stdout, which would break --json
     with contextlib.redirect_stdout(sys.stderr):
         summary = quantize_int8(src, args.output, cset.normalised(input_norm_of(read_metadata(src))),
-                                QuantizeConfig(method=args.method, percentile=args.percentile))
+                                qcfg)
     out = {"output": str(args.output), "method": args.method, "calibration": describe(cset),
            "qdq": summary.to_dict()}
     out["calibration"].pop("summary", None)

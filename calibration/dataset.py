@@ -11,7 +11,7 @@ equal-width bins and taken round-robin across the occupied cells.
 
 The set is cached as ``.npz`` (raw windows + strata labels + HR) under a key of its
 config, so repeated calibrations reuse it. The model normalises windows itself
-(:func:`edge_rppg.mstmap.normalize_window`); :meth:`CalibrationSet.normalised` does it here.
+(:func:`edge_rppg.skin.mstmap.normalize_window`); :meth:`CalibrationSet.normalised` does it here.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from edge_rppg.config import Config
-from edge_rppg.errors import DatasetError
+from edge_rppg.config import Config, Range
+from edge_rppg.errors import ConfigError, DatasetError
 from edge_rppg.model_file import MODEL_FPS, cache_dir
 
 __all__ = ["CalibrationConfig", "CalibrationSet", "HR_BANDS", "LIGHT", "MOTION", "strata_grid",
@@ -75,12 +75,21 @@ class CalibrationConfig(Config):
     stride: int = 80
     bins: int = 3
 
+    #: Allowed values (``edge-rppg calibrate`` flags inherit them). ``n_samples`` bounds the set's
+    #: memory: 4096 windows of T=160 are 1 GB of float32 before ONNX Runtime's calibrator copies.
+    RANGES = {"n_samples": Range(1, 4096, integer=True), "T": Range(16, 4096, integer=True),
+              "seed": Range(0, 2**32 - 1, integer=True), "fps": Range(1.0, 1000.0),
+              "dataset_fraction": Range(0.0, 1.0), "stride": Range(1, 100_000, integer=True),
+              "bins": Range(1, 10, integer=True)}
+
     def __post_init__(self) -> None:
-        if self.n_samples < 1 or self.T < 16 or not 0.0 <= self.dataset_fraction <= 1.0 or self.bins < 1:
-            raise ValueError(f"CalibrationConfig: expected n_samples >= 1, T >= 16, 0 <= dataset_fraction <= 1, "
-                             f"bins >= 1; got {self}")
+        self.check_ranges()
+        for name in ("dataset", "dataset_root", "dataset_cache"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"CalibrationConfig.{name} must be text, got {getattr(self, name)!r}")
         if self.dataset and not self.dataset_root:
-            raise ValueError(f"CalibrationConfig: dataset {self.dataset!r} needs dataset_root")
+            raise ConfigError(f"CalibrationConfig: dataset {self.dataset!r} needs dataset_root "
+                              f"(CLI: --dataset-root FOLDER)")
 
     def key(self) -> str:
         """Cache key (16 hex digits) of this config."""
@@ -100,10 +109,10 @@ class CalibrationSet:
         return int(self.windows.shape[0])
 
     def normalised(self, input_norm: Optional[str] = None) -> np.ndarray:
-        """Windows after :func:`~edge_rppg.mstmap.normalize_window` (what the model sees) in the
-        model's ``input_norm`` mode — pass ``edge_rppg.mstmap.input_norm_of(onnx metadata)``;
+        """Windows after :func:`~edge_rppg.skin.mstmap.normalize_window` (what the model sees) in the
+        model's ``input_norm`` mode — pass ``edge_rppg.skin.mstmap.input_norm_of(onnx metadata)``;
         None = ``"minmax"``, the mode of configs without the field (models from before it existed)."""
-        from edge_rppg.mstmap import LEGACY_INPUT_NORM, normalize_window
+        from edge_rppg.skin.mstmap import LEGACY_INPUT_NORM, normalize_window
 
         mode = input_norm or LEGACY_INPUT_NORM
         return np.stack([normalize_window(w, mode) for w in self.windows]).astype(np.float32)
@@ -216,7 +225,7 @@ def dataset_windows(name: str, root: Union[str, Path], T: int, stride: int,
     """All ``T``-frame windows (every ``stride`` frames, at 30 Hz) of a dataset reader's
     recordings, labelled by recording; invalid frames are filled by interpolation."""
     from edge_rppg.datasets import DATASETS
-    from edge_rppg.mstmap import fill_invalid, resample_times
+    from edge_rppg.skin.mstmap import fill_invalid, resample_times
 
     reader = DATASETS.get(name)()
     recs = list(reader.list_recordings(root))

@@ -31,8 +31,8 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
-from edge_rppg.config import Config
-from edge_rppg.errors import ModelFileError
+from edge_rppg.config import Config, Range
+from edge_rppg.errors import ConfigError, ModelFileError
 
 __all__ = ["QuantizeConfig", "QDQSummary", "quantize_int8", "inspect_qdq", "restore_fp32_inputs",
            "prototype_update_nodes", "embedding_nodes",
@@ -77,12 +77,16 @@ class QuantizeConfig(Config):
     keep_prototype_update_fp32: bool = True
     keep_embedding_fp32: bool = True
 
+    #: Allowed values (``edge-rppg calibrate --percentile`` inherits it).
+    RANGES = {"percentile": Range(90.0, 100.0, high_open=True)}
+
     def __post_init__(self) -> None:
+        self.check_ranges()
         self.method = str(self.method).lower()
         if self.method not in METHOD_NAMES:
-            raise ValueError(f"QuantizeConfig.method must be one of {', '.join(METHOD_NAMES)}, got {self.method!r}")
-        if not 90.0 <= float(self.percentile) < 100.0:
-            raise ValueError(f"QuantizeConfig.percentile must be in [90, 100), got {self.percentile}")
+            raise ConfigError(f"QuantizeConfig.method must be one of {', '.join(METHOD_NAMES)}, got {self.method!r}")
+        if not isinstance(self.op_types, (list, tuple)) or not all(isinstance(t, str) for t in self.op_types):
+            raise ConfigError(f"QuantizeConfig.op_types must be a list of ONNX op names, got {self.op_types!r}")
         self.op_types = tuple(self.op_types)
 
 

@@ -2,8 +2,8 @@
 
 Each clip (``SynthConfig`` defaults: every HR, light and motion condition, seeds far from
 the calibration seeds) is run through both engines with the same windowing the SDK uses
-(:func:`edge_rppg.vitals.infer_clip`), then the HR of each pulse is taken with
-:func:`edge_rppg.vitals.window_hr`, the SDK's one window-HR function. Reported: the HR MAE of INT8 vs FP32 (goal ≤ 0.3 bpm),
+(:func:`edge_rppg.vitals.readings.infer_clip`), then the HR of each pulse is taken with
+:func:`edge_rppg.vitals.readings.window_hr`, the SDK's one window-HR function. Reported: the HR MAE of INT8 vs FP32 (goal ≤ 0.3 bpm),
 the Pearson r between the INT8 and FP32 pulses (goal ≥ 0.99, mean and worst clip), and —
 for context — each engine's HR MAE against the ground truth.
 """
@@ -57,10 +57,11 @@ class Int8Report:
 def int8_report(fp32_path: Union[str, Path], int8_path: Union[str, Path], n_clips: int = 50,
                 clip_s: float = 20.0, seed: int = HELD_OUT_SEED, threads: Optional[int] = 1) -> Int8Report:
     """Compare the two ONNX files on ``n_clips`` held-out synthetic clips of ``clip_s`` seconds."""
-    from edge_rppg.engines.onnx_engine import OnnxRuntimeEngine
+    from edge_rppg.pulse.engines.onnx_engine import OnnxRuntimeEngine
     from edge_rppg.model_file import MODEL_FPS
     from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
-    from edge_rppg.vitals import infer_clip, window_hr
+    from edge_rppg.pulse.windows import infer_clip
+    from edge_rppg.vitals.readings import window_hr
 
     fp32 = OnnxRuntimeEngine(fp32_path, intra_op_threads=threads)
     int8 = OnnxRuntimeEngine(int8_path, intra_op_threads=threads)

@@ -1,5 +1,5 @@
 """The public API: :class:`EdgeRPPG`, a thread-safe facade over one
-:class:`~edge_rppg.processor.StreamProcessor`.
+:class:`~edge_rppg.processor.stream.StreamProcessor`.
 
 This is what in-car units and kiosks embed: frames in, one small result out per frame,
 for days::
@@ -11,8 +11,8 @@ for days::
             if r.hr_bpm is not None and r.valid:
                 show(r.hr_bpm)
 
-MediaPipe-Tasks shape: :class:`~edge_rppg.options.EdgeRPPGOptions` with
-:class:`~edge_rppg.options.BaseOptions` (model + delegate ``cpu``/``cuda``/``tensorrt``)
+MediaPipe-Tasks shape: :class:`~edge_rppg.processor.options.EdgeRPPGOptions` with
+:class:`~edge_rppg.processor.options.BaseOptions` (model + delegate ``cpu``/``cuda``/``tensorrt``)
 and a running mode with one entry point each: ``live_stream`` → :meth:`EdgeRPPG.process`
 (a frame and its timestamp), ``video`` → :meth:`EdgeRPPG.process_video` (a whole file).
 
@@ -38,27 +38,29 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from .clip import Estimate
-from .engines.base import Engine
-from .extract import Source
-from .landmarks import Landmarker
-from .options import BaseOptions, EdgeRPPGOptions
-from .processor import StreamProcessor
-from .results import VitalsResult
+from .processor.clip import Estimate
+from .pulse.engines.base import Engine
+from .processor.extract import Source
+from .face.types import Landmarker
+from .processor.options import BaseOptions, EdgeRPPGOptions
+from .processor.stream import StreamProcessor
+from .processor.results import VitalsResult
 
 __all__ = ["EdgeRPPG", "EdgeRPPGOptions", "BaseOptions", "VitalsResult"]
 
 ModelSpec = Union[str, Path, Engine]
+#: Options renamed since the last release: old name → new name (an old name is refused, naming the new one).
+RENAMED_OPTIONS = {"hop_s": "engine_hop_s"}
 
 
 class EdgeRPPG(StreamProcessor):
     """Streaming heart rate, HRV and respiration from camera frames: a
-    :class:`~edge_rppg.processor.StreamProcessor` whose calls are serialised by a lock.
+    :class:`~edge_rppg.processor.stream.StreamProcessor` whose calls are serialised by a lock.
 
     ``EdgeRPPG(model=None, options=None, *, landmarker=None, **overrides)``: ``model`` is
     a classic method name, a model path (``.onnx``, ``.engine``/``.plan``, ``.pt``) or an
     Engine object (it replaces ``options.base_options.model``); ``overrides`` are
-    :class:`EdgeRPPGOptions` fields (``color_order``, ``window``, ``hop_s``,
+    :class:`EdgeRPPGOptions` fields (``color_order``, ``window``, ``engine_hop_s``,
     ``face_select``...); ``landmarker`` replaces the built-in landmarker (anything with
     ``detect(frame_rgb, timestamp_ms) -> list[Face]``). Everything else (``engine``,
     ``window``, ``stages``, ``dropped_frames``, ``last_error``, ``stage_timing()``, ``closed``)
@@ -72,7 +74,8 @@ class EdgeRPPG(StreamProcessor):
         opts = options if options is not None else EdgeRPPGOptions()
         unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(EdgeRPPGOptions)})
         if unknown:
-            raise TypeError(f"EdgeRPPG: unknown option(s) {unknown}")
+            renamed = [f"{k} is now {RENAMED_OPTIONS[k]}" for k in unknown if k in RENAMED_OPTIONS]
+            raise TypeError(f"EdgeRPPG: unknown option(s) {unknown}" + (f" ({'; '.join(renamed)})" if renamed else ""))
         if model is not None:
             overrides["base_options"] = dataclasses.replace(overrides.get("base_options", opts.base_options),
                                                             model=model)
@@ -131,4 +134,4 @@ class EdgeRPPG(StreamProcessor):
 
     def __repr__(self) -> str:
         return (f"EdgeRPPG(model={self.engine.info.name!r}, window={self.window}, "
-                f"hop_s={self.options.hop_s}, closed={self.closed})")
+                f"engine_hop_s={self.options.engine_hop_s}, closed={self.closed})")

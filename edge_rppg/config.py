@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import numbers
 import typing
 from pathlib import Path
-from typing import Any, Dict, Mapping, Type, TypeVar, Union
+from typing import Any, ClassVar, Dict, Mapping, Optional, Type, TypeVar, Union
 
 from .errors import ConfigError
 
@@ -29,13 +31,85 @@ def _to_plain(value: Any) -> Any:
     return value
 
 
+def _num(x: float) -> str:
+    """``4294967295`` for an integral bound (not ``4.29497e+09``), ``0.5`` otherwise."""
+    return str(int(x)) if math.isfinite(x) and x == int(x) and abs(x) < 1e16 else f"{x:g}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """The values a numeric setting may take: a finite number (an integer when ``integer``)
+    in ``[low, high]`` (``low_open`` / ``high_open``: that end excluded); ``unit`` for messages.
+
+    One object serves the config field (:meth:`Config.check_ranges`) and the CLI flag that sets
+    it (``edge_rppg.cli.flags``), so both refuse the same values with the same words."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+    unit: str = ""
+
+    def describe(self) -> str:
+        """``"an integer in [1, 4096]"``, ``"a number in (0, 3600] s"``, ``"a number >= 0"``."""
+        kind = "an integer" if self.integer else "a number"
+        unit = f" {self.unit}" if self.unit else ""
+        lo, hi = _num(self.low), _num(self.high)
+        if math.isinf(self.low) and math.isinf(self.high):
+            return f"{kind}{unit}" if self.integer else f"a finite number{unit}"
+        if math.isinf(self.high):
+            return f"{kind} {'>' if self.low_open else '>='} {lo}{unit}"
+        if math.isinf(self.low):
+            return f"{kind} {'<' if self.high_open else '<='} {hi}{unit}"
+        return f"{kind} in {'(' if self.low_open else '['}{lo}, {hi}{')' if self.high_open else ']'}{unit}"
+
+    def problem(self, value: Any) -> Optional[str]:
+        """None when ``value`` is allowed, else what is wrong with it (``"must be ..., got ..."``).
+        Booleans and text are refused (not numbers); integral floats pass an integer range."""
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if ok:
+            try:
+                v = float(value)
+            except (OverflowError, ValueError):  # an int beyond float range
+                v = math.inf
+            ok = (math.isfinite(v) and (v > self.low if self.low_open else v >= self.low)
+                  and (v < self.high if self.high_open else v <= self.high)
+                  and (not self.integer or v == int(v)))
+        return None if ok else f"must be {self.describe()}, got {value!r}"
+
+    def coerce(self, value: Any) -> Any:
+        """``value`` as the field stores it (an ``int`` for an integer range); call after :meth:`problem`."""
+        return int(value) if self.integer else (float(value) if not isinstance(value, int) else value)
+
+
 @dataclasses.dataclass
 class Config:
-    """Base class: ``to_dict``/``from_dict``, ``to_json``/``from_json``, ``save``/``load``."""
+    """Base class: ``to_dict``/``from_dict``, ``to_json``/``from_json``, ``save``/``load``.
+
+    A subclass lists the allowed values of its numeric fields in ``RANGES`` (field name →
+    :class:`Range`) and calls :meth:`check_ranges` first in ``__post_init__``: each field is
+    checked (type, finite, range) in that one place, and CLI flags reuse the same ranges."""
+
+    RANGES: ClassVar[Dict[str, Range]] = {}
 
     def to_dict(self) -> Dict[str, Any]:
         """Plain nested dict of JSON-able values."""
         return _to_plain(self)
+
+    def check_ranges(self) -> None:
+        """Check every field named in ``RANGES``; the first bad one raises one
+        :class:`~edge_rppg.errors.ConfigError` naming ``Class.field``, its allowed range and
+        the value given. ``None`` passes for a field whose default is ``None`` (not set)."""
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        for name, rng in self.RANGES.items():
+            value = getattr(self, name)
+            if value is None and defaults.get(name, dataclasses.MISSING) is None:
+                continue
+            why = rng.problem(value)
+            if why:
+                raise ConfigError(f"{type(self).__name__}.{name} {why}")
+            object.__setattr__(self, name, rng.coerce(value))
 
     def require(self, rules: Mapping[str, bool]) -> None:
         """Check field values in ``__post_init__``: ``rules`` maps each rule, as a user reads

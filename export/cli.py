@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+
+from edge_rppg.cli.flags import field_flag
+
+_CFG = "edge_rppg.export.export_config:ExportConfig"
 
 HELP = "export a Cluster-Phys checkpoint to a static, self-contained ONNX file"
 
@@ -12,12 +15,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments of ``export``."""
     p.add_argument("checkpoint", help="checkpoint (.pt) written by `edge-rppg train`")
     p.add_argument("-o", "--output", required=True, help="output .onnx file")
-    p.add_argument("--T", type=int, default=None, help="window length in frames at 30 Hz (default: the checkpoint's)")
-    p.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 17)")
+    p.add_argument("--T", type=field_flag(_CFG + ".T"), default=None,
+                   help="window length in frames at 30 Hz, 2..18000 (default: the checkpoint's)")
+    p.add_argument("--opset", type=field_flag(_CFG + ".opset"), default=17, help="ONNX opset (17..20)")
     p.add_argument("--fp16", action="store_true",
                    help="also write the FP16 variant for GPU providers as <output stem>.fp16.onnx")
     p.add_argument("--no-simplify", action="store_true", help="skip the onnxslim simplification")
-    p.add_argument("--verify", type=int, default=0, metavar="N",
+    p.add_argument("--verify", type=field_flag(_CFG + ".verify"), default=0, metavar="N",
                    help="prove the export on N random + N synthetic clips (torch vs export-friendly torch vs "
                         "ONNX Runtime); exit 1 if max |diff| > 1e-4 or any HR differs")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -27,17 +31,15 @@ def run(args: argparse.Namespace) -> int:
     """Export, optionally write FP16, optionally verify."""
     from pathlib import Path
 
-    from edge_rppg.cli.main import checked_number
     from edge_rppg.errors import ConfigError
-    from edge_rppg.window_stage import MAX_WINDOW
 
-    from .equivalence import EquivalenceConfig, run_equivalence
-    from .onnx_export import export_checkpoint
+    from .export_config import ExportConfig
 
+    ExportConfig(T=args.T, opset=args.opset, verify=args.verify)  # ConfigError before torch loads
     if Path(args.output).is_dir():
         raise ConfigError(f"-o {args.output} is a folder; expected the output .onnx file path")
-    checked_number("--T", args.T, 2, MAX_WINDOW, low_open=False)
-    checked_number("--verify", args.verify, 0, math.inf, low_open=False)
+    from .equivalence import EquivalenceConfig, run_equivalence
+    from .onnx_export import export_checkpoint
 
     result, half, model = export_checkpoint(args.checkpoint, args.output, T=args.T, opset=args.opset,
                                             simplify=not args.no_simplify, fp16=args.fp16)

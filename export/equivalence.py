@@ -1,7 +1,7 @@
 """Prove the export: original PyTorch vs export-friendly PyTorch vs ONNX Runtime.
 
 Each clip (``n_random`` uniform-random windows and ``n_synthetic`` synthetic MSTmaps with
-known HR, all window-normalised with :func:`edge_rppg.mstmap.normalize_window`) runs
+known HR, all window-normalised with :func:`edge_rppg.skin.mstmap.normalize_window`) runs
 through three implementations:
 
 * ``original`` — the model as trained, with the reference DPC-KNN selection;
@@ -9,7 +9,7 @@ through three implementations:
 * ``ort`` — ONNX Runtime (CPU) on the exported file.
 
 For every pair the report gives the maximum absolute BVP difference and whether the
-heart rate (:func:`edge_rppg.vitals.window_hr` at the model rate) agrees within ``hr_tol_bpm``.
+heart rate (:func:`edge_rppg.vitals.readings.window_hr` at the model rate) agrees within ``hr_tol_bpm``.
 The pass criterion is max |Δ| ≤ ``atol`` (1e-4) and identical HR for all pairs and clips.
 
 The density-peak selection is a discrete choice: when two ROIs have (nearly) equal
@@ -21,7 +21,7 @@ those, the frames whose selected prototypes differ by more than ``atol`` (a *mat
 flip; picking either of two identical points is not one) — so a failing clip is explained rather than merely
 reported. The nearest-prototype assignment of the prototype update (eq. 5–7) is the
 other decision of this kind; a model with ``assign_temperature`` > 0 makes it soft, so it
-cannot flip (see :class:`edge_rppg.models.ClusterPhysConfig`).
+cannot flip (see :class:`edge_rppg.pulse.models.ClusterPhysConfig`).
 """
 from __future__ import annotations
 
@@ -39,10 +39,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from edge_rppg.config import Config
+from edge_rppg.config import Config, Range
 from edge_rppg.errors import ModelFileError
 from edge_rppg.model_file import META, MODEL_FPS, read_metadata
-from edge_rppg.vitals import window_hr
+from edge_rppg.vitals.readings import window_hr
 
 from .export_friendly import make_export_friendly, selections
 from .onnx_export import INPUT_NAME
@@ -71,6 +71,14 @@ class EquivalenceConfig(Config):
     fs: float = MODEL_FPS
     batch: int = 10
     diagnose: bool = True
+
+    RANGES = {"n_random": Range(0, 1000, integer=True), "n_synthetic": Range(0, 1000, integer=True),
+              "seed": Range(0, 2**32 - 1, integer=True), "synth_seed_offset": Range(0, 2**32 - 1, integer=True),
+              "atol": Range(0.0, 1.0, low_open=True), "hr_tol_bpm": Range(0.0, 10.0, low_open=True),
+              "fs": Range(1.0, 1000.0), "batch": Range(1, 256, integer=True)}
+
+    def __post_init__(self) -> None:
+        self.check_ranges()
 
 
 @dataclass
@@ -150,7 +158,7 @@ def make_clips(T: int, cfg: EquivalenceConfig, input_norm: str = "minmax"
                ) -> List[Tuple[str, int, np.ndarray, Optional[float]]]:
     """``(kind, seed, normalised window [T,63,6], true HR or None)`` for every clip, normalised
     with the model's ``input_norm`` (as its engines will)."""
-    from edge_rppg.mstmap import normalize_window
+    from edge_rppg.skin.mstmap import normalize_window
     from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
 
     clips: List[Tuple[str, int, np.ndarray, Optional[float]]] = []
@@ -250,7 +258,7 @@ def run_equivalence(model: nn.Module, onnx_path: Union[str, Path],
     if sha is not None and sha != weights_sha256(model):
         raise ModelFileError(f"{onnx_path}: weight hash {sha[:12]}… does not match the model being compared")
     friendly = make_export_friendly(model)
-    from edge_rppg.mstmap import input_norm_of
+    from edge_rppg.skin.mstmap import input_norm_of
 
     clips = make_clips(T, cfg, input_norm_of(model))
     windows = np.stack([c[2] for c in clips]).astype(np.float32)

@@ -1,6 +1,6 @@
 """Export-friendly density-peak (DPC-KNN) prototype selection for Cluster-Phys (paper §3.2.1).
 
-The reference selection in :mod:`edge_rppg.models.fpc` builds its masks at run time
+The reference selection in :mod:`edge_rppg.pulse.models.fpc` builds its masks at run time
 (``arange`` comparisons and an ``Expand`` to a shape read from the input, which leave the
 exported graph with data-dependent shapes), counts in int64, orders the winners with
 ``CumSum`` and ranks with ``[F, n, n]`` pairwise comparisons.
@@ -11,7 +11,7 @@ supports, in static shapes only:
   zeroed by multiplying with a constant off-diagonal 0/1 mask, square root — the same
   values as the reference, so both sides see identical distances;
 * density (eq. 1): the k smallest distances to other points from
-  :func:`edge_rppg.models.fpc.knn_mean_distance`, a static network of element-wise
+  :func:`edge_rppg.pulse.models.fpc.knn_mean_distance`, a static network of element-wise
   ``Min``/``Max`` compare-exchanges (exact, TopK-free: ONNX Runtime's CPU ``TopK`` over
   10,080 rows of 63 took ~6 ms, the network about half);
 * δ (eq. 2): "denser" is the strict total order ``φ_j > φ_i or (φ_j = φ_i and j < i)``
@@ -32,7 +32,7 @@ involved (one TopK per stage, with static k), every tie is broken by the lower
 index, and the result is bit-identical to the reference in PyTorch.
 
 A model with ``select_temperature`` > 0 (the default) uses the continuous relaxation
-:func:`edge_rppg.models.fpc.soft_density_peak_selection` instead; it is written with
+:func:`edge_rppg.pulse.models.fpc.soft_density_peak_selection` instead; it is written with
 static ops to begin with (one TopK with static k = K + 1 on the scores; the kNN is the
 TopK-free network), so the swap only hands it constant buffers for its masks (the
 reference builds them per call) — same function, same bits.
@@ -50,7 +50,7 @@ require("torch", "export")  # missing: one line naming the extra to install
 import torch
 from torch import Tensor, nn
 
-from edge_rppg.models.fpc import SelectionMasks, knn_mean_distance, masked_distances, soft_density_peak_selection
+from edge_rppg.pulse.models.fpc import SelectionMasks, knn_mean_distance, masked_distances, soft_density_peak_selection
 
 __all__ = ["DensityPeakSelect", "make_export_friendly", "is_export_friendly", "selections", "audit_onnx",
            "DENSITY_PEAK_SCOPE", "MAX_TOPK", "FORBIDDEN_OPS"]
@@ -78,7 +78,7 @@ class DensityPeakSelect(nn.Module):
 
     ``temperature`` > 0 selects the continuous relaxation of a model trained with
     ``select_temperature`` > 0: the module then runs
-    :func:`edge_rppg.models.fpc.soft_density_peak_selection` — the very function the
+    :func:`edge_rppg.pulse.models.fpc.soft_density_peak_selection` — the very function the
     reference uses — on its constant buffers, which is already export-friendly (one TopK
     with static k on the scores, sigmoids, a MatMul against the constant lower-index matrix, interval
     overlaps with Min/Max/Relu); indices are then each slot's weighted mean position.
@@ -109,13 +109,13 @@ class DensityPeakSelect(nn.Module):
 
     def distances(self, x: Tensor) -> Tensor:
         """Euclidean distances ``[F, n, n]``: the reference's own
-        :func:`~edge_rppg.models.fpc.masked_distances` on the constant off-diagonal mask."""
+        :func:`~edge_rppg.pulse.models.fpc.masked_distances` on the constant off-diagonal mask."""
         return masked_distances(x, self.off_diag)
 
     def density(self, dist: Tensor) -> Tensor:
         """Eq. 1: ``exp(−mean of the k smallest distances to other points)``, ``[F, n]``.
 
-        The reference's own :func:`~edge_rppg.models.fpc.knn_mean_distance` (a static
+        The reference's own :func:`~edge_rppg.pulse.models.fpc.knn_mean_distance` (a static
         Min/Max selection network, no TopK) on the constant off-diagonal mask, so both
         sides compute the same bits.
         """
@@ -171,7 +171,7 @@ class DensityPeakSelect(nn.Module):
 
 
 class _SelectInit:
-    """Callable with the ``init_fn(x, K, k, temperature)`` signature of :mod:`edge_rppg.models.fpc` that
+    """Callable with the ``init_fn(x, K, k, temperature)`` signature of :mod:`edge_rppg.pulse.models.fpc` that
     runs a :class:`DensityPeakSelect` module (called as a module so exported node names
     carry its scope). Plain object, so assigning it does not register a second module."""
 
@@ -207,7 +207,7 @@ def make_export_friendly(model: nn.Module, inplace: bool = False) -> nn.Module:
     stages = _clusterers(target)
     if not stages and not any(hasattr(m, "cluster") for m in target.modules()):
         raise ValueError(f"{type(model).__name__} has no clustering stage with a swappable init_fn "
-                         "(expected edge_rppg.models.fpc clusterers)")
+                         "(expected edge_rppg.pulse.models.fpc clusterers)")
     for cluster in stages:
         module = DensityPeakSelect(cluster.n_in, cluster.k_out, cluster.knn_k,
                                    getattr(cluster, "select_temperature", 0.0))

@@ -35,6 +35,7 @@ from edge_rppg.errors import ModelFileError
 from edge_rppg.hashing import file_sha256
 from edge_rppg.model_file import FORMAT, FORMAT_VERSION, META, read_metadata, set_metadata
 
+from .export_config import DEFAULT_OPSET, ExportConfig
 from .export_friendly import DENSITY_PEAK_SCOPE, audit_onnx, make_export_friendly
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "INPUT_NAME", "OUTPUT_NAME", "ExportResult", "weights_sha256",
@@ -43,10 +44,9 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "INPUT_NAME", "OUTPUT_NAME", "ExportResul
 
 INPUT_NAME = "mstmap"
 OUTPUT_NAME = "bvp"
-DEFAULT_OPSET = 17
 INPUT_CONVENTION = ("mstmap [1, T, 63, 6] float32: R,G,B,Y,U,V colour means of the 63 meta-ROI subsets, "
                     "each row/channel min-max normalised to [0, 1] over the window "
-                    "(edge_rppg.mstmap.normalize_window); engines take raw windows and normalise")
+                    "(edge_rppg.skin.mstmap.normalize_window); engines take raw windows and normalise")
 
 
 @dataclass
@@ -193,9 +193,10 @@ def save_onnx(proto: "onnx.ModelProto", path: Union[str, Path]) -> Path:  # type
 
 def export_onnx(model: nn.Module, path: Union[str, Path], T: Optional[int] = None, opset: int = DEFAULT_OPSET,
                 simplify: bool = True) -> ExportResult:
-    """Export ``model`` (a :class:`~edge_rppg.models.ClusterPhys`) to ``path``.
+    """Export ``model`` (a :class:`~edge_rppg.pulse.models.ClusterPhys`) to ``path``.
 
-    ``T`` defaults to ``model.config.T``. Raises ``ValueError`` for an opset below 17 and
+    ``T`` defaults to ``model.config.T``. Raises ``ConfigError`` (a ``ValueError``) for a T or an
+    opset outside :class:`~edge_rppg.export.export_config.ExportConfig`'s ranges (opset 17..20) and
     ``ModelFileError`` when the exported graph fails ``onnx.checker`` or the static audit.
     """
     from edge_rppg.extras import require
@@ -203,10 +204,10 @@ def export_onnx(model: nn.Module, path: Union[str, Path], T: Optional[int] = Non
     import onnx
 
     import edge_rppg
-    from edge_rppg.models.cluster_phys import prototype_schedule
+    from edge_rppg.pulse.models.cluster_phys import prototype_schedule
 
-    if int(opset) < 17:
-        raise ValueError(f"opset must be >= 17 (LayerNormalization), got {opset}")
+    checked = ExportConfig(T=T, opset=opset)
+    T, opset = checked.T, checked.opset
     config = getattr(model, "config", None)
     if config is None:
         raise ValueError(f"{type(model).__name__} has no .config; expected a ClusterPhys model")
@@ -411,10 +412,10 @@ def _unshare_initializers(proto: "onnx.ModelProto", block: List[str]) -> int:  #
 def export_checkpoint(checkpoint: Union[str, Path], out: Union[str, Path], T: Optional[int] = None,
                       opset: int = DEFAULT_OPSET, simplify: bool = True,
                       fp16: bool = False) -> Tuple[ExportResult, Optional[ExportResult], nn.Module]:
-    """Export a :func:`~edge_rppg.models.checkpoint.save_checkpoint` file; returns
+    """Export a :func:`~edge_rppg.pulse.models.checkpoint.save_checkpoint` file; returns
     ``(fp32 result, fp16 result or None, the loaded torch model)``. The FP16 file is
     written next to ``out`` as ``<stem>.fp16.onnx``."""
-    from edge_rppg.models.checkpoint import load_checkpoint
+    from edge_rppg.pulse.models.checkpoint import load_checkpoint
 
     model, _ = load_checkpoint(checkpoint)
     result = export_onnx(model, out, T=T, opset=opset, simplify=simplify)

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     import shutil
     from pathlib import Path
 
-    from edge_rppg.engines.tensorrt_engine import read_sidecar, require_tensorrt, sidecar_path
+    from edge_rppg.pulse.engines.tensorrt_engine import read_sidecar, require_tensorrt, sidecar_path
     from edge_rppg.runtime.tensorrt_build import build_or_load
     from edge_rppg.errors import ModelFileError
 

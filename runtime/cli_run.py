@@ -19,13 +19,21 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List
 
-from edge_rppg.engines.registry import DELEGATES
-from edge_rppg.model_file import MODEL_FPS
+from edge_rppg.cli.flags import Flag, add_flags, add_landmark_flags, flag, landmark_options, values_of
+from edge_rppg.config import Range
+from edge_rppg.processor.options import BaseOptions, EdgeRPPGOptions
+from edge_rppg.pulse.engines.registry import DELEGATES
 
-if TYPE_CHECKING:
-    from edge_rppg.options import EdgeRPPGOptions
+#: The processor options ``run`` takes as flags (named, typed and defaulted by the dataclass).
+OPTION_FLAGS = (
+    Flag("window", "engine window T in samples (default: the engine's, else 300)", type=int),
+    Flag("engine_hop_s", "seconds between engine windows (a new HR each)"),
+    Flag("model_fps", "model rate in Hz"),
+    Flag("bridge_s", "longest face loss / frame gap bridged"),
+    Flag("roi_backend", "auto | cpu | a registered GPU backend (cupy, pycuda)"),
+)
 
 DROP_POLICIES = ("auto", "always", "never")  # edge_rppg.runtime.pipeline.DROP_POLICIES (not imported for --help)
 
@@ -34,17 +42,19 @@ DESCRIPTION = (
     "Stream frames from --source through landmarks → ROI averaging → MSTmap window → engine → "
     "HR/HRV/RF and write results to the sinks. Sources: v4l2:///dev/video0, csi://0, rtsp://..., "
     "gst:<launch string>, test:, synth:, a video file, or a camera index. The stream ends cleanly "
-    "on EOS, an unplugged camera or a decode error (with the reason on stderr); --reconnect retries.")
+    "on EOS, an unplugged camera or a decode error (with the reason on stderr); --reconnect retries "
+    "(one stderr line per retry). A source that never delivers a frame (no such camera, refused stream, "
+    "empty source, folder) is one error line naming it, exit code 2.")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Arguments of ``run``; each processor flag is its :class:`~edge_rppg.options.EdgeRPPGOptions`
+    """Arguments of ``run``; each processor flag is its :class:`~edge_rppg.processor.options.EdgeRPPGOptions`
     field with ``-`` for ``_`` (``--bridge-s`` → ``bridge_s``)."""
     p.add_argument("--source", required=True, help="v4l2:///dev/video0 | csi://0 | rtsp://... | gst:<launch> | "
                                                    "test: | synth: | FILE | camera index")
-    p.add_argument("--model", "--engine", dest="model", default="default",
+    p.add_argument("--model", "--engine", dest="model", default=BaseOptions.model,
                    help="pos, chrom, ..., MODEL.onnx, MODEL.engine, or default (--engine is the old name)")
-    p.add_argument("--delegate", choices=DELEGATES, default="cpu",
+    p.add_argument("--delegate", choices=DELEGATES, default=BaseOptions.delegate,
                    help="ONNX Runtime execution provider of an .onnx model")
     p.add_argument("--sink", action="append", default=None,
                    help="json | csv | video | window | web | null, or KIND:PATH; repeat for several (default json); "
@@ -55,29 +65,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1",
                    help="web sink: address to listen on (127.0.0.1: this machine only; 0.0.0.0: the network, "
                         "with no authentication)")
-    p.add_argument("--port", type=int, default=8080, help="web sink: TCP port (0: any free one, printed on stderr)")
-    p.add_argument("--web-max-fps", type=float, default=10.0, help="web sink: most video frames a second sent")
+    p.add_argument("--port", type=flag(Range(0, 65535, integer=True)), default=8080,
+                   help="web sink: TCP port (0: any free one, printed on stderr)")
+    p.add_argument("--web-max-fps", type=flag(Range(0.1, 60.0)), default=10.0,
+                   help="web sink: most video frames a second sent")
     p.add_argument("--realtime", action="store_true",
                    help="deliver a file's (or synth:'s) frames at the pace of their timestamps, as a camera would "
                         "(frames are then dropped, not waited for, when processing falls behind)")
     p.add_argument("--backend", choices=("auto", "gst", "opencv"), default="auto", help="frame source backend")
     p.add_argument("--reconnect", action="store_true", help="re-open a failed source with exponential backoff")
-    p.add_argument("--max-retries", type=int, default=10,
-                   help="consecutive failed re-opens before giving up (<0: never)")
+    p.add_argument("--max-retries", type=flag(Range(-1, 1_000_000, integer=True)), default=10,
+                   help="consecutive failed re-opens before giving up (-1: never); each retry is one line on stderr")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
-    p.add_argument("--window", type=int, default=None, help="window T in samples (default: the engine's, else 300)")
-    p.add_argument("--hop-s", type=float, default=1.0, help="seconds between HR updates")
-    p.add_argument("--model-fps", type=float, default=MODEL_FPS, help="model rate in Hz")
     p.add_argument("--fps", type=float, default=None,
                    help="frame rate of a file source (1..1000); needed when its header gives none or an absurd one")
-    p.add_argument("--bridge-s", type=float, default=0.5, help="longest face loss / frame gap bridged")
-    p.add_argument("--max-num-faces", type=int, default=2, help="faces tracked (the largest is used)")
-    p.add_argument("--landmark-model", default="onnx",
-                   help="onnx (default: the bundled ONNX face models) or mediapipe (mediapipe's FaceMesh, the "
-                        "reference; needs the [mediapipe] extra)")
-    p.add_argument("--landmark-delegate", choices=DELEGATES, default="cpu",
-                   help="ONNX Runtime execution provider of the ONNX face models (LandmarkerOptions.delegate)")
-    p.add_argument("--roi-backend", default="auto", help="auto | cpu | cupy | pycuda")
+    defaults = EdgeRPPGOptions()
+    add_flags(p, defaults, OPTION_FLAGS)
+    add_landmark_flags(p, defaults.landmarks)
     p.add_argument("--queue-size", type=int, default=4, help="frames buffered between source and processing")
     p.add_argument("--drop", choices=DROP_POLICIES, default="auto",
                    help="drop frames under backpressure (auto: only for live sources)")
@@ -88,35 +92,30 @@ def _log(msg: str) -> None:
     print(f"edge-rppg run: {msg}", file=sys.stderr, flush=True)
 
 
-def options_from_args(args: argparse.Namespace) -> "EdgeRPPGOptions":
+def options_from_args(args: argparse.Namespace) -> EdgeRPPGOptions:
     """The processor options the flags describe (one flag per options field)."""
-    from edge_rppg.landmarks import LandmarkerOptions
-    from edge_rppg.options import BaseOptions, EdgeRPPGOptions
-
     return EdgeRPPGOptions(base_options=BaseOptions(model=args.model, delegate=args.delegate),
-                           model_fps=args.model_fps, window=args.window, hop_s=args.hop_s, bridge_s=args.bridge_s,
-                           landmarks=LandmarkerOptions(max_num_faces=args.max_num_faces, delegate=args.landmark_delegate),
-                           landmark_model=args.landmark_model, roi_backend=args.roi_backend)
+                           landmarks=landmark_options(args), landmark_model=args.landmark_model,
+                           **values_of(args, OPTION_FLAGS))
 
 
 def check_counts(args: argparse.Namespace) -> None:
     """Refuse count flags outside their range (``--max-frames -1`` ran forever, ``--window -5`` was
     ignored) with a one-line ``ConfigError`` naming the flag."""
     from edge_rppg.cli.main import checked_number
-    from edge_rppg.window_stage import MAX_WINDOW
+    from edge_rppg.skin.window import MAX_WINDOW
 
     limits = {"--max-frames": (args.max_frames, 1, math.inf), "--window": (args.window, 2, MAX_WINDOW),
-              "--max-num-faces": (args.max_num_faces, 1, 16), "--queue-size": (args.queue_size, 1, 10_000),
-              "--port": (args.port, 0, 65535), "--web-max-fps": (args.web_max_fps, 0.1, 60)}
-    for flag, (value, low, high) in limits.items():
-        checked_number(flag, value, low, high, low_open=False)
+              "--max-num-faces": (args.max_num_faces, 1, 16), "--queue-size": (args.queue_size, 1, 10_000)}
+    for name, (value, low, high) in limits.items():
+        checked_number(name, value, low, high, low_open=False)
 
 
 def check_file_rate(args: argparse.Namespace) -> None:
     """A file source must have a usable frame rate before anything runs: ``--fps`` (bounded
     1..1000) or its own header (a missing or absurd one is a one-line ``VideoReadError``
     asking for ``--fps``), the same rule as ``edge-rppg estimate``."""
-    from edge_rppg.video import check_fps, open_video
+    from edge_rppg.frames.video import check_fps, open_video
 
     from .uri import local_file
 
@@ -154,10 +153,12 @@ def make_sinks(args: argparse.Namespace, make_sink: Callable[..., Any]) -> List[
 
 def run(args: argparse.Namespace) -> int:
     """Build the source, processor and sinks, run until the stream ends; 0 on a clean end."""
-    from edge_rppg.processor import StreamProcessor
+    from edge_rppg.errors import SourceError
+    from edge_rppg.processor.stream import StreamProcessor
 
     from .pipeline import Pipeline
     from .sinks import make_sink
+    from .source_base import reason_text
     from .sources import PacedSource, open_source
 
     check_counts(args)
@@ -185,6 +186,8 @@ def run(args: argparse.Namespace) -> int:
         report = pipe.run(max_frames=args.max_frames)
     finally:
         pipe.close()
+    if not report.opened:  # nothing ever came: one line a deployer can act on, exit 2, no summary
+        raise SourceError(f"cannot open source {args.source!r}: {reason_text(report.end_reason)}")
     if not args.quiet:
         last = report.last_result
         hr = "n/a" if last is None or last.hr_bpm is None else f"{last.hr_bpm:.1f} bpm (valid={last.valid})"

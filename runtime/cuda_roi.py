@@ -15,18 +15,19 @@ The CUDA C source below (:data:`CUDA_SOURCE`) has two kernels:
     sums are exact integers, so the result equals the CPU ``roi_sums`` exactly.
 ``subset_means_kernel``
     turns the ``[6, 4]`` sums into the ``[63, 6]`` MSTmap row on the device with the
-    :data:`~edge_rppg.mstmap.SUBSET_MATRIX` and the BT.601 matrix of
-    :mod:`edge_rppg.mstmap` (passed in, not re-typed), for pipelines that keep the
+    :data:`~edge_rppg.skin.mstmap.SUBSET_MATRIX` and the BT.601 matrix of
+    :mod:`edge_rppg.skin.mstmap` (passed in, not re-typed), for pipelines that keep the
     MSTmap on the GPU (a TensorRT engine, say).
 
 The source is compiled at run time: CuPy ``RawModule`` (NVRTC) where CuPy is installed,
 PyCUDA ``SourceModule`` (nvcc) on Jetson. :func:`register_backends` registers the two as
-``"cupy"`` and ``"pycuda"`` in the core's :data:`edge_rppg.roi_backends.ROI_BACKENDS`;
-the core calls it lazily (:data:`edge_rppg.roi_backends.LAZY_BACKENDS`) the first time
-a backend list is needed, and importing this module registers nothing, so
+``"cupy"`` and ``"pycuda"`` in the core's :data:`edge_rppg.skin.roi_backends.ROI_BACKENDS`;
+the core calls it the first time a backend list is needed, through this package's entry point
+in the group :data:`edge_rppg.skin.roi_backends.ENTRY_POINT_GROUP` (pyproject.toml), and
+importing this module registers nothing, so
 :func:`make_roi_summer` with ``"auto"`` picks them when they work and falls back to the
-CPU path (:class:`CpuRoiSummer`, :func:`edge_rppg.roi.roi_sums`). The CPU summer and the
-selection functions live in :mod:`edge_rppg.roi_backends` and are re-exported here so
+CPU path (:class:`CpuRoiSummer`, :func:`edge_rppg.skin.roi.roi_sums`). The CPU summer and the
+selection functions live in :mod:`edge_rppg.skin.roi_backends` and are re-exported here so
 existing imports keep working. :func:`available_backends` lists what works on this machine.
 """
 from __future__ import annotations
@@ -35,13 +36,13 @@ from typing import Any, Callable, Tuple
 
 import numpy as np
 
-from edge_rppg.mstmap import N_META_ROIS, SUBSET_MATRIX, YUV_MATRIX, YUV_OFFSET
-from edge_rppg.roi_backends import ROI_BACKENDS, CpuRoiSummer, RoiSummer, available_backends
-from edge_rppg.roi_backends import check_rect as _check_rect
-from edge_rppg.roi_backends import make_roi_summer, roi_mstmap_row, unavailable_reasons
+from edge_rppg.skin.mstmap import N_META_ROIS, SUBSET_MATRIX, YUV_MATRIX, YUV_OFFSET
+from edge_rppg.skin.roi_backends import ROI_BACKENDS, CpuRoiSummer, RoiSummer, available_backends
+from edge_rppg.skin.roi_backends import check_rect as _check_rect
+from edge_rppg.skin.roi_backends import make_roi_summer, unavailable_reasons
 
 __all__ = ["CUDA_SOURCE", "BACKENDS", "RoiSummer", "CpuRoiSummer", "CupyRoiSummer", "PycudaRoiSummer",
-           "available_backends", "unavailable_reasons", "make_roi_summer", "roi_mstmap_row", "register_backends"]
+           "available_backends", "unavailable_reasons", "make_roi_summer", "register_backends"]
 
 N_ACC = N_META_ROIS * 4  # R, G, B, count per ROI
 BLOCK = 256

@@ -1,6 +1,7 @@
 """Frames through OpenCV ``cv2.VideoCapture``: the fallback when PyGObject is missing."""
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Iterator, Optional, Tuple
 
@@ -27,13 +28,30 @@ class CvSource(Source):
         self.fps = fps
         self.size = size
 
+    def _why_not_open(self) -> str:
+        """What a deployer can act on when ``VideoCapture`` did not open: a device node that
+        does not exist, a camera index with no camera, or (streams, files) OpenCV's refusal."""
+        target = self.target
+        if isinstance(target, int):
+            return f"no camera at index {target} (OpenCV cannot open it; is it plugged in, or used by another program?)"
+        text = str(target)
+        if text.startswith("/dev/"):
+            if not os.path.exists(text):
+                return f"no such device {text} (camera unplugged or another index?)"
+            if not os.access(text, os.R_OK | os.W_OK):
+                return f"no permission to open {text} (add the user to the 'video' group)"
+            return f"OpenCV cannot open {text} (not a camera, or busy)"
+        if "://" in text:
+            return f"cannot connect to {text} (OpenCV/FFmpeg cannot open the stream: wrong address, refused or unreachable)"
+        return f"OpenCV cannot open {text}"
+
     def frames(self) -> Iterator[FrameTs]:
         import cv2
 
         cap = cv2.VideoCapture(self.target, self.api) if self.api is not None else cv2.VideoCapture(self.target)
         try:
             if not cap.isOpened():
-                self._end(f"error: OpenCV cannot open {self.name}", failed=True)
+                self._end(f"error: {self._why_not_open()}", failed=True)
                 return
             if self.size is not None:
                 cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.size[0])

@@ -2,10 +2,10 @@
 
 A reader thread pulls ``(frame, timestamp)`` pairs from a :class:`~edge_rppg.runtime.sources.Source`
 into a bounded :class:`FrameQueue`; the calling thread takes them out, hands each to the
-core's :class:`~edge_rppg.processor.StreamProcessor` (the same object
+core's :class:`~edge_rppg.processor.stream.StreamProcessor` (the same object
 :class:`edge_rppg.EdgeRPPG` wraps: input check → landmarks → ROI → window → engine →
 vitals, with its frame index, drop counting and resets) and gives each
-:class:`~edge_rppg.results.VitalsResult` to the sinks. Backpressure: for live sources
+:class:`~edge_rppg.processor.results.VitalsResult` to the sinks. Backpressure: for live sources
 (cameras, RTSP) a full queue drops its oldest frame and counts it, so memory stays bounded
 and processing always works on recent frames; files and iterators block instead (nothing
 is lost). A bad frame (``FrameFormatError``) is counted as dropped and the stream goes on.
@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 
-from edge_rppg.clip import Estimate
+from edge_rppg.processor.clip import Estimate
 from edge_rppg.errors import ConfigError, EdgeRPPGError, FrameFormatError
-from edge_rppg.landmarks import Landmarker
-from edge_rppg.options import EdgeRPPGOptions
-from edge_rppg.processor import StreamProcessor
-from edge_rppg.results import VitalsResult
-from edge_rppg.stage_base import StageTimer, timed
+from edge_rppg.face.types import Landmarker
+from edge_rppg.processor.options import EdgeRPPGOptions
+from edge_rppg.processor.stream import StreamProcessor
+from edge_rppg.processor.results import VitalsResult
+from edge_rppg.stage import StageTimer, timed
 
 from .sinks import Sink
 from .sources import Source, open_source
@@ -123,6 +123,12 @@ class RunReport:
     estimate: Optional[Estimate] = None  # whole-clip estimate of a finite source (keep_clip), else None
 
     @property
+    def opened(self) -> bool:
+        """False when the source failed before delivering a single frame (a camera, stream or
+        file that never opened, or a reconnecting source that gave up without one)."""
+        return self.ok or self.frames_in > 0
+
+    @property
     def dropped(self) -> int:
         """All dropped frames."""
         return self.dropped_queue + self.dropped_bad + self.dropped_skipped + self.dropped_source
@@ -146,7 +152,7 @@ class RunReport:
 
 
 class Pipeline:
-    """Source → bounded queue → :class:`~edge_rppg.processor.StreamProcessor` → sinks.
+    """Source → bounded queue → :class:`~edge_rppg.processor.stream.StreamProcessor` → sinks.
 
     ``processor``: a live-stream processor (this pipeline owns it: :meth:`close` closes it).
     ``source``: a :class:`Source`, a URI for :func:`open_source`, or an iterable of frames.
@@ -171,7 +177,7 @@ class Pipeline:
     def create(cls, source: Any, options: Optional[EdgeRPPGOptions] = None, *, landmarker: Optional[Landmarker] = None,
                sinks: Sequence[Sink] = (), queue_size: int = 4, drop: str = "auto", **overrides: Any) -> "Pipeline":
         """A pipeline around a new processor built from ``options`` with ``overrides``
-        (:class:`~edge_rppg.options.EdgeRPPGOptions` fields), exactly as ``EdgeRPPG`` builds one."""
+        (:class:`~edge_rppg.processor.options.EdgeRPPGOptions` fields), exactly as ``EdgeRPPG`` builds one."""
         import dataclasses
 
         opts = dataclasses.replace(options or EdgeRPPGOptions(), **overrides)

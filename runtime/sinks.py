@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List, Mapping, Optional
 
 import numpy as np
 
-from edge_rppg.errors import ConfigError
+from edge_rppg.errors import ConfigError, UnavailableError
 from edge_rppg.registry import Registry
 
 
@@ -203,6 +205,34 @@ class VideoSink(Sink):
             self._writer = None
 
 
+#: Qt platform plugins that draw without a display server.
+_HEADLESS_QT = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb")
+
+
+def display_problem(env: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """Why a ``cv2.imshow`` window cannot open here, or None when it can (as far as can be told
+    without opening one): OpenCV built without a GUI (opencv-python-headless), or on Linux no
+    ``DISPLAY`` / ``WAYLAND_DISPLAY``, or a local X display whose socket does not exist. A Qt
+    platform that needs no display (``QT_QPA_PLATFORM=offscreen``...) is accepted."""
+    env = os.environ if env is None else env
+    import cv2
+
+    gui = re.search(r"^\s*GUI:\s*(\S+)", cv2.getBuildInformation(), re.M)
+    if gui is not None and gui.group(1).upper() == "NONE":
+        return "this OpenCV build has no GUI (opencv-python-headless?)"
+    if not sys.platform.startswith("linux"):
+        return None
+    if env.get("QT_QPA_PLATFORM", "").split(":")[0] in _HEADLESS_QT:
+        return None
+    display, wayland = env.get("DISPLAY", ""), env.get("WAYLAND_DISPLAY", "")
+    if not display and not wayland:
+        return "neither DISPLAY nor WAYLAND_DISPLAY is set (a headless unit, or ssh without -X)"
+    local = re.fullmatch(r"(?:unix)?:(\d+)(?:\.\d+)?", display)
+    if local and not wayland and not os.path.exists(f"/tmp/.X11-unix/X{local.group(1)}"):
+        return f"no X server on DISPLAY={display} (/tmp/.X11-unix/X{local.group(1)} does not exist)"
+    return None
+
+
 class WindowSink(Sink):
     """Live window (``cv2.imshow``) with the annotated frames; needs a display."""
 
@@ -210,6 +240,10 @@ class WindowSink(Sink):
 
     def __init__(self, path: Optional[str] = None, title: str = "edge-rppg", every: str = "frame") -> None:
         super().__init__(every)
+        why = display_problem()
+        if why:  # refuse up front: Qt would abort the process (exit 134) on the first frame
+            raise UnavailableError(f"the window sink needs a display: {why}; use --sink video --out FILE.avi "
+                                   f"or --sink json instead")
         self.title = title if not path or path == "-" else str(path)
         self.closed_by_user = False
 

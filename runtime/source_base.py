@@ -21,6 +21,12 @@ FrameTs = Tuple[Any, float]
 DEFAULT_SOURCE_FPS = 30.0
 
 
+def reason_text(end_reason: Optional[str]) -> str:
+    """``"error: no such device"`` → ``"no such device"`` (for one-line messages)."""
+    text = end_reason or "ended"
+    return text[len("error: "):] if text.startswith("error: ") else text
+
+
 class Source:
     """Base class of frame sources.
 
@@ -161,7 +167,9 @@ class ReconnectingSource(_WrapperSource):
     """Re-open a source after it failed (camera unplugged, RTSP dropped, stall) with
     exponential backoff (``backoff_s`` doubling up to ``max_backoff_s``); a clean EOS
     or :meth:`stop` ends it. ``max_retries`` consecutive failed openings (None: no
-    limit) give up with ``"error: ... (gave up after N retries)"``. Timestamps of the
+    limit) give up with ``"error: ... (gave up after N retries)"``. Each retry is logged
+    through ``log`` as one line (``retry 1/2 in 0.5 s: /dev/video9: no such device ...``, or
+    ``lost NAME (...); reconnecting in ...`` after a source that ran). Timestamps of the
     new connection restart; the window stage notices the jump and resets."""
 
     def __init__(self, factory: Callable[[], Source], max_retries: Optional[int] = 10, backoff_s: float = 0.5,
@@ -204,7 +212,11 @@ class ReconnectingSource(_WrapperSource):
             if self.max_retries is not None and failures > self.max_retries:
                 self._end(f"{src.end_reason} (gave up after {self.max_retries} retries)", failed=True)
                 return
-            self.log(f"{src.name}: {src.end_reason}; reconnecting in {delay:.1f} s")
+            if got:  # it ran, then failed: the retry count starts again
+                self.log(f"lost {src.name} ({reason_text(src.end_reason)}); reconnecting in {delay:.1f} s")
+            else:
+                limit = "unlimited" if self.max_retries is None else str(self.max_retries)
+                self.log(f"retry {failures}/{limit} in {delay:.1f} s: {src.name}: {reason_text(src.end_reason)}")
             if self._stop.wait(delay):
                 self._end("stopped")
                 return

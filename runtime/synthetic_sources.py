@@ -6,9 +6,14 @@ from typing import Iterator, List, Optional
 
 import numpy as np
 
+from edge_rppg.errors import ConfigError
+
 from .source_base import DEFAULT_SOURCE_FPS, FrameTs, Source
 
-__all__ = ["PatternSource", "SynthSource"]
+__all__ = ["PatternSource", "SynthSource", "MAX_CLIP_BYTES"]
+
+#: Largest looped clip a ``synth:`` source renders into memory (6 s of 640x480 at 30 fps is 166 MiB).
+MAX_CLIP_BYTES = 1024 * 1024 * 1024
 
 
 class PatternSource(Source):
@@ -45,6 +50,11 @@ class SynthSource(Source):
         self.cfg = VideoSynthConfig(duration_s=duration_s, fps=fps, width=width, height=height,
                                     hr_bpm=hr_bpm, motion=motion)
         self.n, self.seed, self.fps, self.live = int(frames), int(seed), float(fps), bool(live)
+        clip_bytes = self.cfg.n_frames * self.cfg.width * self.cfg.height * 3
+        if clip_bytes > MAX_CLIP_BYTES:  # one loop is rendered into memory
+            raise ConfigError(f"a synth: source holds its clip in memory: {self.cfg.n_frames} frames of "
+                              f"{self.cfg.width}x{self.cfg.height} are {clip_bytes / 2**20:.0f} MiB, more than "
+                              f"{MAX_CLIP_BYTES // 2**20} MiB; use a shorter duration or smaller frames")
         self.name = f"synth({hr_bpm:g} bpm, {width}x{height})"
         self._clip: Optional[List[np.ndarray]] = None
 

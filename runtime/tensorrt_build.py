@@ -1,7 +1,7 @@
 """Build TensorRT engines from exported ONNX files, on TensorRT 10.x and 11.x.
 
 Building lives here, in the runtime stage; loading a built engine (and refusing a stale or
-foreign one) stays in the core, :mod:`edge_rppg.engines.tensorrt_engine`.
+foreign one) stays in the core, :mod:`edge_rppg.pulse.engines.tensorrt_engine`.
 
 The two majors build differently:
 
@@ -35,17 +35,17 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
-from edge_rppg.engines.tensorrt_engine import (ENGINE_FORMAT, ENGINE_FORMAT_VERSION, PRECISIONS, cache_key,
+from edge_rppg.pulse.engines.tensorrt_engine import (ENGINE_FORMAT, ENGINE_FORMAT_VERSION, PRECISIONS, cache_key,
                                                cached_engine_path, check_sidecar, default_cache_dir, environment,
                                                require_tensorrt, sidecar_path)
 from edge_rppg.errors import EdgeRPPGError, ModelFileError
 from edge_rppg.extras import require
 from edge_rppg.hashing import file_sha256
 from edge_rppg.model_file import META
-from edge_rppg.mstmap import input_norm_of
+from edge_rppg.skin.mstmap import input_norm_of
 
 __all__ = ["BuildPlan", "plan_build", "weakly_typed_available", "legacy_calibrator_available", "onnx_precision",
-           "build_engine", "build_or_load", "engine_sidecar", "VERSION_GUARDED", "DENSITY_PEAK_TAG"]
+           "build_engine", "build_or_load", "tensorrt_engine", "engine_sidecar", "VERSION_GUARDED", "DENSITY_PEAK_TAG"]
 
 DENSITY_PEAK_TAG = "/density_peak/"
 
@@ -274,6 +274,21 @@ def build_or_load(onnx_path: Union[str, Path], precision: str = "fp16", cache_di
     meta = engine_sidecar(onnx_path, onnx_sha, precision, extra, blob, key, env)
     sidecar_path(out).write_text(json.dumps(meta, indent=2, sort_keys=True))
     return out
+
+
+def tensorrt_engine(onnx_path: Union[str, Path], precision: Optional[str] = None,
+                    cache_dir: Union[str, Path, None] = None, device: int = 0,
+                    calibration: Optional[np.ndarray] = None, rebuild: bool = False) -> Any:
+    """A ready :class:`~edge_rppg.pulse.engines.tensorrt_engine.TensorRTEngine` for an ONNX
+    file: built, or taken from the engine cache (:func:`build_or_load`), at ``precision``
+    (default: the graph's own precision for INT8/FP16 files, FP16 for FP32 files)."""
+    from edge_rppg.pulse.engines.tensorrt_engine import TensorRTEngine
+
+    graph_precision = onnx_precision(Path(onnx_path))
+    precision = precision or (graph_precision if graph_precision in ("int8", "fp16") else "fp16")
+    engine_path = build_or_load(onnx_path, precision, cache_dir, calibration=calibration, rebuild=rebuild,
+                                device=device)
+    return TensorRTEngine(engine_path, precision=precision, device=device)
 
 
 def engine_sidecar(onnx_path: Path, onnx_sha: str, precision: str, extra: str, blob: bytes, key: str,

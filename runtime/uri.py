@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
 from urllib.parse import parse_qsl
 
+from edge_rppg.config import Range
 from edge_rppg.errors import ConfigError, SourceError
 from edge_rppg.registry import Registry
 
@@ -25,14 +26,43 @@ def _params(query: str) -> Dict[str, str]:
     return {k.replace("-", "_"): v for k, v in parse_qsl(query, keep_blank_values=True)}
 
 
+#: Allowed values of the numeric URI parameters (``?width=640&fps=30``), checked before a source is built.
+PARAM_RANGES: Dict[str, Range] = {
+    "width": Range(16, 8192, integer=True), "height": Range(16, 8192, integer=True), "fps": Range(1.0, 1000.0),
+    "frames": Range(-1, 10**9, integer=True), "num_buffers": Range(-1, 10**9, integer=True),
+    "duration": Range(0.0, 600.0, low_open=True, unit="s"), "hr": Range(30.0, 220.0),
+    "seed": Range(0, 2**32 - 1, integer=True), "latency": Range(0, 60_000, integer=True),
+}
+
+
+def _num(p: Dict[str, str], name: str, default: Any) -> Any:
+    """URI parameter ``name`` as a number in its :data:`PARAM_RANGES` range, else ``ConfigError``
+    naming it (``?width=abc`` was a bare ``ValueError``)."""
+    if name not in p:
+        return default
+    text = p[name]
+    value: Any
+    try:
+        value = int(text)
+    except ValueError:
+        try:
+            value = float(text)
+        except ValueError:
+            value = text
+    why = PARAM_RANGES[name].problem(value)
+    if why:
+        raise ConfigError(f"source parameter {name} {why.replace(repr(value), repr(text))}")
+    return PARAM_RANGES[name].coerce(value)
+
+
 def _caps(p: Dict[str, str], raw: bool = True) -> str:
     fields = []
     if "width" in p:
-        fields.append(f"width={int(p['width'])}")
+        fields.append(f"width={_num(p, 'width', None)}")
     if "height" in p:
-        fields.append(f"height={int(p['height'])}")
+        fields.append(f"height={_num(p, 'height', None)}")
     if "fps" in p:
-        fields.append(f"framerate={int(float(p['fps']))}/1")
+        fields.append(f"framerate={int(_num(p, 'fps', None))}/1")
     return ("video/x-raw," + ",".join(fields)) if fields and raw else ""
 
 
@@ -53,19 +83,24 @@ def _choose(backend: str) -> str:
 
 def _v4l2(rest: str, p: Dict[str, str], backend: str) -> Source:
     dev = rest[2:] if rest.startswith("//") else rest
+    if not dev.strip():
+        raise ConfigError("a v4l2 source names no device; expected v4l2:///dev/video0 (or v4l2:0)")
     if dev.isdigit():
         dev = f"/dev/video{dev}"
     if _choose(backend) == "gst":
         return GstSource(_with_caps(f"v4l2src device={quote(dev)} ! decodebin", p), live=True, name=dev)
     import cv2
 
-    size = (int(p["width"]), int(p["height"])) if "width" in p and "height" in p else None
+    size = (_num(p, "width", None), _num(p, "height", None)) if "width" in p and "height" in p else None
     return CvSource(dev, live=True, api=cv2.CAP_V4L2, name=dev, size=size)
 
 
 def _csi(rest: str, p: Dict[str, str], backend: str) -> Source:
-    sensor = int(rest.strip("/") or 0)
-    w, h, fps = int(p.get("width", 1280)), int(p.get("height", 720)), int(float(p.get("fps", 30)))
+    sensor_text = rest.strip("/") or "0"
+    if not sensor_text.isdigit() or int(sensor_text) > 15:
+        raise ConfigError(f"a CSI source names sensor 0..15 (csi://0), got {sensor_text!r}")
+    sensor = int(sensor_text)
+    w, h, fps = _num(p, "width", 1280), _num(p, "height", 720), int(_num(p, "fps", 30))
     if _choose(backend) != "gst":
         raise SourceError("a Jetson CSI camera (nvarguscamerasrc) needs the GStreamer backend")
     launch = (f"nvarguscamerasrc sensor-id={sensor} ! video/x-raw(memory:NVMM),width={w},height={h},"
@@ -75,7 +110,7 @@ def _csi(rest: str, p: Dict[str, str], backend: str) -> Source:
 
 def _rtsp(uri: str, p: Dict[str, str], backend: str) -> Source:
     if _choose(backend) == "gst":
-        latency = int(p.get("latency", 200))
+        latency = _num(p, "latency", 200)
         return GstSource(f"rtspsrc location={quote(uri)} latency={latency} ! decodebin", live=True, name=uri)
     return CvSource(uri, live=True, name=uri)
 
@@ -88,8 +123,8 @@ def _gst_launch(rest: str, p: Dict[str, str], backend: str) -> Source:
 
 
 def _test(rest: str, p: Dict[str, str], backend: str) -> Source:
-    frames = int(p.get("frames", p.get("num_buffers", 300)))
-    w, h, fps = int(p.get("width", 640)), int(p.get("height", 480)), float(p.get("fps", 30))
+    frames = _num(p, "frames", _num(p, "num_buffers", 300))
+    w, h, fps = _num(p, "width", 640), _num(p, "height", 480), float(_num(p, "fps", 30))
     live = p.get("live", "false").lower() in ("1", "true", "yes")
     if backend != "opencv" and gst_available() is None:
         pattern = p.get("pattern", "ball")
@@ -100,9 +135,9 @@ def _test(rest: str, p: Dict[str, str], backend: str) -> Source:
 
 
 def _synth(rest: str, p: Dict[str, str], backend: str) -> Source:
-    return SynthSource(frames=int(p.get("frames", -1)), duration_s=float(p.get("duration", 6.0)),
-                       width=int(p.get("width", 640)), height=int(p.get("height", 480)),
-                       fps=float(p.get("fps", 30)), hr_bpm=float(p.get("hr", 72.0)), seed=int(p.get("seed", 0)),
+    return SynthSource(frames=_num(p, "frames", -1), duration_s=float(_num(p, "duration", 6.0)),
+                       width=_num(p, "width", 640), height=_num(p, "height", 480),
+                       fps=float(_num(p, "fps", 30)), hr_bpm=float(_num(p, "hr", 72.0)), seed=_num(p, "seed", 0),
                        motion=p.get("motion", "still"),
                        live=p.get("live", "false").lower() in ("1", "true", "yes"))
 
@@ -110,6 +145,9 @@ def _synth(rest: str, p: Dict[str, str], backend: str) -> Source:
 def _file(path: str, p: Dict[str, str], backend: str) -> Source:
     if not Path(path).exists():
         raise SourceError(f"video file not found: {path}")
+    if Path(path).is_dir():
+        raise SourceError(f"{path} is a folder; run reads a video file, a camera or a stream "
+                          f"(a folder of frames: edge-rppg estimate FOLDER --fps N)")
     cv = CvSource(path, live=False, name=Path(path).name)
     if _choose(backend) == "opencv":
         return cv
@@ -177,11 +215,16 @@ def open_source(uri: Any, backend: str = "auto", *, reconnect: bool = False, max
     as is, an iterable becomes an :class:`IterSource`. ``reconnect`` wraps it in a
     :class:`ReconnectingSource` (each re-made source gets ``fps`` too). ``fps``: the frame
     rate to time frames by instead of the source's own (``--fps``). Unknown schemes raise ``KeyError`` naming the known ones;
-    a missing file raises ``SourceError``."""
+    an empty ``uri`` raises ``ConfigError``; a missing file or a folder raises ``SourceError``. A
+    camera or stream that does not open is not an error here: its source ends at once with
+    ``failed`` and the reason (:meth:`Pipeline.run` then reports ``opened=False``)."""
     if isinstance(uri, Source):
         return uri
     if not isinstance(uri, (str, os.PathLike)):
         return IterSource(uri)
+    if not os.fspath(uri).strip():
+        raise ConfigError("the source is empty; expected v4l2:///dev/video0, csi://0, rtsp://..., gst:<launch>, "
+                          "test:, synth:, a video file or a camera index")
     scheme, rest, params = _parse(os.fspath(uri))
 
     def build() -> Source:

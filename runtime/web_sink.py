@@ -61,7 +61,7 @@ def overlay(frame_rgb: np.ndarray, result: Any) -> np.ndarray:
     :func:`~edge_rppg.runtime.sinks.annotate` (no antialiasing, no pulse trace: the page plots it)."""
     import cv2
 
-    from edge_rppg.roi import roi_polygons
+    from edge_rppg.skin.roi import roi_polygons
 
     img = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR)
     color = GOOD if result.valid else WEAK

@@ -1,14 +1,48 @@
 """Shared fixtures: synthetic face videos with exact ground truth (made once per
-session), and the path to the real contact-PPG recordings in ../shared."""
+session), the path to the real contact-PPG recordings in ../shared, and the
+Hypothesis profiles of the property tests.
+
+Hypothesis profiles (every property test uses the one loaded here, so none sets its own
+``max_examples``; a test that needs a per-example time limit says ``@settings(deadline=...)``):
+
+- ``ci`` (default): deterministic (``derandomize=True``: the examples are a function of the
+  test, the same on every run and machine), :data:`CI_EXAMPLES` examples per test, a
+  generous per-example deadline, no example database written into the clone;
+- ``long``: :data:`LONG_EXAMPLES` random examples per test, for a soak before a release.
+
+Select with ``EDGE_RPPG_HYPOTHESIS_PROFILE=long`` or Hypothesis's own pytest flag
+``--hypothesis-profile=long`` (the flag wins).
+"""
 from __future__ import annotations
 
 import json
+import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Dict
 
 import pytest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+#: Examples per property test in CI (bounded: the whole suite must stay under ~15 minutes).
+CI_EXAMPLES = 60
+#: Examples per property test in the ``long`` profile.
+LONG_EXAMPLES = 2000
+#: Environment variable that picks the profile when the pytest flag is absent.
+PROFILE_ENV = "EDGE_RPPG_HYPOTHESIS_PROFILE"
+
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # the [dev] extra brings it; without it the property tests skip (importorskip)
+    settings = None  # type: ignore[assignment]
+else:
+    settings.register_profile("ci", derandomize=True, max_examples=CI_EXAMPLES, deadline=timedelta(seconds=5),
+                              database=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+    settings.register_profile("long", derandomize=False, max_examples=LONG_EXAMPLES,
+                              deadline=timedelta(seconds=30), database=None, print_blob=True,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile(os.environ.get(PROFILE_ENV, "ci"))
 
 
 @pytest.fixture(scope="session")

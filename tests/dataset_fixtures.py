@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from edge_rppg.synth.video_gen import VideoSynthConfig, physiology, synth_video
-from edge_rppg.video import open_video
+from edge_rppg.frames.video import open_video
 
 #: Small, fast clip settings shared by the fixtures.
 BASE = VideoSynthConfig(duration_s=6.0, fps=30.0, width=320, height=240, motion="still", hrv=0.02)

@@ -6,7 +6,7 @@ from typing import List
 
 import numpy as np
 
-from edge_rppg.landmarks import Face
+from edge_rppg.face.types import Face
 
 
 class FakeLandmarker:

@@ -18,9 +18,10 @@ import pytest
 from edge_rppg import EdgeRPPG
 from edge_rppg.api import BaseOptions, EdgeRPPGOptions, VitalsResult
 from edge_rppg.errors import ConfigError, EdgeRPPGError, FrameFormatError, UnknownNameError
-from edge_rppg.landmarks import Face, MediaPipeLandmarker
+from edge_rppg.face.types import Face
+from edge_rppg.face.mediapipe_landmarker import MediaPipeLandmarker
 from edge_rppg.synth.video_gen import VideoSynthConfig, synth_video
-from edge_rppg.video import open_video
+from edge_rppg.frames.video import open_video
 from fake_landmarkers import FakeLandmarker
 
 FPS = 30.0
@@ -84,7 +85,8 @@ def _valid_hrs(results: List[VitalsResult]) -> List[float]:
 def test_stream_hr_matches_truth_and_estimate(clip: dict) -> None:
     """Real MediaPipe + POS: None until the 300-sample window fills, then an HR every
     second within 3 bpm of the truth and within 1 bpm of ``estimate`` on the same file."""
-    from edge_rppg.estimation import EstimateConfig, estimate
+    from edge_rppg.processor.options import EstimateConfig
+    from edge_rppg.processor.estimation import estimate
 
     with EdgeRPPG("pos", roi_backend="cpu") as rppg:
         results = _run(rppg, clip["frames"])
@@ -209,8 +211,7 @@ def test_long_face_loss_resets_window(clip: dict) -> None:
 
 
 def test_frame_gap_bridged_or_reset(clip: dict) -> None:
-    """Frames missing from the stream (a jump in the timestamps): 0.3 s is bridged, 1 s resets
-    with reason frame_gap."""
+    """A jump in the timestamps: 0.3 s is bridged, 1 s resets with reason frame_gap."""
     frames = clip["frames"][:200]
     times = [i / FPS for i in range(200)]
     short = [t + (0.3 if t >= 3.0 else 0.0) for t in times]
@@ -220,6 +221,37 @@ def test_frame_gap_bridged_or_reset(clip: dict) -> None:
             results = _run(rppg, frames, ts)
         reasons = [r.reset_reason for r in results if r.window_reset]
         assert reasons == ([] if expect is None else [expect])
+
+
+def test_clock_glitches_never_give_a_valid_reading_across_them(clip: dict) -> None:
+    """Every frame present, but the clock glitches: a step back of 0.5 s every 50 frames
+    restarts the stream each time (no valid reading: each segment is shorter than a window),
+    and one forward jump of 0.3 s makes the readings whose window spans it invalid
+    (``timestamp_jump``), while the same gap explained by frames the caller dropped is
+    bridged and its readings stay valid and right."""
+    frames = clip["frames"]
+    n = len(frames)
+    steps_back = [i / FPS - 0.5 * (i // 50) for i in range(n)]
+    lm = ScriptedLandmarker([clip["face"]])
+    with EdgeRPPG("pos", landmarker=lm, roi_backend="cpu") as rppg:
+        results = _run(rppg, frames, steps_back)
+    assert not any(r.valid for r in results)
+    assert sum(r.reset_reason == "timestamp_backwards" for r in results) == (n - 1) // 50
+
+    jump_at = 150
+    jumped = [i / FPS + (0.3 if i >= jump_at else 0.0) for i in range(n)]
+    with EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu") as rppg:
+        results = _run(rppg, frames, jumped)
+    updates = [r for r in results if r.hr_updated]
+    assert updates and all(not r.valid and r.invalid_reason == "timestamp_jump" for r in updates)
+
+    kept = [i for i in range(n) if not jump_at <= i < jump_at + 9]          # 9 frames (0.3 s) really dropped
+    with EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu") as rppg:
+        out = [rppg.process(frames[i], timestamp=i / FPS, dropped_before=9 if i == jump_at + 9 else 0)
+               for i in kept]
+    hrs = _valid_hrs(out)
+    assert hrs and all(abs(h - clip["gt"]["hr_bpm"]) < 3.0 for h in hrs)
+    assert not any(r.invalid_reason == "timestamp_jump" for r in out)
 
 
 # --------------------------------------------------------------------------- timestamps
@@ -233,7 +265,10 @@ def test_irregular_timestamps_are_resampled_to_model_rate(clip: dict) -> None:
     gaps = np.diff(times)
     assert gaps.max() > 1.5 / FPS and gaps.min() < 1.5 / FPS  # really irregular
     with EdgeRPPG("pos", landmarker=ScriptedLandmarker([clip["face"]]), roi_backend="cpu") as rppg:
-        results = _run(rppg, frames, times)
+        # the frames left out are dropped frames, and the caller says so (else a long run of them
+        # would look like a clock that jumped)
+        results = [rppg.process(f, timestamp=t, dropped_before=int(round((t - prev) * FPS)) - 1)
+                   for f, t, prev in zip(frames, times, [times[0] - 1 / FPS] + times[:-1])]
     first = next(r for r in results if r.hr_bpm is not None)
     assert 299 / FPS - 1e-6 <= first.timestamp < 299 / FPS + 3 / FPS
     assert not any(r.window_reset for r in results)
@@ -289,9 +324,9 @@ def test_reset_close_and_context_manager(clip: dict) -> None:
 
 
 def test_options_roundtrip_and_validation(tmp_path: Path, clip: dict) -> None:
-    from edge_rppg.landmarks import LandmarkerOptions
+    from edge_rppg.face.options import LandmarkerOptions
 
-    opts = EdgeRPPGOptions(base_options=BaseOptions(model="chrom"), window=240, hop_s=0.5, color_order="BGR",
+    opts = EdgeRPPGOptions(base_options=BaseOptions(model="chrom"), window=240, engine_hop_s=0.5, color_order="BGR",
                            landmarks=LandmarkerOptions(max_num_faces=1))
     assert opts.color_order == "bgr"
     path = opts.save(tmp_path / "opts.json")
@@ -299,7 +334,7 @@ def test_options_roundtrip_and_validation(tmp_path: Path, clip: dict) -> None:
     assert back == opts and isinstance(back.landmarks, LandmarkerOptions)
     with EdgeRPPG.create_from_options(back, landmarker=ScriptedLandmarker([clip["face"]])) as rppg:
         assert rppg.window == 240 and rppg.engine.info.name == "chrom"
-    for bad in ({"color_order": "yuv"}, {"hop_s": 0}, {"bridge_s": -1},
+    for bad in ({"color_order": "yuv"}, {"engine_hop_s": 0}, {"bridge_s": -1},
                 {"landmarks": LandmarkerOptions(max_num_faces=0)}, {"window": 1}):
         with pytest.raises(ConfigError):   # both an EdgeRPPGError and a ValueError
             EdgeRPPGOptions(**bad)
@@ -330,8 +365,9 @@ def test_delegate_picks_the_onnx_execution_provider(tmp_path: Path, clip: dict) 
 def test_video_mode_entry_point_equals_estimate(clip: dict) -> None:
     """``running_mode="video"``: ``process_video`` is its entry point and gives what
     ``estimate`` gives; ``process`` belongs to the other mode."""
-    from edge_rppg.estimation import EstimateConfig, estimate
-    from edge_rppg.landmarks import LandmarkerOptions
+    from edge_rppg.processor.options import EstimateConfig
+    from edge_rppg.processor.estimation import estimate
+    from edge_rppg.face.options import LandmarkerOptions
 
     opts = EdgeRPPGOptions(base_options=BaseOptions("pos"), running_mode="video", face_select="first",
                            landmarks=LandmarkerOptions(), roi_backend="cpu")
@@ -346,13 +382,13 @@ def test_video_mode_entry_point_equals_estimate(clip: dict) -> None:
 def test_video_mode_second_file_starts_fresh(clip: dict) -> None:
     """A second ``process_video`` on the same instance is a new clip: it gives exactly what
     the first gave on the same file (no smoother, tracker or timing left from the first)."""
-    from edge_rppg.landmarks import LandmarkerOptions
+    from edge_rppg.face.options import LandmarkerOptions
 
     opts = EdgeRPPGOptions(base_options=BaseOptions("pos"), running_mode="video", face_select="first",
                            landmarks=LandmarkerOptions(), roi_backend="cpu")
     with EdgeRPPG(options=opts) as rppg:
         first = rppg.process_video(clip["path"])
-        timer = next(s for s in rppg.front if s.name == "landmarks").timer
+        timer = next(s for s in rppg.stages if s.name == "landmarks").timer
         before = timer.total_ms
         second = rppg.process_video(clip["path"])
         run_ms = timer.total_ms - before
@@ -436,3 +472,128 @@ def test_onnx_model_file_sets_window_T(tmp_path: Path, clip: dict) -> None:
     assert len(hrs) >= 8 and abs(np.median(hrs) - clip["gt"]["hr_bpm"]) < 4.0
     with pytest.raises(ValueError, match="T=160"):
         EdgeRPPG(str(model), window=300, landmarker=ScriptedLandmarker([clip["face"]]))
+
+
+# --------------------------------------------------------------------------- the chain's typed hand-offs
+class CountingLandmarker:
+    """The real default landmarker (the bundled ONNX face models), its ``detect`` calls counted."""
+
+    def __init__(self) -> None:
+        from edge_rppg.face.registry import create_landmarker
+
+        self.inner = create_landmarker()
+        self.calls = 0
+
+    def detect(self, frame_rgb: np.ndarray, timestamp_ms: float) -> List[Face]:
+        self.calls += 1
+        return self.inner.detect(frame_rgb, timestamp_ms)
+
+    def reset(self) -> None:
+        self.inner.reset()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __enter__(self) -> "CountingLandmarker":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def test_repeated_or_backwards_timestamps_run_neither_landmarks_nor_roi(clip: dict) -> None:
+    """The stream clock skips a frame whose timestamp is not after the last analysed one
+    before any work: the landmarker and the ROI stage are not called for it (the bug the
+    old shared packet hid), it is counted as dropped, and it says so. A clock that jumps
+    back by more than the bridge is a new stream: analysed, with its reason."""
+    frames = clip["frames"]
+    with CountingLandmarker() as lmk, EdgeRPPG("pos", landmarker=lmk, roi_backend="cpu") as rppg:
+        for i in range(20):
+            rppg.process(frames[i], timestamp=i / FPS)
+        calls, rois = lmk.calls, rppg.front.roi.timer.count
+        assert calls == 20 and rois == 20
+        repeated = rppg.process(frames[20], timestamp=19 / FPS)
+        backwards = rppg.process(frames[21], timestamp=18.5 / FPS)   # back, within the 0.5 s bridge
+        assert repeated.skipped and backwards.skipped
+        assert (lmk.calls, rppg.front.roi.timer.count) == (calls, rois)
+        assert rppg.skipped_frames == 2 and backwards.dropped_frames == 2
+        assert "landmarks" not in repeated.latency_ms and "roi" not in repeated.latency_ms
+        assert repeated.face_found and not repeated.hr_updated  # the last analysed frame's face
+        after = rppg.process(frames[22], timestamp=20 / FPS)
+        assert not after.skipped and lmk.calls == calls + 1 and rppg.front.roi.timer.count == rois + 1
+        jump = rppg.process(frames[23], timestamp=20 / FPS - 5.0)      # back by more than the bridge
+        assert not jump.skipped and jump.reset_reason == "timestamp_backwards" and lmk.calls == calls + 2
+        assert jump.to_dict()["skipped"] is False and repeated.to_dict()["skipped"] is True
+
+
+class FlakyEngine:
+    """POS, except that its ``bad``-th window comes out as NaN (an engine can fail on one input)."""
+
+    def __init__(self, bad: int) -> None:
+        from edge_rppg.pulse.engines.registry import load_engine
+
+        self.inner = load_engine("pos")
+        self.info = self.inner.info
+        self.bad, self.calls = bad, 0
+
+    def infer(self, mstmap: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        y = self.inner.infer(mstmap)
+        return np.full_like(y, np.nan) if self.calls == self.bad else y
+
+
+def test_engine_nan_reaches_the_result_as_an_invalid_window_with_its_reason(clip: dict) -> None:
+    with EdgeRPPG(FlakyEngine(bad=2), window=150, roi_backend="cpu") as rppg:
+        results = _run(rppg, clip["frames"])
+    updates = [r for r in results if r.hr_updated]
+    assert len(updates) >= 5
+    assert updates[0].invalid_reason != "engine_error"
+    failed = updates[1]
+    assert not failed.valid and failed.invalid_reason == "engine_error"
+    assert failed.to_dict()["invalid_reason"] == "engine_error" and failed.hrv is None
+    # the failed samples stay inside the 10 s analysis window for the rest of this 14 s clip
+    assert all(not r.valid and r.invalid_reason == "engine_error" for r in updates[1:])
+
+
+def test_a_failed_window_stops_counting_once_it_leaves_the_analysis_window() -> None:
+    """Unit level, on a clean 72 bpm pulse: invalid with ``engine_error`` while the failed
+    window's samples lie in the last ``window_s`` seconds, valid again after."""
+    from edge_rppg.face.stage import NO_FACE
+    from edge_rppg.pulse.stage import PulseWindow
+    from edge_rppg.skin.stage import SkinSample
+    from edge_rppg.vitals.stage import VitalsStage
+
+    T, fs = 150, 30.0
+    t = np.arange(40 * int(fs)) / fs
+    sig = np.sin(2 * np.pi * 1.2 * t).astype(np.float32)
+    stage = VitalsStage(model_fps=fs, hrv=False, respiration=False)
+    reasons = []
+    for k, end in enumerate(range(T, sig.size + 1, 30)):
+        ok = k != 3
+        pulse = PulseWindow(bvp=sig[end - T:end] if ok else np.zeros(T, np.float32), valid=np.full(T, ok), end=end,
+                            error=None if ok else "engine returned non-finite samples")
+        v = stage(end / fs, NO_FACE, SkinSample(light=np.full(3, np.nan)), pulse).vitals
+        reasons.append((end, v.valid, v.invalid_reason, v.hr_bpm))
+    failed_end = 150 + 3 * 30
+    for end, valid, reason, hr in reasons:
+        if failed_end <= end < failed_end + 300:
+            assert not valid and reason == "engine_error", (end, reason)
+        elif end >= failed_end + 300:
+            assert valid and reason is None and abs(hr - 72.0) < 1.0, (end, reason, hr)
+
+
+def test_a_frame_of_another_size_starts_a_new_segment(clip: dict) -> None:
+    """A camera that renegotiates its resolution mid-stream: each size change restarts the
+    stream with the reason ``frame_size`` (no tracked landmark carries over to another
+    geometry), and the stream goes on with the face found — nothing raises."""
+    import cv2
+
+    frames = clip["frames"]
+    with EdgeRPPG("pos", roi_backend="cpu") as rppg:       # the real default landmarker and its tracker
+        for i in range(30):
+            rppg.process(frames[i], timestamp=i / FPS)
+        big = rppg.process(cv2.resize(frames[30], (1280, 960)), timestamp=30 / FPS)
+        back = [rppg.process(frames[i], timestamp=i / FPS) for i in range(31, 45)]
+    assert big.reset_reason == "frame_size" and big.face_found
+    assert back[0].reset_reason == "frame_size"
+    assert all(r.reset_reason is None for r in back[1:]) and back[-1].face_found

@@ -16,7 +16,7 @@ from edge_rppg.calibration.dataset import (HR_BANDS, CalibrationConfig, Calibrat
 from edge_rppg.calibration.quantize import QuantizeConfig, embedding_nodes, inspect_qdq, prototype_update_nodes, quantize_int8
 from edge_rppg.calibration.report import int8_report
 from edge_rppg.errors import ModelFileError
-from edge_rppg.models import ClusterPhys, ClusterPhysConfig
+from edge_rppg.pulse.models import ClusterPhys, ClusterPhysConfig
 from edge_rppg.export.onnx_export import META, export_onnx, read_metadata
 
 TINY = dict(T=160, dim=8, heads=1, mlp_ratio=2.0, stages=2, prototypes=(8, 4), em_iters=1, dropout=0.0, seed=0)

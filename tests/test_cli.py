@@ -70,7 +70,7 @@ def test_zero_frame_video(tmp_path):
 
 
 def test_no_face(tmp_path):
-    from edge_rppg.video import write_video
+    from edge_rppg.frames.video import write_video
 
     rng = np.random.default_rng(0)
     frames = [np.full((240, 320, 3), 128, np.uint8) + rng.integers(0, 3, (240, 320, 3), dtype=np.uint8)
@@ -81,7 +81,7 @@ def test_no_face(tmp_path):
 
 
 def test_clip_shorter_than_window(synth_videos, tmp_path):
-    from edge_rppg.video import open_video, write_video
+    from edge_rppg.frames.video import open_video, write_video
 
     with open_video(synth_videos["still"]) as r:
         frames = [f for _, f in zip(range(90), r)]
@@ -130,7 +130,7 @@ def test_help_lists_commands():
 
 
 def test_default_engine_is_the_shipped_cluster_phys_model(synth_videos):
-    from edge_rppg.engines.registry import DEFAULT_MODEL, default_engine_spec
+    from edge_rppg.pulse.engines.registry import DEFAULT_MODEL, default_engine_spec
 
     assert DEFAULT_MODEL.is_file(), "the shipped ONNX model is missing from edge_rppg/assets"
     assert default_engine_spec() == str(DEFAULT_MODEL)

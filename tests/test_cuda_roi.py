@@ -1,5 +1,5 @@
 """Tests of the CUDA ROI-averaging kernel (``edge_rppg.runtime.cuda_roi``) and of the core's
-ROI-backend registry (``edge_rppg.roi_backends``) it registers into.
+ROI-backend registry (``edge_rppg.skin.roi_backends``) it registers into.
 
 The CPU path and the backend selection are tested everywhere. The kernel tests need a
 CUDA GPU with CuPy or PyCUDA and are skipped with the reason otherwise; where they run,
@@ -11,13 +11,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge_rppg.mstmap import combine_roi_sums
-from edge_rppg.roi import roi_sums
-from edge_rppg.runtime.cuda_roi import (CUDA_SOURCE, CpuRoiSummer, available_backends, make_roi_summer, roi_mstmap_row,
+from edge_rppg.skin.mstmap import combine_roi_sums
+from edge_rppg.skin.roi import roi_sums
+from edge_rppg.runtime.cuda_roi import (CUDA_SOURCE, CpuRoiSummer, available_backends, make_roi_summer,
                               unavailable_reasons)
 
 GPU_BACKENDS = [b for b in available_backends() if b != "cpu"]
 GPU_WHY = "; ".join(f"{k}: {v}" for k, v in unavailable_reasons().items()) or "no GPU backend"
+
+
+def _row(summer, frame, labels, offset):
+    """The [63, 6] MSTmap row of one frame through ``summer`` (the maths of the roi stage)."""
+    return combine_roi_sums(*summer.sums(frame, labels, offset))
 
 
 def _scene(h: int, w: int, seed: int = 0) -> tuple:
@@ -38,7 +43,7 @@ def test_cpu_summer_on_crop_equals_full_frame() -> None:
     s, c = CpuRoiSummer().sums(frame, labels[y0:y1, x0:x1], (x0, y0))
     np.testing.assert_array_equal(s, full_s)
     np.testing.assert_array_equal(c, full_c)
-    row = roi_mstmap_row(CpuRoiSummer(), frame, labels[y0:y1, x0:x1], (x0, y0))
+    row = _row(CpuRoiSummer(), frame, labels[y0:y1, x0:x1], (x0, y0))
     np.testing.assert_allclose(row, combine_roi_sums(full_s, full_c), rtol=1e-6)
     with pytest.raises(ValueError, match="does not fit"):
         CpuRoiSummer().sums(frame, labels[y0:y1, x0:x1], (x1, y1))
@@ -76,7 +81,7 @@ def test_kernel_equals_cpu(backend: str, size: tuple) -> None:
     s, c = summer.sums(frame, labels[y0:y1, x0:x1], (x0, y0))
     np.testing.assert_array_equal(c, cpu_c)
     np.testing.assert_allclose(s, cpu_s, rtol=1e-12)  # exact integer sums
-    row_gpu = roi_mstmap_row(summer, frame, labels[y0:y1, x0:x1], (x0, y0))
+    row_gpu = _row(summer, frame, labels[y0:y1, x0:x1], (x0, y0))
     row_cpu = combine_roi_sums(cpu_s, cpu_c)
     np.testing.assert_allclose(row_gpu, row_cpu, rtol=1e-4)
     # full-frame labels give the same answer
@@ -108,10 +113,10 @@ def test_cupy_device_frame_and_device_row() -> None:
 
 
 def test_roi_stage_uses_requested_backend() -> None:
-    from edge_rppg.frame_stages import RoiAverageStage
+    from edge_rppg.skin.stage import RoiStage
 
-    assert RoiAverageStage("cpu").backend == "cpu"
-    assert RoiAverageStage("auto").backend == available_backends()[0]
+    assert RoiStage("cpu").backend == "cpu"
+    assert RoiStage("auto").backend == available_backends()[0]
 
 
 # In a fresh interpreter: the core (API, processor, stages, ROI backends) imports nothing from
@@ -119,8 +124,8 @@ def test_roi_stage_uses_requested_backend() -> None:
 # registered lazily (the same for EdgeRPPG and `edge-rppg run`) the first time a list is needed.
 LAYERING_CHECK = r"""
 import sys
-import edge_rppg.api, edge_rppg.processor, edge_rppg.stages
-from edge_rppg.roi_backends import ROI_BACKENDS, auto_order, available_backends, make_roi_summer
+import edge_rppg.api, edge_rppg.processor.stream, edge_rppg.skin.stage
+from edge_rppg.skin.roi_backends import ROI_BACKENDS, auto_order, available_backends, make_roi_summer
 from edge_rppg.errors import EdgeRPPGError
 leaked = sorted(m for m in sys.modules if m == "edge_rppg.runtime" or m.startswith("edge_rppg.runtime."))
 assert not leaked, leaked
@@ -128,8 +133,8 @@ import edge_rppg.runtime.cuda_roi
 assert ROI_BACKENDS.names() == ["cpu"], ROI_BACKENDS.names()
 assert edge_rppg.runtime.cuda_roi.BACKENDS is ROI_BACKENDS
 assert auto_order() == ("cupy", "pycuda", "cpu"), auto_order()
-from edge_rppg.frame_stages import RoiAverageStage
-assert RoiAverageStage("auto").backend == available_backends()[0]
+from edge_rppg.skin.stage import RoiStage
+assert RoiStage("auto").backend == available_backends()[0]
 if available_backends() == ["cpu"]:
     try:
         make_roi_summer("cupy")
@@ -234,7 +239,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory):
     assert res.returncode == 0, res.stderr  # the kernel source must compile as C++ too
 
     def run(frame: np.ndarray, labels: np.ndarray, offset: tuple, grid: int, block: int) -> tuple:
-        from edge_rppg.mstmap import SUBSET_MATRIX, YUV_MATRIX, YUV_OFFSET
+        from edge_rppg.skin.mstmap import SUBSET_MATRIX, YUV_MATRIX, YUV_OFFSET
 
         H, W = frame.shape[:2]
         h, w = labels.shape

@@ -13,8 +13,8 @@ import pytest
 from dataset_fixtures import MAKERS, make_mmse, make_pure
 from edge_rppg.datasets import DATASETS, DatasetReader, MMSEReader, PUREReader, UBFCReader, VIPLReader
 from edge_rppg.datasets import cache as mcache
-from edge_rppg.dsp.filters import bandpass
-from edge_rppg.dsp.hr import hr_from_psd
+from edge_rppg.vitals.dsp.filters import bandpass
+from edge_rppg.vitals.dsp.hr import hr_from_psd
 from edge_rppg.errors import DatasetError
 
 NAMES = ["ubfc", "pure", "vipl", "mmse"]

@@ -11,12 +11,12 @@ from typing import Dict
 import numpy as np
 import pytest
 
-from edge_rppg.dsp import SignalConfig
-from edge_rppg.dsp.filters import bandpass, detrend
-from edge_rppg.dsp.hr import HRReading, WindowHR, hr_from_psd, psd, video_hr, windowed_hr
-from edge_rppg.dsp.hrv import hrv_from_beats
-from edge_rppg.dsp.peaks import detect_beats, hr_from_beats, ibi_ms, plausible_ibi_mask
-from edge_rppg.dsp.respiration import respiration_rate_hz
+from edge_rppg.vitals.dsp import SignalConfig
+from edge_rppg.vitals.dsp.filters import bandpass, detrend
+from edge_rppg.vitals.dsp.hr import HRReading, WindowHR, hr_from_psd, psd, video_hr, windowed_hr
+from edge_rppg.vitals.dsp.hrv import hrv_from_beats
+from edge_rppg.vitals.dsp.peaks import detect_beats, hr_from_beats, ibi_ms, plausible_ibi_mask
+from edge_rppg.vitals.dsp.respiration import respiration_rate_hz
 from edge_rppg.errors import ClipTooShortError, ShapeError
 from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
 
@@ -215,7 +215,7 @@ def test_windowed_hr_valid_mask_and_short_gaps() -> None:
     assert not by_start[10].valid and math.isnan(by_start[10].hr_bpm)
     assert by_start[20].valid and abs(by_start[20].hr_bpm - 95.0) < 0.5  # holds the 3-frame gap
     # an explicit, stricter threshold invalidates the gap window too
-    strict = windowed_hr(x, FS, valid_mask=mask, min_valid_fraction=1.0)
+    strict = windowed_hr(x, FS, valid_mask=mask, min_coverage=1.0)
     assert not {round(w.t_start): w for w in strict}[20].valid
     with pytest.raises(ShapeError):
         windowed_hr(x, FS, valid_mask=mask[:-1])

@@ -12,16 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_rppg.engines.onnx_engine import OnnxRuntimeEngine, resolve_providers
-from edge_rppg.engines.registry import load_engine
-from edge_rppg.engines.tensorrt_engine import (ENGINE_FORMAT, ENGINE_FORMAT_VERSION, cache_key, check_sidecar,
+from edge_rppg.pulse.engines.onnx_engine import OnnxRuntimeEngine, resolve_providers
+from edge_rppg.pulse.engines.registry import load_engine
+from edge_rppg.pulse.engines.tensorrt_engine import (ENGINE_FORMAT, ENGINE_FORMAT_VERSION, cache_key, check_sidecar,
                                                sidecar_path)
-from edge_rppg.engines.torch_engine import TorchEngine
-from edge_rppg.engines.windowing import infer_clip
+from edge_rppg.pulse.engines.torch_engine import TorchEngine
+from edge_rppg.pulse.windows import infer_clip
 from edge_rppg.errors import EdgeRPPGError, ModelFileError, ShapeError
-from edge_rppg.models import ClusterPhys, ClusterPhysConfig
-from edge_rppg.models.checkpoint import save_checkpoint
-from edge_rppg.mstmap import input_norm_of, normalize_window
+from edge_rppg.pulse.models import ClusterPhys, ClusterPhysConfig
+from edge_rppg.pulse.models.checkpoint import save_checkpoint
+from edge_rppg.skin.mstmap import input_norm_of, normalize_window
 from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
 from edge_rppg.export.onnx_export import export_onnx
 
@@ -80,8 +80,8 @@ def test_onnx_engine_over_a_long_clip(files: dict) -> None:
 def test_clip_windows_on_several_threads_give_the_same_pulse(files: dict) -> None:
     """A concurrent engine's windows spread over threads stitch to the very same pulse as one
     thread, in window order; engines that do not say they are thread-safe stay on one."""
-    from edge_rppg.engines.classic import ClassicEngine
-    from edge_rppg.vitals import clip_workers
+    from edge_rppg.pulse.engines.classic import ClassicEngine
+    from edge_rppg.pulse.windows import clip_workers
 
     eng = OnnxRuntimeEngine(files["onnx"])
     assert eng.info.concurrent and not ClassicEngine("pos").info.concurrent
@@ -251,7 +251,6 @@ trt_only = pytest.mark.skipif(not _gpu_ready(), reason="needs TensorRT 10/11 + p
 @pytest.mark.parametrize("precision", ["fp16", "int8"])
 def test_tensorrt_engine_builds_caches_and_runs(files: dict, window: np.ndarray, tmp_path: Path,
                                                 precision: str) -> None:
-    from edge_rppg.engines.tensorrt_engine import TensorRTEngine
     from edge_rppg.runtime.tensorrt_build import build_or_load
 
     import tensorrt as trt
@@ -270,7 +269,9 @@ def test_tensorrt_engine_builds_caches_and_runs(files: dict, window: np.ndarray,
         cs = build_calibration_set(CalibrationConfig(n_samples=8, T=160), cache_dir=tmp_path)
         src = tmp_path / "tiny.int8.onnx"
         quantize_int8(files["onnx"], src, cs.normalised())
-    eng = TensorRTEngine(src, precision=precision, cache_dir=tmp_path / "engines")
+    from edge_rppg.runtime.tensorrt_build import tensorrt_engine
+
+    eng = tensorrt_engine(src, precision=precision, cache_dir=tmp_path / "engines")
     assert eng.info.T == 160 and eng.info.precision == precision
     ref = OnnxRuntimeEngine(files["onnx"]).infer(window)
     out = eng.infer(window)

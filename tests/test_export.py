@@ -14,10 +14,10 @@ import onnx
 import pytest
 import torch
 
-from edge_rppg.errors import ModelFileError
-from edge_rppg.models import ClusterPhys, ClusterPhysConfig
-from edge_rppg.models.checkpoint import save_checkpoint
-from edge_rppg.models.fpc import dpc_knn_init, pairwise_distance
+from edge_rppg.errors import ConfigError, ModelFileError
+from edge_rppg.pulse.models import ClusterPhys, ClusterPhysConfig
+from edge_rppg.pulse.models.checkpoint import save_checkpoint
+from edge_rppg.pulse.models.fpc import dpc_knn_init, pairwise_distance
 from edge_rppg.export.equivalence import EquivalenceConfig, run_equivalence
 from edge_rppg.export.export_friendly import (DensityPeakSelect, FORBIDDEN_OPS, audit_onnx, is_export_friendly,
                                     make_export_friendly)
@@ -137,7 +137,7 @@ def test_export_at_another_T(model: ClusterPhys, tmp_path: Path) -> None:
 
 
 def test_export_rejects_low_opset(model: ClusterPhys, tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="opset must be >= 17"):
+    with pytest.raises(ConfigError, match=r"opset must be an integer in \[17, 20\], got 13"):
         export_onnx(model, tmp_path / "x.onnx", opset=13)
 
 
@@ -268,7 +268,7 @@ def test_shipped_onnx_reproduces_the_shipped_checkpoint() -> None:
     """The acceptance proof on the model users actually get: the bundled ONNX file is the
     export of the bundled checkpoint (same weight hash) and ONNX Runtime reproduces it on
     100 random + 100 synthetic clips within 1e-4 with identical HR."""
-    from edge_rppg.models.checkpoint import load_checkpoint
+    from edge_rppg.pulse.models.checkpoint import load_checkpoint
 
     model, _ = load_checkpoint(ASSETS / "cluster_phys_default.pt")
     assert model.config.assign_temperature > 0

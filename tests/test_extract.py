@@ -10,9 +10,11 @@ import pytest
 import skimage.data
 
 from edge_rppg.errors import FrameFormatError, NoFaceError, VideoReadError
-from edge_rppg.extract import Extraction, extract_mstmap
-from edge_rppg.landmarks import Face, LandmarkerOptions, MediaPipeLandmarker
-from edge_rppg.video import write_video
+from edge_rppg.processor.extract import Extraction, extract_mstmap
+from edge_rppg.face.types import Face
+from edge_rppg.face.options import LandmarkerOptions
+from edge_rppg.face.mediapipe_landmarker import MediaPipeLandmarker
+from edge_rppg.frames.video import write_video
 from fake_landmarkers import FakeLandmarker
 
 FPS = 30.0

@@ -1,4 +1,4 @@
-"""The bundled ONNX face models (edge_rppg.face_models) and the default "onnx" landmarker:
+"""The bundled ONNX face models (edge_rppg.face.nets) and the default "onnx" landmarker:
 agreement with mediapipe's own FaceMesh, the crop geometry, the detector's decoding, errors."""
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ import pytest
 import skimage.data
 
 from edge_rppg.errors import ConfigError, ModelFileError
-from edge_rppg.face_models import (DETECTOR_FILE, FACE_MODEL_DIR, MESH_FILE, FaceDetectorNet, FaceMeshNet, FaceRect,
+from edge_rppg.face.nets import (DETECTOR_FILE, FACE_MODEL_DIR, MESH_FILE, FaceDetectorNet, FaceMeshNet, FaceRect,
                                    rect_from_points, ssd_anchors, weighted_nms)
-from edge_rppg.landmarks import DEFAULT_LANDMARKER, LANDMARKERS, LandmarkerOptions
+from edge_rppg.face.registry import DEFAULT_LANDMARKER, LANDMARKERS
+from edge_rppg.face.options import LandmarkerOptions
 
 HAS_MEDIAPIPE = importlib.util.find_spec("mediapipe") is not None
 

@@ -1,4 +1,4 @@
-"""Landmark schedule: Lucas–Kanade mesh tracking between FaceMesh runs (edge_rppg.face_tracking)
+"""Landmark schedule: Lucas–Kanade mesh tracking between FaceMesh runs (edge_rppg.face.tracking)
 and its use inside both landmarkers, the ONNX default and the mediapipe reference
 (LandmarkerOptions.mesh_rate_hz and track_* fields)."""
 from __future__ import annotations
@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 import skimage.data
 
-from edge_rppg.face_tracking import STABLE_POINTS, MeshTracker, TrackerSettings, similarity_apply
-from edge_rppg.landmarks import LANDMARKERS, LandmarkerOptions
+from edge_rppg.face.tracking import STABLE_POINTS, MeshTracker, TrackerSettings, similarity_apply
+from edge_rppg.face.registry import LANDMARKERS
+from edge_rppg.face.options import LandmarkerOptions
 
 BACKENDS = ["onnx", pytest.param("mediapipe", marks=pytest.mark.skipif(
     __import__("importlib").util.find_spec("mediapipe") is None, reason="mediapipe is not installed"))]
-from edge_rppg.roi import META_ROI_POLYGONS
+from edge_rppg.skin.roi import META_ROI_POLYGONS
 
 
 def _similarity(angle_deg: float, scale: float, tx: float, ty: float, centre: Tuple[float, float]) -> np.ndarray:
@@ -80,7 +81,7 @@ def test_tracker_reports_loss_when_the_face_disappears(moving_clip, first_mesh) 
 
 def test_tracker_reports_drift_when_the_fit_residual_is_large(moving_clip, first_mesh) -> None:
     frames, _ = moving_clip
-    strict = MeshTracker(TrackerSettings(max_residual_frac=1e-9))   # any residual is "drift"
+    strict = MeshTracker(TrackerSettings(track_max_residual=1e-9))   # any residual is "drift"
     strict.start(frames[0], [first_mesh])
     assert strict.track(frames[3]) is None
 
@@ -215,7 +216,7 @@ def test_schedule_options_validate_and_round_trip() -> None:
     assert opts.tracking_enabled and not LandmarkerOptions(mesh_rate_hz=0).tracking_enabled
     assert not LandmarkerOptions(static_image_mode=True).tracking_enabled
     s = opts.tracker_settings()
-    assert (s.fb_max_px, s.min_points_frac, s.max_residual_frac) == (0.8, 0.6, 0.03)
+    assert (s.track_fb_max_px, s.track_min_points, s.track_max_residual) == (0.8, 0.6, 0.03)
     with pytest.raises(ValueError, match="mesh_rate_hz"):
         LandmarkerOptions(mesh_rate_hz=-1)
     with pytest.raises(ValueError, match="track_min_points"):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from edge_rppg.mstmap import (LEGACY_INPUT_NORM, NORMALIZATIONS, POS_CHANNEL, input_norm_of, normalize_acdc,
+from edge_rppg.skin.mstmap import (LEGACY_INPUT_NORM, NORMALIZATIONS, POS_CHANNEL, input_norm_of, normalize_acdc,
                               normalize_acdc_pos, normalize_minmax, normalize_minmax_acdc, normalize_window)
 
 
@@ -64,7 +64,7 @@ def test_normalize_window_dispatch():
 
 
 def test_input_norm_of_sources():
-    from edge_rppg.models.cluster_phys import PRESETS, ClusterPhysConfig
+    from edge_rppg.pulse.models.cluster_phys import PRESETS, ClusterPhysConfig
 
     assert ClusterPhysConfig().input_norm == "acdc"
     assert input_norm_of(ClusterPhysConfig(input_norm="minmax")) == "minmax"
@@ -77,9 +77,9 @@ def test_input_norm_of_sources():
 
 
 def test_old_checkpoint_loads_as_minmax_and_engines_normalise_by_config(tmp_path):
-    from edge_rppg.engines.torch_engine import TorchEngine
-    from edge_rppg.models.checkpoint import load_checkpoint, save_checkpoint
-    from edge_rppg.models.cluster_phys import PRESETS, ClusterPhys
+    from edge_rppg.pulse.engines.torch_engine import TorchEngine
+    from edge_rppg.pulse.models.checkpoint import load_checkpoint, save_checkpoint
+    from edge_rppg.pulse.models.cluster_phys import PRESETS, ClusterPhys
 
     torch.manual_seed(0)
     model = ClusterPhys(dataclasses.replace(PRESETS["edge-small"], input_norm="acdc")).eval()
@@ -103,7 +103,7 @@ def test_old_checkpoint_loads_as_minmax_and_engines_normalise_by_config(tmp_path
 
 
 def test_pos_rows_equals_pos_on_each_row():
-    from edge_rppg.methods.pos import pos, pos_rows
+    from edge_rppg.pulse.methods.pos import pos, pos_rows
 
     rgb = 100.0 + np.random.default_rng(3).random((161, 7, 3))
     want = np.stack([pos(rgb[:, r], 30.0) for r in range(7)], axis=1)

@@ -8,8 +8,10 @@ import pytest
 import skimage.data
 
 from edge_rppg.errors import FrameFormatError
-from edge_rppg.landmarks import (LANDMARKERS, Face, Landmarker, LandmarkerOptions, LandmarkSmoother,
-                                 OneEuroFilter)
+from edge_rppg.face.registry import LANDMARKERS
+from edge_rppg.face.types import Face, Landmarker
+from edge_rppg.face.options import LandmarkerOptions
+from edge_rppg.face.smoothing import LandmarkSmoother, OneEuroFilter
 
 BACKENDS = ["onnx", pytest.param("mediapipe", marks=pytest.mark.skipif(
     __import__("importlib").util.find_spec("mediapipe") is None, reason="mediapipe is not installed"))]

@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge_rppg.dsp.filters import bandpass
-from edge_rppg.dsp.hr import hr_from_psd
-from edge_rppg.engines.base import Engine
-from edge_rppg.engines.classic import ClassicEngine
+from edge_rppg.vitals.dsp.filters import bandpass
+from edge_rppg.vitals.dsp.hr import hr_from_psd
+from edge_rppg.pulse.engines.base import Engine
+from edge_rppg.pulse.engines.classic import ClassicEngine
 from edge_rppg.errors import ShapeError
-from edge_rppg.methods import METHODS
+from edge_rppg.pulse.methods import METHODS
 from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
 
 ALL = ["green", "ica", "chrom", "pos", "lgi", "pbv", "omit"]

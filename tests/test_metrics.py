@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from edge_rppg.errors import ShapeError
-from edge_rppg.metrics import bland_altman_plot, mae, pearson, rmse, summary
+from edge_rppg.evaluation.metrics import bland_altman_plot, mae, pearson, rmse, summary
 
 
 def test_known_values() -> None:

@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from edge_rppg.errors import ModelFileError, ShapeError
-from edge_rppg.models import MODELS, PRESETS, ClusterPhys, ClusterPhysConfig, neg_pearson_loss
-from edge_rppg.models.checkpoint import FORMAT, load_checkpoint, save_checkpoint
-from edge_rppg.models.cluster_phys import prototype_schedule
-from edge_rppg.models.complexity import count_flops, count_parameters
+from edge_rppg.pulse.models import MODELS, PRESETS, ClusterPhys, ClusterPhysConfig, neg_pearson_loss
+from edge_rppg.pulse.models.checkpoint import FORMAT, load_checkpoint, save_checkpoint
+from edge_rppg.pulse.models.cluster_phys import prototype_schedule
+from edge_rppg.pulse.models.complexity import count_flops, count_parameters
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_thread():
@@ -282,7 +282,7 @@ def test_training_sanity_neg_pearson_falls() -> None:
 def test_prototypes_are_distinct_at_initialisation() -> None:
     """Regression guard: prototypes must not collapse to the frame mean at init (which
     would leave the eq. 6 nearest-prototype assignment to float rounding)."""
-    from edge_rppg.models.fpc import cosine_similarity
+    from edge_rppg.pulse.models.fpc import cosine_similarity
 
     cfg = dataclasses.replace(PRESETS["edge-small"], T=32)
     model = ClusterPhys(cfg).eval()
@@ -325,7 +325,7 @@ def test_soft_temperatures_default_and_legacy_checkpoints(tmp_path: Path) -> Non
 
 
 def test_spectral_peak_fraction_and_pulse_presence_loss() -> None:
-    from edge_rppg.models.cluster_phys import pulse_presence_loss, spectral_peak_fraction
+    from edge_rppg.pulse.models.cluster_phys import pulse_presence_loss, spectral_peak_fraction
 
     t = torch.arange(160) / 30.0
     tone = torch.sin(2 * math.pi * 1.3 * t)

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from edge_rppg.models import fpc
+from edge_rppg.pulse.models import fpc
 
 
 def _points(seed: int, n: int = 7, d: int = 3, frames: int = 1) -> torch.Tensor:

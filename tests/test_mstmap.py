@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from edge_rppg.errors import ShapeError
-from edge_rppg.mstmap import (SUBSET_MATRIX, combine_roi_sums, fill_invalid, normalize_window, resample,
+from edge_rppg.skin.mstmap import (SUBSET_MATRIX, combine_roi_sums, fill_invalid, normalize_window, resample,
                               resample_times, resample_valid, rgb_to_yuv)
 
 

@@ -126,7 +126,7 @@ def test_require_returns_the_module_or_one_line_naming_the_extra() -> None:
 
 
 @pytest.mark.parametrize("blocked,args,extra", [
-    ("torch", ["eval", "edge_rppg/assets/cluster_phys_default.pt"], "train"),
+    ("torch", ["evaluate", "--checkpoint", "edge_rppg/assets/cluster_phys_default.pt"], "train"),
     ("torch", ["export", "edge_rppg/assets/cluster_phys_default.pt", "-o", "{tmp}/m.onnx"], "export"),
     ("onnx", ["calibrate", "edge_rppg/assets/cluster_phys_default.onnx", "-o", "{tmp}/m.int8.onnx"], "export"),
     ("skimage", ["synth", "{tmp}/clip.avi", "--duration", "1"], "synth"),

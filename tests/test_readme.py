@@ -39,7 +39,7 @@ def face_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def camera_frames(path: Path) -> Iterator[Tuple[np.ndarray, float]]:
     """``(RGB frame, timestamp s)`` of a video, as a camera would deliver them."""
-    from edge_rppg.video import open_video
+    from edge_rppg.frames.video import open_video
 
     with open_video(path) as reader:
         for i, frame in enumerate(reader):

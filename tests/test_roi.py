@@ -6,15 +6,16 @@ import pytest
 import skimage.data
 
 from edge_rppg.errors import ShapeError
-from edge_rppg.mstmap import SUBSET_MATRIX, combine_roi_sums
-from edge_rppg.roi import (META_ROI_NAMES, META_ROI_POLYGONS, frame_roi_sums, rasterize_label_map, roi_box,
+from edge_rppg.skin.mstmap import SUBSET_MATRIX, combine_roi_sums
+from edge_rppg.skin.roi import (META_ROI_NAMES, META_ROI_POLYGONS, frame_roi_sums, rasterize_label_map, roi_box,
                            roi_sums, roi_sums_naive_63)
 
 
 @pytest.fixture(scope="module")
 def astronaut():
     """(frame, landmarks) of skimage's astronaut, landmarks from MediaPipe FaceMesh."""
-    from edge_rppg.landmarks import MediaPipeLandmarker, LandmarkerOptions
+    from edge_rppg.face.mediapipe_landmarker import MediaPipeLandmarker
+    from edge_rppg.face.options import LandmarkerOptions
 
     img = skimage.data.astronaut()
     with MediaPipeLandmarker(LandmarkerOptions(static_image_mode=True)) as lmk:
@@ -126,7 +127,7 @@ def _whole_map_sums(frame, label):
 def test_boxed_roi_sums_are_bit_identical_to_the_whole_map_path(astronaut, shift):
     """Each ROI summed in its own rectangle equals one bincount over the whole label map,
     bit for bit — also with the face partly outside the frame (clipped rectangles)."""
-    from edge_rppg.roi import LabelMap
+    from edge_rppg.skin.roi import LabelMap
 
     img, lm = astronaut
     rng = np.random.default_rng(3)
@@ -165,8 +166,9 @@ def test_slices_of_a_label_map_drop_the_rectangles(astronaut):
 def test_boxed_path_on_synthetic_face_video_frames(synth_videos):
     """On the synthetic face videos (the project's ground-truth clips), with real FaceMesh
     landmarks: the fast path's colour means equal the full-resolution path's."""
-    from edge_rppg.landmarks import LandmarkerOptions, MediaPipeLandmarker
-    from edge_rppg.video import open_video
+    from edge_rppg.face.options import LandmarkerOptions
+    from edge_rppg.face.mediapipe_landmarker import MediaPipeLandmarker
+    from edge_rppg.frames.video import open_video
 
     with open_video(synth_videos["moderate_motion"]) as r, MediaPipeLandmarker(LandmarkerOptions()) as lmk:
         for i, frame in enumerate(r):

@@ -19,15 +19,19 @@ import numpy as np
 import pytest
 
 from edge_rppg.errors import SourceError
-from edge_rppg.landmarks import Face, MediaPipeLandmarker
+from edge_rppg.face.types import Face
+from edge_rppg.face.mediapipe_landmarker import MediaPipeLandmarker
 from edge_rppg.errors import ConfigError
-from edge_rppg.options import BaseOptions, EdgeRPPGOptions
-from edge_rppg.processor import StreamProcessor
-from edge_rppg.stage_base import Packet
-from edge_rppg.signal_stages import VitalsStage
-from edge_rppg.window_stage import MstmapWindowStage
+from edge_rppg.processor.options import BaseOptions, EdgeRPPGOptions
+from edge_rppg.processor.stream import StreamProcessor
+from edge_rppg.face.stage import NO_FACE
+from edge_rppg.frames.clock import StreamClock
+from edge_rppg.pulse.stage import PulseWindow
+from edge_rppg.skin.stage import SkinSample
+from edge_rppg.vitals.stage import VitalsStage
+from edge_rppg.skin.window import WindowStage
 from edge_rppg.synth.video_gen import VideoSynthConfig, synth_video
-from edge_rppg.video import open_video
+from edge_rppg.frames.video import open_video
 from fake_landmarkers import FakeLandmarker
 from edge_rppg.runtime import sinks as sinks_mod
 from edge_rppg.runtime.pipeline import FrameQueue, Pipeline
@@ -115,13 +119,12 @@ def test_window_resamples_irregular_timestamps_exactly() -> None:
     exact 1/fps grid (linear interpolation is exact for linear signals)."""
     rng = np.random.default_rng(1)
     times = np.cumsum(rng.uniform(0.02, 0.06, size=200)) + 5.0
-    st = MstmapWindowStage(window=60, hop=15, model_fps=FPS, bridge_s=0.5)
+    st = WindowStage(window=60, hop=15, model_fps=FPS, bridge_s=0.5)
     windows = []
     for t in times:
-        p = Packet(frame=None, timestamp=float(t), row=_row(2.0 * t + 1.0))
-        st(p)
-        if p.window is not None:
-            windows.append((p.samples, p.window, p.window_valid))
+        step = st(float(t), _row(2.0 * t + 1.0))
+        if step.window is not None:
+            windows.append((step.samples, step.window, step.valid))
     assert windows and windows[0][0] == 60
     assert all(b[0] - a[0] >= 15 for a, b in zip(windows, windows[1:]))
     n, win, valid = windows[-1]
@@ -132,12 +135,10 @@ def test_window_resamples_irregular_timestamps_exactly() -> None:
 
 
 def test_window_bridge_and_reset_reasons() -> None:
-    st = MstmapWindowStage(window=30, model_fps=FPS, bridge_s=0.5)
+    st = WindowStage(window=30, model_fps=FPS, bridge_s=0.5)
 
-    def feed(t: float, value: Any) -> Packet:
-        p = Packet(frame=None, timestamp=t, row=None if value is None else _row(value))
-        st(p)
-        return p
+    def feed(t: float, value: Any) -> Any:
+        return st(t, None if value is None else _row(value))
 
     for i in range(10):
         feed(i / FPS, 1.0)
@@ -149,29 +150,41 @@ def test_window_bridge_and_reset_reasons() -> None:
     ordered, valid = st._ordered()
     assert not valid[-7:-1].any() and valid[-1]
     assert ordered[-4, 0, 0] == pytest.approx(1.0 + 2.0 * 4 / 7, rel=1e-5)  # anchor 9/30, row 16/30
-    # a repeated timestamp is skipped
-    assert feed(16 / FPS, 3.0).skipped
+    # a repeated timestamp never reaches the window stage: the stream clock skips it first
+    with pytest.raises(ConfigError, match="increasing"):
+        feed(16 / FPS, 3.0)
     # a long face loss resets once the bridge is exceeded
     reasons = [feed(t, None).reset_reason for t in np.arange(17, 40) / FPS]
     assert reasons.count("face_lost") == 1
     # a jump in time with the face present: frame_gap
     feed(50.0, 1.0)
     assert feed(52.0, 1.0).reset_reason == "frame_gap"
-    # the clock going back: timestamp_backwards
-    assert feed(10.0, 1.0).reset_reason == "timestamp_backwards"
     # partial NaN rows (an ROI without pixels) are held at the last finite value
     row = _row(5.0)
     row[3] = np.nan
-    p = Packet(frame=None, timestamp=10.0 + 1 / FPS, row=row)
-    st(p)
+    st(52.0 + 1 / FPS, row)
     assert np.isfinite(st._ordered()[0]).all()
+
+
+def test_stream_clock_skips_late_frames_restarts_on_steps_back_and_flags_jumps() -> None:
+    clock = StreamClock(bridge_s=0.5, max_jump_s=0.1)
+    assert clock.admit(10.0).skip is False and clock.admit(10.1).reset_reason is None   # interval 0.1 s
+    assert clock.admit(10.1).skip                                  # repeated
+    assert clock.admit(10.0).skip                                  # late by one interval: out of order
+    tick = clock.admit(9.8)                                        # 3 intervals back: the clock stepped back
+    assert not tick.skip and tick.reset_reason == "timestamp_backwards"
+    assert not clock.admit(9.9).skip and not clock.admit(10.0).jump
+    assert clock.admit(10.35).jump                                 # 0.25 s beyond the interval, no drops said
+    assert not clock.admit(10.65, dropped_before=2).jump           # the same step, explained by 2 dropped frames
+    assert not clock.admit(10.8).jump                              # 0.05 s beyond: within max_jump_s
+    assert not StreamClock(bridge_s=0.5).admit(1.0).jump           # max_jump_s None: jumps are trusted
 
 
 def test_vitals_overlap_add_matches_clip_stitching() -> None:
     """The streaming overlap-add of window BVPs equals ``infer_clip``'s Hann stitching bit
-    for bit (both are :class:`edge_rppg.vitals.OverlapAdd`)."""
-    from edge_rppg.engines.base import EngineInfo
-    from edge_rppg.vitals import infer_clip
+    for bit (both are :class:`edge_rppg.vitals.stitch.OverlapAdd`)."""
+    from edge_rppg.pulse.engines.base import EngineInfo
+    from edge_rppg.pulse.windows import infer_clip
 
     class Fixed:  # a fixed-T engine over a known signal
         info = EngineInfo(name="fixed", T=160)
@@ -186,10 +199,8 @@ def test_vitals_overlap_add_matches_clip_stitching() -> None:
     ref = infer_clip(Fixed(), mst, hop=hop)
     vs = VitalsStage(model_fps=FPS, bvp_history_s=100.0, hrv=False, respiration=False)
     for end in range(T, n + 1, hop):
-        p = Packet(frame=None, timestamp=end / FPS, samples=end)
-        p.bvp_window = sig[end - T:end]
-        p.window_valid = np.ones(T, bool)
-        vs(p)
+        vs(end / FPS, NO_FACE, SkinSample(light=np.full(3, np.nan)),
+           PulseWindow(bvp=sig[end - T:end], valid=np.ones(T, bool), end=end))
     raw, _valid = vs.stitch.signal()
     np.testing.assert_array_equal(raw.astype(np.float32), ref)
 
@@ -199,8 +210,8 @@ def test_clip_inference_covers_every_inner_sample_with_several_windows() -> None
     one window away from both ends lies in ``1 / CLIP_HOP_FRACTION`` windows, the last window
     ends at the clip's end, and the stitched output of an engine that returns its input
     follows the input (each window is standardised before the tapered overlap-add)."""
-    from edge_rppg.engines.base import EngineInfo
-    from edge_rppg.vitals import CLIP_HOP_FRACTION, infer_clip
+    from edge_rppg.pulse.engines.base import EngineInfo
+    from edge_rppg.pulse.windows import CLIP_HOP_FRACTION, infer_clip
 
     seen: list = []
 
@@ -227,7 +238,7 @@ def test_clip_inference_covers_every_inner_sample_with_several_windows() -> None
 
 
 def test_processor_checks_engine_T_and_running_mode(clip: dict) -> None:
-    from edge_rppg.engines.base import EngineInfo
+    from edge_rppg.pulse.engines.base import EngineInfo
 
     class T160:
         info = EngineInfo(name="t160", T=160)
@@ -249,8 +260,9 @@ def test_file_and_stream_give_identical_windows(clip: dict) -> None:
     """The same frames as a file (``estimate``, video mode) and as a stream (the runtime
     pipeline: source thread → queue → processor, keep_clip) give the same windows and HRs,
     bit for bit; the live readings along the way are the same stages and vitals maths."""
-    from edge_rppg.estimation import EstimateConfig, estimate
-    from edge_rppg.landmarks import LandmarkerOptions
+    from edge_rppg.processor.options import EstimateConfig
+    from edge_rppg.processor.estimation import estimate
+    from edge_rppg.face.options import LandmarkerOptions
 
     est = estimate(clip["path"], engine="pos", config=EstimateConfig(progress=False))
     pipe = Pipeline.create(IterSource(clip["frames"], fps=FPS), base_options=BaseOptions(model="pos"),
@@ -271,7 +283,7 @@ def test_file_and_stream_give_identical_windows(clip: dict) -> None:
 def test_pipeline_runs_processor_and_writes_jsonl(tmp_path: Path, clip: dict) -> None:
     """An iterator source: one JSON line per frame, HR after ``window`` samples, then every hop."""
     out = tmp_path / "r.jsonl"
-    pipe = Pipeline(_fast_proc(clip["face"], window=150, hop_s=0.5), source=IterSource(clip["frames"][:200], fps=FPS),
+    pipe = Pipeline(_fast_proc(clip["face"], window=150, engine_hop_s=0.5), source=IterSource(clip["frames"][:200], fps=FPS),
                     sinks=[sinks_mod.make_sink("json", str(out))])
     report = pipe.run()
     pipe.close()
@@ -422,7 +434,7 @@ def test_gstreamer_videotestsrc_to_appsink() -> None:
     odd = list(GstSource("videotestsrc num-buffers=2 ! video/x-raw,width=161,height=41").frames())
     assert odd[0][0].shape == (41, 161, 3)
     # the "test:" URI and a whole pipeline without a face
-    from edge_rppg.landmarks import LandmarkerOptions
+    from edge_rppg.face.options import LandmarkerOptions
 
     report = Pipeline.create("test:?frames=15&width=160&height=120", base_options=BaseOptions(model="pos"),
                              roi_backend="cpu", landmarks=LandmarkerOptions(max_num_faces=1)).run()
@@ -465,8 +477,9 @@ def test_gstreamer_errors_end_cleanly(tmp_path: Path) -> None:
 def test_gstreamer_filesrc_pipeline_hr_agrees_with_estimate(clip: dict) -> None:
     """filesrc ! decodebin ! appsink on the synthetic video: the same pixels as OpenCV, and
     the streamed HR (real MediaPipe, POS) within 1 bpm of ``estimate`` on the same file."""
-    from edge_rppg.estimation import EstimateConfig, estimate
-    from edge_rppg.landmarks import LandmarkerOptions
+    from edge_rppg.processor.options import EstimateConfig
+    from edge_rppg.processor.estimation import estimate
+    from edge_rppg.face.options import LandmarkerOptions
 
     src = open_source(str(clip["path"]), backend="gst")
     assert isinstance(src, GstSource)

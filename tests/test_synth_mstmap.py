@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge_rppg.dsp.filters import bandpass
-from edge_rppg.dsp.hr import hr_from_psd, psd
+from edge_rppg.vitals.dsp.filters import bandpass
+from edge_rppg.vitals.dsp.hr import hr_from_psd, psd
 from edge_rppg.synth.mstmap_gen import BLOOD_SIGNATURE, SUBSET_BITS, SynthConfig, SynthSample, synth_mstmap
 
 FS = 30.0
@@ -87,7 +87,7 @@ def test_subset_rows_are_pixel_weighted_means() -> None:
 
 
 def test_subset_matrix_matches_mstmap_module() -> None:
-    mstmap = pytest.importorskip("edge_rppg.mstmap")
+    mstmap = pytest.importorskip("edge_rppg.skin.mstmap")
     assert np.array_equal(np.asarray(mstmap.SUBSET_MATRIX, dtype=np.float64), SUBSET_BITS)
 
 

@@ -195,9 +195,9 @@ def test_binary_strings_and_tail_merged_names() -> None:
 def test_engine_sidecar_records_the_input_norm_so_loading_needs_no_onnx(tmp_path: Path) -> None:
     import json as _json
 
-    from edge_rppg.engines.tensorrt_engine import ENGINE_FORMAT
+    from edge_rppg.pulse.engines.tensorrt_engine import ENGINE_FORMAT
     from edge_rppg.model_file import read_metadata
-    from edge_rppg.mstmap import input_norm_of
+    from edge_rppg.skin.mstmap import input_norm_of
     from edge_rppg.runtime.tensorrt_build import engine_sidecar
 
     src = ROOT / "edge_rppg/assets/cluster_phys_default.onnx"

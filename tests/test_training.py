@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from edge_rppg.dsp.hr import hr_from_psd
-from edge_rppg.engines.classic import ClassicEngine
+from edge_rppg.vitals.dsp.hr import hr_from_psd
+from edge_rppg.pulse.engines.classic import ClassicEngine
 from edge_rppg.errors import ModelFileError
 from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
 from edge_rppg.training.config import DataSpec, TrainConfig
@@ -86,7 +86,7 @@ def test_shipped_recipe_loads() -> None:
     from edge_rppg.training.trainer import build_model_config
 
     assert build_model_config(cfg).T == cfg.T
-    from edge_rppg.models.checkpoint import load_checkpoint
+    from edge_rppg.pulse.models.checkpoint import load_checkpoint
 
     shipped, _ = load_checkpoint(path.parents[1] / "edge_rppg" / "assets" / "cluster_phys_default.pt")
     assert build_model_config(cfg).input_norm == shipped.config.input_norm   # the recipe is the shipped model's
@@ -142,7 +142,7 @@ def test_noise_and_gain_change_the_input_but_not_the_labels() -> None:
         np.testing.assert_array_equal(out.hr_per_frame, clip.hr_per_frame)
         assert np.isfinite(out.mstmap).all() and out.mstmap.dtype == np.float32
     # the gain re-derives Y, U, V from the new R, G, B
-    from edge_rppg.mstmap import rgb_to_yuv
+    from edge_rppg.skin.mstmap import rgb_to_yuv
 
     out = ChannelGain(p=1.0, max_gain=0.3)(clip, 200, np.random.default_rng(2))
     np.testing.assert_allclose(out.mstmap[..., 3:], rgb_to_yuv(out.mstmap[..., :3]), atol=1e-2)
@@ -227,7 +227,7 @@ def test_resume_reproduces_uninterrupted_run(tmp_path: Path) -> None:
 
 
 def test_checkpoint_carries_config_git_data_and_metrics(tmp_path: Path) -> None:
-    from edge_rppg.models.checkpoint import load_checkpoint
+    from edge_rppg.pulse.models.checkpoint import load_checkpoint
     from edge_rppg.training.trainer import Trainer
 
     cfg = tiny_config(tmp_path, steps=3, batch_size=4, data=[DataSpec(n_clips=8, synth=dict(EASY))])
@@ -283,7 +283,7 @@ def test_cli_train_then_eval_json(tmp_path: Path, capsys: pytest.CaptureFixture)
     capsys.readouterr()
     from edge_rppg.cli.main import main as edge_rppg_main
 
-    assert edge_rppg_main(["eval", str(ckpt), "--json", "--n-clips", "6"]) == 0
+    assert edge_rppg_main(["evaluate", "--checkpoint", str(ckpt), "--json", "--n-clips", "6"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert set(res["metrics"]) == {"cluster_phys", "pos", "chrom"}
     assert res["n_clips"] == 6 and res["T"] == 96

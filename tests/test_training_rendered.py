@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from edge_rppg.dsp.hr import hr_from_psd  # noqa: E402
+from edge_rppg.vitals.dsp.hr import hr_from_psd  # noqa: E402
 from edge_rppg.errors import DatasetError  # noqa: E402
 from edge_rppg.training.config import DataSpec  # noqa: E402
 from edge_rppg.training.data import build_clips, source_class  # noqa: E402

@@ -27,8 +27,8 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import pytest
 
-from edge_rppg.dsp.config import SignalConfig
-from edge_rppg.dsp.hr import WindowHR
+from edge_rppg.vitals.dsp.config import SignalConfig
+from edge_rppg.vitals.dsp.hr import WindowHR
 from edge_rppg.errors import ConfigError, VideoReadError
 
 W, H, DUR, FPS = 320, 240, 12.0, 30.0
@@ -58,7 +58,7 @@ def lamps_clip() -> List[np.ndarray]:
 def _zero_rate_avi(path: Path, frames: List[np.ndarray], rate: int = 0, scale: int = 1) -> Path:
     """Write ``frames`` as a lossless AVI, then overwrite its header rate (``avih``
     microseconds per frame and the video ``strh`` rate/scale): 0 = "no rate"."""
-    from edge_rppg.video import write_video
+    from edge_rppg.frames.video import write_video
 
     write_video(path, frames, FPS)
     b = bytearray(path.read_bytes())
@@ -80,7 +80,7 @@ def test_zero_fps_header_is_refused_and_fps_flag_fixes_it(tmp_path: Path, pulse_
     import cv2
 
     from edge_rppg.cli.main import main
-    from edge_rppg.video import open_video
+    from edge_rppg.frames.video import open_video
 
     frames, hr = pulse_clip
     path = _zero_rate_avi(tmp_path / "zero.avi", frames)
@@ -102,9 +102,9 @@ def test_zero_fps_header_is_refused_and_fps_flag_fixes_it(tmp_path: Path, pulse_
 def test_absurd_rates_are_refused(tmp_path: Path) -> None:
     """Header 0.001 fps (the old code allocated 25 GiB), user rates 1e-6 and 5000 fps, an
     input_fps of 0.001: each is a one-line error before anything is allocated."""
-    from edge_rppg.estimation import estimate
-    from edge_rppg.options import EdgeRPPGOptions
-    from edge_rppg.video import open_video
+    from edge_rppg.processor.estimation import estimate
+    from edge_rppg.processor.options import EdgeRPPGOptions
+    from edge_rppg.frames.video import open_video
 
     frames = [np.full((64, 64, 3), 100, np.uint8)] * 4
     slow = _zero_rate_avi(tmp_path / "slow.avi", frames, rate=1, scale=1000)  # 0.001 fps
@@ -155,8 +155,8 @@ class _VfrCapture:
 def test_variable_frame_rate_file_is_timed_by_its_timestamps(tmp_path: Path, pulse_clip, monkeypatch) -> None:
     """Every third frame of a 30 fps clip is missing (20 fps average, irregular): timed at
     ``i / 30`` the pulse would read 1.5x too fast; timed by the frame timestamps it is right."""
-    import edge_rppg.video as video
-    from edge_rppg.estimation import estimate
+    import edge_rppg.frames.video as video
+    from edge_rppg.processor.estimation import estimate
 
     frames, hr = pulse_clip
     keep = [i for i in range(len(frames)) if i % 3 != 2]
@@ -172,7 +172,7 @@ def test_live_stream_without_timestamps_uses_the_clock(pulse_clip, monkeypatch) 
     """A 15 fps camera fed to ``process(frame)`` with no timestamp: the old code assumed
     30 fps (double HR, or no reading at all). Now each frame is timed on arrival by the
     monotonic clock (here a fake one advancing 1/15 s a frame)."""
-    import edge_rppg.processor as processor
+    import edge_rppg.processor.stream as processor
     from edge_rppg import EdgeRPPG
 
     frames, hr = pulse_clip
@@ -197,7 +197,7 @@ def _sine(f: float, n: int, fs: float, amp: float) -> np.ndarray:
 
 def test_artefact_match_needs_coincidence_and_amplitude() -> None:
     """The gate fires only when a measure both moves enough and peaks at the HR (or half of it)."""
-    from edge_rppg.validity import ValidityConfig, artefact_match
+    from edge_rppg.vitals.validity import ValidityConfig, artefact_match
 
     fs, n = 30.0, 300
     cfg, v = SignalConfig(), ValidityConfig()
@@ -216,12 +216,13 @@ def test_artefact_match_needs_coincidence_and_amplitude() -> None:
 def test_lamps_without_pulse_no_valid_window_in_a_clip(lamps_clip) -> None:
     """Pulseless, street lamps at 1.25 Hz: POS reads 75 bpm with a high SNR (valid on
     every window before the gate); the off-face light explains it."""
-    from edge_rppg.estimation import EstimateConfig, estimate
+    from edge_rppg.processor.options import EstimateConfig
+    from edge_rppg.processor.estimation import estimate
 
     est = estimate(lamps_clip, engine="pos", fps=FPS, config=EstimateConfig(progress=False))
     assert not est.valid and not any(w.valid for w in est.windows), est.to_dict()
     assert est.vitals.artefact is not None and est.vitals.artefact.startswith("light")
-    from edge_rppg.validity import ValidityConfig
+    from edge_rppg.vitals.validity import ValidityConfig
 
     off = estimate(lamps_clip, engine="pos", fps=FPS,
                    config=EstimateConfig(progress=False, validity=ValidityConfig(artefact_gate=False)))
@@ -247,7 +248,7 @@ def _windows(hrs: List[float], valid: List[bool]) -> List[WindowHR]:
 
 def test_clip_rule_one_valid_window_of_eleven_is_not_a_valid_clip() -> None:
     """Large motion, no pulse: a single window at 1.59 dB made the clip valid (old rule: any valid window)."""
-    from edge_rppg.validity import ValidityConfig, clip_rule
+    from edge_rppg.vitals.validity import ValidityConfig, clip_rule
 
     v = ValidityConfig()
     hrs = [61.2] + [float("nan")] * 10
@@ -259,7 +260,7 @@ def test_clip_rule_one_valid_window_of_eleven_is_not_a_valid_clip() -> None:
 def test_isolated_valid_windows_are_not_readings() -> None:
     """Pulseless POS noise peaks pass the 1 dB SNR for two or three seconds (windows 9, 10
     and 14 of 21): not a run of 14 s, so not valid; a steady run of the whole clip is."""
-    from edge_rppg.validity import ValidityConfig, persistent_windows
+    from edge_rppg.vitals.validity import ValidityConfig, persistent_windows
 
     v = ValidityConfig()
     t0 = [float(t) for t in range(21)]
@@ -275,7 +276,7 @@ def test_isolated_valid_windows_are_not_readings() -> None:
 def test_clip_rule_needs_half_the_windows_valid_and_agreeing() -> None:
     """Six of eleven windows valid and within 10 bpm of their median: valid; six valid that
     scatter, or four that agree plus two outliers: not valid."""
-    from edge_rppg.validity import ValidityConfig, clip_rule
+    from edge_rppg.vitals.validity import ValidityConfig, clip_rule
 
     v = ValidityConfig()
     agree = [72.0, 73.0, 71.5, 72.5, 74.0, 72.0, 60.0, 90.0, 100.0, 72.0, 55.0]
@@ -293,7 +294,7 @@ def test_clip_vitals_use_the_rule() -> None:
     """``clip_vitals`` on a pulse whose windows mostly lack a face: the old clip was valid
     with the one or two windows that had a face (too short a run to count, too few for a clip); now it is not."""
     from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
-    from edge_rppg.vitals import clip_vitals
+    from edge_rppg.vitals.readings import clip_vitals
 
     s = synth_mstmap(SynthConfig(T=600), seed=3)
     face = np.zeros(600, dtype=bool)
@@ -307,7 +308,8 @@ def test_clip_vitals_use_the_rule() -> None:
 # ------------------------------------------------------------------------ respiration and HRV
 def test_still_photo_reports_no_valid_respiration_or_hrv() -> None:
     """A still photo (no pulse): before, 0.21 Hz respiration came out as a plain number."""
-    from edge_rppg.estimation import EstimateConfig, estimate
+    from edge_rppg.processor.options import EstimateConfig
+    from edge_rppg.processor.estimation import estimate
 
     frames, _ = _render(1205, motion="still", pulse_amplitude=0.0)
     est = estimate(frames, engine="pos", fps=FPS, config=EstimateConfig(progress=False))
@@ -318,7 +320,7 @@ def test_still_photo_reports_no_valid_respiration_or_hrv() -> None:
 def test_respiration_validity_on_a_clean_pulse_and_on_noise() -> None:
     """A clean 60 s synthetic pulse: respiration valid and right; white noise: not valid."""
     from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
-    from edge_rppg.vitals import clip_vitals, stream_vitals
+    from edge_rppg.vitals.readings import clip_vitals, stream_vitals
 
     s = synth_mstmap(SynthConfig(T=1800), seed=0)
     ones = np.ones(1800, dtype=bool)
@@ -364,7 +366,7 @@ HRS = [66.0, 78.0, 90.0, 72.0, 84.0, 60.0, 70.0]
 @pytest.fixture(scope="module")
 def soak_extractions() -> Dict[str, Tuple[object, float, bool]]:
     """Each soak clip rendered and extracted once (the front is shared by both engines)."""
-    from edge_rppg.extract import extract_mstmap
+    from edge_rppg.processor.extract import extract_mstmap
 
     out = {}
     for kind, table, pulse in (("pulseless", PULSELESS, False), ("pulse", PULSE, True)):
@@ -381,8 +383,9 @@ def _valid_windows(ex: object, engine: str, gate: bool) -> Tuple[int, int, List[
     """(valid windows, windows, valid window HRs) of one engine with the validity rules on,
     or off (``gate=False``: no artefact gate, no steady-run rule: the windows of the code
     before them, which judged a window by its SNR and face coverage only)."""
-    from edge_rppg.clip import EstimateConfig, estimate_extraction
-    from edge_rppg.validity import ValidityConfig
+    from edge_rppg.processor.clip import estimate_extraction
+    from edge_rppg.processor.options import EstimateConfig
+    from edge_rppg.vitals.validity import ValidityConfig
 
     rules = ValidityConfig() if gate else ValidityConfig(artefact_gate=False, min_run_s=0.0)
     est = estimate_extraction(ex, engine, EstimateConfig(progress=False, validity=rules))

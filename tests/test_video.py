@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from edge_rppg.errors import FrameFormatError, VideoReadError, VideoWriteError
-from edge_rppg.video import iter_frames_checked, open_video, write_video
+from edge_rppg.frames.video import iter_frames_checked, open_video, write_video
 
 
 def _frames(n: int = 8, h: int = 48, w: int = 64, seed: int = 0):
@@ -180,7 +180,7 @@ def test_early_exit_stops_the_decode_thread(tmp_path):
 def test_decode_queue_is_bounded(tmp_path, monkeypatch):
     import time
 
-    import edge_rppg.video as video
+    import edge_rppg.frames.video as video
 
     d = tmp_path / "frames"
     write_video(d, _frames(30), fps=25.0)

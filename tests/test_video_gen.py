@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge_rppg.dsp.filters import bandpass
-from edge_rppg.dsp.hr import hr_from_psd
+from edge_rppg.vitals.dsp.filters import bandpass
+from edge_rppg.vitals.dsp.hr import hr_from_psd
 from edge_rppg.synth.video_gen import (MOTION_LEVELS, PRESETS, VideoSynthConfig, ground_truth, physiology,
                                        pulse_template, render_frames, skin_masks, synth_video)
-from edge_rppg.video import open_video
+from edge_rppg.frames.video import open_video
 
 SMALL = dict(duration_s=10.0, width=320, height=240)
 
@@ -193,7 +193,7 @@ def test_light_drift_changes_brightness():
 
 def test_mediapipe_pipeline_recovers_hr(clips):
     """End to end through FaceMesh + meta-ROIs: the whole-face green row of the MSTmap."""
-    from edge_rppg.extract import extract_mstmap
+    from edge_rppg.processor.extract import extract_mstmap
 
     path, gt, cfg, _, _ = clips["moderate_motion"]
     ext = extract_mstmap(path, progress=False)

@@ -205,6 +205,6 @@ def test_an_invalid_reading_is_shown_as_invalid_with_its_reason(clips: Dict[str,
     rec = records[int(card["frame"])]
     assert rec["valid"] is False and rec["face_found"] is True
     shows(card, rec)
-    expected = f"artefact:{rec['artefact']}" if rec["artefact"] else "low_quality"
+    expected = f"artefact:{rec['artefact']}" if rec["invalid_reason"] == "artefact" else rec["invalid_reason"]
     assert card["reason"] == expected and card["status"].startswith("not valid: "), card
     assert card["status_color"] == AMBER and card["hr_decoration"] == "line-through" and card["hr_color"] != GREEN

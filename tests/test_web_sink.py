@@ -267,7 +267,7 @@ def test_video_stream_sends_annotated_jpegs_and_vitals_match_the_json_sink(tmp_p
 
 
 def _pos():
-    from edge_rppg.options import BaseOptions
+    from edge_rppg import BaseOptions
 
     return BaseOptions(model="pos")
 

@@ -48,7 +48,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 REPO = Path(__file__).resolve().parents[1]
 #: the modules that call the TensorRT Python API
-SOURCES = ("edge_rppg/engines/tensorrt_engine.py", "runtime/tensorrt_build.py", "runtime/cli_build_engine.py")
+SOURCES = ("edge_rppg/pulse/engines/tensorrt_engine.py", "runtime/tensorrt_build.py", "runtime/cli_build_engine.py")
 GUARD_MODULE = "runtime/tensorrt_build.py"
 #: supported releases: 10.3 is JetPack 6.1/6.2's TensorRT, 10.13 a late 10.x, 11.0 the first and 11.4 the current 11.x
 RELEASES = ("10.3.0", "10.13.3.9", "11.0.0.114", "11.4.0.106")

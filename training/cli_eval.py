@@ -1,4 +1,6 @@
-"""``edge-rppg eval CHECKPOINT``: HR MAE/RMSE/r of a trained model next to POS/CHROM.
+"""``edge-rppg evaluate --checkpoint CHECKPOINT``: HR MAE/RMSE/r of a trained model next to POS/CHROM.
+
+(``edge-rppg eval CHECKPOINT`` is the deprecated old name, kept one release.)
 
 By default on 128 held-out synthetic clips (seeds no recipe trains on, generator
 settings of the checkpoint's training data); ``--dataset NAME --root DIR`` evaluates on a
@@ -20,19 +22,24 @@ MAX_EVAL_CLIPS = 1_000_000
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """Arguments of ``eval``."""
+    """Arguments of the deprecated ``eval`` (``evaluate --checkpoint`` takes the same)."""
     p.add_argument("checkpoint", help="checkpoint written by 'edge-rppg train' (.pt)")
+    p.add_argument("--dataset", help="evaluate on a dataset reader (ubfc, pure, vipl, mmse) instead")
+    p.add_argument("--root", help="dataset root folder (with --dataset)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_checkpoint_arguments(p)
+
+
+def add_checkpoint_arguments(p: Any) -> None:
+    """The checkpoint evaluation's own flags (``--dataset``, ``--root`` and ``--json`` are the command's)."""
     p.add_argument("--n-clips", type=int, default=128, help="held-out synthetic clips")
     p.add_argument("--seed-offset", type=int, default=50_000_000,  # = edge_rppg.training.evaluate.HELDOUT_SEED_OFFSET
                    help="first seed of the held-out synthetic clips")
     p.add_argument("--synth", action="append", default=[], metavar="KEY=VALUE",
                    help="SynthConfig override for the held-out clips (YAML value), repeatable")
-    p.add_argument("--dataset", help="evaluate on a dataset reader (ubfc, pure, vipl, mmse) instead")
-    p.add_argument("--root", help="dataset root folder (with --dataset)")
     p.add_argument("--cache-dir", default="", help="MSTmap cache folder (with --dataset)")
     p.add_argument("--split", default="0,1", help="fraction range of the recordings (with --dataset), e.g. 0.8,1")
     p.add_argument("--classic", default="pos,chrom", help="classic methods to compare with ('' for none)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def _finite(obj: Any) -> Any:
@@ -47,7 +54,13 @@ def _finite(obj: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Evaluate and print a table (or JSON)."""
+    """The deprecated ``eval``: says so on stderr, then :func:`evaluate_checkpoint_command`."""
+    print("edge-rppg eval: deprecated: use `edge-rppg evaluate --checkpoint CKPT` (same flags)", file=sys.stderr)
+    return evaluate_checkpoint_command(args)
+
+
+def evaluate_checkpoint_command(args: argparse.Namespace) -> int:
+    """Evaluate ``args.checkpoint`` and print a table (or JSON)."""
     from edge_rppg.training.cli_train import parse_overrides
     from edge_rppg.training.config import DataSpec
     from edge_rppg.training.evaluate import evaluate_checkpoint

@@ -106,7 +106,7 @@ def _specs(value: Any, what: str) -> List[DataSpec]:
 class TrainConfig(Config):
     """A complete training run.
 
-    Model: ``model_preset`` names an entry of ``edge_rppg.models.cluster_phys.PRESETS``
+    Model: ``model_preset`` names an entry of ``edge_rppg.pulse.models.cluster_phys.PRESETS``
     and ``model`` overrides individual ``ClusterPhysConfig`` fields; ``T`` (frames per
     window at 30 Hz) always wins over both. Data: ``data`` (training sources,
     concatenated), ``val`` (held-out sources), ``stride`` (frames between clip starts in
@@ -192,10 +192,10 @@ class TrainConfig(Config):
 
     def _check_model(self) -> None:
         """The model the recipe asks for (preset + ``model`` overrides + ``T``) must be a valid
-        ``ClusterPhysConfig`` within :data:`edge_rppg.models.checkpoint.CONFIG_BOUNDS`;
+        ``ClusterPhysConfig`` within :data:`edge_rppg.pulse.models.checkpoint.CONFIG_BOUNDS`;
         checked here, on the config alone, so a bad recipe fails in one line before training starts."""
-        from edge_rppg.models.checkpoint import config_bound_errors
-        from edge_rppg.models.cluster_phys import PRESETS, ClusterPhysConfig
+        from edge_rppg.pulse.models.checkpoint import config_bound_errors
+        from edge_rppg.pulse.models.cluster_phys import PRESETS, ClusterPhysConfig
 
         if self.model_preset not in PRESETS:
             raise UnknownNameError(f"unknown model_preset {self.model_preset!r}; known: {sorted(PRESETS)}")
@@ -239,8 +239,3 @@ class TrainConfig(Config):
                         node[p] = {}
                     node = node[p]
         return TrainConfig.from_dict(data)
-
-
-def config_fields() -> List[str]:
-    """Names of the top-level ``TrainConfig`` fields (for CLI help and checks)."""
-    return [f.name for f in dataclasses.fields(TrainConfig)]

@@ -6,7 +6,7 @@ every ``stride`` frames from a dataset reader's recordings). A raw clip (colour 
 BVP + per-frame HR) goes through label-preserving augmentations from the
 :data:`AUGMENTATIONS` registry (temporal resampling that moves the HR label with the
 signal, gaussian noise, per-channel gain), is cropped to ``T`` frames and normalised
-with ``edge_rppg.mstmap.normalize_window`` in the model's ``input_norm`` mode, exactly as the
+with ``edge_rppg.skin.mstmap.normalize_window`` in the model's ``input_norm`` mode, exactly as the
 engines normalise at inference. Pulseless clips (``has_pulse`` False) have a zero BVP and
 ``pulse`` 0 so the trainer can teach the model to output no pulse.
 
@@ -28,12 +28,12 @@ import torch
 from torch.utils.data import ConcatDataset, Dataset
 
 from edge_rppg.errors import DatasetError, ShapeError
-from edge_rppg.models.cluster_phys import ClusterPhysConfig
+from edge_rppg.pulse.models.cluster_phys import ClusterPhysConfig
+from edge_rppg.model_file import MODEL_FPS
 from edge_rppg.registry import Registry
 
 from .config import RENDERED, SYNTHETIC, DataSpec
 
-MODEL_FPS = 30.0
 HR_LIMITS_BPM = (40.0, 180.0)
 
 
@@ -187,7 +187,7 @@ class ChannelGain(LabelPreservingAugmentation):
 
     def apply(self, clip: Clip, params: Tuple[np.ndarray, np.ndarray]) -> Clip:
         """The re-lit clip."""
-        from edge_rppg.mstmap import rgb_to_yuv
+        from edge_rppg.skin.mstmap import rgb_to_yuv
 
         g0, drift = params
         ramp = np.linspace(0.0, 1.0, len(clip))[:, None, None]
@@ -228,11 +228,11 @@ DEFAULT_INPUT_NORM: str = ClusterPhysConfig.input_norm
 def finalize(clip: Clip, T: int, rng: Optional[np.random.Generator] = None, keep_raw: bool = False,
              input_norm: str = DEFAULT_INPUT_NORM) -> Dict[str, Any]:
     """Crop to ``T`` frames and build the model item: ``x`` normalised ``[T,63,6]`` (with
-    ``edge_rppg.mstmap.normalize_window(..., input_norm)``, as the engines do), ``bvp``
+    ``edge_rppg.skin.mstmap.normalize_window(..., input_norm)``, as the engines do), ``bvp``
     standardised ``[T]`` (all zeros for a pulseless clip), ``hr`` label (bpm; NaN without
     a pulse), ``pulse`` (1.0 if the clip carries a pulse, 0.0 for a pulseless one), and
     with ``keep_raw`` the raw colour means ``raw [T,63,6]`` (for classic methods)."""
-    from edge_rppg.mstmap import normalize_window
+    from edge_rppg.skin.mstmap import normalize_window
 
     if len(clip) < T:
         raise ShapeError(f"clip has {len(clip)} frames; the model window needs T={T}")
@@ -437,7 +437,7 @@ def clip_from_recording(rec: Any) -> Clip:
     """A whole recording (a reader's ``MSTmapRecord``) as a 30 Hz :class:`Clip`: invalid
     frames filled by interpolation, everything resampled onto a uniform 30 Hz grid from
     the frame timestamps; the per-frame HR is the recording's reference HR."""
-    from edge_rppg.mstmap import fill_invalid, resample_times
+    from edge_rppg.skin.mstmap import fill_invalid, resample_times
 
     mst = np.asarray(fill_invalid(np.asarray(rec.mstmap, np.float32), np.asarray(rec.valid, bool)), np.float32)
     bvp = np.asarray(rec.bvp, np.float32)
@@ -468,7 +468,7 @@ class Clips(ConcatDataset):
 
     def set_input_norm(self, mode: str) -> None:
         """Normalise windows with ``mode`` (the model's ``input_norm``) in every part."""
-        from edge_rppg.mstmap import NORMALIZATIONS
+        from edge_rppg.skin.mstmap import NORMALIZATIONS
 
         if mode not in NORMALIZATIONS:
             raise ValueError(f"unknown input_norm {mode!r}; expected one of {sorted(NORMALIZATIONS)}")

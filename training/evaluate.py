@@ -1,7 +1,7 @@
 """Evaluate a Cluster-Phys checkpoint (optionally next to POS/CHROM) on held-out clips.
 
 The model's BVP and the ground-truth BVP of every clip both go through
-:func:`edge_rppg.vitals.window_hr` (the SDK's one window-HR function), and HR MAE / RMSE / Pearson r are computed over the
+:func:`edge_rppg.vitals.readings.window_hr` (the SDK's one window-HR function), and HR MAE / RMSE / Pearson r are computed over the
 clips, the same way the trainer validates, so validation numbers, ``edge-rppg eval``
 and the benchmark agree. Classic methods see the same raw clips through
 ``ClassicEngine``.
@@ -18,7 +18,7 @@ require("torch", "train")  # missing: one line naming the extra to install
 import torch
 
 from edge_rppg.model_file import MODEL_FPS
-from edge_rppg.vitals import window_hr
+from edge_rppg.vitals.readings import window_hr
 
 from .config import SYNTHETIC, DataSpec
 from .data import Clips, build_clips
@@ -27,13 +27,13 @@ HELDOUT_SEED_OFFSET = 50_000_000
 
 
 def hr_from_bvp(bvp: np.ndarray, fs: float = MODEL_FPS, sig_cfg: Any = None) -> float:
-    """Heart rate (bpm) of one BVP window (:func:`edge_rppg.vitals.window_hr`; NaN if unmeasurable)."""
+    """Heart rate (bpm) of one BVP window (:func:`edge_rppg.vitals.readings.window_hr`; NaN if unmeasurable)."""
     return float(window_hr(bvp, fs, sig_cfg).hr_bpm)
 
 
 def hr_metrics(hr_pred: Sequence[float], hr_gt: Sequence[float]) -> Dict[str, float]:
     """MAE, RMSE (bpm) and Pearson r of per-clip HRs (non-finite pairs dropped)."""
-    from edge_rppg import metrics
+    from edge_rppg.evaluation import metrics
 
     p = np.asarray(hr_pred, dtype=np.float64)
     g = np.asarray(hr_gt, dtype=np.float64)
@@ -84,7 +84,7 @@ def evaluate_model(model: Optional[torch.nn.Module], clips: Clips, classic: Sequ
     Ground truth is the HR of each clip's reference BVP; ``model`` may be None to
     evaluate only the classic methods.
     """
-    from edge_rppg.engines.classic import ClassicEngine
+    from edge_rppg.pulse.engines.classic import ClassicEngine
 
     engines = {name: ClassicEngine(name, MODEL_FPS) for name in classic}
     hr_gt: List[float] = []
@@ -122,7 +122,7 @@ def evaluate_checkpoint(path: Union[str, Path], specs: Optional[Sequence[DataSpe
     """Load ``path`` and evaluate it on ``specs``; by default on ``n_clips`` held-out
     synthetic clips from ``seed_offset`` with the generator settings of the checkpoint's
     first synthetic training source, updated with ``synth``."""
-    from edge_rppg.models.checkpoint import load_checkpoint
+    from edge_rppg.pulse.models.checkpoint import load_checkpoint
 
     model, extra = load_checkpoint(path)
     T = int(model.config.T)
@@ -134,7 +134,7 @@ def evaluate_checkpoint(path: Union[str, Path], specs: Optional[Sequence[DataSpe
                 break
         base.update(synth or {})
         specs = [heldout_spec(n_clips, seed_offset, base)]
-    from edge_rppg.mstmap import input_norm_of
+    from edge_rppg.skin.mstmap import input_norm_of
 
     clips = eval_clips(specs, T, input_norm=input_norm_of(model))  # the windows this model was trained on
     results = evaluate_model(model, clips, classic, "cpu", batch_size, sig_cfg, progress)

@@ -122,7 +122,7 @@ def draw_video(draws: RenderDraws, seed: int) -> Tuple[Any, bool]:
 def rendered_clip(draws: RenderDraws, seed: int, cache: str) -> Clip:
     """The whole rendered clip of ``seed`` as a 30 Hz :class:`Clip` (MSTmap from the front
     end with invalid frames filled, ground-truth pulse and instantaneous HR per frame)."""
-    from edge_rppg.mstmap import fill_invalid
+    from edge_rppg.skin.mstmap import fill_invalid
     from edge_rppg.synth.rendered import rendered_extraction
     from edge_rppg.synth.video_gen import physiology
 

@@ -5,7 +5,7 @@ with AdamW (no decay on biases and norms), linear warmup + cosine decay, gradien
 clipping and — on CUDA only — mixed precision, with the negative Pearson loss of the
 paper (§3.4). It validates HR MAE/RMSE/r every ``val_every`` epochs (HR of the predicted
 and of the ground-truth BVP, both from ``hr_from_psd``) and writes ``last.pt`` /
-``best.pt`` through ``edge_rppg.models.checkpoint.save_checkpoint`` carrying the config,
+``best.pt`` through ``edge_rppg.pulse.models.checkpoint.save_checkpoint`` carrying the config,
 git revision, data description, metrics and the optimiser/scheduler/step state, so a run
 resumes exactly where it stopped. Launched by ``torchrun`` it trains with
 DistributedDataParallel (gloo on CPU, NCCL on GPU); only rank 0 prints and writes.
@@ -40,7 +40,7 @@ from .distributed import DistContext, barrier, init_distributed
 
 def build_model_config(cfg: TrainConfig) -> Any:
     """``ClusterPhysConfig`` = preset ``cfg.model_preset`` + overrides ``cfg.model`` + ``T``."""
-    from edge_rppg.models.cluster_phys import PRESETS, ClusterPhysConfig
+    from edge_rppg.pulse.models.cluster_phys import PRESETS, ClusterPhysConfig
 
     if cfg.model_preset not in PRESETS:
         raise KeyError(f"unknown model preset {cfg.model_preset!r}; known: {sorted(PRESETS)}")
@@ -110,7 +110,7 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, resume: Union[str, Path, None] = None, ctx: Optional[DistContext] = None,
                  progress: Optional[bool] = None) -> None:
-        from edge_rppg.models.cluster_phys import ClusterPhys
+        from edge_rppg.pulse.models.cluster_phys import ClusterPhys
 
         self.cfg = cfg
         self.ctx = ctx or init_distributed()
@@ -129,7 +129,7 @@ class Trainer:
         np.random.seed(cfg.seed % (2**32))
         self.model = ClusterPhys(self.model_cfg).to(self.device)
         if cfg.init_from and resume is None:
-            from edge_rppg.models.checkpoint import load_checkpoint
+            from edge_rppg.pulse.models.checkpoint import load_checkpoint
 
             init, _ = load_checkpoint(cfg.init_from)
             self.model.load_state_dict(init.state_dict())  # strict: the shapes must match
@@ -191,7 +191,7 @@ class Trainer:
 
     def train_step(self, batch: Dict[str, torch.Tensor]) -> float:
         """One optimiser step on ``batch``; returns the (rank-local) loss."""
-        from edge_rppg.models.cluster_phys import pulse_presence_loss
+        from edge_rppg.pulse.models.cluster_phys import pulse_presence_loss
 
         torch.manual_seed(self.cfg.seed * 1_000_003 + self.step)
         self.net.train()
@@ -217,7 +217,7 @@ class Trainer:
     @torch.no_grad()
     def validate(self) -> Dict[str, float]:
         """HR MAE/RMSE/r and mean loss on the validation clips (this process only)."""
-        from edge_rppg.models.cluster_phys import neg_pearson_loss
+        from edge_rppg.pulse.models.cluster_phys import neg_pearson_loss
 
         from .evaluate import hr_from_bvp, hr_metrics, predict
 
@@ -269,7 +269,7 @@ class Trainer:
         """Write a checkpoint (rank 0 only; other ranks return the path unchanged)."""
         path = Path(path)
         if self.ctx.is_main:
-            from edge_rppg.models.checkpoint import save_checkpoint
+            from edge_rppg.pulse.models.checkpoint import save_checkpoint
 
             path.parent.mkdir(parents=True, exist_ok=True)
             save_checkpoint(path, self.model, self.state())
@@ -280,7 +280,7 @@ class Trainer:
 
         Raises :class:`ModelFileError` if the checkpoint's model config differs from
         this run's or it carries no training state."""
-        from edge_rppg.models.checkpoint import load_checkpoint
+        from edge_rppg.pulse.models.checkpoint import load_checkpoint
 
         model, extra = load_checkpoint(path, expected_config=self.model_cfg)
         if "optimizer" not in extra or "step" not in extra:

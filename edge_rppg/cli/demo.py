@@ -7,6 +7,9 @@ import argparse
 import json
 from pathlib import Path
 
+from ..config import Range
+from .flags import field_flag, flag
+
 HELP = "synthesise face videos with known HR and estimate them (the README demo)"
 DEMO_PRESETS = ("still", "moderate_motion", "light_drift")
 
@@ -14,17 +17,20 @@ DEMO_PRESETS = ("still", "moderate_motion", "light_drift")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments of ``demo``."""
     p.add_argument("--out", default="out/demo", help="folder for the videos, ground truth and plots")
-    p.add_argument("--duration", type=float, default=20.0, help="seconds per video")
+    p.add_argument("--duration", type=field_flag("edge_rppg.synth.video_gen:VideoSynthConfig.duration_s"),
+                   default=20.0, help="seconds per video (0..3600, VideoSynthConfig.duration_s)")
     p.add_argument("--engines", default="default,pos", help="comma-separated engines to compare")
-    p.add_argument("--seed", type=int, default=7, help="random seed")
+    p.add_argument("--seed", type=flag(Range(0, 2**32 - 1 - len(DEMO_PRESETS), integer=True)), default=7,
+                   help="random seed (one per video: SEED, SEED+1, SEED+2)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
     """Synthesise, estimate, compare."""
-    from ..engines.registry import default_engine_spec, load_engine
-    from ..estimation import EstimateConfig, estimate
-    from ..plots import plot_estimate
+    from ..pulse.engines.registry import default_engine_spec, load_engine
+    from ..processor.estimation import estimate
+    from ..processor.options import EstimateConfig
+    from ..evaluation.plots import plot_estimate
     from ..synth.video_gen import PRESETS, synth_video
 
     out = Path(args.out)

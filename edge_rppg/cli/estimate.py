@@ -5,14 +5,20 @@ import argparse
 import sys
 import warnings
 
+from ..face.options import LandmarkerOptions
+from ..vitals.dsp.config import SignalConfig
+from .flags import Flag, add_flags, add_landmark_flags, landmark_options
+
 HELP = "estimate heart rate, HRV and respiration from a face video"
 DESCRIPTION = ("Reads a face video (or a folder of frames), builds the MSTmap, runs an engine and reports the "
                "whole-clip HR (mean of the valid window HRs), each window's HR with its quality and validity, "
                "HRV and respiration. The default engine is the shipped Cluster-Phys model via ONNX Runtime when "
                "it is bundled, else POS.")
 
-#: Longest analysis window (s) ``--window`` accepts.
+#: Longest analysis window (s) ``--window-s`` accepts.
 MAX_WINDOW_S = 600.0
+#: The analysis windows, as :class:`~edge_rppg.vitals.dsp.config.SignalConfig` names them.
+SIGNAL_FLAGS = (Flag("window_s", "analysis window in seconds"), Flag("hop_s", "seconds between analysis windows"))
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,30 +29,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "or 'default' (the same name as `run --model` and BaseOptions.model; --engine is an alias)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--plot", metavar="OUT.png", help="write BVP, spectrum and HR-over-time plot")
-    p.add_argument("--window", type=float, default=None, help="analysis window in seconds (default from SignalConfig)")
-    p.add_argument("--hop", type=float, default=None, help="hop between windows in seconds")
+    add_flags(p, SignalConfig(), SIGNAL_FLAGS)
     p.add_argument("--fps", type=float, default=None,
                    help="frame rate (1..1000) of a folder of frames, or of a video whose header gives none or an "
                         "absurd one (a video's own frame timestamps are used otherwise)")
-    p.add_argument("--landmark-model", default="onnx",
-                   help="onnx (default: the bundled ONNX face models) or mediapipe (mediapipe's FaceMesh, the "
-                        "reference; needs the [mediapipe] extra)")
+    add_landmark_flags(p, LandmarkerOptions())
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the estimate and print it."""
-    import dataclasses
-
-    from ..estimation import EstimateConfig, TruncatedVideoWarning, estimate
+    from ..processor.clip import TruncatedVideoWarning
+    from ..processor.estimation import estimate
+    from ..processor.options import EstimateConfig
     from .main import checked_number, strict_json
 
-    cfg = EstimateConfig(progress=not args.no_progress and not args.json, landmark_model=args.landmark_model)
-    window = checked_number("--window", args.window, 0.0, MAX_WINDOW_S)
-    hop = checked_number("--hop", args.hop, 0.0, window if window is not None else MAX_WINDOW_S)
-    changes = {k: v for k, v in (("window_s", window), ("hop_s", hop)) if v is not None}
-    if changes:  # replace() re-runs the config's own checks
-        cfg.signal = dataclasses.replace(cfg.signal, **changes)
+    window = checked_number("--window-s", args.window_s, 0.0, MAX_WINDOW_S)
+    hop = checked_number("--hop-s", args.hop_s, 0.0, window)
+    cfg = EstimateConfig(progress=not args.no_progress and not args.json, landmark_model=args.landmark_model,
+                         landmarks=landmark_options(args), signal=SignalConfig(window_s=window, hop_s=hop))
     with warnings.catch_warnings():  # the result carries them; printed here as one line each
         warnings.simplefilter("ignore", TruncatedVideoWarning)
         est = estimate(args.video, engine=args.engine, config=cfg, fps=args.fps)
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"edge-rppg estimate: warning: {note}", file=sys.stderr)
     if args.plot:
-        from ..plots import plot_estimate
+        from ..evaluation.plots import plot_estimate
 
         plot_estimate(est, args.plot)
     if args.json:

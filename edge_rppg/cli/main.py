@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any, Dict, Iterator, List, Optional
 
 from ..errors import ConfigError, EdgeRPPGError
+from .flags import OneLineParser, bound_numeric_flags
 
 # sub-command name -> module implementing it (lazy: imported when the CLI starts)
 COMMAND_MODULES: Dict[str, str] = {
@@ -34,6 +35,9 @@ COMMAND_MODULES: Dict[str, str] = {
     "build-engine": "edge_rppg.runtime.cli_build_engine",
     "run": "edge_rppg.runtime.cli_run",
 }
+
+#: old command names kept one release: not listed in --help, and they say what replaces them
+DEPRECATED: Dict[str, str] = {"eval": "evaluate --checkpoint"}
 
 # errors that are the user's input or environment, not a bug: one line, exit 2
 USER_ERRORS = (EdgeRPPGError, OSError)
@@ -53,15 +57,17 @@ def _load_commands() -> Dict[str, ModuleType]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every available sub-command."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="edge-rppg",
         description="Camera-based heart rate, HRV and respiration (rPPG) for edge devices.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, mod in _load_commands().items():
-        p = sub.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP),
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        listed = {} if name in DEPRECATED else {"help": mod.HELP}  # a deprecated name is hidden from --help
+        p = sub.add_parser(name, description=getattr(mod, "DESCRIPTION", mod.HELP),
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter, **listed)
         mod.add_arguments(p)
+        bound_numeric_flags(p)
         p.set_defaults(_mod=mod)
     return parser
 
@@ -160,9 +166,10 @@ def run_command(name: str, mod: ModuleType, args: argparse.Namespace, exiting: b
 def standalone_main(name: str, mod: ModuleType, argv: Optional[List[str]] = None) -> int:
     """``python -m <command module>`` entry (e.g. under ``torchrun``): the same parser
     and error handling as ``edge-rppg <name>``."""
-    parser = argparse.ArgumentParser(prog=f"edge-rppg {name}", description=getattr(mod, "DESCRIPTION", mod.HELP),
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = OneLineParser(prog=f"edge-rppg {name}", description=getattr(mod, "DESCRIPTION", mod.HELP),
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     mod.add_arguments(parser)
+    bound_numeric_flags(parser)
     return run_command(name, mod, parser.parse_args(argv), exiting=argv is None)
 
 
@@ -170,7 +177,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Parse ``argv`` and run the sub-command; returns the process exit code. Without
     ``argv`` (the console script, ``sys.argv``) the process is about to exit with it."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a one-line usage error (2): a return code, as for any command
+        if argv is None:
+            raise
+        return exc.code if isinstance(exc.code, int) else 2
     if not getattr(args, "_mod", None):
         parser.print_help()
         return 2

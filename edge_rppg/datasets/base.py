@@ -143,7 +143,7 @@ class DatasetReader:
         return hr
 
     def frame_source(self, rec: Recording) -> Tuple[object, Optional[float]]:
-        """What :func:`edge_rppg.extract.extract_mstmap` reads for ``rec``: the video path
+        """What :func:`edge_rppg.processor.extract.extract_mstmap` reads for ``rec``: the video path
         (fps from its container) or, for a frame folder, the frames in order and the fps."""
         if rec.frame_files:
             return _iter_images(rec.frame_files), float(rec.fps)
@@ -153,7 +153,7 @@ class DatasetReader:
                     progress: bool = False) -> MSTmapRecord:
         """MSTmap of ``rec`` (extracted once, then read from ``cache_dir``; ``None`` = no
         cache) with the reference PPG resampled onto its frame times."""
-        from ..extract import extract_mstmap
+        from ..processor.extract import extract_mstmap
 
         def compute() -> object:
             source, fps = self.frame_source(rec)
@@ -168,9 +168,9 @@ class DatasetReader:
 
 # --------------------------------------------------------------------------- helpers
 def hr_from_ppg(ppg: np.ndarray, fs: float) -> float:
-    """HR (bpm) of a contact PPG: spectral peak of :func:`edge_rppg.dsp.hr.hr_from_psd`
+    """HR (bpm) of a contact PPG: spectral peak of :func:`edge_rppg.vitals.dsp.hr.hr_from_psd`
     (NaN when the signal is too short or flat)."""
-    from ..dsp.hr import hr_from_psd
+    from ..vitals.dsp.hr import hr_from_psd
 
     return float(hr_from_psd(np.asarray(ppg, np.float64), float(fs)).hr_bpm)
 
@@ -258,7 +258,7 @@ def _iter_images(files: Sequence[Path]) -> Iterator[np.ndarray]:
 def video_fps(path: Path, what: str) -> float:
     """Frame rate in the container of a video file (``DatasetError`` if unreadable/none)."""
     from ..errors import VideoReadError
-    from ..video import open_video
+    from ..frames.video import open_video
 
     try:
         with open_video(path) as reader:

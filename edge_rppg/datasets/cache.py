@@ -26,7 +26,7 @@ PathLike = Union[str, os.PathLike]
 
 @dataclasses.dataclass
 class CachedExtraction:
-    """The parts of :class:`edge_rppg.extract.Extraction` worth keeping on disk."""
+    """The parts of :class:`edge_rppg.processor.extract.Extraction` worth keeping on disk."""
 
     mstmap: np.ndarray        # [T, 63, 6] float32 (NaN rows where not valid)
     valid: np.ndarray         # [T] bool
@@ -35,12 +35,12 @@ class CachedExtraction:
 
 
 def extractor_version() -> str:
-    """Version string of the MSTmap extractor: ``edge_rppg.extract.EXTRACTOR_VERSION`` when
+    """Version string of the MSTmap extractor: ``edge_rppg.processor.extract.EXTRACTOR_VERSION`` when
     that module defines one, else the package version."""
     from .. import __version__
 
     try:
-        from .. import extract
+        from ..processor import extract
     except ImportError:  # pragma: no cover - extract is part of the core
         return __version__
     return str(getattr(extract, "EXTRACTOR_VERSION", __version__))

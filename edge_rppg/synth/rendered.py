@@ -22,7 +22,7 @@ from .video_gen import VideoSynthConfig, render_frames
 
 def cache_key(cfg: VideoSynthConfig, seed: int) -> str:
     """16 hex digits identifying the extraction of ``(cfg, seed)`` by this extractor version."""
-    from ..extract import EXTRACTOR_VERSION
+    from ..processor.extract import EXTRACTOR_VERSION
 
     blob = json.dumps({"cfg": cfg.to_dict(), "seed": seed, "extractor": EXTRACTOR_VERSION}, sort_keys=True,
                       default=str)
@@ -35,13 +35,10 @@ def cache_path(cfg: VideoSynthConfig, seed: int, cache: Union[str, Path]) -> Pat
 
 
 def rendered_extraction(cfg: VideoSynthConfig, seed: int, cache: Union[str, Path]) -> Any:
-    """The :class:`~edge_rppg.extract.Extraction` of the clip ``(cfg, seed)``: loaded from
+    """The :class:`~edge_rppg.processor.extract.Extraction` of the clip ``(cfg, seed)``: loaded from
     ``cache`` when present, else rendered, run through the front stages and saved there
     (atomically: a temporary file renamed into place)."""
-    from ..clip import EstimateConfig
-    from ..estimation import video_options
-    from ..extract import ClipRecorder, Extraction, run_front
-    from ..processor import StreamProcessor
+    from ..processor.extract import Extraction, extract_mstmap
 
     path = cache_path(cfg, seed, cache)
     if path.exists():
@@ -50,9 +47,7 @@ def rendered_extraction(cfg: VideoSynthConfig, seed: int, cache: Union[str, Path
             return Extraction(mstmap=z["mstmap"], valid=z["valid"], fps=float(z["fps"]), timestamps_s=z["t"],
                               landmarks=None, boxes=z["boxes"], timing_ms=json.loads(str(z["timing"])),
                               light=z["light"])
-    with StreamProcessor(video_options("pos", EstimateConfig())) as proc:
-        ex = run_front(proc.front, render_frames(cfg, seed), ClipRecorder(keep_landmarks=False), fps=cfg.fps,
-                       progress=False)
+    ex = extract_mstmap(render_frames(cfg, seed), fps=cfg.fps, progress=False, keep_landmarks=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, mstmap=ex.mstmap, valid=ex.valid, fps=ex.fps, t=ex.timestamps_s, boxes=ex.boxes,

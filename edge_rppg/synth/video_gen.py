@@ -17,7 +17,7 @@ face) is animated frame by frame:
 * **light** — slow global drift and optional flicker, multiplicative;
 * **sensor noise** — Gaussian, independent per pixel and frame.
 
-The video is written losslessly with :func:`edge_rppg.video.write_video` and the ground
+The video is written losslessly with :func:`edge_rppg.frames.video.write_video` and the ground
 truth next to it as JSON (``path.with_suffix(".json")``). Everything is deterministic
 for a seed: independent child streams of ``np.random.SeedSequence(seed)`` drive the
 physiology, the motion, the light and the noise, so that changing e.g. the motion level
@@ -35,7 +35,8 @@ from typing import Dict, Iterator, List, Optional, Tuple, Union
 import cv2
 import numpy as np
 
-from ..config import Config
+from ..config import Config, Range
+from ..errors import ConfigError
 from . import physiology as _phys
 from .physiology import pulse_template  # noqa: F401  (re-exported: the waveform lives in physiology)
 
@@ -56,6 +57,9 @@ PULSE_WEIGHTS: Tuple[float, float, float] = (0.33, 0.77, 0.53)
 LAMP_SHAPES = _phys.LAMP_SHAPES
 #: Beat shapes (``morphology``); "real" falls back to "template" without ``../shared``.
 MORPHOLOGIES = ("template", "parametric", "real")
+
+#: Seeds a clip may have (``np.random.SeedSequence`` refuses negatives).
+SEED_RANGE = Range(0, 2**32 - 1, integer=True)
 
 #: Fine time step (s) on which the heart-rate phase is integrated (beat times to < 1 ms).
 _FINE_DT = 0.001
@@ -132,29 +136,46 @@ class VideoSynthConfig(Config):
     jpeg_quality: int = 0               # per-frame JPEG quality, 1..100 (0 = no compression)
     mirror: bool = False                # flip each frame left-right: the photo's mirror image, another face layout
 
+    #: Allowed values of every numeric field (checked first, in ``__post_init__``; ``edge-rppg synth``
+    #: and ``demo`` inherit them). The sizes bound what a clip allocates and writes: at most an
+    #: hour, 240 fps, 4096x4096.
+    RANGES = {
+        "duration_s": Range(0.0, 3600.0, low_open=True, unit="s"), "fps": Range(0.0, 240.0, low_open=True),
+        "width": Range(64, 4096, integer=True), "height": Range(64, 4096, integer=True),
+        "face_height_frac": Range(0.05, 1.0), "hr_bpm": Range(30.0, 220.0), "hrv": Range(0.0, 0.5),
+        "hr_trend_bpm": Range(-150.0, 150.0), "rf_hz": Range(0.0, 2.0), "resp_pulse_mod": Range(0.0, 1.0),
+        "pulse_amplitude": Range(0.0, 1.0), "periodic_motion_hz": Range(0.0, 30.0),
+        "periodic_motion_frac": Range(0.0, 0.5), "resp_motion_frac": Range(0.0, 0.5), "light_drift": Range(0.0, 1.0),
+        "flicker_hz": Range(0.0, 1000.0), "flicker_amplitude": Range(0.0, 1.0), "noise_sigma": Range(0.0, 255.0),
+        "skin_tone": Range(0.0, 1.0), "lamp_hz": Range(0.0, 100.0), "lamp_amplitude": Range(0.0, 10.0),
+        "talking_hz": Range(0.0, 20.0), "talking_amplitude": Range(0.0, 1.0), "nod_shading": Range(-10.0, 10.0),
+        "exposure": Range(0.0, 10.0, low_open=True), "jpeg_quality": Range(0, 100, integer=True),
+    }
+
     def __post_init__(self) -> None:
+        self.check_ranges()
         if self.motion not in MOTION_LEVELS:
-            raise ValueError(f"VideoSynthConfig.motion={self.motion!r}; expected one of {sorted(MOTION_LEVELS)}")
-        if self.duration_s <= 0 or self.fps <= 0:
-            raise ValueError(f"duration_s and fps must be > 0, got {self.duration_s}, {self.fps}")
-        if self.width < 64 or self.height < 64:
-            raise ValueError(f"frame {self.width}x{self.height} is too small; expected at least 64x64")
-        if not 30.0 <= self.hr_bpm <= 220.0:
-            raise ValueError(f"hr_bpm={self.hr_bpm}; expected 30..220")
-        self.pulse_weights = tuple(float(w) for w in self.pulse_weights)  # type: ignore[assignment]
-        if len(self.pulse_weights) != 3:
-            raise ValueError(f"pulse_weights must have 3 values (R, G, B), got {self.pulse_weights}")
-        self.lamp_color = tuple(float(c) for c in self.lamp_color)  # type: ignore[assignment]
-        if len(self.lamp_color) != 3:
-            raise ValueError(f"lamp_color must have 3 values (R, G, B), got {self.lamp_color}")
+            raise ConfigError(f"VideoSynthConfig.motion={self.motion!r}; expected one of {sorted(MOTION_LEVELS)}")
+        self.pulse_weights = self._rgb("pulse_weights", self.pulse_weights)  # type: ignore[assignment]
+        self.lamp_color = self._rgb("lamp_color", self.lamp_color)  # type: ignore[assignment]
         if self.lamp_shape not in LAMP_SHAPES:
-            raise ValueError(f"VideoSynthConfig.lamp_shape={self.lamp_shape!r}; expected one of {sorted(LAMP_SHAPES)}")
+            raise ConfigError(f"VideoSynthConfig.lamp_shape={self.lamp_shape!r}; expected one of {sorted(LAMP_SHAPES)}")
         if self.morphology not in MORPHOLOGIES:
-            raise ValueError(f"VideoSynthConfig.morphology={self.morphology!r}; expected one of {MORPHOLOGIES}")
-        if not 0.0 <= self.skin_tone <= 1.0:
-            raise ValueError(f"skin_tone={self.skin_tone}; expected 0 (light) .. 1 (dark)")
-        if not 0 <= int(self.jpeg_quality) <= 100 or self.exposure <= 0:
-            raise ValueError(f"jpeg_quality must be 0..100 and exposure > 0, got {self.jpeg_quality}, {self.exposure}")
+            raise ConfigError(f"VideoSynthConfig.morphology={self.morphology!r}; expected one of {MORPHOLOGIES}")
+        if self.codec not in (None, "") and (not isinstance(self.codec, str) or len(self.codec) != 4):
+            raise ConfigError(f"VideoSynthConfig.codec must be None or a 4-letter FourCC, got {self.codec!r}")
+        if not isinstance(self.mirror, (bool, np.bool_)):
+            raise ConfigError(f"VideoSynthConfig.mirror must be true or false, got {self.mirror!r}")
+        self.mirror = bool(self.mirror)
+
+    @staticmethod
+    def _rgb(name: str, value: object) -> Tuple[float, float, float]:
+        """Three finite weights (R, G, B) in [0, 10], else ``ConfigError`` naming the field."""
+        rng = Range(0.0, 10.0)
+        items = tuple(value) if isinstance(value, (tuple, list)) else ()
+        if len(items) != 3 or any(rng.problem(v) for v in items):
+            raise ConfigError(f"VideoSynthConfig.{name} must be 3 numbers (R, G, B) in [0, 10], got {value!r}")
+        return tuple(float(v) for v in items)  # type: ignore[return-value]
 
     @property
     def n_frames(self) -> int:
@@ -440,6 +461,9 @@ class _Plan:
 def _streams(seed: int) -> List[np.random.SeedSequence]:
     """Independent child seeds: physiology, motion, light, noise, jaw, lamp (the first
     four are those of older versions, so their clips are unchanged)."""
+    why = SEED_RANGE.problem(seed)
+    if why:
+        raise ConfigError(f"seed {why}")
     return np.random.SeedSequence(int(seed)).spawn(6)
 
 
@@ -637,7 +661,7 @@ def synth_video(path: Union[str, Path], cfg: VideoSynthConfig = VideoSynthConfig
     colour change is ``-pulse_amplitude * pulse_weights * bvp``: blood absorbs, so skin
     green falls as ``bvp`` — the blood volume — rises), ``config`` and ``seed``.
     """
-    from ..video import write_video
+    from ..frames.video import write_video
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,20 +13,26 @@ const fmt = (v, nd) => (v === null || v === undefined || !Number.isFinite(v) ? "
 let hrHistory = [];   // [timestamp, hr_bpm, valid]
 let pulse = null;   // {bvp, bvp_fs}
 
-// Why a reading is not valid, in words and as a code (the card's data-reason): the SDK's rules are
-// no face, no full window yet, an artefact matched the HR, or a weak peak / too little face in the window.
+// What the SDK says about the reading (its invalid_reason, never a rule of the page's own), in words
+// and as a code for the card's data-reason.
+const REASONS = {
+  no_face: () => "no face",
+  warming_up: (v) => `warming up: ${Math.round(100 * v.window_fill)} % of the first window`,
+  no_peak: () => "no pulse peak in the band",
+  low_quality: (v) => `low quality (SNR ${fmt(v.quality, 1)} dB)`,
+  coverage: () => "the face was missing from too much of the window",
+  artefact: (v) => ARTEFACTS[v.artefact] || v.artefact || "artefact",
+  engine_error: () => "the engine's output was unusable",
+  timestamp_jump: () => "the camera's clock jumped",
+};
+
 function verdict(v) {
-  if (!v.face_found) return ["invalid", "not valid: no face", "no_face"];
-  if (v.hr_bpm === null) {
-    if (v.window_fill < 1) {
-      return ["none", `warming up: ${Math.round(100 * v.window_fill)} % of the first window`, "warming_up"];
-    }
-    const why = v.reset_reason ? `restarting after ${v.reset_reason.replace(/_/g, " ")}` : "no reading yet";
-    return ["none", why, "no_reading"];
-  }
-  if (v.valid) return ["valid", "valid", "valid"];
-  if (v.artefact) return ["invalid", `not valid: ${ARTEFACTS[v.artefact] || v.artefact}`, `artefact:${v.artefact}`];
-  return ["invalid", `not valid: low quality (SNR ${fmt(v.quality, 1)} dB)`, "low_quality"];
+  if (v.valid) return ["valid", v.face_found ? "valid" : "valid (last reading; no face now)", "valid"];
+  const code = v.invalid_reason || (v.face_found ? "unknown" : "no_face");
+  const words = (REASONS[code] || (() => code.replace(/_/g, " ")))(v);
+  const state = v.hr_bpm === null && code !== "no_face" ? "none" : "invalid";
+  const reason = code === "artefact" && v.artefact ? `artefact:${v.artefact}` : code;
+  return [state, state === "none" ? words : `not valid: ${words}`, reason];
 }
 
 function showVitals(v) {

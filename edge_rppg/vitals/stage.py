@@ -1,0 +1,118 @@
+"""The ``vitals`` stage: window pulses → the stream's reading (:class:`VitalsUpdate`).
+
+Each window pulse is pushed into an :class:`~edge_rppg.vitals.stitch.OverlapAdd`, and the
+reading of :func:`~edge_rppg.vitals.readings.stream_vitals` is taken once per window,
+checked against the head motion and off-face light of the same seconds (the artefact gate
+of :mod:`edge_rppg.vitals.validity`); other frames carry the last reading. The stitching
+and the reading are the same functions a whole file uses; this stage only holds the
+stream state.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, replace
+from typing import Deque, Dict, Optional, Tuple
+
+import numpy as np
+
+from ..face.stage import FaceObservation
+from ..model_file import MODEL_FPS
+from ..pulse.stage import PulseWindow
+from ..skin.stage import SkinSample
+from ..stage import Stage
+from .dsp.config import SignalConfig
+from .dsp.hrv import hrv_from_beats
+from .readings import Vitals, stream_vitals
+from .stitch import OverlapAdd
+from .validity import ValidityConfig, artefact_series
+
+__all__ = ["VitalsUpdate", "VitalsStage"]
+
+#: Most frames of artefact history kept (a hard cap on top of the time window).
+_ART_MAX_FRAMES = 1 << 15
+_NAN4 = (float("nan"),) * 4
+_NAN3 = (float("nan"),) * 3
+
+
+@dataclass(frozen=True)
+class VitalsUpdate:
+    """The stream's reading after one frame: ``vitals`` (the latest :class:`Vitals`, None
+    before the first window) and ``updated`` (this frame's window produced it)."""
+
+    vitals: Optional[Vitals]
+    updated: bool = False
+
+
+class VitalsStage(Stage):
+    """Stitch window pulses into one signal and read HR, quality, HRV and RF from it:
+    ``vitals(timestamp, face, skin, pulse) -> VitalsUpdate``.
+
+    Keeps the last ``bvp_history_s`` seconds of pulse, the face box and off-face light of
+    the last ``window_s + 2`` seconds of frames (for the artefact gate), and the samples
+    that no reading may be built across (:meth:`distrust`: where the engine failed, where
+    the clock jumped). :meth:`reset` (the processor calls it on every restart) starts a new
+    signal.
+    """
+
+    name = "vitals"
+
+    def __init__(self, model_fps: float = MODEL_FPS, signal: Optional[SignalConfig] = None,
+                 bvp_history_s: float = 60.0, hrv: bool = True, respiration: bool = True,
+                 validity: Optional[ValidityConfig] = None) -> None:
+        super().__init__()
+        self.model_fps = float(model_fps)
+        self.signal = signal or SignalConfig()
+        self.validity = validity or ValidityConfig()
+        self._art: Deque[Tuple[float, ...]] = deque(maxlen=_ART_MAX_FRAMES)
+        self.hrv = bool(hrv)
+        self.respiration = bool(respiration)
+        self.stitch = OverlapAdd(history=max(int(round(bvp_history_s * self.model_fps)), 1))
+        self.reset()
+
+    def reset(self) -> None:
+        self.stitch.reset()
+        self._art.clear()
+        self._last: Optional[Vitals] = None
+        self._distrust: Dict[str, int] = {}   # reason -> latest grid sample no reading may span
+        self.readings = 0
+
+    def distrust(self, sample: int, reason: str) -> None:
+        """No reading whose window spans grid sample ``sample`` is valid; it says ``reason``."""
+        self._distrust[reason] = max(int(sample), self._distrust.get(reason, int(sample)))
+
+    def _remember(self, t: float, face: FaceObservation, skin: SkinSample) -> None:
+        """Keep this frame's time, face box and off-face light (the last ``window_s + 2`` s)."""
+        box = face.box or _NAN4
+        light = tuple(skin.light) if skin.light is not None else _NAN3
+        self._art.append((t, *box, *light))
+        while self._art and self._art[0][0] < t - self.signal.window_s - 2.0:
+            self._art.popleft()
+
+    def _artefacts(self, t_end: float, n: int) -> Optional[np.ndarray]:
+        """The artefact series of the last ``n`` grid samples (ending at ``t_end``), or None."""
+        if not self.validity.artefact_gate or len(self._art) < 2:
+            return None
+        a = np.asarray(self._art, dtype=np.float64)
+        grid = t_end - (n - 1 - np.arange(n)) / self.model_fps
+        return artefact_series(a[:, 0], a[:, 1:5], a[:, 5:8], grid)
+
+    def run(self, timestamp: float, face: FaceObservation, skin: SkinSample,  # type: ignore[override]
+            pulse: Optional[PulseWindow]) -> VitalsUpdate:
+        t = float(timestamp)
+        self._remember(t, face, skin)
+        if pulse is None:
+            return VitalsUpdate(self._last)
+        if pulse.error is not None:
+            self.distrust(pulse.end, "engine_error")
+        self.stitch.push(pulse.bvp, pulse.valid, pulse.end)
+        x, v = self.stitch.signal()
+        n = min(x.shape[0], max(int(round(self.signal.window_s * self.model_fps)), 2))
+        vitals = stream_vitals(x, v, self.model_fps, self.signal, hrv=self.hrv, respiration=self.respiration,
+                               artefacts=self._artefacts(t, n), validity=self.validity)
+        spanned = [r for r, s in self._distrust.items() if pulse.end - s < n]   # inside these seconds
+        if spanned:
+            vitals = replace(vitals, valid=False, invalid_reason=spanned[0], artefact=None, rf_valid=False,
+                             hrv=hrv_from_beats(np.zeros(0)))
+        self._last = vitals
+        self.readings += 1
+        return VitalsUpdate(vitals, updated=True)

@@ -1,0 +1,228 @@
+"""When a heart rate may be called valid: the artefact gate and the clip rule.
+
+A spectral SNR says a pulse window has one strong periodic component; it cannot say
+whether that component is blood. A head that nods, a lamp passing, a screen that glows
+at 1.1 Hz make skin colour change as periodically as a pulse does. The processor already
+measures both causes off the skin: the face box trajectory (``landmarks``) and the mean
+colour of the frame outside the face box (``roi``, :func:`edge_rppg.processor.frame_stages.off_face_light`).
+
+- :func:`artefact_series`: those per-frame measures on the model-rate grid: face centre
+  x, y and size (in face heights) and the log of the off-face R, G, B light.
+- :func:`artefact_match`: a window's HR peak ``f0`` is an artefact when a series whose
+  in-band movement is above its floor (``motion_floor`` face heights,
+  ``light_floor`` relative light, RMS after the pulse band-pass) puts at least
+  ``coincide_frac`` of its in-band power within ``snr_halfwidth_hz`` of ``f0`` or of
+  ``f0 / 2`` (a nod seen at its harmonic). Such a window is invalid, whatever its SNR.
+- :func:`persistent_windows`: a heart rate does not appear for a second or two. A clip
+  window stays valid only inside a run of consecutive valid windows whose neighbouring
+  HRs differ by at most ``run_step_bpm`` (6 bpm) and which spans at least ``min_run_s``
+  (14 s; the whole clip when it is shorter): isolated noise peaks that just pass the SNR
+  threshold are not readings.
+- :func:`clip_rule`: a clip is valid only when at least ``clip_valid_fraction`` (50 %)
+  of its analysis windows are valid *and* agree: their HRs lie within ``agree_bpm``
+  (10 bpm) of the median valid HR, and there are at least two of them whenever the clip
+  has two windows or more (one lucky window never makes a clip valid). The clip HR is the
+  mean of the agreeing window HRs.
+- :func:`respiration_valid`: respiration is reported valid only next to a valid HR,
+  over at least ``rf_min_s`` seconds, with a fused-spectrum SNR of ``rf_min_snr_db``.
+
+:class:`ValidityConfig` holds the thresholds (``artefact_gate=False`` turns the gate
+off and ``min_run_s=0`` the steady-run rule, to measure what they cost).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..config import Config
+from .dsp.config import SignalConfig
+from .dsp.filters import bandpass
+from .dsp.hr import psd
+
+__all__ = ["ValidityConfig", "ARTEFACT_NAMES", "artefact_series", "artefact_match", "persistent_windows",
+           "clip_rule", "respiration_valid"]
+
+#: Column names of :func:`artefact_series` (motion first, then light).
+ARTEFACT_NAMES: Tuple[str, ...] = ("motion_x", "motion_y", "motion_scale", "light_r", "light_g", "light_b")
+_N_MOTION = 3
+
+
+@dataclass
+class ValidityConfig(Config):
+    """Thresholds of the artefact gate and of the clip and respiration rules (module docstring).
+
+    artefact_gate: compare each HR with head motion and off-face light (False: SNR and
+        face coverage only, the behaviour before the gate).
+    motion_floor: in-band RMS (face heights) below which head motion is ignored.
+    light_floor: in-band RMS of the log off-face light (≈ relative change) below which
+        light changes are ignored.
+    coincide_frac: share of an artefact's in-band power near ``f0`` (or ``f0 / 2``) that
+        makes the HR an artefact.
+    min_run_s, run_step_bpm: a clip window is valid only inside a run of valid windows
+        spanning ``min_run_s`` seconds (the whole clip when shorter) whose neighbouring
+        HRs differ by at most ``run_step_bpm``.
+    clip_valid_fraction: share of a clip's windows that must be valid and agree.
+    agree_bpm: how far a valid window HR may lie from the median valid HR and still agree.
+    rf_min_snr_db, rf_min_s: respiration is valid only with this fused-spectrum SNR over
+        at least this many seconds of pulse (and a valid HR).
+    max_clock_jump_s: a live stream's timestamps that jump forward by more than this beyond
+        the frame interval (and beyond the frames the caller said it dropped) may be a
+        clock glitch, which shifts the pulse's phase: the readings whose window spans the
+        jump are invalid (``timestamp_jump``). On 10 s windows of a noisy pulse at 50–120
+        bpm, a phase jump of 0.10 s leaves the error under 3 bpm (95th percentile 2.3),
+        0.15 s does not (15 % over 3 bpm): ``python bench/bench_clock_jump.py``.
+    """
+
+    artefact_gate: bool = True
+    motion_floor: float = 0.004
+    light_floor: float = 0.003
+    coincide_frac: float = 0.3
+    min_run_s: float = 14.0
+    run_step_bpm: float = 6.0
+    clip_valid_fraction: float = 0.5
+    agree_bpm: float = 10.0
+    rf_min_snr_db: float = 3.0
+    rf_min_s: float = 20.0
+    max_clock_jump_s: float = 0.1
+
+    def __post_init__(self) -> None:
+        checks = {"motion_floor >= 0": self.motion_floor >= 0, "light_floor >= 0": self.light_floor >= 0,
+                  "coincide_frac in (0, 1]": 0 < self.coincide_frac <= 1,
+                  "clip_valid_fraction in (0, 1]": 0 < self.clip_valid_fraction <= 1,
+                  "agree_bpm > 0": self.agree_bpm > 0, "rf_min_s > 0": self.rf_min_s > 0,
+                  "min_run_s >= 0": self.min_run_s >= 0, "run_step_bpm > 0": self.run_step_bpm > 0,
+                  "max_clock_jump_s >= 0": self.max_clock_jump_s >= 0}
+        self.require(checks)
+
+
+def artefact_series(times_s: np.ndarray, boxes: Optional[np.ndarray], light: Optional[np.ndarray],
+                    grid_s: np.ndarray) -> np.ndarray:
+    """``[len(grid_s), 6]`` float64 artefact measures (:data:`ARTEFACT_NAMES`) at ``grid_s``.
+
+    ``boxes [T, 4]`` face boxes (x0, y0, x1, y1; NaN without a face) and ``light [T, 3]``
+    off-face mean RGB at frame times ``times_s [T]``, linearly interpolated onto the grid
+    (frames without a measure are skipped; a column never measured is NaN). Motion is in
+    median face heights, light is ``log`` (so a 1 % change is 0.01 whatever the exposure).
+    """
+    t = np.asarray(times_s, dtype=np.float64).ravel()
+    g = np.asarray(grid_s, dtype=np.float64).ravel()
+    out = np.full((g.size, len(ARTEFACT_NAMES)), np.nan)
+    cols: List[Optional[np.ndarray]] = [None] * len(ARTEFACT_NAMES)
+    if boxes is not None and len(boxes) == t.size:
+        b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        h = b[:, 3] - b[:, 1]
+        ok = np.isfinite(b).all(axis=1) & (h > 0)
+        if ok.any():
+            scale = float(np.median(h[ok]))
+            cols[0] = 0.5 * (b[:, 0] + b[:, 2]) / scale
+            cols[1] = 0.5 * (b[:, 1] + b[:, 3]) / scale
+            cols[2] = np.sqrt(np.clip((b[:, 2] - b[:, 0]) * h, 0.0, None)) / scale
+    if light is not None and len(light) == t.size:
+        lg = np.asarray(light, dtype=np.float64).reshape(-1, 3)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ll = np.log(np.where(lg > 0.5, lg, np.nan))  # a black background carries no light measure
+        for c in range(3):
+            cols[_N_MOTION + c] = ll[:, c]
+    for c, v in enumerate(cols):
+        if v is None:
+            continue
+        ok = np.isfinite(v)
+        if ok.sum() >= 2:
+            out[:, c] = np.interp(g, t[ok], v[ok])
+    return out
+
+
+def _peak_shares(x: np.ndarray, fs: float, f0: float, cfg: SignalConfig) -> Tuple[np.ndarray, np.ndarray]:
+    """Per column of ``x [n, c]``: ``(in-band RMS, share of in-band power within
+    ±snr_halfwidth of f0 or f0/2)``, all columns filtered and transformed in one call each."""
+    y = bandpass(x - x.mean(axis=0), fs, cfg.band_hz, cfg.order, axis=0)
+    rms = np.std(y, axis=0)
+    f, p = psd(y, fs, nperseg=int(round(cfg.welch_seg_s * fs)), res_bpm=cfg.freq_res_bpm,
+               overlap=cfg.welch_overlap, axis=0)
+    band = (f >= cfg.band_hz[0]) & (f <= cfg.band_hz[1])
+    total = p[band].sum(axis=0)
+    hw = cfg.snr_halfwidth_hz
+    near = np.max([p[band & (np.abs(f - fc) <= hw)].sum(axis=0) for fc in (f0, 0.5 * f0)], axis=0)
+    share = np.where((total > 0) & (rms > 0), near / np.where(total > 0, total, 1.0), 0.0)
+    return rms, share
+
+
+def artefact_match(series: Optional[np.ndarray], f0_hz: float, fs: float, cfg: SignalConfig,
+                   vcfg: ValidityConfig) -> Optional[str]:
+    """The name of the artefact (:data:`ARTEFACT_NAMES`) whose spectrum explains a pulse
+    peak at ``f0_hz`` in a window of artefact ``series [n, 6]`` at ``fs`` Hz, or None.
+
+    A column counts when its in-band RMS reaches its floor (``motion_floor`` for motion,
+    ``light_floor`` for light) and at least ``coincide_frac`` of its in-band power lies
+    within ``cfg.snr_halfwidth_hz`` of ``f0_hz`` or of ``f0_hz / 2``. Columns with gaps
+    (NaN) or a window too short for the band are skipped.
+    """
+    if series is None or not vcfg.artefact_gate or not math.isfinite(f0_hz):
+        return None
+    s = np.asarray(series, dtype=np.float64)
+    if s.ndim != 2 or s.shape[0] < max(8, int(2 * fs / cfg.band_hz[0])):
+        return None
+    cols = [c for c in range(min(s.shape[1], len(ARTEFACT_NAMES))) if np.isfinite(s[:, c]).all()]
+    if not cols:
+        return None
+    rms, share = _peak_shares(s[:, cols], fs, f0_hz, cfg)
+    best: Optional[Tuple[float, str]] = None
+    for j, c in enumerate(cols):
+        floor = vcfg.motion_floor if c < _N_MOTION else vcfg.light_floor
+        if rms[j] >= floor and share[j] >= vcfg.coincide_frac and (best is None or share[j] > best[0]):
+            best = (float(share[j]), ARTEFACT_NAMES[c])
+    return None if best is None else best[1]
+
+
+def persistent_windows(t_start: Sequence[float], t_end: Sequence[float], hrs: Sequence[float],
+                       valid: Sequence[bool], vcfg: ValidityConfig) -> List[bool]:
+    """Which windows stay valid: those inside a run of consecutive valid windows whose
+    neighbouring HRs differ by at most ``run_step_bpm`` and whose span (first start to last
+    end) reaches ``min_run_s``, or the whole clip's span when that is shorter."""
+    n = len(hrs)
+    out = [False] * n
+    if n == 0:
+        return out
+    need = min(vcfg.min_run_s, float(t_end[-1]) - float(t_start[0])) - 1e-9
+    i = 0
+    while i < n:
+        if not valid[i] or not math.isfinite(hrs[i]):
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and valid[j + 1] and abs(hrs[j + 1] - hrs[j]) <= vcfg.run_step_bpm:
+            j += 1
+        if float(t_end[j]) - float(t_start[i]) >= need:
+            out[i:j + 1] = [True] * (j + 1 - i)
+        i = j + 1
+    return out
+
+
+def clip_rule(hrs: Sequence[float], valid: Sequence[bool], vcfg: ValidityConfig) -> Tuple[Optional[float], bool]:
+    """``(clip HR, clip valid)`` from the analysis windows' HRs and validity (module docstring).
+
+    The clip HR is the mean of the valid window HRs within ``agree_bpm`` of their median
+    (None when no window is valid); it is valid when those agreeing windows are at least
+    ``clip_valid_fraction`` of all windows and, for clips of two windows or more, at least two.
+    """
+    h = np.asarray(hrs, dtype=np.float64)
+    ok = np.asarray(valid, dtype=bool) & np.isfinite(h)
+    n = int(h.size)
+    if not ok.any():
+        return None, False
+    med = float(np.median(h[ok]))
+    agree = ok & (np.abs(h - med) <= vcfg.agree_bpm)
+    k = int(agree.sum())
+    need = max(math.ceil(vcfg.clip_valid_fraction * n - 1e-9), min(2, n))
+    return float(np.mean(h[agree])), bool(k >= need)
+
+
+def respiration_valid(rf_hz: Optional[float], rf_snr_db: float, hr_valid: bool, duration_s: float,
+                      vcfg: ValidityConfig) -> bool:
+    """Respiration is valid only next to a valid HR, over ``rf_min_s`` seconds or more, with a
+    fused-spectrum SNR of at least ``rf_min_snr_db`` (a still photo has none of the three)."""
+    return bool(rf_hz is not None and hr_valid and duration_s >= vcfg.rf_min_s
+                and math.isfinite(rf_snr_db) and rf_snr_db >= vcfg.rf_min_snr_db)
