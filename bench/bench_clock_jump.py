@@ -13,7 +13,6 @@ and reports, per jump size, the windows still called valid by their SNR and thei
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -21,6 +20,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from results import add_output_flags, finish, markdown_table  # noqa: E402
 
 FS = 30.0
 N = 300
@@ -51,15 +51,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--draws", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jumps", default="0,0.05,0.1,0.15,0.2,0.3,0.4")
-    ap.add_argument("--json", action="store_true")
-    ap.add_argument("--no-record", action="store_true", help="accepted for bench_against_commit (nothing is recorded)")
+    add_output_flags(ap, json_path=True)
     args = ap.parse_args(argv)
     rows = [errors(float(j), args.draws, args.seed) for j in args.jumps.split(",")]
-    print(f"{'jump s':>7} {'valid':>7} {'mean err':>9} {'p95 err':>8} {'> 3 bpm':>8}")
-    for r in rows:
-        print(f"{r['jump_s']:7.2f} {r['valid']:7.1%} {r['mean_bpm']:9.2f} {r['p95_bpm']:8.2f} {r['over_3bpm']:8.1%}")
-    if args.json:
-        print(json.dumps(rows, indent=2))
+    table = markdown_table(["jump (s)", "valid by SNR", "mean error (bpm)", "p95 error (bpm)", "over 3 bpm"],
+                           [[r["jump_s"], f"{r['valid']:.1%}", r["mean_bpm"], r["p95_bpm"], f"{r['over_3bpm']:.1%}"]
+                            for r in rows])
+    finish(args, table, rows, "A clock that jumps forward: HR error by jump size",
+           f"{args.draws} draws per jump: 10 s windows at 30 Hz of a noisy pulse (50–120 bpm), a phase jump at a "
+           f"random point, read by `window_hr`.\n\n{table}")
     return 0
 
 

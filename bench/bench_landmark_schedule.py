@@ -63,6 +63,9 @@ def _mesh_runs(proc: Any) -> Any:
     return None
 
 
+from results import add_output_flags  # noqa: E402
+
+
 def main(argv: List[str] | None = None) -> int:
     """Run the comparison; prints a table and records it in bench/RESULTS.md."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -80,8 +83,7 @@ def main(argv: List[str] | None = None) -> int:
     p.add_argument("--reference", default="mediapipe",
                    help="landmarker of the every-frame reference (default mediapipe: the previous pipeline)")
     p.add_argument("--landmark-model", default="onnx", help="landmarker of the scheduled runs (default onnx)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--no-record", action="store_true")
+    add_output_flags(p)
     args = p.parse_args(argv)
     extra = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
 

@@ -31,7 +31,6 @@ should be 0).  The table goes to ``bench/RESULTS.md`` via ``bench/results.py``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -43,7 +42,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from results import markdown_table, record  # noqa: E402
+from results import finish, markdown_table  # noqa: E402
 
 #: condition name -> (VideoSynthConfig overrides, in-band artefact rate in Hz or None, has a pulse)
 CONDITIONS: Dict[str, Tuple[Dict[str, Any], Optional[float], bool]] = {
@@ -250,17 +249,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     res = run(engines, names, seeds, args.duration, Path(args.cache), size=size,  # type: ignore[arg-type]
               estimate_config=est_cfg)
     table, numbers = summarise(res, list(engines))
-    print(table)
-    print(f"({len(names) * len(seeds)} clips of {args.duration:g} s in {time.perf_counter() - t0:.0f} s)")
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(numbers, indent=1))
-    if not args.no_record:
-        body = (f"{len(seeds)} clips per condition, {args.duration:g} s each, {args.size} at 30 fps, seeds from "
-                f"{args.seed0} ({len(starts)} set(s)), harmonic_ratio {est_cfg.signal.harmonic_ratio:g}; per-window HR error vs the true rate of that window (10 s windows, 1 s hop), "
-                "worst = worst clip's mean window error, valid = fraction of windows flagged valid "
-                "(pulseless rows: should be 0).\n\n" + table)
-        record(args.section, body)
+    body = (f"{len(seeds)} clips per condition, {args.duration:g} s each, {args.size} at 30 fps, seeds from "
+            f"{args.seed0} ({len(starts)} set(s)), harmonic_ratio {est_cfg.signal.harmonic_ratio:g}; per-window HR error vs the true rate of that window (10 s windows, 1 s hop), "
+            "worst = worst clip's mean window error, valid = fraction of windows flagged valid "
+            "(pulseless rows: should be 0).\n\n" + table)
+    finish(args, f"{table}\n({len(names) * len(seeds)} clips of {args.duration:g} s in {time.perf_counter() - t0:.0f} s)",
+           numbers, args.section, body)
     return 0
 
 

@@ -13,7 +13,10 @@ import re
 import shlex
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
+
+if TYPE_CHECKING:
+    import argparse
 
 RESULTS = Path(__file__).resolve().with_name("RESULTS.md")
 HEADER = ("# Benchmark results\n\nWritten by the scripts in `bench/` (each replaces its own section). "
@@ -53,3 +56,27 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> s
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+def add_output_flags(parser: "argparse.ArgumentParser", json_path: bool = False) -> None:
+    """``--json`` (print the numbers; with ``json_path``, write them to a PATH) and
+    ``--no-record`` (leave ``RESULTS.md`` alone), the same on every benchmark."""
+    if json_path:
+        parser.add_argument("--json", default="", metavar="PATH", help="write the numbers here")
+    else:
+        parser.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    parser.add_argument("--no-record", action="store_true", help="do not write bench/RESULTS.md")
+
+
+def finish(args: "argparse.Namespace", text: str, numbers: object, section: str, body: str) -> None:
+    """Print ``text``, write ``numbers`` to the ``--json`` PATH when given, and record ``body``
+    as ``section`` of ``RESULTS.md`` unless ``--no-record``."""
+    import json
+
+    print(text)
+    if getattr(args, "json", ""):
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(numbers, indent=1))
+    if not getattr(args, "no_record", False):
+        record(section, body)

@@ -16,6 +16,11 @@ from typing import Any, ClassVar, Dict, Mapping, Optional, Type, TypeVar, Union
 
 from .errors import ConfigError
 
+try:  # numpy's own bool is a bool too
+    from numpy import bool_ as _NP_BOOL
+except ImportError:  # pragma: no cover - numpy is a core dependency
+    _NP_BOOL = bool
+
 C = TypeVar("C", bound="Config")
 
 
@@ -34,6 +39,17 @@ def _to_plain(value: Any) -> Any:
 def _num(x: float) -> str:
     """``4294967295`` for an integral bound (not ``4.29497e+09``), ``0.5`` otherwise."""
     return str(int(x)) if math.isfinite(x) and x == int(x) and abs(x) < 1e16 else f"{x:g}"
+
+
+def number_from_text(text: str) -> Any:
+    """``text`` as an ``int``, else a ``float``, else the text itself (for :meth:`Range.problem`
+    to refuse with the words a flag or a URI parameter shows)."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,9 +114,16 @@ class Config:
         return _to_plain(self)
 
     def check_ranges(self) -> None:
-        """Check every field named in ``RANGES``; the first bad one raises one
-        :class:`~edge_rppg.errors.ConfigError` naming ``Class.field``, its allowed range and
-        the value given. ``None`` passes for a field whose default is ``None`` (not set)."""
+        """Check every field named in ``RANGES``, and every field declared ``bool``; the first
+        bad one raises one :class:`~edge_rppg.errors.ConfigError` naming ``Class.field``, its
+        allowed range (or "True or False") and the value given. ``None`` passes for a field
+        whose default is ``None`` (not set)."""
+        for f in dataclasses.fields(self):
+            if f.type in ("bool", bool):
+                value = getattr(self, f.name)
+                if not isinstance(value, (bool, _NP_BOOL)):
+                    raise ConfigError(f"{type(self).__name__}.{f.name} must be True or False, got {value!r}")
+                object.__setattr__(self, f.name, bool(value))
         defaults = {f.name: f.default for f in dataclasses.fields(self)}
         for name, rng in self.RANGES.items():
             value = getattr(self, name)
@@ -110,6 +133,17 @@ class Config:
             if why:
                 raise ConfigError(f"{type(self).__name__}.{name} {why}")
             object.__setattr__(self, name, rng.coerce(value))
+
+    def nest(self, classes: Mapping[str, type]) -> None:
+        """Fields that hold a nested config (``classes``: field → its class): a dict becomes
+        that class (``from_dict``), anything else but an instance is a ``ConfigError``."""
+        for name, cls in classes.items():
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                object.__setattr__(self, name, cls.from_dict(value))  # type: ignore[attr-defined]
+            elif not isinstance(value, cls):
+                raise ConfigError(f"{type(self).__name__}.{name} must be a {cls.__name__} or its dict, "
+                                  f"got {type(value).__name__}")
 
     def require(self, rules: Mapping[str, bool]) -> None:
         """Check field values in ``__post_init__``: ``rules`` maps each rule, as a user reads

@@ -28,7 +28,7 @@ from edge_rppg.pulse.engines.registry import DELEGATES
 
 #: The processor options ``run`` takes as flags (named, typed and defaulted by the dataclass).
 OPTION_FLAGS = (
-    Flag("window", "engine window T in samples (default: the engine's, else 300)", type=int),
+    Flag("window", "engine window T in samples (default: the engine's, else 300)"),
     Flag("engine_hop_s", "seconds between engine windows (a new HR each)"),
     Flag("model_fps", "model rate in Hz"),
     Flag("bridge_s", "longest face loss / frame gap bridged"),
@@ -100,13 +100,12 @@ def options_from_args(args: argparse.Namespace) -> EdgeRPPGOptions:
 
 
 def check_counts(args: argparse.Namespace) -> None:
-    """Refuse count flags outside their range (``--max-frames -1`` ran forever, ``--window -5`` was
-    ignored) with a one-line ``ConfigError`` naming the flag."""
+    """Refuse the pipeline's count flags outside their range (``--max-frames -1`` ran forever) with a
+    one-line ``ConfigError`` naming the flag (the processor's flags are checked by their options'
+    ``RANGES`` while parsing)."""
     from edge_rppg.cli.main import checked_number
-    from edge_rppg.skin.window import MAX_WINDOW
 
-    limits = {"--max-frames": (args.max_frames, 1, math.inf), "--window": (args.window, 2, MAX_WINDOW),
-              "--max-num-faces": (args.max_num_faces, 1, 16), "--queue-size": (args.queue_size, 1, 10_000)}
+    limits = {"--max-frames": (args.max_frames, 1, math.inf), "--queue-size": (args.queue_size, 1, 10_000)}
     for name, (value, low, high) in limits.items():
         checked_number(name, value, low, high, low_open=False)
 

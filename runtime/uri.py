@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Optional, Tuple
 from urllib.parse import parse_qsl
 
-from edge_rppg.config import Range
+from edge_rppg.config import Range, number_from_text
 from edge_rppg.errors import ConfigError, SourceError
 from edge_rppg.registry import Registry
 
@@ -41,14 +41,7 @@ def _num(p: Dict[str, str], name: str, default: Any) -> Any:
     if name not in p:
         return default
     text = p[name]
-    value: Any
-    try:
-        value = int(text)
-    except ValueError:
-        try:
-            value = float(text)
-        except ValueError:
-            value = text
+    value = number_from_text(text)
     why = PARAM_RANGES[name].problem(value)
     if why:
         raise ConfigError(f"source parameter {name} {why.replace(repr(value), repr(text))}")

@@ -335,7 +335,8 @@ def test_options_roundtrip_and_validation(tmp_path: Path, clip: dict) -> None:
     with EdgeRPPG.create_from_options(back, landmarker=ScriptedLandmarker([clip["face"]])) as rppg:
         assert rppg.window == 240 and rppg.engine.info.name == "chrom"
     for bad in ({"color_order": "yuv"}, {"engine_hop_s": 0}, {"bridge_s": -1},
-                {"landmarks": LandmarkerOptions(max_num_faces=0)}, {"window": 1}):
+                {"landmarks": {"max_num_faces": 0}}, {"window": 1}, {"landmarks": "onnx"},
+                {"bvp_history_s": float("nan")}, {"bvp_history_s": 1e12}, {"engine_hop_s": "1"}, {"hrv": "yes"}):
         with pytest.raises(ConfigError):   # both an EdgeRPPGError and a ValueError
             EdgeRPPGOptions(**bad)
     for bad in ({"running_mode": "batch"}, {"landmark_model": "nope"}):
@@ -597,3 +598,30 @@ def test_a_frame_of_another_size_starts_a_new_segment(clip: dict) -> None:
     assert big.reset_reason == "frame_size" and big.face_found
     assert back[0].reset_reason == "frame_size"
     assert all(r.reset_reason is None for r in back[1:]) and back[-1].face_found
+
+
+@pytest.mark.parametrize("cls,field,bad", [
+    ("LandmarkerOptions", "settle_passes", 10**9), ("LandmarkerOptions", "moved_passes", 10**7),
+    ("LandmarkerOptions", "mesh_rate_hz", float("inf")), ("LandmarkerOptions", "max_num_faces", 10**9),
+    ("LandmarkerOptions", "min_detection_confidence", 2.0), ("LandmarkerOptions", "min_detection_confidence", float("nan")),
+    ("LandmarkerOptions", "settle_passes", -1), ("LandmarkerOptions", "settle_passes", "3"),
+    ("LandmarkerOptions", "static_image_mode", "no"),
+    ("EdgeRPPGOptions", "bvp_history_s", 1e12), ("EdgeRPPGOptions", "bvp_history_s", float("nan")),
+    ("EdgeRPPGOptions", "input_fps", 0.0), ("EdgeRPPGOptions", "window", 2.5),
+    ("SignalConfig", "window_s", float("inf")), ("SignalConfig", "band_hz", ("a", 3)), ("SignalConfig", "order", 10**6),
+    ("ValidityConfig", "coincide_frac", 0.0), ("ValidityConfig", "max_clock_jump_s", -1.0),
+    ("EstimateConfig", "signal", "fast"), ("EstimateConfig", "model_fps", float("nan")),
+])
+def test_every_option_checks_its_own_fields(cls: str, field: str, bad: object) -> None:
+    """Each options dataclass checks its fields (type, finite, range) in one place and raises the
+    project's ConfigError naming the class and the field — never a bare TypeError/ValueError,
+    and never accepts a value that would hang a stream (``settle_passes=10**9``)."""
+    import edge_rppg
+    from edge_rppg.vitals.dsp.config import SignalConfig
+    from edge_rppg.vitals.validity import ValidityConfig
+
+    classes = {"LandmarkerOptions": edge_rppg.LandmarkerOptions, "EdgeRPPGOptions": EdgeRPPGOptions,
+               "SignalConfig": SignalConfig, "ValidityConfig": ValidityConfig, "EstimateConfig": edge_rppg.EstimateConfig}
+    with pytest.raises(ConfigError) as info:
+        classes[cls](**{field: bad})
+    assert field in str(info.value) and cls in str(info.value)

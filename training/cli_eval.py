@@ -42,17 +42,6 @@ def add_checkpoint_arguments(p: Any) -> None:
     p.add_argument("--classic", default="pos,chrom", help="classic methods to compare with ('' for none)")
 
 
-def _finite(obj: Any) -> Any:
-    """Replace NaN/inf floats by None so the output is strict JSON."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    return obj
-
-
 def run(args: argparse.Namespace) -> int:
     """The deprecated ``eval``: says so on stderr, then :func:`evaluate_checkpoint_command`."""
     print("edge-rppg eval: deprecated: use `edge-rppg evaluate --checkpoint CKPT` (same flags)", file=sys.stderr)
@@ -61,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
 def evaluate_checkpoint_command(args: argparse.Namespace) -> int:
     """Evaluate ``args.checkpoint`` and print a table (or JSON)."""
+    from edge_rppg.cli.main import json_safe
     from edge_rppg.training.cli_train import parse_overrides
     from edge_rppg.training.config import DataSpec
     from edge_rppg.training.evaluate import evaluate_checkpoint
@@ -80,7 +70,7 @@ def evaluate_checkpoint_command(args: argparse.Namespace) -> int:
     res = evaluate_checkpoint(args.checkpoint, specs, classic, progress=not args.json, n_clips=args.n_clips,
                               seed_offset=args.seed_offset, synth=parse_overrides(args.synth))
     if args.json:
-        print(json.dumps(_finite(res), default=str, allow_nan=False))
+        print(json.dumps(json_safe(res), default=str, allow_nan=False))
         return 0
     print(f"{res['checkpoint']} (T={res['T']}, trained {res['train_step']} steps): {res['n_clips']} clips")
     print(f"{'method':<14} {'MAE':>7} {'RMSE':>7} {'r':>6} {'n':>5}")

@@ -29,7 +29,7 @@ import math
 import sys
 from typing import Any, Dict, NoReturn, Optional, Sequence, Tuple, Type, Union
 
-from ..config import Range
+from ..config import Range, number_from_text
 from ..face.options import LandmarkerOptions
 from ..face.registry import DEFAULT_LANDMARKER, LANDMARKERS
 from ..pulse.engines.registry import DELEGATES
@@ -137,14 +137,7 @@ class NumberFlag:
 
     def __call__(self, text: str) -> Union[int, float]:
         rng = self.range
-        value: Any
-        try:
-            value = int(text)
-        except ValueError:
-            try:
-                value = float(text)
-            except ValueError:
-                value = text
+        value = number_from_text(text)
         why = rng.problem(value)
         if why:
             raise argparse.ArgumentTypeError(why.replace(f"got {value!r}", f"got {text!r}"))

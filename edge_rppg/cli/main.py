@@ -99,11 +99,12 @@ def native_stderr_silenced() -> Iterator[None]:
 
 
 def json_safe(obj: Any) -> Any:
-    """``obj`` with every NaN/inf float (also numpy floats) replaced by ``None``, so that
-    ``json.dumps(..., allow_nan=False)`` writes strict JSON (``NaN`` is not JSON)."""
-    numpy_float = type(obj).__module__ == "numpy" and getattr(obj, "ndim", None) == 0 and obj.dtype.kind == "f"
-    if isinstance(obj, float) or numpy_float:
-        return float(obj) if math.isfinite(obj) else None
+    """``obj`` with every NaN/inf float replaced by ``None`` and numpy scalars made Python
+    numbers, so that ``json.dumps(..., allow_nan=False)`` writes strict JSON (``NaN`` is not JSON)."""
+    if type(obj).__module__ == "numpy" and getattr(obj, "ndim", None) == 0:
+        obj = obj.item()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
     if isinstance(obj, dict):
         return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

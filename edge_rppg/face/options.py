@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..config import Config
+from ..config import Config, Range
 from ..pulse.engines.registry import DELEGATES
 from .tracking import TrackerSettings
 
@@ -82,16 +82,22 @@ class LandmarkerOptions(Config):
     #: for the engine); mediapipe's FaceMesh always runs on the CPU
     delegate: str = "cpu"
 
+    #: What each numeric option may be (checked here and by the CLI flags that set them). The
+    #: upper bounds keep a typo from hanging a stream (``settle_passes=10**9``) or asking
+    #: for an absurd amount of work (``max_num_faces=10**9``, ``mesh_rate_hz=inf``).
+    RANGES = {
+        "max_num_faces": Range(1, 16, integer=True), "min_detection_confidence": Range(0.0, 1.0),
+        "min_tracking_confidence": Range(0.0, 1.0), "settle_passes": Range(0, 50, integer=True),
+        "mesh_rate_hz": Range(0.0, 1000.0, unit="Hz"), "track_fb_max_px": Range(0.0, 100.0, low_open=True),
+        "track_min_points": Range(0.0, 1.0, low_open=True), "track_max_residual": Range(0.0, 1.0, low_open=True),
+        "moved_frac": Range(0.0, 1.0), "moved_passes": Range(0, 20, integer=True), "refresh_motion": Range(0.0, 10.0),
+        "detect_rate_hz": Range(0.0, 1000.0, unit="Hz"),
+    }
+
     def __post_init__(self) -> None:
+        self.check_ranges()
         self.delegate = str(self.delegate).lower()
-        self.require({"mesh_rate_hz >= 0 (0 = mesh on every frame)": self.mesh_rate_hz >= 0,
-                      "moved_frac >= 0": self.moved_frac >= 0, "moved_passes >= 0": self.moved_passes >= 0,
-                      "refresh_motion >= 0 (0 = off)": self.refresh_motion >= 0,
-                      "detect_rate_hz >= 0 (0 = search at every mesh run)": self.detect_rate_hz >= 0,
-                      "track_fb_max_px > 0": self.track_fb_max_px > 0,
-                      "0 < track_min_points <= 1": 0 < self.track_min_points <= 1,
-                      "track_max_residual > 0": self.track_max_residual > 0,
-                      f"delegate in {DELEGATES}": self.delegate in DELEGATES})
+        self.require({f"delegate in {DELEGATES}": self.delegate in DELEGATES})
 
     @property
     def tracking_enabled(self) -> bool:

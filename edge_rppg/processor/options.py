@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..config import Config
-from ..errors import ConfigError, UnknownNameError
+from ..config import Config, Range
+from ..errors import UnknownNameError
 from ..face.options import LandmarkerOptions
 from ..face.registry import DEFAULT_LANDMARKER, check_landmark_model
 from ..frames.input import check_color_order
-from ..frames.video import check_fps
 from ..model_file import MODEL_FPS
 from ..pulse.engines.registry import DELEGATES
 from ..vitals.dsp.config import SignalConfig
@@ -113,27 +112,21 @@ class EdgeRPPGOptions(Config):
     signal: SignalConfig = field(default_factory=SignalConfig)
     validity: ValidityConfig = field(default_factory=ValidityConfig)
 
+    #: What each numeric option may be (one place: checked here and by ``edge-rppg run``'s flags).
+    RANGES = {
+        "model_fps": Range(0.0, 1000.0, low_open=True, unit="Hz"), "window": Range(2, 18_000, integer=True),
+        "engine_hop_s": Range(0.0, 600.0, low_open=True, unit="s"), "bridge_s": Range(0.0, 60.0, unit="s"),
+        "input_fps": Range(1.0, 1000.0, unit="Hz"), "bvp_history_s": Range(0.0, 3600.0, low_open=True, unit="s"),
+    }
+
     def __post_init__(self) -> None:
-        for name, cls in (("base_options", BaseOptions), ("landmarks", LandmarkerOptions), ("signal", SignalConfig),
-                          ("validity", ValidityConfig)):
-            if isinstance(getattr(self, name), dict):
-                setattr(self, name, cls.from_dict(getattr(self, name)))
+        self.nest({"base_options": BaseOptions, "landmarks": LandmarkerOptions, "signal": SignalConfig,
+                   "validity": ValidityConfig})
+        self.check_ranges()
         if self.running_mode not in RUNNING_MODES:
             raise UnknownNameError(f"unknown running_mode {self.running_mode!r}; known: {', '.join(RUNNING_MODES)}")
         self.color_order = check_color_order(self.color_order, "EdgeRPPGOptions.color_order")
         check_landmark_model(self.landmark_model)
-        if not self.model_fps > 0 or not self.engine_hop_s > 0:
-            raise ConfigError(f"EdgeRPPGOptions.model_fps and engine_hop_s must be > 0, got {self.model_fps}, "
-                              f"{self.engine_hop_s}")
-        if self.bridge_s < 0:
-            raise ConfigError(f"EdgeRPPGOptions.bridge_s must be >= 0, got {self.bridge_s}")
-        if int(self.landmarks.max_num_faces) < 1:
-            raise ConfigError(f"EdgeRPPGOptions.landmarks.max_num_faces must be >= 1, "
-                              f"got {self.landmarks.max_num_faces}")
-        if self.input_fps is not None:
-            self.input_fps = check_fps(self.input_fps, "EdgeRPPGOptions.input_fps")
-        if self.window is not None and int(self.window) < 2:
-            raise ConfigError(f"EdgeRPPGOptions.window must be >= 2 samples or None, got {self.window}")
 
 
 @dataclass
@@ -157,10 +150,11 @@ class EstimateConfig(Config):
     landmark_model: str = DEFAULT_LANDMARKER
     landmarks: LandmarkerOptions = field(default_factory=LandmarkerOptions)
 
+    RANGES = {"model_fps": Range(0.0, 1000.0, low_open=True, unit="Hz")}
+
     def __post_init__(self) -> None:
-        for name, cls in (("signal", SignalConfig), ("validity", ValidityConfig), ("landmarks", LandmarkerOptions)):
-            if isinstance(getattr(self, name), dict):
-                setattr(self, name, cls.from_dict(getattr(self, name)))
+        self.nest({"signal": SignalConfig, "validity": ValidityConfig, "landmarks": LandmarkerOptions})
+        self.check_ranges()
         check_landmark_model(self.landmark_model)
 
 

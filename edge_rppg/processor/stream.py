@@ -19,6 +19,7 @@ caller dropped) and restarts. :class:`edge_rppg.EdgeRPPG` is a thread-safe facad
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from pathlib import Path
 from types import MappingProxyType
@@ -139,10 +140,9 @@ class StreamProcessor:
             if index == 0 or self._clock_origin is None:
                 self._clock_origin = now
             return now - self._clock_origin
-        try:
-            t = float(timestamp)
-        except (TypeError, ValueError):
-            raise ConfigError(f"timestamp must be seconds as a number, got {timestamp!r}") from None
+        if isinstance(timestamp, bool) or not isinstance(timestamp, numbers.Real):
+            raise ConfigError(f"timestamp must be seconds as a number, got {timestamp!r}")
+        t = float(timestamp)
         if not math.isfinite(t):
             raise ConfigError(f"timestamp must be finite seconds, got {timestamp!r}")
         return t
@@ -159,6 +159,8 @@ class StreamProcessor:
         analysed one is skipped before any work (``VitalsResult.skipped``).
         """
         self._check(LIVE_STREAM, "process")
+        if isinstance(dropped_before, bool) or not isinstance(dropped_before, numbers.Integral) or dropped_before < 0:
+            raise ConfigError(f"dropped_before must be a count of frames (an integer >= 0), got {dropped_before!r}")
         index = self.index
         self.index += 1
         self.dropped_frames += int(dropped_before)

@@ -37,7 +37,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..config import Config
+from ..config import Config, Range
 from .dsp.config import SignalConfig
 from .dsp.filters import bandpass
 from .dsp.hr import psd
@@ -88,14 +88,17 @@ class ValidityConfig(Config):
     rf_min_s: float = 20.0
     max_clock_jump_s: float = 0.1
 
+    #: What each threshold may be (one place: checked here and by the CLI flags).
+    RANGES = {
+        "motion_floor": Range(0.0, 1.0), "light_floor": Range(0.0, 1.0), "coincide_frac": Range(0.0, 1.0, low_open=True),
+        "min_run_s": Range(0.0, 600.0, unit="s"), "run_step_bpm": Range(0.0, 200.0, low_open=True),
+        "clip_valid_fraction": Range(0.0, 1.0, low_open=True), "agree_bpm": Range(0.0, 200.0, low_open=True),
+        "rf_min_snr_db": Range(-30.0, 30.0, unit="dB"), "rf_min_s": Range(0.0, 3600.0, low_open=True, unit="s"),
+        "max_clock_jump_s": Range(0.0, 10.0, unit="s"),
+    }
+
     def __post_init__(self) -> None:
-        checks = {"motion_floor >= 0": self.motion_floor >= 0, "light_floor >= 0": self.light_floor >= 0,
-                  "coincide_frac in (0, 1]": 0 < self.coincide_frac <= 1,
-                  "clip_valid_fraction in (0, 1]": 0 < self.clip_valid_fraction <= 1,
-                  "agree_bpm > 0": self.agree_bpm > 0, "rf_min_s > 0": self.rf_min_s > 0,
-                  "min_run_s >= 0": self.min_run_s >= 0, "run_step_bpm > 0": self.run_step_bpm > 0,
-                  "max_clock_jump_s >= 0": self.max_clock_jump_s >= 0}
-        self.require(checks)
+        self.check_ranges()
 
 
 def artefact_series(times_s: np.ndarray, boxes: Optional[np.ndarray], light: Optional[np.ndarray],

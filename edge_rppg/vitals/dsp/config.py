@@ -9,17 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Dict, Tuple
 
-from ...config import Config
+from ...config import Config, Range
+from ...errors import ConfigError
 
 
 #: What a valid :class:`SignalConfig` satisfies: rule text → check (all are tested, all failures named).
 _RULES: Dict[str, Callable[["SignalConfig"], bool]] = {
-    "band_hz (low, high) with 0 < low < high": lambda c: 0.0 < c.band_hz[0] < c.band_hz[1],
-    "order >= 1": lambda c: int(c.order) >= 1,
-    "window_s > 0 and hop_s > 0": lambda c: c.window_s > 0 and c.hop_s > 0,
-    "welch_overlap in [0, 1)": lambda c: 0.0 <= c.welch_overlap < 1.0,
-    "min_coverage in (0, 1]": lambda c: 0.0 < c.min_coverage <= 1.0,
-    "harmonic_ratio >= 0": lambda c: c.harmonic_ratio >= 0.0,
+    "band_hz (low, high) with 0 < low < high <= 30 Hz": lambda c: 0.0 < c.band_hz[0] < c.band_hz[1] <= 30.0,
 }
 
 
@@ -79,8 +75,22 @@ class SignalConfig(Config):
     min_coverage: float = 0.9
     min_duration_s: float = 4.0
 
+    #: What each numeric setting may be (one place: checked here and by the CLI flags).
+    RANGES = {
+        "order": Range(1, 8, integer=True), "window_s": Range(0.0, 600.0, low_open=True, unit="s"),
+        "hop_s": Range(0.0, 600.0, low_open=True, unit="s"), "min_snr_db": Range(-100.0, 100.0, unit="dB"),
+        "welch_seg_s": Range(0.0, 600.0, low_open=True, unit="s"), "welch_overlap": Range(0.0, 1.0, high_open=True),
+        "freq_res_bpm": Range(0.001, 10.0), "snr_halfwidth_hz": Range(0.0, 1.0, low_open=True, unit="Hz"),
+        "harmonic_ratio": Range(0.0, 10.0), "min_coverage": Range(0.0, 1.0, low_open=True),
+        "min_duration_s": Range(0.0, 600.0, low_open=True, unit="s"),
+    }
+
     def __post_init__(self) -> None:
-        lo, hi = (float(v) for v in self.band_hz)
+        self.check_ranges()
+        try:
+            lo, hi = (float(v) for v in self.band_hz)
+        except (TypeError, ValueError):
+            raise ConfigError(f"SignalConfig.band_hz must be two numbers (low, high) in Hz, got {self.band_hz!r}") from None
         self.band_hz = (lo, hi)
         self.require({rule: ok(self) for rule, ok in _RULES.items()})
 

@@ -1,0 +1,95 @@
+"""Pulseless clips through every registered engine: how many windows and clips each calls
+valid (the answer must be none: a valid reading of a face without a pulse is a wrong number).
+
+Every ``edge-rppg synth`` preset with ``pulse_amplitude=0``, ``--seeds`` seeds each (20 s,
+320x240 by default), is rendered and run through the product's front once (the extraction
+is cached in ``--workdir``), then through the clip back end of every engine: the default
+model (ONNX, and its INT8 file), and every classic method. Reported per engine: valid
+windows / windows, valid clips / clips, and the presets where anything was valid.
+
+    python bench/bench_pulseless.py --seeds 3
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def engines() -> List[str]:
+    """Every registered engine: the shipped model and its INT8 file, and the classic methods."""
+    from edge_rppg.pulse.engines.registry import DEFAULT_MODEL
+    from edge_rppg.pulse.methods import METHODS
+
+    model = [str(DEFAULT_MODEL), str(DEFAULT_MODEL.with_suffix("").with_suffix(".int8.onnx"))]
+    return [m for m in model if Path(m).is_file()] + METHODS.names()
+
+
+def extraction(preset: str, seed: int, duration: float, size: tuple, work: Path) -> Any:
+    """The cached front-end extraction of one pulseless clip."""
+    from edge_rppg.synth.rendered import rendered_extraction
+    from edge_rppg.synth.video_gen import PRESETS
+
+    cfg = dataclasses.replace(PRESETS[preset], duration_s=duration, width=size[0], height=size[1],
+                              pulse_amplitude=0.0)
+    return rendered_extraction(cfg, seed, work)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seed0", type=int, default=7000)
+    ap.add_argument("--duration", type=float, default=20.0)
+    ap.add_argument("--size", default="320x240")
+    ap.add_argument("--presets", default="", help="comma-separated subset (default: every preset)")
+    ap.add_argument("--engines", default="", help="comma-separated subset (default: every registered engine)")
+    ap.add_argument("--workdir", default=None, help="extraction cache (default: a temp dir)")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--no-record", action="store_true", help="accepted for bench_against_commit")
+    args = ap.parse_args(argv)
+    from tqdm import tqdm
+
+    from edge_rppg.processor.clip import estimate_extraction
+    from edge_rppg.processor.options import EstimateConfig
+    from edge_rppg.pulse.engines.registry import load_engine
+    from edge_rppg.synth.video_gen import PRESETS
+
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="bench_pulseless_"))
+    size = tuple(int(v) for v in args.size.split("x"))
+    presets = [p for p in args.presets.split(",") if p] or list(PRESETS)
+    names = [e for e in args.engines.split(",") if e] or engines()
+    loaded = {n: load_engine(n) for n in names}
+    cfg = EstimateConfig(progress=False)
+    table: Dict[str, Dict[str, Any]] = {Path(n).name: {"valid_windows": 0, "windows": 0, "valid_clips": 0,
+                                                       "clips": 0, "where": []} for n in names}
+    jobs = [(p, args.seed0 + 97 * i + s) for i, p in enumerate(presets) for s in range(args.seeds)]
+    for preset, seed in tqdm(jobs, desc="pulseless clips", file=sys.stderr):
+        ex = extraction(preset, seed, args.duration, size, work)
+        for name, eng in loaded.items():
+            est = estimate_extraction(ex, eng, cfg)
+            row = table[Path(name).name]
+            v = sum(w.valid for w in est.windows)
+            row["valid_windows"] += v
+            row["windows"] += len(est.windows)
+            row["valid_clips"] += int(est.valid)
+            row["clips"] += 1
+            if v or est.valid:
+                row["where"].append(f"{preset}/{seed}: {v} windows" + (f", clip {est.hr_bpm:.1f} bpm" if est.valid else ""))
+    print(f"{len(jobs)} pulseless clips ({len(presets)} presets x {args.seeds} seeds, {args.duration:g} s, {args.size})")
+    print(f"{'engine':<32} {'valid windows':>14} {'valid clips':>12}  where")
+    for name, r in table.items():
+        print(f"{name:<32} {r['valid_windows']:>6}/{r['windows']:<7} {r['valid_clips']:>4}/{r['clips']:<7}  "
+              f"{'; '.join(r['where'][:4])}")
+    if args.json:
+        print(json.dumps(table, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
