@@ -54,7 +54,9 @@ return {state: card.dataset.state, reason: card.dataset.reason, frame: card.data
         status_color: getComputedStyle(status).color,
         hr_decoration: getComputedStyle(hr).textDecorationLine,
         img_width: document.getElementById('frame').naturalWidth,
-        conn: document.getElementById('conn').dataset.state};
+        conn: document.getElementById('conn').dataset.state,
+        fps_processed: document.getElementById('fps-proc').textContent,
+        pulse_samples: Number(document.getElementById('pulse').dataset.samples || 0)};
 """
 
 
@@ -187,6 +189,7 @@ def test_page_shows_the_json_sinks_hr_and_a_live_image(clips: Dict[str, Path], b
     assert rec["valid"] is True and card["reason"] == "valid" and card["status"] == "valid"
     shows(card, rec)
     assert card["hr_color"] == GREEN and card["hr_decoration"] == "none"
+    assert card["pulse_samples"] > 30 and float(card["fps_processed"]) > 0  # the pulse plot and health arrived
 
 
 def test_an_invalid_reading_is_shown_as_invalid_with_its_reason(clips: Dict[str, Path], browser: Any,

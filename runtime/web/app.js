@@ -109,6 +109,7 @@ const css = (name) => getComputedStyle(document.body).getPropertyValue(name).tri
 
 function drawPulse() {
   const [ctx, w, h] = surface($("pulse"));
+  $("pulse").dataset.samples = pulse ? pulse.bvp.length : 0;
   if (!pulse || pulse.bvp.length < 2) return;
   const y = pulse.bvp;
   let lo = Math.min(...y), hi = Math.max(...y);
