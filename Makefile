@@ -86,6 +86,7 @@ bench: setup
 	$(PY) bench/bench_realistic.py
 	$(PY) bench/bench_landmark_schedule.py
 	$(PY) bench/bench_live_cpu.py
+	$(PY) bench/bench_web_sink.py
 
 clean:
 	rm -rf $(VENV) $(NEWEST) .venv-floor out .pytest_cache

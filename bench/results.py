@@ -74,7 +74,7 @@ def finish(args: "argparse.Namespace", text: str, numbers: object, section: str,
     import json
 
     print(text)
-    if getattr(args, "json", ""):
+    if isinstance(getattr(args, "json", None), str) and args.json:   # a PATH (add_output_flags(json_path=True))
         out = Path(args.json)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(numbers, indent=1))

@@ -4,7 +4,8 @@ OpenCV ``VideoCapture`` fallback, or a plain iterator) feeds a bounded queue tha
 and counts frames rather than growing; the core's stage chain (:class:`edge_rppg.processor.stream.StreamProcessor`:
 input → clock → landmarks → ROI averaging → MSTmap window → engine → HR/HRV/RF, each stage
 with one job and its own timing) turns each frame into a :class:`~edge_rppg.api.VitalsResult`; sinks
-write JSON lines, CSV or an annotated video. :mod:`edge_rppg.runtime.cuda_roi` adds the CUDA
+write JSON lines, CSV or an annotated video, or serve a live page to browsers
+(:mod:`edge_rppg.runtime.web_sink`). :mod:`edge_rppg.runtime.cuda_roi` adds the CUDA
 ROI-averaging kernel as ``"cupy"``/``"pycuda"`` backends of the core's ROI-backend
 registry (:mod:`edge_rppg.runtime.pipeline` imports it, so the runtime uses the GPU when one
 works). The public :class:`edge_rppg.EdgeRPPG` API runs the same stages in-process, and

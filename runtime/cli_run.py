@@ -6,6 +6,8 @@ Examples::
     edge-rppg run --source clip.avi --sink csv --out hr.csv
     edge-rppg run --source "gst:rtspsrc location=rtsp://cam/1 ! decodebin" --reconnect --sink video --out a.avi
     edge-rppg run --source synth: --max-frames 900 --sink json --every window
+    edge-rppg run --source v4l2:///dev/video0 --sink web --port 8080     # live page on http://127.0.0.1:8080/
+    edge-rppg run --source clip.avi --realtime --sink web --sink json:hr.jsonl
 
 Heavy imports (GStreamer, MediaPipe, engines) happen inside :func:`run` (the modules
 imported at the top are light: MediaPipe and ONNX Runtime load on first use).
@@ -17,6 +19,7 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import Any, Callable, Dict, List
 
 from edge_rppg.cli.flags import Flag, add_flags, add_landmark_flags, flag, landmark_options, values_of
 from edge_rppg.config import Range
@@ -34,7 +37,7 @@ OPTION_FLAGS = (
 
 DROP_POLICIES = ("auto", "always", "never")  # edge_rppg.runtime.pipeline.DROP_POLICIES (not imported for --help)
 
-HELP = "run the streaming pipeline on a camera, stream or file (JSON lines / CSV / annotated video out)"
+HELP = "run the streaming pipeline on a camera, stream or file (JSON lines / CSV / annotated video / web page out)"
 DESCRIPTION = (
     "Stream frames from --source through landmarks → ROI averaging → MSTmap window → engine → "
     "HR/HRV/RF and write results to the sinks. Sources: v4l2:///dev/video0, csi://0, rtsp://..., "
@@ -54,10 +57,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--delegate", choices=DELEGATES, default=BaseOptions.delegate,
                    help="ONNX Runtime execution provider of an .onnx model")
     p.add_argument("--sink", action="append", default=None,
-                   help="json | csv | video | window | null, or KIND:PATH; repeat for several (default json)")
+                   help="json | csv | video | window | web | null, or KIND:PATH; repeat for several (default json); "
+                        "web serves a live page and an event stream (GET /events) on --host/--port")
     p.add_argument("--out", default=None, help="output path for the sinks that name none (json/csv: stdout if absent)")
     p.add_argument("--every", choices=("frame", "window"), default="frame",
                    help="write every frame, or only frames with a new HR")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="web sink: address to listen on (127.0.0.1: this machine only; 0.0.0.0: the network, "
+                        "with no authentication)")
+    p.add_argument("--port", type=flag(Range(0, 65535, integer=True)), default=8080,
+                   help="web sink: TCP port (0: any free one, printed on stderr)")
+    p.add_argument("--web-max-fps", type=flag(Range(0.1, 60.0)), default=10.0,
+                   help="web sink: most video frames a second sent")
+    p.add_argument("--realtime", action="store_true",
+                   help="deliver a file's (or synth:'s) frames at the pace of their timestamps, as a camera would "
+                        "(frames are then dropped, not waited for, when processing falls behind)")
     p.add_argument("--backend", choices=("auto", "gst", "opencv"), default="auto", help="frame source backend")
     p.add_argument("--reconnect", action="store_true", help="re-open a failed source with exponential backoff")
     p.add_argument("--max-retries", type=flag(Range(-1, 1_000_000, integer=True)), default=10,
@@ -112,6 +126,30 @@ def check_file_rate(args: argparse.Namespace) -> None:
             pass
 
 
+def make_sinks(args: argparse.Namespace, make_sink: Callable[..., Any]) -> List[Any]:
+    """The sinks the ``--sink`` flags name (closing those made so far when one fails, e.g. a
+    web port in use); the web sink's address is logged."""
+    sinks: List[Any] = []
+    try:
+        for spec in args.sink or ["json"]:
+            kind = spec.split(":", 1)[0]
+            opts: Dict[str, Any] = {"every": args.every}
+            path = args.out
+            if kind == "video":
+                opts["fps"] = args.model_fps
+            elif kind == "web":
+                opts.update(host=args.host, port=args.port, max_fps=args.web_max_fps, log=None if args.quiet else _log)
+                path = None
+            sinks.append(make_sink(spec, path, **opts))
+            if kind == "web":
+                _log(f"web view on {sinks[-1].url} (events: {sinks[-1].url}events)")
+    except BaseException:
+        for sink in sinks:
+            sink.close()
+        raise
+    return sinks
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the source, processor and sinks, run until the stream ends; 0 on a clean end."""
     from edge_rppg.errors import SourceError
@@ -120,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     from .pipeline import Pipeline
     from .sinks import make_sink
     from .source_base import reason_text
-    from .sources import open_source
+    from .sources import PacedSource, open_source
 
     check_counts(args)
     check_file_rate(args)
@@ -128,14 +166,21 @@ def run(args: argparse.Namespace) -> int:
     retries = None if args.max_retries is not None and args.max_retries < 0 else args.max_retries
     source = open_source(args.source, backend=args.backend, reconnect=args.reconnect, max_retries=retries,
                          log=None if args.quiet else _log, fps=args.fps)
-    sinks = []
-    for spec in args.sink or ["json"]:
-        opts = {"every": args.every}
-        if spec.split(":", 1)[0] == "video":
-            opts["fps"] = args.model_fps
-        sinks.append(make_sink(spec, args.out, **opts))
-    pipe = Pipeline(StreamProcessor(options), source=source, sinks=sinks, queue_size=args.queue_size,
-                    drop=args.drop)
+    if args.realtime:
+        source = PacedSource(source)
+    try:
+        sinks = make_sinks(args, make_sink)
+    except BaseException:
+        source.close()
+        raise
+    try:
+        processor = StreamProcessor(options)
+    except BaseException:  # a bad model, Ctrl-C while it loads: the sinks (a web server) and source go too
+        for sink in sinks:
+            sink.close()
+        source.close()
+        raise
+    pipe = Pipeline(processor, source=source, sinks=sinks, queue_size=args.queue_size, drop=args.drop)
     try:
         report = pipe.run(max_frames=args.max_frames)
     finally:

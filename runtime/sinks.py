@@ -5,7 +5,8 @@ frame (``write(result, frame)``) and is closed at the end of the stream. JSON li
 to stdout (``path`` None or ``"-"``) or a file; CSV has one row per frame with the
 scalar fields; the video sink draws the face box, the HR (green when valid, amber
 otherwise) and the last seconds of the BVP trace onto each frame with OpenCV and
-writes a video file (``"video"``) or shows a window (``"window"``).
+writes a video file (``"video"``) or shows a window (``"window"``). ``"web"`` serves a live
+page and an event stream (:mod:`edge_rppg.runtime.web_sink`).
 ``every="window"`` writes only frames that produced a new HR (one line per hop).
 """
 from __future__ import annotations
@@ -285,6 +286,16 @@ SINKS.add("csv", CsvSink)
 SINKS.add("video", VideoSink)
 SINKS.add("window", WindowSink)
 SINKS.add("null", NullSink)
+
+
+def _web_sink(path: Optional[str] = None, **options: Any) -> Sink:
+    """The ``web`` sink (:mod:`edge_rppg.runtime.web_sink`), imported when asked for."""
+    from .web_sink import WebSink
+
+    return WebSink(path, **options)
+
+
+SINKS.add("web", _web_sink)
 
 
 def make_sink(spec: str, path: Optional[str] = None, **options: Any) -> Sink:

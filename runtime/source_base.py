@@ -1,17 +1,20 @@
 """The frame-source contract of the runtime and the sources that need no library:
 :class:`Source` (``frames()`` yields ``(frame_rgb, timestamp_s)``, then ``end_reason``),
 :class:`IterSource` (an iterable), and the wrappers :class:`FallbackSource` (try backends
-in order) and :class:`ReconnectingSource` (re-open a failed source with backoff).
+in order), :class:`ReconnectingSource` (re-open a failed source with backoff) and
+:class:`PacedSource` (deliver frames at the pace of their timestamps, as a camera does).
 Nothing raises mid-stream: a failing source ends with a reason.
 """
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Tuple
 
 from edge_rppg.errors import SourceError
 
-__all__ = ["FrameTs", "DEFAULT_SOURCE_FPS", "Source", "IterSource", "FallbackSource", "ReconnectingSource"]
+__all__ = ["FrameTs", "DEFAULT_SOURCE_FPS", "Source", "IterSource", "FallbackSource", "ReconnectingSource",
+           "PacedSource"]
 
 FrameTs = Tuple[Any, float]
 #: Frame rate assumed for a source that does not say (camera nominal rate; not the model rate).
@@ -219,3 +222,47 @@ class ReconnectingSource(_WrapperSource):
                 return
             delay = min(delay * 2.0, self.max_backoff_s)
             self.reconnects += 1
+
+
+class PacedSource(_WrapperSource):
+    """Another source's frames delivered at the pace of their timestamps, as a camera
+    delivers them (``edge-rppg run --realtime``: a file or ``synth:`` played live into the
+    web view, or a steady 30 fps stream for a benchmark).
+
+    The first frame sets the clock; each later frame waits until its timestamp is due. A
+    source that falls more than ``max_lag_s`` behind, or whose timestamps go back, sets the
+    clock again (no burst to catch up). ``live`` is True: a pipeline that cannot keep up
+    drops frames, as it does with a camera."""
+
+    live = True
+
+    def __init__(self, source: Source, max_lag_s: float = 0.5) -> None:
+        super().__init__()
+        self.source = source
+        self.max_lag_s = float(max_lag_s)
+        self.name, self.fps = source.name, source.fps
+
+    def frames(self) -> Iterator[FrameTs]:
+        src = self.current = self.source
+        anchor: Optional[Tuple[float, float]] = None  # (monotonic time, timestamp) of the clock
+        last_ts = None
+        for frame, ts in src.frames():
+            now = time.monotonic()
+            if anchor is not None and last_ts is not None and ts >= last_ts:
+                wait = anchor[0] + (ts - anchor[1]) - now
+                if wait > 0 and self._stop.wait(wait):
+                    break
+                if wait < -self.max_lag_s:
+                    anchor = (now, ts)
+            else:
+                anchor = (now, ts)
+            last_ts = ts
+            yield frame, ts
+            if self._stop.is_set():
+                break
+        if self._halted():
+            return
+        self._end(src.end_reason or "eos", src.failed)
+
+    def close(self) -> None:
+        self.source.close()

@@ -26,15 +26,15 @@ counts and synthetic-video options. GStreamer is used when ``gi`` with Gst 1.0 i
 (``backend="auto"``), else OpenCV. Every GStreamer pipeline ends in
 ``videoconvert ! video/x-raw,format=RGB ! appsink``, so frames arrive as RGB.
 :class:`ReconnectingSource` (``--reconnect``) reopens a failed source with exponential
-backoff.
+backoff; :class:`PacedSource` (``--realtime``) delivers a file's frames at their own pace.
 """
 from __future__ import annotations
 
 from .cv_source import CvSource
 from .gst_source import APPSINK_NAME, GstSource, gst_available, gst_has_element
-from .source_base import FallbackSource, FrameTs, IterSource, ReconnectingSource, Source
+from .source_base import FallbackSource, FrameTs, IterSource, PacedSource, ReconnectingSource, Source
 from .synthetic_sources import PatternSource, SynthSource
 from .uri import SOURCES, open_source
 
 __all__ = ["FrameTs", "APPSINK_NAME", "Source", "IterSource", "GstSource", "CvSource", "PatternSource", "SynthSource",
-           "FallbackSource", "ReconnectingSource", "SOURCES", "open_source", "gst_available", "gst_has_element"]
+           "FallbackSource", "ReconnectingSource", "PacedSource", "SOURCES", "open_source", "gst_available", "gst_has_element"]

@@ -104,6 +104,8 @@ def test_wheel_installs_only_the_edge_rppg_namespace(wheel: Path) -> None:
     for stage in STAGES:
         assert f"edge_rppg/{stage}/__init__.py" in names
     assert "edge_rppg/runtime/tensorrt_build.py" in names and "edge_rppg/extras.py" in names
+    for page_file in ("index.html", "app.js", "app.css"):                 # the web sink's page (package data)
+        assert f"edge_rppg/runtime/web/{page_file}" in names, page_file
     assert any(n.startswith("edge_rppg/assets/") and n.endswith(".onnx") for n in names)
     for face_file in ("face_landmark.onnx", "face_detection_short_range.onnx", "NOTICE"):   # the default landmarker
         assert f"edge_rppg/assets/face_models/{face_file}" in names, face_file

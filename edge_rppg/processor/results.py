@@ -89,7 +89,7 @@ class VitalsResult(VitalsView):
             "artefact": None if self.vitals is None else self.vitals.artefact,
             "hr_updated": self.hr_updated, "face_found": self.face_found,
             "face_box": None if self.face_box is None else [round(float(v), 1) for v in self.face_box],
-            "faces": self.faces, "hrv": hrv, "rf_hz": num(self.rf_hz, 4),
+            "faces": self.faces, "hrv": hrv, "rf_hz": num(self.rf_hz, 4), "rf_valid": self.rf_valid,
             "bvp_last": num(float(bvp[-1]), 5) if bvp.size else None,
             "window_fill": round(self.window_fill, 3), "window_reset": self.window_reset,
             "reset_reason": self.reset_reason, "dropped_frames": self.dropped_frames,
