@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -159,6 +159,20 @@ def finish(proc: subprocess.Popen, lines: List[str], jsonl: Path, url: str, driv
     return {d["frame_index"]: d for d in map(json.loads, jsonl.read_text().splitlines())}
 
 
+def observe(clip: Path, jsonl: Path, browser: Any, look: Callable[[Any], Dict[str, Any]]) -> Tuple[Dict[str, Any], dict]:
+    """Start ``run --sink web`` on ``clip``, let ``look`` read the page (it returns a card), end
+    the run; the card and the json sink's record of the frame the card shows."""
+    proc, url, lines = start_run(clip, jsonl)
+    try:
+        browser.get(url)
+        card = look(browser)
+    except BaseException:
+        proc.kill()
+        raise
+    records = finish(proc, lines, jsonl, url, browser)
+    return card, records[int(card["frame"])]
+
+
 def shows(card: Dict[str, Any], rec: dict) -> None:
     """The HR on the page is the json sink's HR of the same frame (the page shows one decimal)."""
     assert rec["hr_bpm"] is not None and abs(float(card["hr"]) - rec["hr_bpm"]) <= 0.05 + 1e-9, (card, rec)
@@ -166,9 +180,8 @@ def shows(card: Dict[str, Any], rec: dict) -> None:
 
 def test_page_shows_the_json_sinks_hr_and_a_live_image(clips: Dict[str, Path], browser: Any, tmp_path: Path) -> None:
     jsonl = tmp_path / "pulse.jsonl"
-    proc, url, lines = start_run(clips["pulse"], jsonl)
-    try:
-        browser.get(url)
+
+    def look(browser: Any) -> Dict[str, Any]:
         assert wait_for(browser, "the live stream", lambda c: c["conn"] == "live" and c["img_width"] == 320)
         assert image_updates(browser), "the video element did not change in 10 s"
         card = wait_for(browser, "a valid HR", lambda c: c["state"] == "valid")
@@ -181,11 +194,9 @@ def test_page_shows_the_json_sinks_hr_and_a_live_image(clips: Dict[str, Path], b
         viewport(browser, *PHONE)
         time.sleep(1.0)  # a frame and a health event at the new size
         browser.save_screenshot(str(ARTIFACTS / "web_sink_phone.png"))
-    except BaseException:
-        proc.kill()
-        raise
-    records = finish(proc, lines, jsonl, url, browser)
-    rec = records[int(card["frame"])]
+        return card
+
+    card, rec = observe(clips["pulse"], jsonl, browser, look)
     assert rec["valid"] is True and card["reason"] == "valid" and card["status"] == "valid"
     shows(card, rec)
     assert card["hr_color"] == GREEN and card["hr_decoration"] == "none"
@@ -195,17 +206,14 @@ def test_page_shows_the_json_sinks_hr_and_a_live_image(clips: Dict[str, Path], b
 def test_an_invalid_reading_is_shown_as_invalid_with_its_reason(clips: Dict[str, Path], browser: Any,
                                                                  tmp_path: Path) -> None:
     jsonl = tmp_path / "artefact.jsonl"
-    proc, url, lines = start_run(clips["artefact"], jsonl)
-    try:
-        browser.get(url)
+
+    def look(browser: Any) -> Dict[str, Any]:
         card = wait_for(browser, "an invalid HR", lambda c: c["state"] == "invalid" and c["hr"] != "--")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         browser.save_screenshot(str(ARTIFACTS / "web_sink_invalid_1280x800.png"))
-    except BaseException:
-        proc.kill()
-        raise
-    records = finish(proc, lines, jsonl, url, browser)
-    rec = records[int(card["frame"])]
+        return card
+
+    card, rec = observe(clips["artefact"], jsonl, browser, look)
     assert rec["valid"] is False and rec["face_found"] is True
     shows(card, rec)
     expected = f"artefact:{rec['artefact']}" if rec["invalid_reason"] == "artefact" else rec["invalid_reason"]
