@@ -2,7 +2,7 @@
 
 Each clip (``SynthConfig`` defaults: every HR, light and motion condition, seeds far from
 the calibration seeds) is run through both engines with the same windowing the SDK uses
-(:func:`edge_rppg.vitals.readings.infer_clip`), then the HR of each pulse is taken with
+(:func:`edge_rppg.pulse.windows.infer_clip`), then the HR of each pulse is taken with
 :func:`edge_rppg.vitals.readings.window_hr`, the SDK's one window-HR function. Reported: the HR MAE of INT8 vs FP32 (goal ≤ 0.3 bpm),
 the Pearson r between the INT8 and FP32 pulses (goal ≥ 0.99, mean and worst clip), and —
 for context — each engine's HR MAE against the ground truth.

@@ -16,7 +16,7 @@ The event stream ``GET /events`` (server-sent events) is for any client, e.g.
 ``curl -N http://127.0.0.1:8080/events``:
 
 - ``event: vitals``: exactly the object the ``json`` sink writes for a frame
-  (:meth:`~edge_rppg.results.VitalsResult.to_dict`), every frame (``every="window"``: only
+  (:meth:`~edge_rppg.processor.results.VitalsResult.to_dict`), every frame (``every="window"``: only
   frames with a new HR); ``id:`` is its ``frame_index``.
 - ``event: pulse``: ``{"frame_index", "timestamp", "bvp_fs", "bvp"}``, the last ``pulse_s``
   seconds of the band-passed pulse, on every new HR.

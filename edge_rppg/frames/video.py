@@ -337,7 +337,7 @@ _MODE_BYTES = {"1": 1, "L": 1, "P": 3, "PA": 4, "LA": 2, "RGB": 3, "RGBA": 4, "R
 
 def check_image_header(path: Path) -> None:
     """Read only the header of an image file (Pillow's lazy ``Image.open``: no pixel is decoded)
-    and refuse a declared size that :func:`~edge_rppg.validation.check_frame_size` refuses, so a
+    and refuse a declared size that :func:`~edge_rppg.frames.validation.check_frame_size` refuses, so a
     small file declaring 30000x30000 never reaches the decoder. A header Pillow cannot parse is
     left to OpenCV (which reports an unreadable frame)."""
     from PIL import Image, UnidentifiedImageError

@@ -5,7 +5,7 @@ The batch back end of the stream processor. Files reach it through
 recorded its frames reaches it through
 :meth:`~edge_rppg.processor.stream.StreamProcessor.clip_estimate`, so the same frames give the same
 windows and the same HR either way. The maths is :mod:`edge_rppg.vitals.readings`: overlap-added
-engine windows (:func:`~edge_rppg.vitals.readings.infer_clip`), analysis windows of
+engine windows (:func:`~edge_rppg.pulse.windows.infer_clip`), analysis windows of
 ``SignalConfig.window_s`` every ``hop_s`` with quality and validity, the clip HR as the
 mean of the valid window HRs (paper §4.1), HRV and respiration.
 """

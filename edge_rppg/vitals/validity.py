@@ -4,7 +4,7 @@ A spectral SNR says a pulse window has one strong periodic component; it cannot 
 whether that component is blood. A head that nods, a lamp passing, a screen that glows
 at 1.1 Hz make skin colour change as periodically as a pulse does. The processor already
 measures both causes off the skin: the face box trajectory (``landmarks``) and the mean
-colour of the frame outside the face box (``roi``, :func:`edge_rppg.processor.frame_stages.off_face_light`).
+colour of the frame outside the face box (``roi``, :func:`edge_rppg.skin.light.off_face_light`).
 
 - :func:`artefact_series`: those per-frame measures on the model-rate grid: face centre
   x, y and size (in face heights) and the log of the off-face R, G, B light.

@@ -17,7 +17,7 @@ import numpy as np
 class EngineInfo:
     """What an engine is: name, fixed window length (None = any), precision, provider, and
     whether ``infer`` may run from several threads at once (``concurrent``: a file's
-    windows are then spread over the cores, :func:`edge_rppg.vitals.readings.infer_clip`)."""
+    windows are then spread over the cores, :func:`edge_rppg.pulse.windows.infer_clip`)."""
 
     name: str
     T: Optional[int]
