@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from results import add_output_flags, finish, markdown_table  # noqa: E402
 
 
 def engines() -> List[str]:
@@ -50,8 +53,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--presets", default="", help="comma-separated subset (default: every preset)")
     ap.add_argument("--engines", default="", help="comma-separated subset (default: every registered engine)")
     ap.add_argument("--workdir", default=None, help="extraction cache (default: a temp dir)")
-    ap.add_argument("--json", action="store_true")
-    ap.add_argument("--no-record", action="store_true", help="accepted for bench_against_commit")
+    add_output_flags(ap)
     args = ap.parse_args(argv)
     from tqdm import tqdm
 
@@ -81,11 +83,12 @@ def main(argv: Optional[List[str]] = None) -> int:
             row["clips"] += 1
             if v or est.valid:
                 row["where"].append(f"{preset}/{seed}: {v} windows" + (f", clip {est.hr_bpm:.1f} bpm" if est.valid else ""))
-    print(f"{len(jobs)} pulseless clips ({len(presets)} presets x {args.seeds} seeds, {args.duration:g} s, {args.size})")
-    print(f"{'engine':<32} {'valid windows':>14} {'valid clips':>12}  where")
-    for name, r in table.items():
-        print(f"{name:<32} {r['valid_windows']:>6}/{r['windows']:<7} {r['valid_clips']:>4}/{r['clips']:<7}  "
-              f"{'; '.join(r['where'][:4])}")
+    head = (f"{len(jobs)} pulseless clips ({len(presets)} presets x {args.seeds} seeds from {args.seed0}, "
+            f"{args.duration:g} s, {args.size}), every rule of the validity gate on; where = the clips with anything valid.")
+    rows = [[name, f"**{r['valid_windows']}** / {r['windows']}", f"**{r['valid_clips']}** / {r['clips']}",
+             "; ".join(r["where"][:4]) or "–"] for name, r in table.items()]
+    body = head + "\n\n" + markdown_table(["engine", "valid windows", "valid clips", "where"], rows)
+    finish(args, body, table, "Pulseless clips, every engine (issue 25)", body)
     if args.json:
         print(json.dumps(table, indent=2))
     return 0

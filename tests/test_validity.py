@@ -224,9 +224,17 @@ def test_lamps_without_pulse_no_valid_window_in_a_clip(lamps_clip) -> None:
     assert est.vitals.artefact is not None and est.vitals.artefact.startswith("light")
     from edge_rppg.vitals.validity import ValidityConfig
 
-    off = estimate(lamps_clip, engine="pos", fps=FPS,
-                   config=EstimateConfig(progress=False, validity=ValidityConfig(artefact_gate=False)))
-    assert any(w.valid for w in off.windows), "without the gate the lamps read as a pulse (the old behaviour)"
+    def windows(**rules: bool) -> list:
+        cfg = EstimateConfig(progress=False, validity=ValidityConfig(**rules))
+        return estimate(lamps_clip, engine="pos", fps=FPS, config=cfg).windows
+
+    off = windows(artefact_gate=False, colour_gate=False)
+    assert any(w.valid for w in off), "without the gates the lamps read as a pulse (the old behaviour)"
+    # the sodium-orange lamp does not change the skin's colour the way blood does: the colour
+    # check alone rejects what the artefact gate alone rejects
+    colour_only = windows(artefact_gate=False)
+    assert not any(w.valid for w in colour_only)
+    assert {w.invalid_reason for w in colour_only if w.quality >= 1.0} == {"pulse_colour"}
 
 
 def test_lamps_without_pulse_no_valid_stream_reading(lamps_clip) -> None:
@@ -381,13 +389,13 @@ def soak_extractions() -> Dict[str, Tuple[object, float, bool]]:
 
 def _valid_windows(ex: object, engine: str, gate: bool) -> Tuple[int, int, List[float]]:
     """(valid windows, windows, valid window HRs) of one engine with the validity rules on,
-    or off (``gate=False``: no artefact gate, no steady-run rule: the windows of the code
+    or off (``gate=False``: no artefact gate, no colour check, no steady-run rule: the windows of the code
     before them, which judged a window by its SNR and face coverage only)."""
     from edge_rppg.processor.clip import estimate_extraction
     from edge_rppg.processor.options import EstimateConfig
     from edge_rppg.vitals.validity import ValidityConfig
 
-    rules = ValidityConfig() if gate else ValidityConfig(artefact_gate=False, min_run_s=0.0)
+    rules = ValidityConfig() if gate else ValidityConfig(artefact_gate=False, colour_gate=False, min_run_s=0.0)
     est = estimate_extraction(ex, engine, EstimateConfig(progress=False, validity=rules))
     return (sum(w.valid for w in est.windows), len(est.windows),
             [w.hr_bpm for w in est.windows if w.valid])
@@ -412,3 +420,81 @@ def test_soak_validity_gate(soak_extractions, engine: str) -> None:
             assert on == 0, (name, report)
     text = "\n".join(report)
     assert pulse_on / pulse_n >= pulse_off / pulse_n - 0.05, text
+
+
+# -------------------------------------------------------------------------- the colour check
+def _face_colour(pulse: np.ndarray, direction: np.ndarray, amp: float = 0.004, noise: float = 0.0,
+                 seed: int = 0) -> np.ndarray:
+    """Raw R, G, B face means whose relative change is ``amp * direction * pulse`` (+ noise)."""
+    rng = np.random.default_rng(seed)
+    base = np.array([150.0, 110.0, 90.0])
+    rel = amp * np.outer(pulse, direction) + noise * rng.standard_normal((pulse.size, 3))
+    return base * (1.0 + rel)
+
+
+def test_colour_check_blood_passes_others_fail() -> None:
+    """Blood darkens the skin, green most: such a pulse passes; the same pulse read with the
+    wrong sign (the skin brightens), a change that is all intensity (shading, a jaw that
+    opens), or one led by blue fails; the check off, too short a window or no colour at all
+    decides nothing."""
+    from edge_rppg.vitals.colour import PBV_SIGNATURE, pulse_colour
+    from edge_rppg.vitals.validity import ValidityConfig, colour_match
+
+    fs, n, f0 = 30.0, 300, 1.2
+    p = np.sin(2 * np.pi * f0 * np.arange(n) / fs) + 0.3 * np.sin(2 * np.pi * 2 * f0 * np.arange(n) / fs)
+    cfg, v = SignalConfig(), ValidityConfig()
+    pbv = PBV_SIGNATURE / np.linalg.norm(PBV_SIGNATURE)
+    blood = _face_colour(p, -pbv, noise=0.002)
+    for pc in pulse_colour(blood, p, fs, f0):
+        assert pc.cos > 0.95 and pc.chroma_cos > 0.9 and abs(pc.chroma_share - 0.31) < 0.05, pc
+    assert colour_match(blood, p, f0, fs, cfg, v) is None
+    cases = {"brightens": _face_colour(p, pbv, noise=0.002),
+             "intensity only": _face_colour(p, -np.ones(3) / math.sqrt(3), noise=0.0005),
+             "blue-led": _face_colour(p, -np.array([0.2, 0.1, 0.97]), noise=0.002)}
+    for name, colour in cases.items():
+        assert colour_match(colour, p, f0, fs, cfg, v) == "pulse_colour", (name, pulse_colour(colour, p, fs, f0))
+        assert colour_match(colour, p, f0, fs, cfg, ValidityConfig(colour_gate=False)) is None
+    assert colour_match(None, p, f0, fs, cfg, v) is None
+    assert colour_match(blood[:20], p[:20], f0, fs, cfg, v) is None          # under two periods
+    assert colour_match(blood, np.zeros(n), f0, fs, cfg, v) is None         # a flat pulse
+    nan = blood.copy()
+    nan[5, 1] = np.nan
+    assert colour_match(nan, p, f0, fs, cfg, v) is None
+
+
+def test_colour_check_survives_motion_at_another_rate() -> None:
+    """A pulse whose engine output also carries head motion at another in-band rate (which
+    changes colour along another direction) still reads as blood near its own rate."""
+    from edge_rppg.vitals.colour import PBV_SIGNATURE, pulse_colour
+
+    fs, n, f0, fm = 30.0, 300, 1.2, 1.9
+    t = np.arange(n) / fs
+    pulse, motion = np.sin(2 * np.pi * f0 * t), np.sin(2 * np.pi * fm * t)
+    pbv = PBV_SIGNATURE / np.linalg.norm(PBV_SIGNATURE)
+    colour = _face_colour(pulse, -pbv, amp=0.002) * (1.0 + 0.01 * np.outer(motion, [0.3, -0.2, 0.93]))
+    out = pulse + 0.8 * motion   # what a projection leaks of the motion
+    near, whole = pulse_colour(colour, out, fs, f0)
+    assert near.band == "heart_rate" and near.cos > 0.9 and near.chroma_cos > 0.9, near
+    assert not whole.looks_like_blood(0.5, 0.5, 0.1), whole   # the motion's colour dominates the whole band
+
+
+def test_issue_pulseless_cases_every_engine() -> None:
+    """The issue's pulseless clips through every registered engine: no valid window.
+    ``synth --preset low_light --seed 13`` at 320x240 (CHROM read 62 bpm valid from sub-pixel
+    sway before the colour check) and a talking face (ICA read the jaw's shading)."""
+    import dataclasses
+
+    from edge_rppg.processor.clip import estimate_extraction
+    from edge_rppg.processor.extract import extract_mstmap
+    from edge_rppg.processor.options import EstimateConfig
+    from edge_rppg.pulse.methods import METHODS
+    from edge_rppg.synth.video_gen import PRESETS, render_frames
+
+    engines = ["default"] + METHODS.names()
+    for preset, seed in (("low_light", 13), ("talking", 7485)):
+        cfg = dataclasses.replace(PRESETS[preset], duration_s=20.0, width=320, height=240, pulse_amplitude=0.0)
+        ex = extract_mstmap(render_frames(cfg, seed), fps=cfg.fps, progress=False, keep_landmarks=False)
+        for engine in engines:
+            est = estimate_extraction(ex, engine, EstimateConfig(progress=False))
+            valid = [(w.t_start, round(w.hr_bpm, 1)) for w in est.windows if w.valid]
+            assert not valid and not est.valid, (preset, engine, valid)

@@ -21,7 +21,7 @@ from ..errors import ClipTooShortError
 from ..pulse.engines.base import Engine, EngineInfo
 from ..pulse.engines.registry import load_engine
 from ..pulse.windows import infer_clip
-from ..skin.mstmap import fill_invalid, resample, resample_times
+from ..skin.mstmap import face_colour, fill_invalid, resample, resample_times
 from ..vitals.dsp.hr import WindowHR
 from ..vitals.dsp.hrv import HRV
 from ..vitals.readings import Vitals, VitalsView, clip_vitals
@@ -129,7 +129,8 @@ def estimate_extraction(ex: Extraction, engine: Union[str, Engine, None] = None,
     grid = (t[0] if irregular else 0.0) + np.arange(bvp.shape[0]) / cfg.model_fps
     times = t if irregular else np.arange(len(ex.valid)) / ex.fps
     artefacts = artefact_series(times, ex.boxes, ex.light, grid)
-    vitals, windows = clip_vitals(bvp, cfg.model_fps, valid, cfg.signal, artefacts=artefacts, validity=cfg.validity)
+    vitals, windows = clip_vitals(bvp, cfg.model_fps, valid, cfg.signal, artefacts=artefacts,
+                                  colour=face_colour(mst), validity=cfg.validity)
     t2 = time.perf_counter()
     n_frames = len(ex.valid)
     timing["engine_ms_total"] = (t1 - t0) * 1e3

@@ -25,6 +25,8 @@ from ..errors import ShapeError, UnknownNameError
 N_META_ROIS = 6
 N_SUBSETS = 2 ** N_META_ROIS - 1  # 63
 CHANNELS = ("R", "G", "B", "Y", "U", "V")
+#: The MSTmap row of all six meta-ROIs together: the whole face.
+WHOLE_FACE_ROW = N_SUBSETS - 1
 
 
 def _subset_matrix() -> np.ndarray:
@@ -89,6 +91,15 @@ def combine_roi_sums(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
     out[..., :3] = rgb
     out[..., 3:] = rgb_to_yuv(rgb)
     return out
+
+
+def face_colour(mstmap: np.ndarray) -> Optional[np.ndarray]:
+    """The whole face's raw R, G, B means ``[T, 3]`` (float64) of an MSTmap ``[T, 63, C]``
+    (row :data:`WHOLE_FACE_ROW`), or None when the map has no colour channels (C < 3)."""
+    m = np.asarray(mstmap)
+    if m.ndim != 3 or m.shape[1] != N_SUBSETS or m.shape[2] < 3:
+        return None
+    return m[:, WHOLE_FACE_ROW, 0:3].astype(np.float64)
 
 
 def normalize_minmax(mstmap: np.ndarray) -> np.ndarray:

@@ -3,7 +3,8 @@
 Each window pulse is pushed into an :class:`~edge_rppg.vitals.stitch.OverlapAdd`, and the
 reading of :func:`~edge_rppg.vitals.readings.stream_vitals` is taken once per window,
 checked against the head motion and off-face light of the same seconds (the artefact gate
-of :mod:`edge_rppg.vitals.validity`); other frames carry the last reading. The stitching
+of :mod:`edge_rppg.vitals.validity`) and against the face's colour (does it change with the
+pulse as blood's does: :mod:`edge_rppg.vitals.colour`); other frames carry the last reading. The stitching
 and the reading are the same functions a whole file uses; this stage only holds the
 stream state.
 """
@@ -24,7 +25,8 @@ from .dsp.config import SignalConfig
 from .dsp.hrv import hrv_from_beats
 from .readings import Vitals, stream_vitals
 from .stitch import OverlapAdd
-from .validity import ValidityConfig, artefact_series
+from ..skin.mstmap import WHOLE_FACE_ROW
+from .validity import ValidityConfig, artefact_series, on_grid
 
 __all__ = ["VitalsUpdate", "VitalsStage"]
 
@@ -47,8 +49,9 @@ class VitalsStage(Stage):
     """Stitch window pulses into one signal and read HR, quality, HRV and RF from it:
     ``vitals(timestamp, face, skin, pulse) -> VitalsUpdate``.
 
-    Keeps the last ``bvp_history_s`` seconds of pulse, the face box and off-face light of
-    the last ``window_s + 2`` seconds of frames (for the artefact gate), and the samples
+    Keeps the last ``bvp_history_s`` seconds of pulse, the face box, off-face light and
+    whole-face colour of the last ``window_s + 2`` seconds of frames (for the artefact and
+    colour checks), and the samples
     that no reading may be built across (:meth:`distrust`: where the engine failed, where
     the clock jumped). :meth:`reset` (the processor calls it on every restart) starts a new
     signal.
@@ -81,20 +84,35 @@ class VitalsStage(Stage):
         self._distrust[reason] = max(int(sample), self._distrust.get(reason, int(sample)))
 
     def _remember(self, t: float, face: FaceObservation, skin: SkinSample) -> None:
-        """Keep this frame's time, face box and off-face light (the last ``window_s + 2`` s)."""
+        """Keep this frame's time, face box, off-face light and whole-face R, G, B (the last
+        ``window_s + 2`` s)."""
         box = face.box or _NAN4
         light = tuple(skin.light) if skin.light is not None else _NAN3
-        self._art.append((t, *box, *light))
+        row = skin.row
+        colour = tuple(row[WHOLE_FACE_ROW, 0:3]) if row is not None and row.shape[-1] >= 3 else _NAN3
+        self._art.append((t, *box, *light, *colour))
         while self._art and self._art[0][0] < t - self.signal.window_s - 2.0:
             self._art.popleft()
+
+    def _grid(self, t_end: float, n: int) -> np.ndarray:
+        """The times of the last ``n`` grid samples, ending at ``t_end``."""
+        return t_end - (n - 1 - np.arange(n)) / self.model_fps
 
     def _artefacts(self, t_end: float, n: int) -> Optional[np.ndarray]:
         """The artefact series of the last ``n`` grid samples (ending at ``t_end``), or None."""
         if not self.validity.artefact_gate or len(self._art) < 2:
             return None
         a = np.asarray(self._art, dtype=np.float64)
-        grid = t_end - (n - 1 - np.arange(n)) / self.model_fps
-        return artefact_series(a[:, 0], a[:, 1:5], a[:, 5:8], grid)
+        return artefact_series(a[:, 0], a[:, 1:5], a[:, 5:8], self._grid(t_end, n))
+
+    def _colour(self, t_end: float, n: int) -> Optional[np.ndarray]:
+        """The whole-face R, G, B of the last ``n`` grid samples (ending at ``t_end``), or None
+        (check off, too few frames, or frames without colour in these seconds)."""
+        if not self.validity.colour_gate or len(self._art) < 2:
+            return None
+        a = np.asarray(self._art, dtype=np.float64)
+        c = on_grid(a[:, 0], a[:, 8:11], self._grid(t_end, n))
+        return c if np.isfinite(c).all() else None
 
     def run(self, timestamp: float, face: FaceObservation, skin: SkinSample,  # type: ignore[override]
             pulse: Optional[PulseWindow]) -> VitalsUpdate:
@@ -108,7 +126,8 @@ class VitalsStage(Stage):
         x, v = self.stitch.signal()
         n = min(x.shape[0], max(int(round(self.signal.window_s * self.model_fps)), 2))
         vitals = stream_vitals(x, v, self.model_fps, self.signal, hrv=self.hrv, respiration=self.respiration,
-                               artefacts=self._artefacts(t, n), validity=self.validity)
+                               artefacts=self._artefacts(t, n), colour=self._colour(t, n),
+                               validity=self.validity)
         spanned = [r for r, s in self._distrust.items() if pulse.end - s < n]   # inside these seconds
         if spanned:
             vitals = replace(vitals, valid=False, invalid_reason=spanned[0], artefact=None, rf_valid=False,

@@ -13,6 +13,10 @@ colour of the frame outside the face box (``roi``, :func:`edge_rppg.skin.light.o
   ``light_floor`` relative light, RMS after the pulse band-pass) puts at least
   ``coincide_frac`` of its in-band power within ``snr_halfwidth_hz`` of ``f0`` or of
   ``f0 / 2`` (a nod seen at its harmonic). Such a window is invalid, whatever its SNR.
+- :func:`colour_match`: a window's pulse must move the face's colour the way blood does
+  (darker, led by green: :mod:`edge_rppg.vitals.colour`); a pulse whose colour change has a
+  cosine with blood's under ``colour_min_cos``, or under ``colour_min_chroma_cos`` once the
+  intensity axis is removed, is invalid (``pulse_colour``), whatever its SNR.
 - :func:`persistent_windows`: a heart rate does not appear for a second or two. A clip
   window stays valid only inside a run of consecutive valid windows whose neighbouring
   HRs differ by at most ``run_step_bpm`` (6 bpm) and which spans at least ``min_run_s``
@@ -27,7 +31,8 @@ colour of the frame outside the face box (``roi``, :func:`edge_rppg.skin.light.o
   over at least ``rf_min_s`` seconds, with a fused-spectrum SNR of ``rf_min_snr_db``.
 
 :class:`ValidityConfig` holds the thresholds (``artefact_gate=False`` turns the gate
-off and ``min_run_s=0`` the steady-run rule, to measure what they cost).
+off, ``colour_gate=False`` the colour check and ``min_run_s=0`` the steady-run rule, to
+measure what they cost).
 """
 from __future__ import annotations
 
@@ -38,12 +43,13 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..config import Config, Range
+from .colour import pulse_colour
 from .dsp.config import SignalConfig
 from .dsp.filters import bandpass
 from .dsp.hr import psd
 
-__all__ = ["ValidityConfig", "ARTEFACT_NAMES", "artefact_series", "artefact_match", "persistent_windows",
-           "clip_rule", "respiration_valid"]
+__all__ = ["ValidityConfig", "ARTEFACT_NAMES", "artefact_series", "on_grid", "artefact_match", "colour_match",
+           "persistent_windows", "clip_rule", "respiration_valid"]
 
 #: Column names of :func:`artefact_series` (motion first, then light).
 ARTEFACT_NAMES: Tuple[str, ...] = ("motion_x", "motion_y", "motion_scale", "light_r", "light_g", "light_b")
@@ -68,6 +74,15 @@ class ValidityConfig(Config):
     agree_bpm: how far a valid window HR may lie from the median valid HR and still agree.
     rf_min_snr_db, rf_min_s: respiration is valid only with this fused-spectrum SNR over
         at least this many seconds of pulse (and a valid HR).
+    colour_gate: check that each window's pulse changes the face's colour the way blood does
+        (:mod:`edge_rppg.vitals.colour`; False: not checked).
+    colour_min_cos, colour_min_chroma_cos: the least cosine of that colour change with
+        blood's darkening, and with its chroma (the part off the intensity axis), for a
+        valid window; colour_min_chroma_share: the least share of that change off the
+        intensity axis (blood's is 0.31; shading's is 0); colour_halfwidth_hz: how near the heart rate (and its harmonic) the
+        narrow fit looks (:func:`edge_rppg.vitals.colour.pulse_colour`).
+        ``python bench/colour_signature.py`` shows both cosines on rendered clips with and
+        without a pulse, every engine.
     max_clock_jump_s: a live stream's timestamps that jump forward by more than this beyond
         the frame interval (and beyond the frames the caller said it dropped) may be a
         clock glitch, which shifts the pulse's phase: the readings whose window spans the
@@ -87,6 +102,11 @@ class ValidityConfig(Config):
     rf_min_snr_db: float = 3.0
     rf_min_s: float = 20.0
     max_clock_jump_s: float = 0.1
+    colour_gate: bool = True
+    colour_min_cos: float = 0.5
+    colour_min_chroma_cos: float = 0.5
+    colour_min_chroma_share: float = 0.1
+    colour_halfwidth_hz: float = 0.3
 
     #: What each threshold may be (one place: checked here and by the CLI flags).
     RANGES = {
@@ -95,6 +115,8 @@ class ValidityConfig(Config):
         "clip_valid_fraction": Range(0.0, 1.0, low_open=True), "agree_bpm": Range(0.0, 200.0, low_open=True),
         "rf_min_snr_db": Range(-30.0, 30.0, unit="dB"), "rf_min_s": Range(0.0, 3600.0, low_open=True, unit="s"),
         "max_clock_jump_s": Range(0.0, 10.0, unit="s"),
+        "colour_min_cos": Range(-1.0, 1.0), "colour_min_chroma_cos": Range(-1.0, 1.0),
+        "colour_min_chroma_share": Range(0.0, 1.0), "colour_halfwidth_hz": Range(0.0, 3.0, low_open=True, unit="Hz"),
     }
 
     def __post_init__(self) -> None:
@@ -130,11 +152,23 @@ def artefact_series(times_s: np.ndarray, boxes: Optional[np.ndarray], light: Opt
         for c in range(3):
             cols[_N_MOTION + c] = ll[:, c]
     for c, v in enumerate(cols):
-        if v is None:
-            continue
-        ok = np.isfinite(v)
+        if v is not None:
+            out[:, c] = on_grid(t, v[:, None], g)[:, 0]
+    return out
+
+
+def on_grid(times_s: np.ndarray, values: np.ndarray, grid_s: np.ndarray) -> np.ndarray:
+    """``values [T, k]`` measured at ``times_s [T]``, linearly interpolated onto ``grid_s``
+    column by column (non-finite samples skipped; a column with fewer than two finite
+    samples is NaN): ``[len(grid_s), k]`` float64."""
+    t = np.asarray(times_s, dtype=np.float64).ravel()
+    g = np.asarray(grid_s, dtype=np.float64).ravel()
+    v = np.asarray(values, dtype=np.float64).reshape(t.size, -1)
+    out = np.full((g.size, v.shape[1]), np.nan)
+    for c in range(v.shape[1]):
+        ok = np.isfinite(v[:, c])
         if ok.sum() >= 2:
-            out[:, c] = np.interp(g, t[ok], v[ok])
+            out[:, c] = np.interp(g, t[ok], v[ok, c])
     return out
 
 
@@ -178,6 +212,28 @@ def artefact_match(series: Optional[np.ndarray], f0_hz: float, fs: float, cfg: S
         if rms[j] >= floor and share[j] >= vcfg.coincide_frac and (best is None or share[j] > best[0]):
             best = (float(share[j]), ARTEFACT_NAMES[c])
     return None if best is None else best[1]
+
+
+def colour_match(colour: Optional[np.ndarray], pulse: np.ndarray, f0_hz: float, fs: float, cfg: SignalConfig,
+                 vcfg: ValidityConfig) -> Optional[str]:
+    """``"pulse_colour"`` when the colour change of the face's ``colour [n, 3]`` (raw R, G,
+    B means) that moves with ``pulse [n]`` (the same window) at its heart rate ``f0_hz``
+    is not blood's, else None.
+
+    Blood's (:meth:`edge_rppg.vitals.colour.PulseColour.looks_like_blood`): its cosine with
+    blood's darkening reaches ``vcfg.colour_min_cos``, its chroma's ``colour_min_chroma_cos``,
+    and its chroma share ``colour_min_chroma_share``, in the fit near the heart rate or in
+    the fit over the whole band (:func:`edge_rppg.vitals.colour.pulse_colour`). A window whose
+    colour cannot be measured at all (no colour, gaps, too short, a flat pulse) is not judged
+    here (None).
+    """
+    if colour is None or not vcfg.colour_gate:
+        return None
+    fits = pulse_colour(colour, pulse, fs, f0_hz, cfg.band_hz, vcfg.colour_halfwidth_hz, cfg.freq_res_bpm)
+    if not any(math.isfinite(pc.cos) for pc in fits):
+        return None
+    floors = (vcfg.colour_min_cos, vcfg.colour_min_chroma_cos, vcfg.colour_min_chroma_share)
+    return None if any(pc.looks_like_blood(*floors) for pc in fits) else "pulse_colour"
 
 
 def persistent_windows(t_start: Sequence[float], t_end: Sequence[float], hrs: Sequence[float],

@@ -12,9 +12,8 @@ from ...errors import ConfigError
 from ..methods import METHODS
 from ...model_file import MODEL_FPS
 from ...frames.validation import check_mstmap
+from ...skin.mstmap import WHOLE_FACE_ROW
 from .base import EngineInfo
-
-WHOLE_FACE_ROW = 62
 
 
 class ClassicEngine:

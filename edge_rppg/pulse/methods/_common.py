@@ -14,10 +14,11 @@ import numpy as np
 
 from ...vitals.dsp.filters import bandpass
 from ...errors import ShapeError
+from ...vitals.colour import PBV_SIGNATURE
+
+__all__ = ["PULSE_BAND_HZ", "PBV_SIGNATURE", "as_rgb", "normalise", "window_len", "overlap_add", "inband"]
 
 PULSE_BAND_HZ = (0.67, 3.0)
-#: relative pulsatile strength in R, G, B of skin (de Haan & van Leest 2014 order of magnitude).
-PBV_SIGNATURE = np.array([0.33, 0.77, 0.53])
 
 
 def as_rgb(rgb: np.ndarray, name: str) -> np.ndarray:

@@ -55,7 +55,7 @@ def _peak_ratio(s: np.ndarray, fs: float) -> float:
 
 def ica(rgb: np.ndarray, fs: float) -> np.ndarray:
     """ICA pulse: the component with the strongest in-band peak, signed to correlate
-    with the inverted green channel (positive with blood volume)."""
+    with the inverted green channel in the pulse band (positive with blood volume)."""
     x = as_rgb(rgb, "ica")
     n = normalise(x)
     n = detrend(n, axis=0) if n.shape[0] >= 3 else n
@@ -68,5 +68,6 @@ def ica(rgb: np.ndarray, fs: float) -> np.ndarray:
         comps_f = comps
     best = int(np.argmax([_peak_ratio(comps_f[:, i], fs) for i in range(comps_f.shape[1])]))
     s = comps[:, best]
-    ref = -n[:, 1]
-    return s if np.dot(s - s.mean(), ref - ref.mean()) >= 0 else -s
+    # the sign is set in the pulse band: a slow drift shared with green would otherwise decide it
+    sf, ref = (comps_f[:, best], -inband(n[:, 1:2], fs)[:, 0]) if comps.shape[0] > 8 else (s, -n[:, 1])
+    return s if np.dot(sf - sf.mean(), ref - ref.mean()) >= 0 else -s
