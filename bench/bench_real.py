@@ -176,11 +176,13 @@ def window_flags(est: Any, ex: Any, model_fps: float, signal_cfg: Any, validity_
     """Per window of ``est``, what each validity rule other than the quality floor and the
     steady run says, whatever the window's quality: ``face`` (too few frames with a face:
     no HR), ``edge`` (the peak is the band's edge), ``artefact`` (the name of the artefact
-    measure that explains the HR peak, :func:`edge_rppg.vitals.validity.artefact_match`, or "").
+    measure that explains the HR peak, :func:`edge_rppg.vitals.validity.artefact_match`, or ""),
+    ``colour`` (the colour check fails, :func:`edge_rppg.vitals.validity.colour_match`).
     With :func:`window_reasons` and :func:`simulate_validity` these re-derive the clip back
     end's decisions (the estimate keeps only the final flag)."""
-    from edge_rppg.processor.clip import _irregular  # the estimate's own time-base rule
-    from edge_rppg.vitals.validity import artefact_match, artefact_series
+    from edge_rppg.processor.clip import _irregular, _to_model_rate  # the estimate's own time-base rules
+    from edge_rppg.skin.mstmap import face_colour
+    from edge_rppg.vitals.validity import artefact_match, artefact_series, colour_match
 
     lo, hi = signal_cfg.band_hz
     res_hz = signal_cfg.freq_res_bpm / 60.0
@@ -190,16 +192,22 @@ def window_flags(est: Any, ex: Any, model_fps: float, signal_cfg: Any, validity_
     grid = (t[0] if irregular else 0.0) + np.arange(bvp.shape[0]) / model_fps
     times = t if irregular else np.arange(len(ex.valid)) / ex.fps
     series = artefact_series(times, ex.boxes, ex.light, grid) if validity_cfg.artefact_gate else None
+    colour = face_colour(_to_model_rate(ex, model_fps, irregular)[0])
     out: List[Dict[str, Any]] = []
     for w in est.windows:
         face = not math.isfinite(w.hr_bpm)
         edge = (not face) and (w.hr_bpm / 60.0 <= lo + 2 * res_hz or w.hr_bpm / 60.0 >= hi - 2 * res_hz)
         name = None
-        if not face and series is not None:
+        off_colour = False
+        if not face:
             s = int(round(w.t_start * model_fps))
             n = int(round((w.t_end - w.t_start) * model_fps))
-            name = artefact_match(series[s:s + n], w.hr_bpm / 60.0, model_fps, signal_cfg, validity_cfg)
-        out.append({"face": face, "edge": edge, "artefact": name or ""})
+            if series is not None:
+                name = artefact_match(series[s:s + n], w.hr_bpm / 60.0, model_fps, signal_cfg, validity_cfg)
+            if colour is not None:
+                off_colour = colour_match(colour[s:s + n], bvp[s:s + n], w.hr_bpm / 60.0, model_fps, signal_cfg,
+                                          validity_cfg) is not None
+        out.append({"face": face, "edge": edge, "artefact": name or "", "colour": off_colour})
     return out
 
 
@@ -207,7 +215,7 @@ def simulate_validity(windows: Sequence[Any], flags: Sequence[Dict[str, Any]], m
                       validity_cfg: Any) -> Tuple[List[str], List[bool]]:
     """``(reasons, valid)`` of ``windows`` (``t_start``, ``t_end``, ``hr_bpm``, ``quality``)
     with their :func:`window_flags` under a quality floor of ``min_snr_db``: the rules of
-    the clip back end in its order (face, quality, band edge, artefact, steady run).
+    the clip back end in its order (face, quality, band edge, artefact, pulse colour, steady run).
     With the floor of the estimate's ``SignalConfig`` it reproduces the estimate's flags."""
     from edge_rppg.vitals.validity import persistent_windows
 
@@ -219,8 +227,10 @@ def simulate_validity(windows: Sequence[Any], flags: Sequence[Dict[str, Any]], m
             reasons.append("quality")
         elif fl["edge"]:
             reasons.append("band edge")
+        elif fl["artefact"]:
+            reasons.append(f"artefact:{fl['artefact']}")
         else:
-            reasons.append(f"artefact:{fl['artefact']}" if fl["artefact"] else "")
+            reasons.append("pulse colour" if fl.get("colour") else "")
     keep = persistent_windows([w.t_start for w in windows], [w.t_end for w in windows],
                               [w.hr_bpm for w in windows], [r == "" for r in reasons], validity_cfg)
     reasons = [r if r or k else "steady run" for r, k in zip(reasons, keep)]
@@ -230,7 +240,7 @@ def simulate_validity(windows: Sequence[Any], flags: Sequence[Dict[str, Any]], m
 def window_reasons(est: Any, ex: Any, model_fps: float, signal_cfg: Any, validity_cfg: Any) -> List[str]:
     """Why each window of ``est`` is what it is: ``""`` for a valid window, else the first
     rule that rejected it, in the order the clip back end applies them: ``face``,
-    ``quality``, ``band edge``, ``artefact:<name>``, ``steady run``.
+    ``quality``, ``band edge``, ``artefact:<name>``, ``pulse colour``, ``steady run``.
 
     The estimate keeps only the final flag; this re-runs the validity module's own
     decisions (:func:`window_flags`, :func:`simulate_validity`) on the estimate's windows,

@@ -479,7 +479,8 @@ def test_colour_check_survives_motion_at_another_rate() -> None:
 
 
 def test_issue_pulseless_cases_every_engine() -> None:
-    """The issue's pulseless clips through every registered engine: no valid window.
+    """The issue's pulseless clips through every registered engine: no valid window (and no
+    valid live reading).
     ``synth --preset low_light --seed 13`` at 320x240 (CHROM read 62 bpm valid from sub-pixel
     sway before the colour check) and a talking face (ICA read the jaw's shading)."""
     import dataclasses
@@ -498,3 +499,13 @@ def test_issue_pulseless_cases_every_engine() -> None:
             est = estimate_extraction(ex, engine, EstimateConfig(progress=False))
             valid = [(w.t_start, round(w.hr_bpm, 1)) for w in est.windows if w.valid]
             assert not valid and not est.valid, (preset, engine, valid)
+    # the live path reads its own (stitched) pulse one window at a time: the CHROM case again
+    from edge_rppg import EdgeRPPG
+
+    cfg = dataclasses.replace(PRESETS["low_light"], duration_s=20.0, width=320, height=240, pulse_amplitude=0.0)
+    frames = list(render_frames(cfg, 13))
+    for engine in ("chrom", "pos", "ica", "default"):
+        with EdgeRPPG(engine) as rppg:
+            live = [rppg.process(f, timestamp=i / cfg.fps) for i, f in enumerate(frames)]
+        assert sum(r.hr_updated for r in live) >= 5, engine          # readings were made
+        assert not any(r.valid for r in live), (engine, [r.hr_bpm for r in live if r.valid][:3])

@@ -44,9 +44,10 @@ __all__ = ["Vitals", "VitalsView", "INVALID_REASONS", "window_hr", "stream_vital
 #: forward within these seconds by more than the frames it dropped explain
 #: (:mod:`edge_rppg.frames.clock`); ``pulse_colour`` — the face's colour change that moves with
 #: the pulse is not blood's (:func:`edge_rppg.vitals.validity.colour_match`); ``clip_rule`` — too few clip windows
-#: are valid and agree (:func:`edge_rppg.vitals.validity.clip_rule`); ``steady_run`` (a clip
-#: window only) — the window is not part of a steady run of valid windows
-#: (:func:`edge_rppg.vitals.validity.persistent_windows`).
+#: are valid and agree (:func:`edge_rppg.vitals.validity.clip_rule`); ``steady_run`` — a clip
+#: window is not part of a steady run of valid windows
+#: (:func:`edge_rppg.vitals.validity.persistent_windows`), or a stream reading does not end a run of
+#: ``ValidityConfig.stream_min_run`` readings that pass and agree.
 INVALID_REASONS = ("no_peak", "low_quality", "coverage", "artefact", "pulse_colour", "engine_error",
                    "timestamp_jump", "steady_run", "clip_rule")
 

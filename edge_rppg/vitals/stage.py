@@ -36,6 +36,12 @@ _NAN4 = (float("nan"),) * 4
 _NAN3 = (float("nan"),) * 3
 
 
+def _invalid(vitals: Vitals, reason: str) -> Vitals:
+    """``vitals`` marked invalid for ``reason``: no artefact named, no HRV or respiration."""
+    return replace(vitals, valid=False, invalid_reason=reason, artefact=None, rf_valid=False,
+                   hrv=hrv_from_beats(np.zeros(0)))
+
+
 @dataclass(frozen=True)
 class VitalsUpdate:
     """The stream's reading after one frame: ``vitals`` (the latest :class:`Vitals`, None
@@ -49,7 +55,8 @@ class VitalsStage(Stage):
     """Stitch window pulses into one signal and read HR, quality, HRV and RF from it:
     ``vitals(timestamp, face, skin, pulse) -> VitalsUpdate``.
 
-    Keeps the last ``bvp_history_s`` seconds of pulse, the face box, off-face light and
+    A reading is valid only at the end of a steady run of readings
+    (``ValidityConfig.stream_min_run``). Keeps the last ``bvp_history_s`` seconds of pulse, the face box, off-face light and
     whole-face colour of the last ``window_s + 2`` seconds of frames (for the artefact and
     colour checks), and the samples
     that no reading may be built across (:meth:`distrust`: where the engine failed, where
@@ -77,6 +84,8 @@ class VitalsStage(Stage):
         self._art.clear()
         self._last: Optional[Vitals] = None
         self._distrust: Dict[str, int] = {}   # reason -> latest grid sample no reading may span
+        self._run = 0                         # consecutive readings that passed every rule and agree
+        self._run_hr = float("nan")
         self.readings = 0
 
     def distrust(self, sample: int, reason: str) -> None:
@@ -93,6 +102,18 @@ class VitalsStage(Stage):
         self._art.append((t, *box, *light, *colour))
         while self._art and self._art[0][0] < t - self.signal.window_s - 2.0:
             self._art.popleft()
+
+    def _steady(self, vitals: Vitals) -> Vitals:
+        """``vitals``, made invalid (``steady_run``) unless it ends a run of
+        ``validity.stream_min_run`` consecutive readings that passed every other rule with
+        neighbouring HRs within ``validity.run_step_bpm``."""
+        if not vitals.valid or vitals.hr_bpm is None:
+            self._run = 0
+            return vitals
+        agree = self._run > 0 and abs(vitals.hr_bpm - self._run_hr) <= self.validity.run_step_bpm
+        self._run = self._run + 1 if agree else 1
+        self._run_hr = vitals.hr_bpm
+        return vitals if self._run >= self.validity.stream_min_run else _invalid(vitals, "steady_run")
 
     def _grid(self, t_end: float, n: int) -> np.ndarray:
         """The times of the last ``n`` grid samples, ending at ``t_end``."""
@@ -130,8 +151,8 @@ class VitalsStage(Stage):
                                validity=self.validity)
         spanned = [r for r, s in self._distrust.items() if pulse.end - s < n]   # inside these seconds
         if spanned:
-            vitals = replace(vitals, valid=False, invalid_reason=spanned[0], artefact=None, rf_valid=False,
-                             hrv=hrv_from_beats(np.zeros(0)))
+            vitals = _invalid(vitals, spanned[0])
+        vitals = self._steady(vitals)
         self._last = vitals
         self.readings += 1
         return VitalsUpdate(vitals, updated=True)

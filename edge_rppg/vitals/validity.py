@@ -70,6 +70,10 @@ class ValidityConfig(Config):
     min_run_s, run_step_bpm: a clip window is valid only inside a run of valid windows
         spanning ``min_run_s`` seconds (the whole clip when shorter) whose neighbouring
         HRs differ by at most ``run_step_bpm``.
+    stream_min_run: a stream reading is valid only when this many consecutive readings
+        (one every ``engine_hop_s``), this one included, pass every other rule with
+        neighbouring HRs within ``run_step_bpm`` (1: each reading on its own). A noise peak
+        that clears every check once, in one window, is not a reading.
     clip_valid_fraction: share of a clip's windows that must be valid and agree.
     agree_bpm: how far a valid window HR may lie from the median valid HR and still agree.
     rf_min_snr_db, rf_min_s: respiration is valid only with this fused-spectrum SNR over
@@ -97,6 +101,7 @@ class ValidityConfig(Config):
     coincide_frac: float = 0.3
     min_run_s: float = 14.0
     run_step_bpm: float = 6.0
+    stream_min_run: int = 2
     clip_valid_fraction: float = 0.5
     agree_bpm: float = 10.0
     rf_min_snr_db: float = 3.0
@@ -112,6 +117,7 @@ class ValidityConfig(Config):
     RANGES = {
         "motion_floor": Range(0.0, 1.0), "light_floor": Range(0.0, 1.0), "coincide_frac": Range(0.0, 1.0, low_open=True),
         "min_run_s": Range(0.0, 600.0, unit="s"), "run_step_bpm": Range(0.0, 200.0, low_open=True),
+        "stream_min_run": Range(1, 100, integer=True),
         "clip_valid_fraction": Range(0.0, 1.0, low_open=True), "agree_bpm": Range(0.0, 200.0, low_open=True),
         "rf_min_snr_db": Range(-30.0, 30.0, unit="dB"), "rf_min_s": Range(0.0, 3600.0, low_open=True, unit="s"),
         "max_clock_jump_s": Range(0.0, 10.0, unit="s"),

@@ -24,6 +24,8 @@ const REASONS = {
   artefact: (v) => ARTEFACTS[v.artefact] || v.artefact || "artefact",
   engine_error: () => "the engine's output was unusable",
   timestamp_jump: () => "the camera's clock jumped",
+  pulse_colour: () => "the skin's colour does not change as blood's does",
+  steady_run: () => "waiting for a second reading that agrees",
 };
 
 function verdict(v) {
