@@ -8,8 +8,9 @@ twenty viewers cost twenty ``send`` calls per batch rather than forty threads wa
 Bounds, per client: an event client has a :class:`ClientQueue` of at most ``queue_size``
 messages (a full queue drops its oldest) plus one batch being sent; a video client has at most
 one frame being sent and then gets the newest one (older frames are skipped). A client whose
-socket takes nothing for ``stall_s`` seconds is disconnected. Nothing the pipeline thread calls
-(:meth:`Hub.publish`, :meth:`Hub.publish_frame`) ever waits for a client.
+socket takes nothing for ``stall_s`` seconds is disconnected. The messages themselves are made on
+the streamer thread too (:attr:`Hub.render`, once per batch), so the pipeline thread never waits
+for a client.
 """
 from __future__ import annotations
 
@@ -47,13 +48,14 @@ class ClientQueue:
         self._q: Deque[bytes] = deque()
         self._lock = threading.Lock()
 
-    def put(self, msg: bytes) -> None:
-        """Append ``msg`` (never blocks)."""
+    def put(self, *msgs: bytes) -> None:
+        """Append ``msgs`` (never blocks)."""
         with self._lock:
-            if len(self._q) >= self.maxlen:
+            self._q.extend(msgs)
+            over = len(self._q) - self.maxlen
+            for _ in range(over):
                 self._q.popleft()
-                self.dropped += 1
-            self._q.append(msg)
+            self.dropped += max(0, over)
 
     def take(self) -> List[bytes]:
         """Everything queued (may be empty)."""
@@ -70,15 +72,19 @@ class ClientQueue:
 class Hub:
     """What the sink publishes: event messages fanned out to one :class:`ClientQueue` per event
     client, and the newest video frame (one ``multipart`` part, built once for every client)
-    with a sequence number. ``snapshot`` (set by the sink) returns the messages a new event
-    client gets first (HR history, the latest reading, pulse and health)."""
+    with a sequence number. Set by the sink: ``snapshot`` returns the messages a new event
+    client gets first (HR history, the latest reading, pulse and health); ``render(batch)`` is
+    called on the streamer thread before it writes (on a ``batch``, then events are due) and
+    publishes what the sink has kept for it. Set by the :class:`Streamer`: ``wake`` makes it
+    run (and so ``render``) now, e.g. for a new frame."""
 
     def __init__(self, queue_size: int = 64) -> None:
         if not 1 <= queue_size <= 10_000:
             raise ConfigError(f"web client queue size must be 1..10000, got {queue_size}")
         self.queue_size = int(queue_size)
         self.snapshot: Callable[[], List[bytes]] = list
-        self.on_frame: Callable[[], None] = lambda: None  # the streamer's wake-up
+        self.render: Callable[[bool], None] = lambda batch: None
+        self.wake: Callable[[], None] = lambda: None  # the streamer's wake-up
         self.frame_part: Optional[bytes] = None
         self.frame_seq = 0
         self.frame_clients = 0
@@ -89,8 +95,7 @@ class Hub:
     def subscribe(self) -> ClientQueue:
         """A new event client's queue, primed with :attr:`snapshot`."""
         q = ClientQueue(self.queue_size)
-        for msg in self.snapshot():
-            q.put(msg)
+        q.put(*self.snapshot())
         with self._lock:
             self._queues = [*self._queues, q]
         return q
@@ -101,10 +106,10 @@ class Hub:
                 self._queues = [x for x in self._queues if x is not q]
                 self.dropped_done += q.dropped
 
-    def publish(self, msg: bytes) -> None:
-        """Queue ``msg`` for every event client (never blocks on a client)."""
+    def publish(self, *msgs: bytes) -> None:
+        """Queue ``msgs`` for every event client (never blocks on a client)."""
         for q in self._queues:  # a copy-on-write list: no lock needed to read it
-            q.put(msg)
+            q.put(*msgs)
 
     def publish_frame(self, jpeg: bytes) -> None:
         """Make ``jpeg`` the newest frame (older unsent ones are skipped)."""
@@ -112,7 +117,6 @@ class Hub:
             len(jpeg), jpeg, BOUNDARY.encode())  # the closing boundary lets the browser show it at once
         with self._lock:
             self.frame_part, self.frame_seq = part, self.frame_seq + 1
-        self.on_frame()
 
     def client_stats(self) -> Dict[str, int]:
         """Clients connected, messages dropped for slow clients, largest queue now."""
@@ -149,7 +153,7 @@ class Streamer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._closed = False  # set by the thread as it finishes; add() then refuses
-        hub.on_frame = self.wake
+        hub.wake = self.wake
         self._thread = threading.Thread(target=self._loop, name="edge-rppg-web-streams", daemon=True)
         self._thread.start()
 
@@ -183,9 +187,11 @@ class Streamer:
     def _loop(self) -> None:
         next_batch = time.monotonic()
         while not self._stopping.is_set():
+            woken = False
             for key, mask in self._sel.select(timeout=max(0.0, next_batch - time.monotonic())):
                 if key.data is None:
                     self._drain_wake()
+                    woken = True
                 elif mask & selectors.EVENT_READ:
                     self._read(key.data)
             with self._lock:
@@ -194,17 +200,19 @@ class Streamer:
                 self._clients[c.sock] = c
                 self._sel.register(c.sock, selectors.EVENT_READ, c)
             now = time.monotonic()
-            batch = now >= next_batch
+            # a wake-up (a new frame) at least half a period into the batch takes the events along:
+            # the thread then wakes once per frame rather than once per frame and once per batch
+            batch = now >= next_batch - (BATCH_S / 2 if woken else 0.0)
             if batch:
                 next_batch = now + BATCH_S
+            self.hub.render(batch)
             for c in list(self._clients.values()):
                 self._serve(c, now, batch)
         self._finish()
 
     def _drain_wake(self) -> None:
-        try:
-            while self._wake_r.recv(4096):
-                pass
+        try:  # one read: bytes left over (more than 4096 wake-ups) only wake the loop once more
+            self._wake_r.recv(4096)
         except OSError:
             pass
 
@@ -277,6 +285,7 @@ class Streamer:
             new, self._new = self._new, []
         for c in new:
             self._clients[c.sock] = c
+        self.hub.render(True)
         now = time.monotonic()
         for c in list(self._clients.values()):
             for _ in range(2):  # the batch being sent, then what is still queued
