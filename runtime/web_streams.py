@@ -26,7 +26,7 @@ from edge_rppg.errors import ConfigError
 __all__ = ["ClientQueue", "Hub", "Streamer", "BOUNDARY", "sse", "BATCH_S", "KEEPALIVE_S"]
 
 BOUNDARY = "edge-rppg-frame"
-BATCH_S = 0.1  # events go out in batches at most this often (30 events/s cost 10 sends per client, not 30)
+BATCH_S = 0.2  # events go out in batches at most this often (30 events/s cost 5 sends per client, not 30)
 KEEPALIVE_S = 15.0  # an idle event stream gets a comment this often (and so notices a vanished client)
 MAX_CHATTER = 64 * 1024  # bytes a streaming client may send before it is disconnected
 
