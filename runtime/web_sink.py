@@ -72,8 +72,8 @@ def overlay(frame_rgb: np.ndarray, result: Any, scale: float = 1.0) -> np.ndarra
     img = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR)
     color = GOOD if result.valid else WEAK
     if result.landmarks is not None:
-        polygons = roi_polygons(result.landmarks)
-        cv2.polylines(img, [np.round(p * scale).astype(np.int32) for p in polygons], True, ROI_COLOR, 1)
+        points = np.round(np.asarray(result.landmarks) * scale).astype(np.int32)  # one array op, not one per polygon
+        cv2.polylines(img, [p.astype(np.int32) for p in roi_polygons(points)], True, ROI_COLOR, 1)
     if result.face_box is not None:
         x0, y0, x1, y1 = (int(round(v * scale)) for v in result.face_box)
         cv2.rectangle(img, (x0, y0), (x1, y1), color, 2)
@@ -197,13 +197,17 @@ class WebSink(Sink):
     def _render(self, batch: bool) -> None:
         """The streamer thread's hook (:attr:`Hub.render`): on a ``batch``, the results kept since
         the last one become messages (serialised once for every client, and in one go: a burst
-        costs less CPU than the same work spread over the frames); a pending frame becomes a JPEG."""
-        if batch:
-            self._publish_results()
-        with self._lock:
-            pending, self._pending = self._pending, None
-        if pending is not None:
-            self._encode(*pending)
+        costs less CPU than the same work spread over the frames); a pending frame becomes a JPEG.
+        An error is logged, not raised: it must not end every stream."""
+        try:
+            if batch:
+                self._publish_results()
+            with self._lock:
+                pending, self._pending = self._pending, None
+            if pending is not None:
+                self._encode(*pending)
+        except Exception as exc:  # a bug here must not end every stream (the streamer thread serves them all)
+            self.server.log(f"web sink: {type(exc).__name__}: {exc}")
 
     def _publish_results(self) -> None:
         messages: List[bytes] = []
