@@ -188,7 +188,10 @@ class Streamer:
         next_batch = time.monotonic()
         while not self._stopping.is_set():
             woken = False
-            for key, mask in self._sel.select(timeout=max(0.0, next_batch - time.monotonic())):
+            # while frames come, a batch rides on a frame's wake-up; the timer only runs late,
+            # for when none comes (the thread then wakes once per frame, not once more per batch)
+            wait = next_batch + (BATCH_S / 4 if self.hub.frame_clients else 0.0) - time.monotonic()
+            for key, mask in self._sel.select(timeout=max(0.0, wait)):
                 if key.data is None:
                     self._drain_wake()
                     woken = True
@@ -200,9 +203,7 @@ class Streamer:
                 self._clients[c.sock] = c
                 self._sel.register(c.sock, selectors.EVENT_READ, c)
             now = time.monotonic()
-            # a wake-up (a new frame) at least half a period into the batch takes the events along:
-            # the thread then wakes once per frame rather than once per frame and once per batch
-            batch = now >= next_batch - (BATCH_S / 2 if woken else 0.0)
+            batch = now >= next_batch - (BATCH_S / 4 if woken else 0.0)  # a frame due about when the batch is
             if batch:
                 next_batch = now + BATCH_S
             self.hub.render(batch)
