@@ -157,8 +157,8 @@ class WebSink(Sink):
         self._closed = False
         self.hub = Hub(queue_size)
         self.hub.snapshot = self._snapshot
-        self.hub.render = self._render
         self.server = WebServer(host, port, self.hub, max_clients, log=log).start()
+        self.hub.render = self._render  # once there is a server to log to
 
     @property
     def url(self) -> str:

@@ -29,6 +29,7 @@ BOUNDARY = "edge-rppg-frame"
 BATCH_S = 0.2  # events go out in batches at most this often (30 events/s cost 5 sends per client, not 30)
 KEEPALIVE_S = 15.0  # an idle event stream gets a comment this often (and so notices a vanished client)
 MAX_CHATTER = 64 * 1024  # bytes a streaming client may send before it is disconnected
+FLUSH_S, FLUSH_WAIT_S = 1.0, 0.1  # at stop: longest flush, and longest wait for some client to take bytes
 
 
 def sse(event: str, data: str, event_id: Optional[int] = None) -> bytes:
@@ -40,11 +41,12 @@ def sse(event: str, data: str, event_id: Optional[int] = None) -> bytes:
 class ClientQueue:
     """Bounded FIFO of encoded messages for one client: a full queue drops its oldest
     message (counted in ``dropped``), so a client that stops reading costs at most
-    ``maxlen`` messages."""
+    ``maxlen`` messages; ``high`` is the most it has held."""
 
     def __init__(self, maxlen: int) -> None:
         self.maxlen = int(maxlen)
         self.dropped = 0
+        self.high = 0
         self._q: Deque[bytes] = deque()
         self._lock = threading.Lock()
 
@@ -56,6 +58,7 @@ class ClientQueue:
             for _ in range(over):
                 self._q.popleft()
             self.dropped += max(0, over)
+            self.high = max(self.high, len(self._q))
 
     def take(self) -> List[bytes]:
         """Everything queued (may be empty)."""
@@ -89,6 +92,7 @@ class Hub:
         self.frame_seq = 0
         self.frame_clients = 0
         self.dropped_done = 0  # messages dropped for clients that have left
+        self.high_done = 0  # the largest queue of a client that has left
         self._queues: List[ClientQueue] = []
         self._lock = threading.Lock()
 
@@ -105,6 +109,7 @@ class Hub:
             if q in self._queues:
                 self._queues = [x for x in self._queues if x is not q]
                 self.dropped_done += q.dropped
+                self.high_done = max(self.high_done, q.high)
 
     def publish(self, *msgs: bytes) -> None:
         """Queue ``msgs`` for every event client (never blocks on a client)."""
@@ -119,11 +124,13 @@ class Hub:
             self.frame_part, self.frame_seq = part, self.frame_seq + 1
 
     def client_stats(self) -> Dict[str, int]:
-        """Clients connected, messages dropped for slow clients, largest queue now."""
+        """Clients connected, messages dropped for slow clients, the largest any client's queue
+        has been (messages are queued and taken in one go on the streamer thread, so a queue
+        seen at any other moment is empty unless its client has stopped reading)."""
         queues = self._queues
         return {"event_clients": len(queues), "video_clients": self.frame_clients,
                 "dropped_messages": self.dropped_done + sum(q.dropped for q in queues),
-                "max_queue": max((len(q) for q in queues), default=0)}
+                "max_queue": max([self.high_done, *(q.high for q in queues)])}
 
 
 class _Client:
@@ -279,18 +286,38 @@ class Streamer:
         c.sock.close()
         c.release()
 
+    def _flush(self) -> None:
+        """Send every client what is being sent and what is queued for it, for as long as some
+        client takes bytes within ``FLUSH_WAIT_S`` (and ``FLUSH_S`` at most): a reader that is
+        a little behind gets the end of the stream, one that has stopped reading delays no one."""
+        deadline = time.monotonic() + FLUSH_S
+        pending = list(self._clients.values())
+        with selectors.DefaultSelector() as sel:
+            while pending:
+                now = time.monotonic()
+                for c in pending:
+                    self._serve(c, now, batch=True)
+                pending = [c for c in pending if c.sock in self._clients and (c.out or (c.queue is not None and len(c.queue) > 0))]
+                wait = min(FLUSH_WAIT_S, deadline - now)
+                if not pending or wait <= 0:
+                    return
+                for c in pending:
+                    sel.register(c.sock, selectors.EVENT_WRITE)
+                ready = sel.select(wait)
+                for c in pending:
+                    sel.unregister(c.sock)
+                if not ready:
+                    return
+
     def _finish(self) -> None:
-        """Last batch (what fits in the socket buffers), then end every stream with a clean close."""
+        """Last batch (:meth:`_flush`), then end every stream with a clean close."""
         with self._lock:
             self._closed = True
             new, self._new = self._new, []
         for c in new:
             self._clients[c.sock] = c
         self.hub.render(True)
-        now = time.monotonic()
-        for c in list(self._clients.values()):
-            for _ in range(2):  # the batch being sent, then what is still queued
-                self._serve(c, now, batch=True)
+        self._flush()
         for c in list(self._clients.values()):
             try:
                 self._sel.unregister(c.sock)
