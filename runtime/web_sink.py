@@ -72,7 +72,7 @@ def overlay(frame_rgb: np.ndarray, result: Any, scale: float = 1.0) -> np.ndarra
     img = cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR)
     color = GOOD if result.valid else WEAK
     if result.landmarks is not None:
-        points = np.round(np.asarray(result.landmarks) * scale).astype(np.int32)  # one array op, not one per polygon
+        points = np.round(np.asarray(result.landmarks) * scale)  # one array op, not one per polygon
         cv2.polylines(img, [p.astype(np.int32) for p in roi_polygons(points)], True, ROI_COLOR, 1)
     if result.face_box is not None:
         x0, y0, x1, y1 = (int(round(v * scale)) for v in result.face_box)
@@ -85,7 +85,8 @@ def overlay(frame_rgb: np.ndarray, result: Any, scale: float = 1.0) -> np.ndarra
     return img
 
 
-_json = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(obj, separators=...), without a new encoder each call
+#: ``json.dumps(obj, separators=(",", ":"))``, without building an encoder for every call
+_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class PipelineHealth:
@@ -124,17 +125,19 @@ class WebSink(Sink):
     network; port 0 picks a free one, see :attr:`url`). max_fps: cap of the video stream.
     video_width: its width in pixels at most (wider frames are scaled down, keeping their
     aspect, before they are drawn on and encoded: the page shows a preview, and a 640x480
-    frame costs about four times the CPU of a 320x240 one). jpeg_quality: 1..100. max_clients: streaming connections at once. queue_size: messages
-    a client may fall behind before its oldest are dropped. pulse_s, history_s: seconds of
-    pulse wave and HR history sent. Raises :class:`~edge_rppg.errors.UnavailableError` when
-    the port is in use, :class:`~edge_rppg.errors.ConfigError` for values out of range.
+    frame costs about four times the CPU of a 320x240 one). jpeg_quality: 1..100.
+    max_clients: streaming connections at once. queue_size: messages a client may fall behind
+    before its oldest are dropped. pulse_s, history_s: seconds of pulse wave and HR history sent.
+    Raises :class:`~edge_rppg.errors.UnavailableError` when the port is in use,
+    :class:`~edge_rppg.errors.ConfigError` for values out of range.
     """
 
     name = "web"
 
     def __init__(self, path: Optional[str] = None, host: str = "127.0.0.1", port: int = 8080, every: str = "frame",
-                 max_fps: float = 10.0, video_width: int = 320, jpeg_quality: int = 80, max_clients: int = 64, queue_size: int = 64,
-                 pulse_s: float = 10.0, history_s: float = 300.0, log: Optional[Callable[[str], None]] = None) -> None:
+                 max_fps: float = 10.0, video_width: int = 320, jpeg_quality: int = 80, max_clients: int = 64,
+                 queue_size: int = 64, pulse_s: float = 10.0, history_s: float = 300.0,
+                 log: Optional[Callable[[str], None]] = None) -> None:
         super().__init__(every)
         if path not in (None, "", "-"):
             raise ConfigError(f"the web sink writes no file (got {path!r}); it serves on --host/--port")
@@ -210,6 +213,7 @@ class WebSink(Sink):
             self.server.log(f"web sink: {type(exc).__name__}: {exc}")
 
     def _publish_results(self) -> None:
+        """The kept results as ``vitals`` (and ``pulse``, ``health`` when due), to every client at once."""
         messages: List[bytes] = []
         while self._results:
             result, now = self._results.popleft()
@@ -254,6 +258,7 @@ class WebSink(Sink):
             return [first, *(self._latest[k] for k in ("vitals", "pulse", "health") if k in self._latest)]
 
     def _encode(self, frame: np.ndarray, scale: float, result: Any) -> None:
+        """:func:`overlay` on the small frame, as a JPEG, made the newest video frame."""
         import cv2
 
         try:

@@ -297,7 +297,8 @@ class Streamer:
                 now = time.monotonic()
                 for c in pending:
                     self._serve(c, now, batch=True)
-                pending = [c for c in pending if c.sock in self._clients and (c.out or (c.queue is not None and len(c.queue) > 0))]
+                pending = [c for c in pending if c.sock in self._clients
+                           and (c.out or (c.queue is not None and len(c.queue) > 0))]
                 wait = min(FLUSH_WAIT_S, deadline - now)
                 if not pending or wait <= 0:
                     return
