@@ -12,7 +12,7 @@ deliver it, the default model and face models) for ``--duration`` seconds, with
 * ``web, N viewers, video at 5 fps``: ``max_fps=5`` instead of the default 10.
 
 The pipeline process reports processed fps, CPU ms per frame (process time of all its threads,
-the web server's and JPEG encoder's included, over the run) and RSS (sampled every second); the
+the web server's included, over the run) and RSS (sampled every second); the
 viewer process reports what each viewer received (events/s, video frames/s) and how late the
 vitals events arrived (arrival time minus frame timestamp, relative to the run's earliest; p95).
 Goal: fps and CPU per frame within 10 % of the baseline, RSS bounded, the stalled client does
@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 FPS = 30.0
 SECTION = "Web sink under load (issue 27)"
-WEB_THREADS = ("edge-rppg-web-jpeg", "edge-rppg-web-streams", "edge-rppg-web")
+WEB_THREADS = ("edge-rppg-web-streams", "edge-rppg-web")
 
 
 def _thread_ticks() -> Dict[int, int]:
@@ -254,15 +254,16 @@ def summarise(rows: Dict[str, Dict[str, Any]], args: argparse.Namespace) -> str:
                       f"{med('late_p95_ms'):.0f}" if v else "–",
                       f"{r['web'].get('dropped_messages', '–')} / {r['web'].get('max_queue', '–')}"])
     head = ["configuration", "processed fps", "× baseline", "CPU ms/frame", "× baseline", "CPU ms/frame, each round",
-            "pipeline thread / other threads ms/frame", "of which JPEG encoder / streamer / HTTP ms/frame",
+            "pipeline thread / other threads ms/frame", "of which streamer (events, JPEG, writes) / HTTP ms/frame",
             "frames dropped",
             "RSS MB (10 s → end)", "viewer events/s (median / min)", "viewer video fps (median / min)",
             "event lateness p95 ms (median viewer)", "messages dropped for slow clients / largest queue"]
     return (f"{args.duration:g} s of a 30 fps 640x480 stream (rendered face, paced), default model and face "
             f"models, {args.viewers} viewers (one /events and one /stream.mjpg connection each) in another process; "
-            "CPU is the pipeline process's (all threads: pipeline, server, JPEG encoder); each row is the run with "
+            "CPU is the pipeline process's (all threads: pipeline, source reader, server); each row is the run with "
             f"the median CPU of {args.repeat} rounds in which the configurations took turns (the 'each round' column); "
-            "'other threads' are the source reader's, and with the web sink its server's and JPEG encoder's.\n\n"
+            "'other threads' are the source reader's, and with the web sink its server's: the streamer thread "
+            "serialises the events, draws and encodes the JPEG and writes to every viewer.\n\n"
             + markdown_table(head, table))
 
 

@@ -69,6 +69,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="web sink: TCP port (0: any free one, printed on stderr)")
     p.add_argument("--web-max-fps", type=flag(Range(0.1, 60.0)), default=10.0,
                    help="web sink: most video frames a second sent")
+    p.add_argument("--web-video-width", type=flag(Range(16, 7680, integer=True)), default=320,
+                   help="web sink: the video's width in pixels at most (wider frames are scaled down)")
     p.add_argument("--realtime", action="store_true",
                    help="deliver a file's (or synth:'s) frames at the pace of their timestamps, as a camera would "
                         "(frames are then dropped, not waited for, when processing falls behind)")
@@ -138,7 +140,8 @@ def make_sinks(args: argparse.Namespace, make_sink: Callable[..., Any]) -> List[
             if kind == "video":
                 opts["fps"] = args.model_fps
             elif kind == "web":
-                opts.update(host=args.host, port=args.port, max_fps=args.web_max_fps, log=None if args.quiet else _log)
+                opts.update(host=args.host, port=args.port, max_fps=args.web_max_fps,
+                            video_width=args.web_video_width, log=None if args.quiet else _log)
                 path = None
             sinks.append(make_sink(spec, path, **opts))
             if kind == "web":

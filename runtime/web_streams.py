@@ -8,8 +8,9 @@ twenty viewers cost twenty ``send`` calls per batch rather than forty threads wa
 Bounds, per client: an event client has a :class:`ClientQueue` of at most ``queue_size``
 messages (a full queue drops its oldest) plus one batch being sent; a video client has at most
 one frame being sent and then gets the newest one (older frames are skipped). A client whose
-socket takes nothing for ``stall_s`` seconds is disconnected. Nothing the pipeline thread calls
-(:meth:`Hub.publish`, :meth:`Hub.publish_frame`) ever waits for a client.
+socket takes nothing for ``stall_s`` seconds is disconnected. The messages themselves are made on
+the streamer thread too (:attr:`Hub.render`, once per batch), so the pipeline thread never waits
+for a client.
 """
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ from edge_rppg.errors import ConfigError
 __all__ = ["ClientQueue", "Hub", "Streamer", "BOUNDARY", "sse", "BATCH_S", "KEEPALIVE_S"]
 
 BOUNDARY = "edge-rppg-frame"
-BATCH_S = 0.1  # events go out in batches at most this often (30 events/s cost 10 sends per client, not 30)
+BATCH_S = 0.2  # events go out in batches at most this often (30 events/s cost 5 sends per client, not 30)
 KEEPALIVE_S = 15.0  # an idle event stream gets a comment this often (and so notices a vanished client)
 MAX_CHATTER = 64 * 1024  # bytes a streaming client may send before it is disconnected
+FLUSH_S, FLUSH_WAIT_S = 1.0, 0.1  # at stop: longest flush, and longest wait for some client to take bytes
 
 
 def sse(event: str, data: str, event_id: Optional[int] = None) -> bytes:
@@ -39,21 +41,24 @@ def sse(event: str, data: str, event_id: Optional[int] = None) -> bytes:
 class ClientQueue:
     """Bounded FIFO of encoded messages for one client: a full queue drops its oldest
     message (counted in ``dropped``), so a client that stops reading costs at most
-    ``maxlen`` messages."""
+    ``maxlen`` messages; ``high`` is the most it has held."""
 
     def __init__(self, maxlen: int) -> None:
         self.maxlen = int(maxlen)
         self.dropped = 0
+        self.high = 0
         self._q: Deque[bytes] = deque()
         self._lock = threading.Lock()
 
-    def put(self, msg: bytes) -> None:
-        """Append ``msg`` (never blocks)."""
+    def put(self, *msgs: bytes) -> None:
+        """Append ``msgs`` (never blocks)."""
         with self._lock:
-            if len(self._q) >= self.maxlen:
+            self._q.extend(msgs)
+            over = len(self._q) - self.maxlen
+            for _ in range(over):
                 self._q.popleft()
-                self.dropped += 1
-            self._q.append(msg)
+            self.dropped += max(0, over)
+            self.high = max(self.high, len(self._q))
 
     def take(self) -> List[bytes]:
         """Everything queued (may be empty)."""
@@ -70,27 +75,31 @@ class ClientQueue:
 class Hub:
     """What the sink publishes: event messages fanned out to one :class:`ClientQueue` per event
     client, and the newest video frame (one ``multipart`` part, built once for every client)
-    with a sequence number. ``snapshot`` (set by the sink) returns the messages a new event
-    client gets first (HR history, the latest reading, pulse and health)."""
+    with a sequence number. Set by the sink: ``snapshot`` returns the messages a new event
+    client gets first (HR history, the latest reading, pulse and health); ``render(batch)`` is
+    called on the streamer thread before it writes (on a ``batch``, then events are due) and
+    publishes what the sink has kept for it. Set by the :class:`Streamer`: ``wake`` makes it
+    run (and so ``render``) now, e.g. for a new frame."""
 
     def __init__(self, queue_size: int = 64) -> None:
         if not 1 <= queue_size <= 10_000:
             raise ConfigError(f"web client queue size must be 1..10000, got {queue_size}")
         self.queue_size = int(queue_size)
         self.snapshot: Callable[[], List[bytes]] = list
-        self.on_frame: Callable[[], None] = lambda: None  # the streamer's wake-up
+        self.render: Callable[[bool], None] = lambda batch: None
+        self.wake: Callable[[], None] = lambda: None  # the streamer's wake-up
         self.frame_part: Optional[bytes] = None
         self.frame_seq = 0
         self.frame_clients = 0
         self.dropped_done = 0  # messages dropped for clients that have left
+        self.high_done = 0  # the largest queue of a client that has left
         self._queues: List[ClientQueue] = []
         self._lock = threading.Lock()
 
     def subscribe(self) -> ClientQueue:
         """A new event client's queue, primed with :attr:`snapshot`."""
         q = ClientQueue(self.queue_size)
-        for msg in self.snapshot():
-            q.put(msg)
+        q.put(*self.snapshot())
         with self._lock:
             self._queues = [*self._queues, q]
         return q
@@ -100,11 +109,12 @@ class Hub:
             if q in self._queues:
                 self._queues = [x for x in self._queues if x is not q]
                 self.dropped_done += q.dropped
+                self.high_done = max(self.high_done, q.high)
 
-    def publish(self, msg: bytes) -> None:
-        """Queue ``msg`` for every event client (never blocks on a client)."""
+    def publish(self, *msgs: bytes) -> None:
+        """Queue ``msgs`` for every event client (never blocks on a client)."""
         for q in self._queues:  # a copy-on-write list: no lock needed to read it
-            q.put(msg)
+            q.put(*msgs)
 
     def publish_frame(self, jpeg: bytes) -> None:
         """Make ``jpeg`` the newest frame (older unsent ones are skipped)."""
@@ -112,14 +122,15 @@ class Hub:
             len(jpeg), jpeg, BOUNDARY.encode())  # the closing boundary lets the browser show it at once
         with self._lock:
             self.frame_part, self.frame_seq = part, self.frame_seq + 1
-        self.on_frame()
 
     def client_stats(self) -> Dict[str, int]:
-        """Clients connected, messages dropped for slow clients, largest queue now."""
+        """Clients connected, messages dropped for slow clients, the largest any client's queue
+        has been (messages are queued and taken in one go on the streamer thread, so a queue
+        seen at any other moment is empty unless its client has stopped reading)."""
         queues = self._queues
         return {"event_clients": len(queues), "video_clients": self.frame_clients,
                 "dropped_messages": self.dropped_done + sum(q.dropped for q in queues),
-                "max_queue": max((len(q) for q in queues), default=0)}
+                "max_queue": max([self.high_done, *(q.high for q in queues)])}
 
 
 class _Client:
@@ -149,7 +160,7 @@ class Streamer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._closed = False  # set by the thread as it finishes; add() then refuses
-        hub.on_frame = self.wake
+        hub.wake = self.wake
         self._thread = threading.Thread(target=self._loop, name="edge-rppg-web-streams", daemon=True)
         self._thread.start()
 
@@ -183,9 +194,14 @@ class Streamer:
     def _loop(self) -> None:
         next_batch = time.monotonic()
         while not self._stopping.is_set():
-            for key, mask in self._sel.select(timeout=max(0.0, next_batch - time.monotonic())):
+            woken = False
+            # while frames come, a batch rides on a frame's wake-up; the timer only runs late,
+            # for when none comes (the thread then wakes once per frame, not once more per batch)
+            wait = next_batch + (BATCH_S / 4 if self.hub.frame_clients else 0.0) - time.monotonic()
+            for key, mask in self._sel.select(timeout=max(0.0, wait)):
                 if key.data is None:
                     self._drain_wake()
+                    woken = True
                 elif mask & selectors.EVENT_READ:
                     self._read(key.data)
             with self._lock:
@@ -194,17 +210,17 @@ class Streamer:
                 self._clients[c.sock] = c
                 self._sel.register(c.sock, selectors.EVENT_READ, c)
             now = time.monotonic()
-            batch = now >= next_batch
+            batch = now >= next_batch - (BATCH_S / 4 if woken else 0.0)  # a frame due about when the batch is
             if batch:
                 next_batch = now + BATCH_S
+            self.hub.render(batch)
             for c in list(self._clients.values()):
                 self._serve(c, now, batch)
         self._finish()
 
     def _drain_wake(self) -> None:
-        try:
-            while self._wake_r.recv(4096):
-                pass
+        try:  # one read: bytes left over (more than 4096 wake-ups) only wake the loop once more
+            self._wake_r.recv(4096)
         except OSError:
             pass
 
@@ -270,17 +286,39 @@ class Streamer:
         c.sock.close()
         c.release()
 
+    def _flush(self) -> None:
+        """Send every client what is being sent and what is queued for it, for as long as some
+        client takes bytes within ``FLUSH_WAIT_S`` (and ``FLUSH_S`` at most): a reader that is
+        a little behind gets the end of the stream, one that has stopped reading delays no one."""
+        deadline = time.monotonic() + FLUSH_S
+        pending = list(self._clients.values())
+        with selectors.DefaultSelector() as sel:
+            while pending:
+                now = time.monotonic()
+                for c in pending:
+                    self._serve(c, now, batch=True)
+                pending = [c for c in pending if c.sock in self._clients
+                           and (c.out or (c.queue is not None and len(c.queue) > 0))]
+                wait = min(FLUSH_WAIT_S, deadline - now)
+                if not pending or wait <= 0:
+                    return
+                for c in pending:
+                    sel.register(c.sock, selectors.EVENT_WRITE)
+                ready = sel.select(wait)
+                for c in pending:
+                    sel.unregister(c.sock)
+                if not ready:
+                    return
+
     def _finish(self) -> None:
-        """Last batch (what fits in the socket buffers), then end every stream with a clean close."""
+        """Last batch (:meth:`_flush`), then end every stream with a clean close."""
         with self._lock:
             self._closed = True
             new, self._new = self._new, []
         for c in new:
             self._clients[c.sock] = c
-        now = time.monotonic()
-        for c in list(self._clients.values()):
-            for _ in range(2):  # the batch being sent, then what is still queued
-                self._serve(c, now, batch=True)
+        self.hub.render(True)
+        self._flush()
         for c in list(self._clients.values()):
             try:
                 self._sel.unregister(c.sock)
