@@ -94,7 +94,7 @@ class VitalsStage(Stage):
             return None
         a = np.asarray(self._art, dtype=np.float64)
         grid = t_end - (n - 1 - np.arange(n)) / self.model_fps
-        return artefact_series(a[:, 0], a[:, 1:5], a[:, 5:8], grid)
+        return artefact_series(a[:, 0], a[:, 1:5], a[:, 5:], grid)  # light: 3 columns (RGB) or 1 (gray)
 
     def run(self, timestamp: float, face: FaceObservation, skin: SkinSample,  # type: ignore[override]
             pulse: Optional[PulseWindow]) -> VitalsUpdate:
