@@ -47,7 +47,14 @@ DEFAULT_CODECS = {".avi": "HFYU", ".mkv": "FFV1", ".mp4": "mp4v"}
 #: gray: GRAY8). 16-bit gray frames are written as a folder of 16-bit PNGs.
 GRAY_CODECS = {".avi": "Y800", ".mkv": "FFV1"}
 _LOSSY = {"mp4v", "MJPG", "XVID", "avc1", "H264"}
-_GRAY_PIXFMTS = {b"Y800", b"GRAY", b"Y8  ", b"Y16 ", b"Y10 ", b"Y12 "}
+#: FFmpeg pixel formats (FOURCC bytes, as ``CAP_PROP_CODEC_PIXEL_FORMAT`` gives them) of gray videos.
+GRAY_PIXEL_FORMATS = {b"Y800", b"GRAY", b"Y8  ", b"Y16 ", b"Y10 ", b"Y12 "}
+
+
+def pixel_format(cap: cv2.VideoCapture) -> bytes:
+    """The decoder's pixel format FOURCC of ``cap`` (empty when OpenCV does not say)."""
+    code = cap.get(cv2.CAP_PROP_CODEC_PIXEL_FORMAT)
+    return int(code).to_bytes(4, "little", signed=False) if code and code > 0 else b""
 #: Frames decoded ahead of the consumer (bounded: ~7 MB of 640x480 RGB frames).
 DEFAULT_PREFETCH = 8
 _END = object()  # end-of-stream marker in the decode queue
@@ -217,9 +224,7 @@ class VideoReader:
         if not ok or bgr is None:
             cap.release()
             raise VideoReadError(f"video has zero decodable frames: {self.path}")
-        pixfmt = int(cap.get(cv2.CAP_PROP_CODEC_PIXEL_FORMAT)).to_bytes(4, "little", signed=False) \
-            if cap.get(cv2.CAP_PROP_CODEC_PIXEL_FORMAT) > 0 else b""
-        self._gray = pixfmt in _GRAY_PIXFMTS
+        self._gray = pixel_format(cap) in GRAY_PIXEL_FORMATS
         self._cap = cap
         self._first = self._convert(bgr)
         container_fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
