@@ -135,6 +135,7 @@ class VideoSynthConfig(Config):
     exposure: float = 1.0               # global brightness factor (< 1: low light)
     jpeg_quality: int = 0               # per-frame JPEG quality, 1..100 (0 = no compression)
     mirror: bool = False                # flip each frame left-right: the photo's mirror image, another face layout
+    camera: str = "rgb"                 # "rgb", or a NIR camera of edge_rppg.synth.nir.NIR_CAMERAS ("nir940", "nir850")
 
     #: Allowed values of every numeric field (checked first, in ``__post_init__``; ``edge-rppg synth``
     #: and ``demo`` inherit them). The sizes bound what a clip allocates and writes: at most an
@@ -164,6 +165,8 @@ class VideoSynthConfig(Config):
             raise ConfigError(f"VideoSynthConfig.morphology={self.morphology!r}; expected one of {MORPHOLOGIES}")
         if self.codec not in (None, "") and (not isinstance(self.codec, str) or len(self.codec) != 4):
             raise ConfigError(f"VideoSynthConfig.codec must be None or a 4-letter FourCC, got {self.codec!r}")
+        if self.camera not in CAMERAS:
+            raise ConfigError(f"VideoSynthConfig.camera={self.camera!r}; expected one of {', '.join(CAMERAS)}")
         if not isinstance(self.mirror, (bool, np.bool_)):
             raise ConfigError(f"VideoSynthConfig.mirror must be true or false, got {self.mirror!r}")
         self.mirror = bool(self.mirror)
@@ -181,6 +184,10 @@ class VideoSynthConfig(Config):
     def n_frames(self) -> int:
         """Number of frames: ``round(duration_s * fps)``."""
         return int(round(self.duration_s * self.fps))
+
+
+#: Cameras a clip can be rendered for: RGB, and the near-infrared ones of :mod:`edge_rppg.synth.nir`.
+CAMERAS: Tuple[str, ...] = ("rgb", "nir940", "nir850")
 
 
 #: Named configurations used by tests, benchmarks and the demo.
@@ -561,8 +568,18 @@ def _frame_box(affine: np.ndarray, box: Tuple[int, int, int, int], width: int, h
 
 
 def render_frames(cfg: VideoSynthConfig, seed: int) -> Iterator[np.ndarray]:
-    """Yield the clip's RGB uint8 frames ``[H, W, 3]`` one at a time (streamed, so long
-    clips never sit in memory).
+    """Yield the clip's frames one at a time (streamed, so long clips never sit in memory):
+    RGB uint8 ``[H, W, 3]`` (:func:`render_rgb_frames`), or for a NIR ``camera`` ``HxW``
+    uint16 (:func:`edge_rppg.synth.nir.render_nir_frames`)."""
+    if cfg.camera != "rgb":
+        from .nir import render_nir_frames
+
+        return render_nir_frames(cfg, seed)
+    return render_rgb_frames(cfg, seed)
+
+
+def render_rgb_frames(cfg: VideoSynthConfig, seed: int) -> Iterator[np.ndarray]:
+    """Yield the clip's RGB uint8 frames ``[H, W, 3]`` one at a time.
 
     Per frame: open the jaw (talking) in photo space, warp the photo (float32) and
     subtract the pulsatile layer (photo x skin mask, warped only into the face's bounding
@@ -653,7 +670,8 @@ def ground_truth(cfg: VideoSynthConfig, seed: int) -> Dict[str, object]:
 
 def synth_video(path: Union[str, Path], cfg: VideoSynthConfig = VideoSynthConfig(), seed: int = 0) -> Dict[str, object]:
     """Write a synthetic face video to ``path`` and its ground truth to
-    ``path.with_suffix(".json")``; return the ground-truth dict.
+    ``path.with_suffix(".json")``; return the ground-truth dict. A NIR ``camera`` writes
+    gray frames: 16-bit PNGs for a path without suffix, else a GRAY8 video.
 
     Keys: ``hr_bpm`` (mean), ``beat_times_s`` (systolic peaks), ``windows`` (HR per
     10 s window, 1 s hop; one window over the clip if it is shorter), ``rf_hz``,
@@ -666,6 +684,14 @@ def synth_video(path: Union[str, Path], cfg: VideoSynthConfig = VideoSynthConfig
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     gt = ground_truth(cfg, seed)
-    write_video(path, render_frames(cfg, seed), cfg.fps, codec=cfg.codec or None)
+    frames = render_frames(cfg, seed)
+    if cfg.camera != "rgb":  # NIR: 16-bit PNG frames, or 8 bits of it in a GRAY8 video
+        from .nir import NIR_CAMERAS
+
+        shift = NIR_CAMERAS[cfg.camera].bit_depth - 8
+        frames = frames if path.suffix == "" else ((f >> shift).astype(np.uint8) for f in frames)
+        write_video(path, frames, cfg.fps, codec=cfg.codec or None, color_space="gray")
+    else:
+        write_video(path, frames, cfg.fps, codec=cfg.codec or None)
     path.with_suffix(".json").write_text(json.dumps(gt, indent=1))
     return gt
