@@ -10,6 +10,7 @@ Per frame: decode (+ frame check) â†’ landmarks (optional One-Euro smoothing) â†
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import time
 from contextlib import ExitStack
@@ -195,6 +196,8 @@ def run_front(front: Front, source: Source, recorder: ClipRecorder, *, fps: Opti
     start_ms = [stage.timer.total_ms for stage in front.stages]  # the stages may have run before: time this run only
     with ExitStack() as stack:
         frames, rate, total, name = open_frames(source, fps, stack, front.input.color_space)
+        first = next(frames, None)  # checked before a progress bar shows: a wrong frame is one error line
+        frames = itertools.chain([] if first is None else [first], frames)
         bar = None
         if progress and (total is None or total > PROGRESS_MIN_FRAMES):
             from tqdm import tqdm  # only when a bar is shown
