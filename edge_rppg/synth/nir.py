@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import dataclasses
 from functools import lru_cache
+from pathlib import Path
 from typing import Dict, Iterator, Tuple
 
 import cv2
 import numpy as np
 
-__all__ = ["NirCamera", "NIR_CAMERAS", "nir_photo", "render_nir_frames", "GLINTS"]
+__all__ = ["NirCamera", "NIR_CAMERAS", "NIR940", "NIR850", "nir_photo", "render_nir_frames", "GLINTS"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,12 +65,26 @@ class NirCamera:
     bit_depth: int = 10
     fps: float = 60.0
 
+    def frames(self, cfg: "VideoSynthConfig", seed: int) -> Iterator[np.ndarray]:  # noqa: F821
+        """The clip's ``HxW`` uint16 frames (:func:`render_nir_frames`)."""
+        return render_nir_frames(cfg, seed)
 
-#: ``VideoSynthConfig.camera`` values that render NIR (``"rgb"`` is the colour renderer).
-NIR_CAMERAS: Dict[str, NirCamera] = {
-    "nir940": NirCamera("nir940", pulse_weight=0.15, skin_gain=1.25, melanin_effect=0.1, ambient=0.15),
-    "nir850": NirCamera("nir850", pulse_weight=0.22, skin_gain=1.2, melanin_effect=0.2, ambient=0.3),
-}
+    def write(self, path: Path, cfg: "VideoSynthConfig", seed: int) -> None:  # noqa: F821
+        """16-bit PNG frames for a ``path`` without suffix, else its top 8 bits as a GRAY8 video."""
+        from ..frames.video import write_video
+
+        shift = self.bit_depth - 8
+        frames = render_nir_frames(cfg, seed)
+        if path.suffix:
+            frames = ((f >> shift).astype(np.uint8) for f in frames)
+        write_video(path, frames, cfg.fps, codec=cfg.codec or None, color_space="gray")
+
+
+#: The 940 nm and 850 nm cameras (``VideoSynthConfig.camera`` ``"nir940"``, ``"nir850"``;
+#: :data:`edge_rppg.synth.video_gen.CAMERAS` names them).
+NIR940 = NirCamera("nir940", pulse_weight=0.15, skin_gain=1.25, melanin_effect=0.1, ambient=0.15)
+NIR850 = NirCamera("nir850", pulse_weight=0.22, skin_gain=1.2, melanin_effect=0.2, ambient=0.3)
+NIR_CAMERAS: Dict[str, NirCamera] = {c.name: c for c in (NIR940, NIR850)}
 
 #: Specular glints in photo pixels: (x, y, radius) of the eyes (corneal reflections), the nose
 #: tip and the forehead (FaceMesh eye, nose-tip and forehead landmarks of the photo).
@@ -115,7 +130,7 @@ def _cone(width: int, height: int) -> np.ndarray:
 
 def render_nir_frames(cfg: "VideoSynthConfig", seed: int) -> Iterator[np.ndarray]:  # noqa: F821
     """Yield the NIR clip's ``HxW`` uint16 frames (module docstring), one at a time."""
-    from .video_gen import _face_geometry, _frame_box, _open_jaw, _plan, _warp
+    from .video_gen import _face_geometry, _open_jaw, _plan, _warp, face_layers, nod_profile
 
     cam = NIR_CAMERAS[cfg.camera]
     plan = _plan(cfg, seed)
@@ -134,28 +149,21 @@ def render_nir_frames(cfg: "VideoSynthConfig", seed: int) -> Iterator[np.ndarray
     rot = np.arctan2(plan.affines[:, 1, 0], plan.affines[:, 0, 0])
     lobe = np.exp(-(rot / np.deg2rad(4.0)) ** 2)                   # the glints' specular lobe
     _, face_h = _face_geometry()
-    centre, _ = _face_geometry()
     rows = np.arange(cfg.height, dtype=np.float32)
     rng = plan.noise_rng
     for i in range(cfg.n_frames):
         affine = plan.affines[i]
         drop = float(cfg.talking_amplitude * face_h * plan.jaw[i])
-        src = _open_jaw(photo, drop)
-        lay = _open_jaw(layer, drop, box[:2]) if drop > 0 else layer
-        refl = _warp(src, affine, size, cv2.BORDER_REFLECT101)
-        fx0, fy0, fx1, fy1 = _frame_box(affine, box, cfg.width, cfg.height)
-        if fx1 > fx0 and fy1 > fy0:
-            local = affine.copy()
-            local[:, 2] += affine[:, :2] @ np.array(box[:2], np.float64) - np.array([fx0, fy0], np.float64)
-            pulse = _warp(lay, local, (fx1 - fx0, fy1 - fy0), cv2.BORDER_CONSTANT)
+        refl, fbox, pulse = face_layers(photo, layer, box, affine, drop, size)
+        if fbox is not None and pulse is not None:
+            fx0, fy0, fx1, fy1 = fbox
             refl[fy0:fy1, fx0:fx1] -= pulse * np.float32(k_pulse * float(plan.physiology.bvp[i]))
         light = cone * np.float32(illum[i]) + np.float32(cam.ambient * float(plan.light[i]))
         if plan.lamp is not None:
             light = light + np.float32(cam.ambient) * plan.lamp[i][None, :, 0] / max(float(cfg.lamp_color[0]), 1e-6)
-        if cfg.nod_shading and plan.nod[i]:
-            yc = float(affine[1, 0] * centre[0] + affine[1, 1] * centre[1] + affine[1, 2])
-            fh = float(np.hypot(affine[1, 0], affine[1, 1]) * face_h)
-            light = light * (1.0 + cfg.nod_shading * float(plan.nod[i]) * np.clip((rows - yc) / fh, -1.0, 1.0))[:, None]
+        prof = nod_profile(cfg, affine, float(plan.nod[i]), rows)
+        if prof is not None:
+            light = light * prof[:, None]
         frame = refl * light * np.float32(scale)
         spots = _warp(_open_jaw(glints, drop), affine, size, cv2.BORDER_CONSTANT)
         frame += spots * np.float32(cam.glint * full * lobe[i] * illum[i])

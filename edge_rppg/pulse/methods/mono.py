@@ -11,7 +11,8 @@ no clear peak get no weight); the whole-face row is used when no row has one. Th
 falls with blood volume (more blood absorbs more light), so it is negated to follow the
 SDK's convention (rises with blood volume, like a contact PPG).
 
-``mono(intensity [T, 63], fs) -> [T]``; registered in :data:`MONO_METHODS` and run by
+``mono(intensity [T, 63], fs) -> [T]``; registered in :data:`MONO_METHODS` (with
+``mono_face``, the whole-face row alone, to measure what the row weighting buys) and run by
 :class:`~edge_rppg.pulse.engines.classic.ClassicEngine` on the rows of a gray MSTmap.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ...vitals.dsp.filters import detrend
 from ...vitals.dsp.hr import psd, spectral_snr_db
 from ._common import PULSE_BAND_HZ, inband, normalise
 
-__all__ = ["MONO_METHODS", "MonoMethodFn", "mono", "row_snr_db", "WHOLE_FACE_ROW"]
+__all__ = ["MONO_METHODS", "MonoMethodFn", "mono", "mono_face", "row_snr_db", "WHOLE_FACE_ROW"]
 
 MonoMethodFn = Callable[[np.ndarray, float], np.ndarray]
 
@@ -77,6 +78,15 @@ def mono(intensity: np.ndarray, fs: float) -> np.ndarray:
     return -(y @ w) / w.sum()
 
 
+def mono_face(intensity: np.ndarray, fs: float) -> np.ndarray:
+    """The plainest mono pulse, for comparison: the whole-face row's relative intensity
+    change, detrended and band-passed, negated (no use of the other 62 rows)."""
+    x = _as_rows(intensity)
+    row = x[:, min(WHOLE_FACE_ROW, x.shape[1] - 1):][:, :1]
+    return -inband(detrend(normalise(row), axis=0), fs)[:, 0]
+
+
 #: Classic methods of gray streams, by name (the colour ones are :data:`edge_rppg.pulse.methods.METHODS`).
 MONO_METHODS: Registry[MonoMethodFn] = Registry("mono classic method")
 MONO_METHODS.add("mono", mono)
+MONO_METHODS.add("mono_face", mono_face)
