@@ -256,8 +256,8 @@ def normalize_window(mstmap: np.ndarray, mode: str = LEGACY_INPUT_NORM) -> np.nd
     return fn(mstmap)
 
 
-def _input_norm_of_onnx(path: str) -> Optional[str]:
-    """``input_norm`` from the config metadata of the ONNX file at ``path`` (None if unreadable)."""
+def _onnx_config(path: str) -> Optional[Mapping[str, Any]]:
+    """The config metadata (``edge_rppg.config`` JSON) of the ONNX file at ``path``, or None."""
     try:
         import onnx
 
@@ -265,25 +265,24 @@ def _input_norm_of_onnx(path: str) -> Optional[str]:
     except Exception:  # noqa: BLE001 - a missing/unreadable file just gives no answer
         return None
     meta = {p.key: p.value for p in proto.metadata_props}
-    return input_norm_of(meta) if "edge_rppg.config" in meta else None
+    return {"edge_rppg.config": meta["edge_rppg.config"]} if "edge_rppg.config" in meta else None
 
 
-def input_norm_of(source: Any) -> str:
-    """The window normalisation a model expects, from whatever describes it.
+def model_setting(source: Any, field: str, legacy: str) -> str:
+    """A setting (``field``) of the model config that ``source`` describes, or ``legacy``.
 
-    ``source`` may be a model config (an object or dict with ``input_norm``), a
+    ``source`` may be a model config (an object or dict with the field), a
     checkpoint-style dict with ``"config"``, ONNX metadata (``"edge_rppg.config"`` JSON),
-    a TensorRT sidecar (``"input_norm"``, or the ``"onnx_path"`` it was built from), or a
-    model with ``.config``.  A config without the field is a model trained before it
-    existed: :data:`LEGACY_INPUT_NORM`.  Results for sidecars are cached on the object's
-    identity-free content, so calling this per window is cheap.
+    a TensorRT sidecar (the field, or the ``"onnx_path"`` it was built from), or a model
+    with ``.config``. A config without the field is a model made before it existed:
+    ``legacy``. ONNX files read through a sidecar are cached by path.
     """
     if hasattr(source, "config") and not isinstance(source, Mapping):
         source = source.config
     if not isinstance(source, Mapping):
-        return str(getattr(source, "input_norm", LEGACY_INPUT_NORM))
-    if "input_norm" in source:
-        return str(source["input_norm"])
+        return str(getattr(source, field, legacy))
+    if field in source:
+        return str(source[field])
     for key in ("config", "edge_rppg.config"):
         if key in source:
             cfg = source[key]
@@ -292,17 +291,29 @@ def input_norm_of(source: Any) -> str:
                     cfg = json.loads(cfg)
                 except ValueError:
                     cfg = {}
-            return str(cfg.get("input_norm", LEGACY_INPUT_NORM)) if isinstance(cfg, Mapping) else LEGACY_INPUT_NORM
+            return str(cfg.get(field, legacy)) if isinstance(cfg, Mapping) else legacy
     if "onnx_path" in source:
-        found = _cached_onnx_norm(str(source["onnx_path"]))
+        found = _cached_onnx_config(str(source["onnx_path"]))
         if found is not None:
-            return found
-    return LEGACY_INPUT_NORM
+            return model_setting(found, field, legacy)
+    return legacy
+
+
+def input_norm_of(source: Any) -> str:
+    """The window normalisation a model expects (:func:`model_setting` ``input_norm``; a config
+    without it was trained before it existed: :data:`LEGACY_INPUT_NORM`)."""
+    return model_setting(source, "input_norm", LEGACY_INPUT_NORM)
+
+
+def color_space_of(source: Any) -> str:
+    """The colour family a model reads (:func:`model_setting` ``color_space``: ``"rgb"``, a
+    ``[T, 63, 6]`` window, or ``"gray"``, ``[T, 63, 1]``; models made before it: ``"rgb"``)."""
+    return model_setting(source, "color_space", "rgb")
 
 
 @lru_cache(maxsize=32)
-def _cached_onnx_norm(path: str) -> Optional[str]:
-    return _input_norm_of_onnx(path)
+def _cached_onnx_config(path: str) -> Optional[Mapping[str, Any]]:
+    return _onnx_config(path)
 
 
 def _interp_rows(x: np.ndarray, t_in: np.ndarray, t_out: np.ndarray) -> np.ndarray:
