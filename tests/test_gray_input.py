@@ -54,7 +54,7 @@ def test_other_bad_gray_frames_are_frame_format_errors(frame: np.ndarray) -> Non
 
 def test_gray_view_replicates_and_scales_by_the_streams_bit_depth() -> None:
     """The face models get the gray frame in R, G and B at 8 bits: 8-bit as is, a 10-bit
-    sensor (values < 1024) shifted by 2, and the depth only grows within a stream."""
+    sensor (values < 1024) divided by 4 (rounded), and the depth only grows within a stream."""
     view = GrayView()
     g8 = RNG.integers(0, 256, (32, 40), dtype=np.uint8)
     v8 = view(g8)
@@ -62,9 +62,11 @@ def test_gray_view_replicates_and_scales_by_the_streams_bit_depth() -> None:
     assert all(np.array_equal(v8[..., c], g8) for c in range(3))
     g10 = RNG.integers(0, 1024, (32, 40), dtype=np.uint16)
     g10[0, 0] = 1023
-    np.testing.assert_array_equal(view(g10)[..., 1], (g10 >> 2).astype(np.uint8))
+    def quarter(x: np.ndarray) -> np.ndarray:
+        return np.clip(np.rint(x / 4.0), 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(view(g10)[..., 1], quarter(g10))
     dim = (g10 // 8).astype(np.uint16)          # a darker later frame keeps the 10-bit scale
-    np.testing.assert_array_equal(view(dim)[..., 0], (dim >> 2).astype(np.uint8))
+    np.testing.assert_array_equal(view(dim)[..., 0], quarter(dim))
     view.reset()
     np.testing.assert_array_equal(view(dim)[..., 0], dim.astype(np.uint8))
 

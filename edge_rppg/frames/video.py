@@ -8,7 +8,9 @@ PNG frames.  All three lossless variants round-trip bit-exactly.
 
 Readers never convert depth or channel count silently: image folders are read with
 ``IMREAD_UNCHANGED`` and only BGR→RGB is applied, so a 16-bit, grayscale or RGBA frame
-reaches :func:`iter_frames_checked` as it is and is rejected with ``FrameFormatError``.
+reaches :func:`iter_frames_checked` as it is, which accepts it or raises
+``FrameFormatError`` by the declared ``color_space`` (8/16-bit one-channel frames are a
+gray stream's; a colour stream refuses them).
 (OpenCV's video decoders always deliver 8-bit BGR; a grayscale video is detected from
 its pixel format and yields 2-D frames, which are rejected the same way.)
 

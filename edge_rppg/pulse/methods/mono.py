@@ -23,11 +23,10 @@ import numpy as np
 
 from ...errors import ShapeError
 from ...registry import Registry
-from ...vitals.dsp.filters import detrend
-from ...vitals.dsp.hr import psd, spectral_snr_db
+from ...vitals.dsp.hr import psd
 from ._common import PULSE_BAND_HZ, inband, normalise
 
-__all__ = ["MONO_METHODS", "MonoMethodFn", "mono", "mono_face", "row_snr_db", "WHOLE_FACE_ROW"]
+__all__ = ["MONO_METHODS", "MonoMethodFn", "mono", "mono_face", "row_snr_db", "linear_detrend", "WHOLE_FACE_ROW"]
 
 MonoMethodFn = Callable[[np.ndarray, float], np.ndarray]
 
@@ -37,6 +36,9 @@ WHOLE_FACE_ROW = 62
 SNR_SPAN_DB = 6.0
 #: Half-width (Hz) of the peak (and of its harmonic) when a row's SNR is measured.
 PEAK_HALFWIDTH_HZ = 0.1
+#: Frequency grid (bpm) of the rows' spectra: fine enough for a ±0.1 Hz peak.
+ROW_RES_BPM = 1.0
+_EPS = 1e-30
 
 
 def _as_rows(intensity: np.ndarray) -> np.ndarray:
@@ -50,14 +52,29 @@ def _as_rows(intensity: np.ndarray) -> np.ndarray:
     return x
 
 
+def linear_detrend(x: np.ndarray) -> np.ndarray:
+    """``x [T, R]`` minus each column's least-squares line (closed form: the same result as
+    ``scipy.signal.detrend(type="linear")`` at a twentieth of its cost on 63 rows)."""
+    t = np.arange(x.shape[0], dtype=np.float64)
+    t -= t.mean()
+    xc = x - x.mean(axis=0)
+    return xc - t[:, None] * ((t @ xc) / float(t @ t))
+
+
 def row_snr_db(y: np.ndarray, fs: float) -> np.ndarray:
     """Spectral SNR (dB) of each band-passed row of ``y [T, R]`` at its own strongest in-band
-    peak (peak and second harmonic against the rest of the band)."""
-    f, p = psd(y, fs, axis=0)
+    peak: power within :data:`PEAK_HALFWIDTH_HZ` of the peak and of its second harmonic
+    against the rest of the band (as :func:`edge_rppg.vitals.dsp.hr.spectral_snr_db`), all
+    rows in one FFT on a 1 bpm grid (the engine runs every hop: 63 fine spectra cost ~50 ms)."""
+    f, p = psd(y, fs, res_bpm=ROW_RES_BPM, axis=0)
     band = (f >= PULSE_BAND_HZ[0]) & (f <= PULSE_BAND_HZ[1])
-    peaks = f[band][np.argmax(p[band], axis=0)]
-    return np.array([spectral_snr_db(f, p[:, r], float(peaks[r]), PULSE_BAND_HZ, PEAK_HALFWIDTH_HZ)
-                     for r in range(y.shape[1])])
+    fb, pb = f[band], p[band]
+    f0 = fb[np.argmax(pb, axis=0)]                                     # [R]
+    near = (np.abs(fb[:, None] - f0[None, :]) <= PEAK_HALFWIDTH_HZ) | \
+        (np.abs(fb[:, None] - 2.0 * f0[None, :]) <= PEAK_HALFWIDTH_HZ)  # [F, R]
+    sig = np.where(near, pb, 0.0).sum(axis=0)
+    noise = np.where(near, 0.0, pb).sum(axis=0)
+    return 10.0 * np.log10((sig + _EPS) / (noise + _EPS))
 
 
 def mono(intensity: np.ndarray, fs: float) -> np.ndarray:
@@ -65,7 +82,7 @@ def mono(intensity: np.ndarray, fs: float) -> np.ndarray:
     :data:`SNR_SPAN_DB` of the best row, weighted by their linear SNR, summed; negated so
     that it rises with blood volume."""
     x = _as_rows(intensity)
-    y = inband(detrend(normalise(x), axis=0), fs)
+    y = inband(linear_detrend(normalise(x)), fs)
     sd = y.std(axis=0)
     y = y / np.where(sd > 1e-12, sd, 1.0)
     if y.shape[0] < 8:
@@ -83,7 +100,7 @@ def mono_face(intensity: np.ndarray, fs: float) -> np.ndarray:
     change, detrended and band-passed, negated (no use of the other 62 rows)."""
     x = _as_rows(intensity)
     row = x[:, min(WHOLE_FACE_ROW, x.shape[1] - 1):][:, :1]
-    return -inband(detrend(normalise(row), axis=0), fs)[:, 0]
+    return -inband(linear_detrend(normalise(row)), fs)[:, 0]
 
 
 #: Classic methods of gray streams, by name (the colour ones are :data:`edge_rppg.pulse.methods.METHODS`).
