@@ -158,7 +158,7 @@ def make_sinks(args: argparse.Namespace, make_sink: Callable[..., Any]) -> List[
 
 def run(args: argparse.Namespace) -> int:
     """Build the source, processor and sinks, run until the stream ends; 0 on a clean end."""
-    from edge_rppg.errors import SourceError
+    from edge_rppg.errors import FrameFormatError, SourceError
     from edge_rppg.processor.stream import StreamProcessor
 
     from .pipeline import Pipeline
@@ -193,6 +193,9 @@ def run(args: argparse.Namespace) -> int:
         pipe.close()
     if not report.opened:  # nothing ever came: one line a deployer can act on, exit 2, no summary
         raise SourceError(f"cannot open source {args.source!r}: {reason_text(report.end_reason)}")
+    if report.processed == 0 and report.dropped_bad > 0:  # every frame refused: another colour space or depth
+        raise FrameFormatError(f"no frame of {args.source!r} could be used ({report.dropped_bad} refused): "
+                               f"{report.last_error}")
     if not args.quiet:
         last = report.last_result
         hr = "n/a" if last is None or last.hr_bpm is None else f"{last.hr_bpm:.1f} bpm (valid={last.valid})"

@@ -124,6 +124,8 @@ def test_cli_estimate_and_run_take_color_space_gray(nir: dict) -> None:
     (("estimate", "{8}", "--color-space", "gray", "--model", "chrom"), ("chrom", "rgb input")),
     (("run", "--source", "{8}", "--sink", "null"), ("grayscale",)),
     (("run", "--source", "{8}", "--color-space", "gray", "--model", "pos", "--sink", "null"), ("rgb input",)),
+    (("run", "--source", "synth:?frames=20&width=160&height=120", "--color-space", "gray", "--sink", "null"),
+     ("no frame", "colour", "color_space='gray'")),
 ])
 def test_cli_mismatch_is_one_line_exit_2(nir: dict, args: tuple, words: tuple) -> None:
     proc = _cli(*[str(nir["8"][0]) if a == "{8}" else a for a in args])
