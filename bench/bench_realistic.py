@@ -69,12 +69,13 @@ SEED0 = 70_000
 CACHE = ROOT / "out" / "bench_realistic"
 
 
-def clip_config(name: str, seed: int, duration_s: float, size: Tuple[int, int] = (320, 240)) -> Any:
-    """The VideoSynthConfig of condition ``name`` for ``seed`` (HR drawn from the seed) at
-    ``size`` = (width, height)."""
+def clip_config(name: str, seed: int, duration_s: float, size: Tuple[int, int] = (320, 240),
+                conditions: Optional[Dict[str, Tuple[Dict[str, Any], Optional[float], bool]]] = None) -> Any:
+    """The VideoSynthConfig of condition ``name`` of ``conditions`` (default :data:`CONDITIONS`)
+    for ``seed`` (HR drawn from the seed) at ``size`` = (width, height)."""
     from edge_rppg.synth.video_gen import VideoSynthConfig
 
-    over, artefact_hz, _ = CONDITIONS[name]
+    over, artefact_hz, _ = (conditions or CONDITIONS)[name]
     rng = np.random.default_rng([seed, 17])
     hr = 60.0
     for _ in range(100):
@@ -136,20 +137,23 @@ def window_errors(est: Any, phys: Any) -> Tuple[List[float], List[bool]]:
 
 def run(engines: Dict[str, Any], names: Sequence[str], seeds: Sequence[int], duration_s: float, cache: Path,
         progress: bool = True, size: Tuple[int, int] = (320, 240),
-        estimate_config: Optional[Any] = None) -> Dict[str, Dict[str, Dict[str, Any]]]:
+        estimate_config: Optional[Any] = None, config_of: Any = None) -> Dict[str, Dict[str, Dict[str, Any]]]:
     """``{condition: {engine: {"errs": [...per clip list...], "valid": [...]}}}``; every
-    engine runs the clip back end with ``estimate_config`` (default ``EstimateConfig()``)."""
+    engine runs the clip back end with ``estimate_config`` (default ``EstimateConfig()``).
+    ``config_of(name, seed, duration_s, size)``: the clip's config (default :func:`clip_config`;
+    ``bench/bench_nir.py`` passes its NIR conditions')."""
     from edge_rppg.processor.clip import estimate_extraction
     from edge_rppg.processor.options import EstimateConfig
     from edge_rppg.synth.video_gen import physiology
 
     est_cfg = estimate_config or EstimateConfig()
+    config_of = config_of or clip_config
 
     out: Dict[str, Dict[str, Dict[str, Any]]] = {}
     for name in names:
         out[name] = {e: {"errs": [], "valid": []} for e in engines}
         for seed in seeds:
-            cfg = clip_config(name, seed, duration_s, size)
+            cfg = config_of(name, seed, duration_s, size)
             t0 = time.perf_counter()
             ex = extraction(cfg, seed, cache)
             phys = physiology(cfg, seed)
@@ -165,8 +169,12 @@ def run(engines: Dict[str, Any], names: Sequence[str], seeds: Sequence[int], dur
     return out
 
 
-def summarise(res: Dict[str, Dict[str, Dict[str, Any]]], engines: Sequence[str]) -> Tuple[str, Dict[str, Any]]:
-    """Markdown table (MAE / worst clip / valid fraction per engine) and the numbers."""
+def summarise(res: Dict[str, Dict[str, Dict[str, Any]]], engines: Sequence[str],
+              conditions: Optional[Dict[str, Tuple[Dict[str, Any], Optional[float], bool]]] = None
+              ) -> Tuple[str, Dict[str, Any]]:
+    """Markdown table (MAE / worst clip / valid fraction per engine) and the numbers
+    (``conditions``: whose third item says a condition has a pulse; default :data:`CONDITIONS`)."""
+    conditions = conditions or CONDITIONS
     header = ["condition"] + [f"{e}: MAE / worst / valid" for e in engines]
     rows: List[List[object]] = []
     numbers: Dict[str, Any] = {}
@@ -174,7 +182,7 @@ def summarise(res: Dict[str, Dict[str, Dict[str, Any]]], engines: Sequence[str])
     pulse_valid: Dict[str, List[bool]] = {e: [] for e in engines}
     null_valid: Dict[str, List[bool]] = {e: [] for e in engines}
     for name, per in res.items():
-        has_pulse = CONDITIONS[name][2]
+        has_pulse = conditions[name][2]
         row: List[object] = [name]
         numbers[name] = {}
         for e in engines:

@@ -5,8 +5,8 @@ This is what in-car units and kiosks embed: frames in, one small result out per 
 for days::
 
     from edge_rppg import EdgeRPPG
-    with EdgeRPPG("model.onnx", color_order="bgr") as rppg:   # or ".engine", an Engine, "pos"
-        for frame, ts in camera:                                # HxWx3 uint8, ts in seconds
+    with EdgeRPPG("model.onnx", color_space="bgr") as rppg:   # or ".engine", an Engine, "pos"
+        for frame, ts in camera:                                # HxWx3 uint8 (HxW 8/16-bit: "gray"), ts in seconds
             r = rppg.process(frame, timestamp=ts)
             if r.hr_bpm is not None and r.valid:
                 show(r.hr_bpm)
@@ -60,7 +60,7 @@ class EdgeRPPG(StreamProcessor):
     ``EdgeRPPG(model=None, options=None, *, landmarker=None, **overrides)``: ``model`` is
     a classic method name, a model path (``.onnx``, ``.engine``/``.plan``, ``.pt``) or an
     Engine object (it replaces ``options.base_options.model``); ``overrides`` are
-    :class:`EdgeRPPGOptions` fields (``color_order``, ``window``, ``engine_hop_s``,
+    :class:`EdgeRPPGOptions` fields (``color_space``, ``window``, ``engine_hop_s``,
     ``face_select``...); ``landmarker`` replaces the built-in landmarker (anything with
     ``detect(frame_rgb, timestamp_ms) -> list[Face]``). Everything else (``engine``,
     ``window``, ``stages``, ``dropped_frames``, ``last_error``, ``stage_timing()``, ``closed``)
@@ -92,7 +92,8 @@ class EdgeRPPG(StreamProcessor):
                 dropped_before: int = 0) -> VitalsResult:
         """``live_stream`` mode: analyse one frame, return its :class:`VitalsResult`.
 
-        ``frame``: HxWx3 uint8 in the declared ``color_order``. ``timestamp``: seconds.
+        ``frame``: in the declared ``color_space`` (HxWx3 uint8 RGB/BGR; HxW or HxWx1 uint8/uint16
+        gray). ``timestamp``: seconds.
         ``dropped_before``: frames the caller dropped before this one. A None/ill-formed
         frame raises ``FrameFormatError`` (a ``ValueError``) and is counted as dropped;
         the stream state is unchanged.

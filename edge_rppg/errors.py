@@ -45,6 +45,16 @@ class FrameFormatError(EdgeRPPGError, ValueError):
     """A frame is None, not uint8, not HxWx3 (grayscale, 4-channel, 16-bit...)."""
 
 
+class ColorSpaceError(EdgeRPPGError, ValueError):
+    """Input in another colour space than the stream, model or engine takes (a 1-channel frame
+    on an RGB stream, an RGB-only engine on a gray stream, a mono model fed RGB, ...)."""
+
+
+class FrameColorSpaceError(ColorSpaceError, FrameFormatError):
+    """A frame whose channels or depth contradict the declared ``color_space`` (it is also a
+    :class:`FrameFormatError`, so a stream counts it as a dropped frame)."""
+
+
 class NoFaceError(EdgeRPPGError):
     """No face was found in any frame of the input."""
 

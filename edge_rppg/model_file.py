@@ -39,6 +39,7 @@ META: Dict[str, str] = {
     "K": "edge_rppg.K",
     "precision": "edge_rppg.precision",
     "input": "edge_rppg.input",
+    "color_space": "edge_rppg.color_space",
     "output": "edge_rppg.output",
     "normalization": "edge_rppg.normalization",
     "version": "edge_rppg.version",

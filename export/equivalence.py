@@ -154,22 +154,25 @@ class EquivalenceReport:
                            "clips": [asdict(c) for c in self.clips]}, indent=2, default=float)
 
 
-def make_clips(T: int, cfg: EquivalenceConfig, input_norm: str = "minmax"
+def make_clips(T: int, cfg: EquivalenceConfig, input_norm: str = "minmax", channels: int = 6
                ) -> List[Tuple[str, int, np.ndarray, Optional[float]]]:
-    """``(kind, seed, normalised window [T,63,6], true HR or None)`` for every clip, normalised
-    with the model's ``input_norm`` (as its engines will)."""
+    """``(kind, seed, normalised window [T,63,C], true HR or None)`` for every clip, normalised
+    with the model's ``input_norm`` (as its engines will). ``channels``: 6 for a colour model;
+    1 for a mono one, whose synthetic windows are the generator's luminance (Y) channel."""
     from edge_rppg.skin.mstmap import normalize_window
     from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
 
     clips: List[Tuple[str, int, np.ndarray, Optional[float]]] = []
     for i in range(cfg.n_random):
         rng = np.random.default_rng([cfg.seed, 0, i])
-        clips.append(("random", i, normalize_window(rng.random((T, 63, 6), dtype=np.float32), input_norm), None))
+        clips.append(("random", i, normalize_window(rng.random((T, 63, channels), dtype=np.float32), input_norm),
+                      None))
     synth_cfg = SynthConfig(T=T, fps=cfg.fs)
     for i in range(cfg.n_synthetic):
         seed = cfg.synth_seed_offset + cfg.seed * 10_000 + i
         sample = synth_mstmap(synth_cfg, seed)
-        clips.append(("synthetic", seed, normalize_window(sample.mstmap, input_norm), float(sample.hr_bpm)))
+        window = sample.mstmap if channels == 6 else sample.mstmap[..., 3:4]
+        clips.append(("synthetic", seed, normalize_window(window, input_norm), float(sample.hr_bpm)))
     return clips
 
 
@@ -260,7 +263,7 @@ def run_equivalence(model: nn.Module, onnx_path: Union[str, Path],
     friendly = make_export_friendly(model)
     from edge_rppg.skin.mstmap import input_norm_of
 
-    clips = make_clips(T, cfg, input_norm_of(model))
+    clips = make_clips(T, cfg, input_norm_of(model), int(model.config.in_channels))  # type: ignore[attr-defined]
     windows = np.stack([c[2] for c in clips]).astype(np.float32)
     opts = ort.SessionOptions()
     opts.log_severity_level = 3

@@ -47,6 +47,14 @@ OUTPUT_NAME = "bvp"
 INPUT_CONVENTION = ("mstmap [1, T, 63, 6] float32: R,G,B,Y,U,V colour means of the 63 meta-ROI subsets, "
                     "each row/channel min-max normalised to [0, 1] over the window "
                     "(edge_rppg.skin.mstmap.normalize_window); engines take raw windows and normalise")
+#: What the input is, per model colour space (``ClusterPhysConfig.color_space``; the file's
+#: ``edge_rppg.color_space`` and its config say which, and engines refuse the other kind of stream).
+INPUT_CONVENTIONS = {
+    "rgb": INPUT_CONVENTION,
+    "gray": ("mstmap [1, T, 63, 1] float32: intensity means of the 63 meta-ROI subsets of a monochrome "
+             "(near-infrared) camera, normalised by the model's input_norm (edge_rppg.skin.mstmap."
+             "normalize_window); engines take raw windows and normalise"),
+}
 
 
 @dataclass
@@ -147,7 +155,8 @@ def _ort_outputs(model_bytes: bytes, x: np.ndarray) -> np.ndarray:
     return sess.run(None, {INPUT_NAME: x})[0]
 
 
-def _simplify(proto: "onnx.ModelProto", T: int, notes: List[str]) -> Tuple["onnx.ModelProto", bool]:  # type: ignore[name-defined]  # noqa: F821
+def _simplify(proto: "onnx.ModelProto", T: int, notes: List[str], channels: int = 6
+              ) -> Tuple["onnx.ModelProto", bool]:  # type: ignore[name-defined]  # noqa: F821
     """onnxslim-simplified copy of ``proto`` if it checks and reproduces the outputs, else ``proto``."""
     from edge_rppg.extras import require
     require("onnx", "export")  # missing: one line naming the extra to install
@@ -161,7 +170,7 @@ def _simplify(proto: "onnx.ModelProto", T: int, notes: List[str]) -> Tuple["onnx
     try:
         slim = onnxslim.slim(onnx.ModelProto.FromString(proto.SerializeToString()))
         onnx.checker.check_model(slim, full_check=True)
-        x = np.random.default_rng(0).random((1, T, 63, 6), dtype=np.float32)
+        x = np.random.default_rng(0).random((1, T, 63, channels), dtype=np.float32)
         a = _ort_outputs(proto.SerializeToString(), x)
         b = _ort_outputs(slim.SerializeToString(), x)
         diff = float(np.max(np.abs(a - b)))
@@ -225,19 +234,20 @@ def export_onnx(model: nn.Module, path: Union[str, Path], T: Optional[int] = Non
                      "temperatures > 0 for an export that reproduces PyTorch)")
     onnx.checker.check_model(raw, full_check=True)
     before = node_counts(raw)
-    proto, simplified = _simplify(raw, T, notes) if simplify else (raw, False)
+    proto, simplified = _simplify(raw, T, notes, cfg.in_channels) if simplify else (raw, False)
     problems = audit_onnx(proto)
     if problems:
         raise ModelFileError(f"exported graph is not static/export-friendly: {'; '.join(problems[:5])}")
     ks = tuple(prototype_schedule(cfg))
     sha = weights_sha256(prepared)
     proto.producer_name, proto.producer_version = "edge_rppg", str(edge_rppg.__version__)
-    proto.doc_string = f"Cluster-Phys rPPG model, static T={T}, K={list(ks)}; {INPUT_CONVENTION}"
+    convention = INPUT_CONVENTIONS[cfg.color_space]
+    proto.doc_string = f"Cluster-Phys rPPG model, static T={T}, K={list(ks)}; {convention}"
     set_metadata(proto, {
         META["format"]: FORMAT, META["format_version"]: str(FORMAT_VERSION), META["model"]: "cluster_phys",
         META["config"]: json.dumps(cfg.to_dict(), sort_keys=True), META["weights_sha256"]: sha,
         META["T"]: str(T), META["K"]: ",".join(str(k) for k in ks), META["precision"]: "fp32",
-        META["input"]: INPUT_CONVENTION, META["output"]: "bvp [1, T] float32 (blood-volume pulse, arbitrary scale)",
+        META["input"]: convention, META["color_space"]: cfg.color_space, META["output"]: "bvp [1, T] float32 (blood-volume pulse, arbitrary scale)",
         META["normalization"]: "window_minmax", META["version"]: str(edge_rppg.__version__),
         META["opset"]: str(int(opset)),
     })

@@ -23,6 +23,7 @@ from typing import Any, Callable, Dict, List
 
 from edge_rppg.cli.flags import Flag, add_flags, add_landmark_flags, flag, landmark_options, values_of
 from edge_rppg.config import Range
+from edge_rppg.frames.color import COLOR_SPACES
 from edge_rppg.processor.options import BaseOptions, EdgeRPPGOptions
 from edge_rppg.pulse.engines.registry import DELEGATES
 
@@ -33,6 +34,8 @@ OPTION_FLAGS = (
     Flag("model_fps", "model rate in Hz"),
     Flag("bridge_s", "longest face loss / frame gap bridged"),
     Flag("roi_backend", "auto | cpu | a registered GPU backend (cupy, pycuda)"),
+    Flag("color_space", "the camera's frames: rgb, bgr, or gray (a mono / near-infrared camera, 8 or 16 bit; "
+                        "GStreamer negotiates GRAY16_LE/GRAY8)", choices=tuple(COLOR_SPACES)),
 )
 
 DROP_POLICIES = ("auto", "always", "never")  # edge_rppg.runtime.pipeline.DROP_POLICIES (not imported for --help)
@@ -115,7 +118,10 @@ def check_counts(args: argparse.Namespace) -> None:
 def check_file_rate(args: argparse.Namespace) -> None:
     """A file source must have a usable frame rate before anything runs: ``--fps`` (bounded
     1..1000) or its own header (a missing or absurd one is a one-line ``VideoReadError``
-    asking for ``--fps``), the same rule as ``edge-rppg estimate``."""
+    asking for ``--fps``), the same rule as ``edge-rppg estimate``; and its first frame must
+    be of ``--color-space`` (a colour file with ``--color-space gray``, a GRAY8 file without
+    it: a one-line ``FrameColorSpaceError``)."""
+    from edge_rppg.frames.validation import check_frame
     from edge_rppg.frames.video import check_fps, open_video
 
     from .uri import local_file
@@ -124,8 +130,8 @@ def check_file_rate(args: argparse.Namespace) -> None:
         check_fps(args.fps, "--fps")
     path = local_file(args.source)
     if path is not None and Path(path).is_file():
-        with open_video(path, fps=args.fps, prefetch=0):
-            pass
+        with open_video(path, fps=args.fps, prefetch=0) as reader:
+            check_frame(next(iter(reader)), args.color_space)
 
 
 def make_sinks(args: argparse.Namespace, make_sink: Callable[..., Any]) -> List[Any]:
@@ -155,7 +161,7 @@ def make_sinks(args: argparse.Namespace, make_sink: Callable[..., Any]) -> List[
 
 def run(args: argparse.Namespace) -> int:
     """Build the source, processor and sinks, run until the stream ends; 0 on a clean end."""
-    from edge_rppg.errors import SourceError
+    from edge_rppg.errors import FrameFormatError, SourceError
     from edge_rppg.processor.stream import StreamProcessor
 
     from .pipeline import Pipeline
@@ -168,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     retries = None if args.max_retries is not None and args.max_retries < 0 else args.max_retries
     source = open_source(args.source, backend=args.backend, reconnect=args.reconnect, max_retries=retries,
-                         log=None if args.quiet else _log, fps=args.fps)
+                         log=None if args.quiet else _log, fps=args.fps, color_space=args.color_space)
     if args.realtime:
         source = PacedSource(source)
     try:
@@ -190,6 +196,9 @@ def run(args: argparse.Namespace) -> int:
         pipe.close()
     if not report.opened:  # nothing ever came: one line a deployer can act on, exit 2, no summary
         raise SourceError(f"cannot open source {args.source!r}: {reason_text(report.end_reason)}")
+    if report.processed == 0 and report.dropped_bad > 0:  # every frame refused: another colour space or depth
+        raise FrameFormatError(f"no frame of {args.source!r} could be used ({report.dropped_bad} refused): "
+                               f"{report.last_error}")
     if not args.quiet:
         last = report.last_result
         hr = "n/a" if last is None or last.hr_bpm is None else f"{last.hr_bpm:.1f} bpm (valid={last.valid})"

@@ -16,6 +16,9 @@ class CvSource(Source):
     Files get ``n / fps`` timestamps and end with ``"eos"``; live targets (cameras,
     RTSP) get monotonic-clock timestamps, and a failed read ends with ``"error: ..."``
     and ``failed=True`` (camera unplugged), so :class:`ReconnectingSource` can retry.
+    Frames come as ``color_space`` says: RGB (OpenCV's BGR converted), BGR (as decoded), or
+    gray: a gray file (GRAY8 pixel format) gives its one channel; a camera is opened without
+    OpenCV's RGB conversion, so a Y8/Y16 camera gives its raw 8/16-bit frames.
     """
 
     def __init__(self, target: Any, *, live: bool = False, name: Optional[str] = None, api: Optional[int] = None,
@@ -48,11 +51,17 @@ class CvSource(Source):
     def frames(self) -> Iterator[FrameTs]:
         import cv2
 
+        from edge_rppg.frames.video import GRAY_PIXEL_FORMATS, pixel_format
+
         cap = cv2.VideoCapture(self.target, self.api) if self.api is not None else cv2.VideoCapture(self.target)
         try:
             if not cap.isOpened():
                 self._end(f"error: {self._why_not_open()}", failed=True)
                 return
+            gray = self.color_space == "gray"
+            if gray:
+                cap.set(cv2.CAP_PROP_CONVERT_RGB, 0)  # a V4L2 Y8/Y16 camera: raw 1-channel frames
+                gray_file = pixel_format(cap) in GRAY_PIXEL_FORMATS
             if self.size is not None:
                 cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.size[0])
                 cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.size[1])
@@ -73,7 +82,13 @@ class CvSource(Source):
                     return
                 ts = time.monotonic() - t0 if self.live else n / self.fps
                 n += 1
-                frame = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if bgr.ndim == 3 and bgr.shape[2] == 3 else bgr
+                colour = bgr.ndim == 3 and bgr.shape[2] == 3
+                if gray:
+                    frame = bgr[..., 0] if colour and gray_file else bgr  # a GRAY8 file decodes as BGR copies
+                elif colour and self.color_space == "rgb":
+                    frame = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                else:
+                    frame = bgr
                 yield frame, ts
         finally:
             cap.release()

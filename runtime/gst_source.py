@@ -68,11 +68,19 @@ def quote(value: str) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+#: appsink caps per ``color_space`` (GStreamer format names; a list lets the source pick).
+APPSINK_FORMATS = {"rgb": "RGB", "bgr": "BGR", "gray": "{ GRAY16_LE, GRAY8 }"}
+#: appsink format → (sample dtype, channels) of the numpy frame made from a buffer.
+SAMPLE_LAYOUTS = {"RGB": (np.dtype(np.uint8), 3), "BGR": (np.dtype(np.uint8), 3), "GRAY8": (np.dtype(np.uint8), 1),
+                  "GRAY16_LE": (np.dtype("<u2"), 1)}
+
+
 class GstSource(Source):
     """Frames from a GStreamer launch string through an ``appsink``.
 
     The source part (``launch``) is completed with
-    ``! videoconvert ! video/x-raw,format=RGB ! appsink`` (``drop=true`` and
+    ``! videoconvert ! video/x-raw,format=RGB ! appsink`` (GRAY16_LE/GRAY8 for a gray
+    stream: :data:`APPSINK_FORMATS`) (``drop=true`` and
     ``max-buffers`` for live sources, so GStreamer never queues more than a few frames).
     Timestamps are buffer PTS in seconds (``n / fps`` when a buffer has none). The bus is
     watched: EOS ends with ``"eos"``; an ERROR (camera unplugged, decode error, network)
@@ -93,11 +101,13 @@ class GstSource(Source):
         self._last_ts: Optional[float] = None
 
     def description(self) -> str:
-        """The full launch string that is run."""
+        """The full launch string that is run: the appsink takes RGB, or for a gray stream
+        (``color_space="gray"``) GRAY16_LE or GRAY8, whichever the source gives (a 10/12/16-bit
+        mono camera stays 16-bit; ``videoconvert`` passes the format through)."""
         if APPSINK_NAME in self.launch:
             return self.launch
         drop = "true" if self.live else "false"
-        return (f"{self.launch} ! videoconvert ! video/x-raw,format=RGB ! "
+        return (f"{self.launch} ! videoconvert ! video/x-raw,format={APPSINK_FORMATS[self.color_space]} ! "
                 f"appsink name={APPSINK_NAME} sync=false emit-signals=false "
                 f"max-buffers={self.max_buffers} drop={drop}")
 
@@ -110,12 +120,13 @@ class GstSource(Source):
     def _to_array(self, Gst: Any, sample: Any, n: int) -> FrameTs:
         caps = sample.get_caps().get_structure(0)
         w, h = int(caps.get_value("width")), int(caps.get_value("height"))
+        dtype, channels = SAMPLE_LAYOUTS.get(str(caps.get_value("format")), SAMPLE_LAYOUTS["RGB"])
         buf = sample.get_buffer()
         data = buf.extract_dup(0, buf.get_size())
-        stride = len(data) // h
-        arr = np.frombuffer(data, dtype=np.uint8)[: stride * h].reshape(h, stride)
-        frame = arr[:, : w * 3].reshape(h, w, 3)
-        if stride != w * 3:
+        stride = len(data) // h // dtype.itemsize  # in samples
+        arr = np.frombuffer(data, dtype=dtype)[: stride * h].reshape(h, stride)
+        frame = arr[:, : w * channels].reshape((h, w, channels) if channels > 1 else (h, w))
+        if stride != w * channels:
             frame = np.ascontiguousarray(frame)
         if self.fps is None:
             ok, num, den = caps.get_fraction("framerate")

@@ -32,12 +32,15 @@ class Source:
 
     ``name``: for messages. ``live``: a camera/stream whose frames keep coming whether
     or not we read them (the pipeline drops frames instead of blocking). ``fps``:
-    nominal rate if known. After :meth:`frames` ends: ``end_reason`` and ``failed``.
+    nominal rate if known. ``color_space``: what frames to deliver (``"rgb"``; ``"gray"``:
+    ``HxW`` uint8/uint16 from a mono camera or a GRAY8 file, for sources that can).
+    After :meth:`frames` ends: ``end_reason`` and ``failed``.
     """
 
     name = "source"
     live = False
     fps: Optional[float] = None
+    color_space = "rgb"
 
     def __init__(self) -> None:
         self.end_reason: Optional[str] = None

@@ -64,6 +64,25 @@ def _with_caps(launch: str, p: Dict[str, str]) -> str:
     return f"{launch} ! videoconvert ! videoscale ! {caps}" if caps else launch
 
 
+#: ``?format=`` of a v4l2/CSI URI: GStreamer raw formats, and the V4L2 FOURCC names of the mono
+#: ones (``Y8``/``GREY`` → GRAY8, ``Y16`` → GRAY16_LE: a 10/12-bit sensor in 16-bit words).
+RAW_FORMATS: Dict[str, str] = {
+    "GRAY8": "GRAY8", "GRAY16_LE": "GRAY16_LE", "Y8": "GRAY8", "GREY": "GRAY8", "Y800": "GRAY8",
+    "Y16": "GRAY16_LE", "RGB": "RGB", "BGR": "BGR", "BGRX": "BGRx", "YUY2": "YUY2", "UYVY": "UYVY", "NV12": "NV12",
+}
+
+
+def _raw_format(p: Dict[str, str], default: Optional[str] = None) -> Optional[str]:
+    """The GStreamer format ``?format=`` names (:data:`RAW_FORMATS`), else ``default``; an
+    unknown one is a ``ConfigError`` listing the known ones."""
+    if "format" not in p:
+        return default
+    name = p["format"].strip().upper()
+    if name not in RAW_FORMATS:
+        raise ConfigError(f"source parameter format={p['format']!r} is not one of {', '.join(RAW_FORMATS)}")
+    return RAW_FORMATS[name]
+
+
 def _choose(backend: str) -> str:
     if backend not in BACKENDS:
         raise ConfigError(f"source backend must be auto, gst or opencv; got {backend!r}")
@@ -81,7 +100,10 @@ def _v4l2(rest: str, p: Dict[str, str], backend: str) -> Source:
     if dev.isdigit():
         dev = f"/dev/video{dev}"
     if _choose(backend) == "gst":
-        return GstSource(_with_caps(f"v4l2src device={quote(dev)} ! decodebin", p), live=True, name=dev)
+        fmt = _raw_format(p)
+        raw = f" ! video/x-raw,format={fmt}" if fmt else ""  # a mono camera: Y8/Y16 straight to the appsink
+        return GstSource(_with_caps(f"v4l2src device={quote(dev)}{raw} ! decodebin", p), live=True, name=dev)
+    _raw_format(p)  # still checked: OpenCV opens the camera's own format
     import cv2
 
     size = (_num(p, "width", None), _num(p, "height", None)) if "width" in p and "height" in p else None
@@ -97,7 +119,7 @@ def _csi(rest: str, p: Dict[str, str], backend: str) -> Source:
     if _choose(backend) != "gst":
         raise SourceError("a Jetson CSI camera (nvarguscamerasrc) needs the GStreamer backend")
     launch = (f"nvarguscamerasrc sensor-id={sensor} ! video/x-raw(memory:NVMM),width={w},height={h},"
-              f"framerate={fps}/1 ! nvvidconv ! video/x-raw,format=BGRx")
+              f"framerate={fps}/1 ! nvvidconv ! video/x-raw,format={_raw_format(p, 'BGRx')}")
     return GstSource(launch, live=True, name=f"csi{sensor}", fps=float(fps))
 
 
@@ -175,12 +197,13 @@ def local_file(uri: Any) -> Optional[str]:
     return file_path(rest) if scheme == "file" else None
 
 
-def _with_fps(source: Source, fps: Optional[float]) -> Source:
-    """Give a user's frame rate to ``source`` (and to each alternative of a fallback source)."""
-    if fps is not None:
-        for s in [source, *getattr(source, "sources", [])]:
-            if hasattr(s, "fps"):
-                s.fps = float(fps)
+def _configured(source: Source, fps: Optional[float], color_space: str) -> Source:
+    """Give a user's frame rate (when given) and the stream's colour space to ``source`` and to
+    each alternative of a fallback source."""
+    for s in [source, *getattr(source, "sources", [])]:
+        if fps is not None:
+            s.fps = float(fps)
+        s.color_space = color_space
     return source
 
 
@@ -203,11 +226,13 @@ def _parse(uri: str) -> Tuple[str, str, Dict[str, str]]:
 
 def open_source(uri: Any, backend: str = "auto", *, reconnect: bool = False, max_retries: Optional[int] = 10,
                 backoff_s: float = 0.5, log: Optional[Callable[[str], None]] = None,
-                fps: Optional[float] = None) -> Source:
+                fps: Optional[float] = None, color_space: str = "rgb") -> Source:
     """Build the :class:`Source` for ``uri`` (see the module table); a Source is returned
     as is, an iterable becomes an :class:`IterSource`. ``reconnect`` wraps it in a
     :class:`ReconnectingSource` (each re-made source gets ``fps`` too). ``fps``: the frame
-    rate to time frames by instead of the source's own (``--fps``). Unknown schemes raise ``KeyError`` naming the known ones;
+    rate to time frames by instead of the source's own (``--fps``). ``color_space``: the frames
+    to deliver (``EdgeRPPGOptions.color_space``; ``"gray"``: a GStreamer source negotiates
+    GRAY16_LE/GRAY8, OpenCV gives a gray file's or a mono camera's one channel). Unknown schemes raise ``KeyError`` naming the known ones;
     an empty ``uri`` raises ``ConfigError``; a missing file or a folder raises ``SourceError``. A
     camera or stream that does not open is not an error here: its source ends at once with
     ``failed`` and the reason (:meth:`Pipeline.run` then reports ``opened=False``)."""
@@ -228,7 +253,7 @@ def open_source(uri: Any, backend: str = "auto", *, reconnect: bool = False, max
         return SOURCES.get(scheme)(rest, params, backend)
 
     def make() -> Source:
-        return _with_fps(build(), fps)
+        return _configured(build(), fps, color_space)
 
     if reconnect:
         return ReconnectingSource(make, max_retries=max_retries, backoff_s=backoff_s, log=log)

@@ -114,12 +114,12 @@ def test_stream_hr_matches_truth_and_estimate(clip: dict) -> None:
 
 
 def test_bgr_input_equals_rgb_input(clip: dict) -> None:
-    """Declaring ``color_order="bgr"`` and feeding BGR frames gives the same BVP as RGB."""
+    """Declaring ``color_space="bgr"`` and feeding BGR frames gives the same BVP as RGB."""
     frames = clip["frames"][:320]
     outs = []
     for order in ("rgb", "bgr"):
         lm = ScriptedLandmarker([clip["face"]])
-        with EdgeRPPG("pos", color_order=order, landmarker=lm, roi_backend="cpu") as rppg:
+        with EdgeRPPG("pos", color_space=order, landmarker=lm, roi_backend="cpu") as rppg:
             feed = frames if order == "rgb" else [np.ascontiguousarray(f[..., ::-1]) for f in frames]
             outs.append(_run(rppg, feed)[-1])
     assert outs[0].hr_bpm is not None
@@ -328,15 +328,18 @@ def test_reset_close_and_context_manager(clip: dict) -> None:
 def test_options_roundtrip_and_validation(tmp_path: Path, clip: dict) -> None:
     from edge_rppg.face.options import LandmarkerOptions
 
-    opts = EdgeRPPGOptions(base_options=BaseOptions(model="chrom"), window=240, engine_hop_s=0.5, color_order="BGR",
+    opts = EdgeRPPGOptions(base_options=BaseOptions(model="chrom"), window=240, engine_hop_s=0.5, color_space="BGR",
                            landmarks=LandmarkerOptions(max_num_faces=1))
-    assert opts.color_order == "bgr"
+    assert opts.color_space == "bgr"
+    with pytest.warns(DeprecationWarning, match="color_order is deprecated"):
+        alias = EdgeRPPGOptions(color_order="GRAY")
+    assert alias.color_space == "gray" and alias.color_order is None
     path = opts.save(tmp_path / "opts.json")
     back = EdgeRPPGOptions.load(path)
     assert back == opts and isinstance(back.landmarks, LandmarkerOptions)
     with EdgeRPPG.create_from_options(back, landmarker=ScriptedLandmarker([clip["face"]])) as rppg:
         assert rppg.window == 240 and rppg.engine.info.name == "chrom"
-    for bad in ({"color_order": "yuv"}, {"engine_hop_s": 0}, {"bridge_s": -1},
+    for bad in ({"color_space": "yuv"}, {"engine_hop_s": 0}, {"bridge_s": -1},
                 {"landmarks": {"max_num_faces": 0}}, {"window": 1}, {"landmarks": "onnx"},
                 {"bvp_history_s": float("nan")}, {"bvp_history_s": 1e12}, {"engine_hop_s": "1"}, {"hrv": "yes"}):
         with pytest.raises(ConfigError):   # both an EdgeRPPGError and a ValueError

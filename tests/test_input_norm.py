@@ -58,7 +58,7 @@ def test_normalize_window_dispatch():
     np.testing.assert_array_equal(normalize_window(x), normalize_minmax(x))   # legacy default
     np.testing.assert_array_equal(normalize_window(x, "acdc"), normalize_acdc(x))
     np.testing.assert_array_equal(normalize_window(x, "acdc_pos"), normalize_acdc_pos(x))
-    assert set(NORMALIZATIONS) == {"minmax", "acdc", "acdc_pos", "minmax_acdc"}
+    assert set(NORMALIZATIONS) == {"minmax", "acdc", "acdc_pos", "minmax_acdc", "acdc_mono"}
     with pytest.raises(KeyError, match="acdc"):
         normalize_window(x, "zscore")
 

@@ -75,6 +75,7 @@ class RenderDraws(Config):
     real_morphology_prob: float = 0.5
     pulseless_prob: float = 0.15
     mirror_prob: float = 1.0   # the photo's mirror image: bench_realistic renders it unmirrored, a layout never trained on
+    camera: str = "rgb"        # VideoSynthConfig.camera: "nir940"/"nir850" render gray NIR clips ([T, 63, 1] MSTmaps)
 
 
 def _log_uniform(rng: np.random.Generator, r: Range) -> float:
@@ -116,6 +117,7 @@ def draw_video(draws: RenderDraws, seed: int) -> Tuple[Any, bool]:
     if rng.random() < d.jpeg_prob:
         p["jpeg_quality"] = int(rng.integers(d.jpeg_quality[0], d.jpeg_quality[1] + 1))
     p["mirror"] = bool(rng.random() < d.mirror_prob)
+    p["camera"] = d.camera   # drawn last: an RGB clip of a seed is the same as before the field existed
     return VideoSynthConfig(**p), not pulseless
 
 

@@ -6,6 +6,7 @@ import sys
 import warnings
 
 from ..face.options import LandmarkerOptions
+from ..frames.color import COLOR_SPACES
 from ..vitals.dsp.config import SignalConfig
 from .flags import Flag, add_flags, add_landmark_flags, landmark_options
 
@@ -34,6 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="frame rate (1..1000) of a folder of frames, or of a video whose header gives none or an "
                         "absurd one (a video's own frame timestamps are used otherwise)")
     add_landmark_flags(p, LandmarkerOptions())
+    p.add_argument("--color-space", choices=tuple(COLOR_SPACES), default="rgb",
+                   help="the video's frames (EstimateConfig.color_space): rgb, or gray for a mono / near-infrared "
+                        "camera (a GRAY8 video or a folder of 8/16-bit one-channel images; default model: the mono one)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -47,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     window = checked_number("--window-s", args.window_s, 0.0, MAX_WINDOW_S)
     hop = checked_number("--hop-s", args.hop_s, 0.0, window)
     cfg = EstimateConfig(progress=not args.no_progress and not args.json, landmark_model=args.landmark_model,
-                         landmarks=landmark_options(args), signal=SignalConfig(window_s=window, hop_s=hop))
+                         landmarks=landmark_options(args), signal=SignalConfig(window_s=window, hop_s=hop),
+                         color_space=args.color_space)
     with warnings.catch_warnings():  # the result carries them; printed here as one line each
         warnings.simplefilter("ignore", TruncatedVideoWarning)
         est = estimate(args.video, engine=args.engine, config=cfg, fps=args.fps)

@@ -17,6 +17,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", type=field_flag(CONFIG + ".duration_s"), default=None, help="seconds (0..3600)")
     p.add_argument("--seed", type=flag(SEED), default=0,
                    help="random seed, 0..2^32-1 (the output is deterministic for a seed)")
+    p.add_argument("--camera", choices=("rgb", "nir940", "nir850"), default=None,
+                   help="VideoSynthConfig.camera: rgb, or a monochrome near-infrared in-car camera (nir940, nir850: "
+                        "10-bit, 60 fps unless --set fps=..., its own illuminator, sunlight leak via lamp_*); "
+                        "NIR frames go to 16-bit PNGs for an OUT without suffix, else a GRAY8 video")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override any VideoSynthConfig field (JSON value), e.g. --set rf_hz=0.3")
     p.add_argument("--json", action="store_true", help="print the ground truth summary as JSON")
@@ -35,6 +39,12 @@ def run(args: argparse.Namespace) -> int:
     if cfg is None:
         raise UnknownNameError(f"unknown preset {args.preset!r}; known: {', '.join(sorted(PRESETS))}")
     changes = {}
+    if args.camera is not None:
+        from ..synth.nir import NIR_CAMERAS
+
+        changes["camera"] = args.camera
+        if args.camera in NIR_CAMERAS:
+            changes["fps"] = NIR_CAMERAS[args.camera].fps
     if args.hr is not None:
         changes["hr_bpm"] = args.hr
     if args.duration is not None:

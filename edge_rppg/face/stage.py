@@ -60,7 +60,7 @@ class FaceStage(Stage):
     def run(self, frame: Frame) -> FaceObservation:  # type: ignore[override]
         ts_ms = max(frame.timestamp * 1000.0, self._last_ms + 1e-3)  # MediaPipe wants increasing ms
         self._last_ms = ts_ms
-        faces = list(self.landmarker.detect(frame.image, ts_ms))
+        faces = list(self.landmarker.detect(frame.view, ts_ms))  # 8-bit RGB (a gray frame replicated)
         face = self.select(faces)
         if face is None:
             if self.smoother is not None:

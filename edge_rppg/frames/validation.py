@@ -10,7 +10,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import FrameFormatError, ShapeError
+from ..errors import FrameColorSpaceError, FrameFormatError, ShapeError
 
 N_ROI_COMBOS = 63
 N_CHANNELS = 6
@@ -33,30 +33,47 @@ def check_frame_size(width: int, height: int, channels: int = 3, sample_bytes: i
                                f"at most {MAX_FRAME_BYTES // 2**20} MiB per frame")
 
 
-def check_frame(frame: object) -> np.ndarray:
-    """Return ``frame`` if it is an ``HxWx3`` uint8 array; raise ``FrameFormatError`` otherwise.
+def check_frame(frame: object, color_space: str = "rgb") -> np.ndarray:
+    """Return ``frame`` if it fits the declared ``color_space``
+    (:data:`~edge_rppg.frames.color.COLOR_SPACES`); raise ``FrameFormatError`` otherwise.
 
-    Grayscale (HxW or HxWx1), 4-channel, 16-bit and float frames are rejected: the
-    colour maths of rPPG is defined on 8-bit RGB.
+    ``"rgb"``/``"bgr"``: ``HxWx3`` uint8 (the colour maths of rPPG is defined on 8-bit
+    colour). ``"gray"``: ``HxW`` or ``HxWx1``, uint8 or uint16, returned as ``HxW`` (a view,
+    no copy, no change of depth). A frame of the other kind (a 1-channel frame on a colour
+    stream, a 3-channel one on a gray stream, 16-bit colour) raises
+    :class:`~edge_rppg.errors.FrameColorSpaceError`, naming the ``color_space`` to declare.
     """
+    from .color import COLOR_SPACES
+
+    space = COLOR_SPACES[color_space]
     if frame is None:
         raise FrameFormatError("frame is None (the source returned no image)")
     if not isinstance(frame, np.ndarray):
         raise FrameFormatError(f"frame must be a numpy array, got {type(frame).__name__}")
-    if frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 1):
-        raise FrameFormatError(f"frame is grayscale {frame.shape}; expected HxWx3 colour")
-    if frame.ndim != 3 or frame.shape[2] != 3:
-        raise FrameFormatError(f"frame has shape {frame.shape}; expected HxWx3 (RGB or BGR)")
-    if frame.dtype != np.uint8:
-        raise FrameFormatError(f"frame dtype is {frame.dtype}; expected uint8 (8-bit per channel)")
+    mono = frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 1)
+    if mono and space.channels != 1:
+        raise FrameColorSpaceError(f"frame is grayscale {frame.shape} but color_space={color_space!r} expects HxWx3 "
+                                   f"colour; declare color_space='gray' (CLI: --color-space gray) for a mono camera")
+    if frame.ndim == 3 and frame.shape[2] == 3 and space.channels == 1:
+        raise FrameColorSpaceError(f"frame is colour {frame.shape} but color_space='gray' expects HxW or HxWx1; "
+                                   f"declare color_space='rgb' or 'bgr' for a colour camera")
+    if not mono and (frame.ndim != 3 or frame.shape[2] != 3):
+        raise FrameFormatError(f"frame has shape {frame.shape}; expected "
+                               f"{'HxW or HxWx1 (gray)' if space.channels == 1 else 'HxWx3 (RGB or BGR)'}")
+    if frame.dtype.name not in space.dtypes:
+        cls = FrameColorSpaceError if frame.dtype == np.uint16 else FrameFormatError
+        raise cls(f"frame dtype is {frame.dtype}; color_space={color_space!r} takes {' or '.join(space.dtypes)}"
+                  + (" (16-bit frames: color_space='gray' only)" if frame.dtype == np.uint16 else ""))
     if frame.shape[0] < 16 or frame.shape[1] < 16:
         raise FrameFormatError(f"frame {frame.shape[1]}x{frame.shape[0]} is too small")
-    check_frame_size(frame.shape[1], frame.shape[0])
-    return frame
+    check_frame_size(frame.shape[1], frame.shape[0], space.channels, frame.dtype.itemsize)
+    return frame.reshape(frame.shape[:2]) if mono else frame
 
 
-def check_mstmap(x: object, T: Optional[int] = None, allow_nan: bool = False) -> np.ndarray:
-    """Validate an MSTmap ``[T, 63, 6]`` float32 array and return it.
+def check_mstmap(x: object, T: Optional[int] = None, allow_nan: bool = False,
+                 channels: int = N_CHANNELS) -> np.ndarray:
+    """Validate an MSTmap ``[T, 63, channels]`` float32 array and return it (6 channels for
+    colour, 1 for a gray stream: :data:`edge_rppg.frames.color.MSTMAP_CHANNELS`).
 
     Parameters
     ----------
@@ -65,10 +82,10 @@ def check_mstmap(x: object, T: Optional[int] = None, allow_nan: bool = False) ->
     allow_nan: if False, NaN/inf raise ``ShapeError``; callers that mask invalid
         frames themselves may pass True.
     """
-    expected = f"[{T if T is not None else 'T'}, {N_ROI_COMBOS}, {N_CHANNELS}] float32"
+    expected = f"[{T if T is not None else 'T'}, {N_ROI_COMBOS}, {channels}] float32"
     if not isinstance(x, np.ndarray):
         raise ShapeError(f"MSTmap must be a numpy array of shape {expected}, got {type(x).__name__}")
-    if x.ndim != 3 or x.shape[1:] != (N_ROI_COMBOS, N_CHANNELS):
+    if x.ndim != 3 or x.shape[1:] != (N_ROI_COMBOS, channels):
         raise ShapeError(f"MSTmap has shape {tuple(x.shape)}; expected {expected}")
     if T is not None and x.shape[0] != T:
         raise ShapeError(f"MSTmap has T={x.shape[0]} frames; this model needs exactly {expected}")

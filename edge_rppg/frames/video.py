@@ -8,7 +8,9 @@ PNG frames.  All three lossless variants round-trip bit-exactly.
 
 Readers never convert depth or channel count silently: image folders are read with
 ``IMREAD_UNCHANGED`` and only BGR→RGB is applied, so a 16-bit, grayscale or RGBA frame
-reaches :func:`iter_frames_checked` as it is and is rejected with ``FrameFormatError``.
+reaches :func:`iter_frames_checked` as it is, which accepts it or raises
+``FrameFormatError`` by the declared ``color_space`` (8/16-bit one-channel frames are a
+gray stream's; a colour stream refuses them).
 (OpenCV's video decoders always deliver 8-bit BGR; a grayscale video is detected from
 its pixel format and yields 2-D frames, which are rejected the same way.)
 
@@ -43,8 +45,18 @@ PathLike = Union[str, os.PathLike]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".pgm")
 #: Default FOURCC per container suffix (lossless where possible).
 DEFAULT_CODECS = {".avi": "HFYU", ".mkv": "FFV1", ".mp4": "mp4v"}
+#: Default FOURCC per container suffix for 8-bit gray frames (both lossless and read back as
+#: gray: GRAY8). 16-bit gray frames are written as a folder of 16-bit PNGs.
+GRAY_CODECS = {".avi": "Y800", ".mkv": "FFV1"}
 _LOSSY = {"mp4v", "MJPG", "XVID", "avc1", "H264"}
-_GRAY_PIXFMTS = {b"Y800", b"GRAY", b"Y8  ", b"Y16 ", b"Y10 ", b"Y12 "}
+#: FFmpeg pixel formats (FOURCC bytes, as ``CAP_PROP_CODEC_PIXEL_FORMAT`` gives them) of gray videos.
+GRAY_PIXEL_FORMATS = {b"Y800", b"GRAY", b"Y8  ", b"Y16 ", b"Y10 ", b"Y12 "}
+
+
+def pixel_format(cap: cv2.VideoCapture) -> bytes:
+    """The decoder's pixel format FOURCC of ``cap`` (empty when OpenCV does not say)."""
+    code = cap.get(cv2.CAP_PROP_CODEC_PIXEL_FORMAT)
+    return int(code).to_bytes(4, "little", signed=False) if code and code > 0 else b""
 #: Frames decoded ahead of the consumer (bounded: ~7 MB of 640x480 RGB frames).
 DEFAULT_PREFETCH = 8
 _END = object()  # end-of-stream marker in the decode queue
@@ -214,9 +226,7 @@ class VideoReader:
         if not ok or bgr is None:
             cap.release()
             raise VideoReadError(f"video has zero decodable frames: {self.path}")
-        pixfmt = int(cap.get(cv2.CAP_PROP_CODEC_PIXEL_FORMAT)).to_bytes(4, "little", signed=False) \
-            if cap.get(cv2.CAP_PROP_CODEC_PIXEL_FORMAT) > 0 else b""
-        self._gray = pixfmt in _GRAY_PIXFMTS
+        self._gray = pixel_format(cap) in GRAY_PIXEL_FORMATS
         self._cap = cap
         self._first = self._convert(bgr)
         container_fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
@@ -382,13 +392,14 @@ def open_video(path: PathLike, fps: Optional[float] = None, prefetch: int = DEFA
     return VideoReader(path, fps=fps, prefetch=prefetch)
 
 
-def iter_frames_checked(frames: Iterable[object]) -> Iterator[np.ndarray]:
-    """Yield frames after :func:`edge_rppg.frames.validation.check_frame`: anything that is not an
-    ``HxWx3`` uint8 array (None, grayscale, RGBA, 16-bit, float) raises ``FrameFormatError``,
-    and so does a frame whose size differs from the first one."""
+def iter_frames_checked(frames: Iterable[object], color_space: str = "rgb") -> Iterator[np.ndarray]:
+    """Yield frames after :func:`edge_rppg.frames.validation.check_frame` for ``color_space``:
+    for colour anything that is not an ``HxWx3`` uint8 array (None, grayscale, RGBA, 16-bit,
+    float) raises ``FrameFormatError``; for ``"gray"`` anything but ``HxW``/``HxWx1`` uint8 or
+    uint16; and so does a frame whose size differs from the first one."""
     size: Optional[Tuple[int, ...]] = None
     for i, frame in enumerate(frames):
-        f = check_frame(frame)
+        f = check_frame(frame, color_space)
         if size is None:
             size = f.shape
         elif f.shape != size:
@@ -397,31 +408,37 @@ def iter_frames_checked(frames: Iterable[object]) -> Iterator[np.ndarray]:
 
 
 def write_video(path: PathLike, frames_rgb: Iterable[np.ndarray], fps: float,
-                codec: Optional[str] = None) -> int:
-    """Write RGB uint8 frames to ``path`` and return how many were written.
+                codec: Optional[str] = None, color_space: str = "rgb") -> int:
+    """Write frames to ``path`` and return how many were written.
 
-    The codec is chosen from the suffix (:data:`DEFAULT_CODECS`: lossless HuffYUV for
-    ``.avi``, FFV1 for ``.mkv``; lossy ``mp4v`` for ``.mp4`` warns) unless ``codec`` (a
-    FOURCC) is given.  A path without suffix becomes a folder of ``frame_000000.png``.
-    Frames are validated with ``check_frame``; zero frames raise ``ValueError``.
+    Colour (``color_space`` ``"rgb"``): RGB uint8 frames; the codec is chosen from the suffix
+    (:data:`DEFAULT_CODECS`: lossless HuffYUV for ``.avi``, FFV1 for ``.mkv``; lossy ``mp4v``
+    for ``.mp4`` warns) unless ``codec`` (a FOURCC) is given. Gray (``"gray"``): ``HxW``
+    uint8 frames go to a GRAY8 video (:data:`GRAY_CODECS`), uint16 frames only to a folder of
+    16-bit PNGs (no container here keeps 16 bits: another target is a ``FrameFormatError``).
+    A path without suffix becomes a folder of ``frame_000000.png``.
+    Frames are validated with ``check_frame``; zero frames raise ``VideoWriteError``.
     """
     path = Path(path)
     if not fps > 0:
         raise ValueError(f"fps must be > 0, got {fps}")
-    frames = iter_frames_checked(frames_rgb)
+    gray = color_space == "gray"
+    frames = iter_frames_checked(frames_rgb, "gray" if gray else "rgb")
+    to_bgr: Callable[[np.ndarray], np.ndarray] = (lambda f: f) if gray else \
+        (lambda f: cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
     if path.suffix == "":
         path.mkdir(parents=True, exist_ok=True)
         n = 0
         for n, f in enumerate(frames, start=1):
-            if not cv2.imwrite(str(path / f"frame_{n - 1:06d}.png"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR)):
+            if not cv2.imwrite(str(path / f"frame_{n - 1:06d}.png"), to_bgr(f)):
                 raise VideoWriteError(f"cannot write PNG frame into {path}")
         if n == 0:
             raise VideoWriteError(f"no frames to write to {path}")
         return n
-    fourcc = codec or DEFAULT_CODECS.get(path.suffix.lower())
+    fourcc = codec or (GRAY_CODECS if gray else DEFAULT_CODECS).get(path.suffix.lower())
     if fourcc is None:
         raise ValueError(f"unsupported video suffix {path.suffix!r} for {path}; "
-                         f"use one of {sorted(DEFAULT_CODECS)} or pass codec=")
+                         f"use one of {sorted(GRAY_CODECS if gray else DEFAULT_CODECS)} or pass codec=")
     if fourcc in _LOSSY:
         warnings.warn(f"writing {path} with lossy codec {fourcc}: sub-pixel rPPG signals may be damaged",
                       stacklevel=2)
@@ -430,12 +447,16 @@ def write_video(path: PathLike, frames_rgb: Iterable[np.ndarray], fps: float,
     n = 0
     try:
         for f in frames:
+            if f.dtype != np.uint8:
+                raise FrameFormatError(f"{path}: 16-bit gray frames can only be written as 16-bit PNG frames "
+                                       f"(a path without suffix); a video container here holds 8 bits")
             if writer is None:
                 h, w = f.shape[:2]
-                writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), float(fps), (w, h))
+                writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), float(fps), (w, h),
+                                         isColor=not gray)
                 if not writer.isOpened():
                     raise VideoWriteError(f"OpenCV cannot open a {fourcc} writer for {path}")
-            writer.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+            writer.write(to_bgr(f))
             n += 1
     finally:
         if writer is not None:

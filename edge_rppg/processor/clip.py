@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import ClipTooShortError
 from ..pulse.engines.base import Engine, EngineInfo
-from ..pulse.engines.registry import load_engine
+from ..pulse.engines.registry import check_engine_color_space, load_engine
 from ..pulse.windows import infer_clip
 from ..skin.mstmap import face_colour, fill_invalid, resample, resample_times
 from ..vitals.dsp.hr import WindowHR
@@ -113,7 +113,8 @@ def estimate_extraction(ex: Extraction, engine: Union[str, Engine, None] = None,
     ``ClipTooShortError`` when the clip is shorter than one analysis window.
     """
     cfg = config or EstimateConfig()
-    engine = load_engine(engine, fps=cfg.model_fps)
+    engine = load_engine(engine, fps=cfg.model_fps, color_space=cfg.color_space)
+    check_engine_color_space(engine, cfg.color_space)
     timing = {f"{k}_ms_per_frame": float(v) for k, v in ex.timing_ms.items()}
     t0 = time.perf_counter()
     irregular = _irregular(ex)

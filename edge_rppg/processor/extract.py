@@ -10,6 +10,7 @@ Per frame: decode (+ frame check) → landmarks (optional One-Euro smoothing) �
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import time
 from contextlib import ExitStack
@@ -47,7 +48,8 @@ _NAN_RGB = np.full(3, np.nan)
 class Extraction:
     """Result of :func:`extract_mstmap`.
 
-    mstmap: ``[T, 63, 6]`` float32 raw 0..255 means (NaN rows where ``valid`` is False;
+    mstmap: ``[T, 63, 6]`` float32 raw 0..255 means, ``[T, 63, 1]`` sensor-unit intensity means
+    for a gray stream (NaN rows where ``valid`` is False;
     a valid frame can still have NaN in the rows made only of ROIs that lie outside the
     frame — :func:`edge_rppg.skin.mstmap.fill_invalid` interpolates both).
     valid: ``[T]`` bool, True where a face was found and at least one ROI pixel was inside the frame.
@@ -56,7 +58,7 @@ class Extraction:
     None with ``keep_landmarks=False``.  boxes: ``[T, 4]`` float32 face boxes (x0, y0, x1, y1).
     timing_ms: mean milliseconds per frame of each stage (decode, landmarks, roi, mstmap)
     plus their sum (total).
-    light: ``[T, 3]`` float64 mean RGB of each frame outside the face box
+    light: ``[T, 3]`` float64 mean RGB (``[T, 1]`` intensity for gray) of each frame outside the face box
     (:func:`edge_rppg.skin.light.off_face_light`; NaN where not measured), or None; the
     artefact gate of :mod:`edge_rppg.vitals.validity` compares it, and the face boxes, with the pulse.
     source: what was read (a path, or a display name).  frames_promised: the frame count its
@@ -106,7 +108,8 @@ class ClipRecorder:
     def add(self, timestamp: float, face: FaceObservation, skin: SkinSample) -> None:
         """Record one frame's face and skin signal (a frame without a usable face is a NaN row)."""
         ok = skin.sums is not None and skin.counts is not None and face.face is not None
-        self._sums.append(skin.sums if ok else np.full((_N_ROI, 3), np.nan))  # type: ignore[arg-type]
+        ch = 3 if skin.light is None else int(np.size(skin.light))  # 3 colour, 1 gray
+        self._sums.append(skin.sums if ok else np.full((_N_ROI, ch), np.nan))  # type: ignore[arg-type]
         self._counts.append(skin.counts if ok else np.zeros(_N_ROI, dtype=np.int64))  # type: ignore[arg-type]
         self._lms.append(face.landmarks if ok and self.keep_landmarks else None)
         self._boxes.append(face.box if ok else _NAN_BOX)  # type: ignore[arg-type]
@@ -140,32 +143,36 @@ class ClipRecorder:
         return Extraction(mstmap=mstmap, valid=valid, fps=float(fps),
                           timestamps_s=np.asarray(self._times, dtype=np.float64), landmarks=landmarks,
                           boxes=np.asarray(self._boxes, dtype=np.float32).reshape(T, 4), timing_ms=timing,
-                          light=np.asarray(self._light, dtype=np.float64).reshape(T, 3), source=source or name,
+                          light=np.asarray(self._light, dtype=np.float64).reshape(T, -1), source=source or name,
                           frames_promised=frames_promised)
 
 
-def open_frames(source: Source, fps: Optional[float], stack: ExitStack
+def open_frames(source: Source, fps: Optional[float], stack: ExitStack, color_space: str = "rgb"
                 ) -> Tuple[Iterator[Tuple[float, np.ndarray]], float, Optional[int], str]:
     """``(t_s, frame)`` iterator (frames checked), nominal fps, expected length (or None)
     and a display name of a video path, an image folder or an iterable of frames (then
     ``fps`` is required). A video file opened without ``fps`` is timed by its own frame
     timestamps (:meth:`edge_rppg.frames.video.VideoReader.iter_timed`); otherwise frame ``i`` is
-    at ``i / fps``. Rates outside :data:`edge_rppg.frames.video.FPS_RANGE` are refused."""
+    at ``i / fps``. Rates outside :data:`edge_rppg.frames.video.FPS_RANGE` are refused.
+    Frames are checked for ``color_space`` (a gray file: a GRAY8 video, 8/16-bit images)."""
     if isinstance(source, (str, os.PathLike)):
         reader = stack.enter_context(open_video(source, fps=fps))
         if reader.fps is None:
             raise ConfigError(f"{source}: an image folder has no frame rate; pass fps= (CLI: --fps)")
-        return _checked_timed(reader.iter_timed()), float(reader.fps), reader.frame_count, Path(source).name
+        return (_checked_timed(reader.iter_timed(), color_space), float(reader.fps), reader.frame_count,
+                Path(source).name)
     if isinstance(source, np.ndarray) and source.ndim == 3:
         raise ConfigError("source is a single frame; pass a list/array of frames [T, H, W, 3]")
     if fps is None:
         raise ConfigError("fps is required when source is an iterable of frames")
     rate = check_fps(fps)
     total = len(source) if hasattr(source, "__len__") else None  # type: ignore[arg-type]
-    return ((i / rate, f) for i, f in enumerate(iter_frames_checked(iter(source)))), rate, total, "frames"
+    frames = iter_frames_checked(iter(source), color_space)
+    return ((i / rate, f) for i, f in enumerate(frames)), rate, total, "frames"
 
 
-def _checked_timed(timed: Iterator[Tuple[float, np.ndarray]]) -> Iterator[Tuple[float, np.ndarray]]:
+def _checked_timed(timed: Iterator[Tuple[float, np.ndarray]], color_space: str = "rgb"
+                   ) -> Iterator[Tuple[float, np.ndarray]]:
     """``(t, frame)`` with each frame through :func:`edge_rppg.frames.video.iter_frames_checked`."""
     now = [0.0]
 
@@ -174,7 +181,7 @@ def _checked_timed(timed: Iterator[Tuple[float, np.ndarray]]) -> Iterator[Tuple[
             now[0] = t
             yield f
 
-    for f in iter_frames_checked(frames()):
+    for f in iter_frames_checked(frames(), color_space):
         yield now[0], f
 
 
@@ -188,7 +195,9 @@ def run_front(front: Front, source: Source, recorder: ClipRecorder, *, fps: Opti
     t_decode_ms = 0.0
     start_ms = [stage.timer.total_ms for stage in front.stages]  # the stages may have run before: time this run only
     with ExitStack() as stack:
-        frames, rate, total, name = open_frames(source, fps, stack)
+        frames, rate, total, name = open_frames(source, fps, stack, front.input.color_space)
+        first = next(frames, None)  # checked before a progress bar shows: a wrong frame is one error line
+        frames = itertools.chain([] if first is None else [first], frames)
         bar = None
         if progress and (total is None or total > PROGRESS_MIN_FRAMES):
             from tqdm import tqdm  # only when a bar is shown

@@ -1,7 +1,7 @@
 """The front of the chain, built in one place: ``input → landmarks → roi``.
 
 :func:`build_front` makes the three stages from :class:`~edge_rppg.processor.options.EdgeRPPGOptions`
-(``color_order``, ``landmark_model`` with its ``landmarks`` options, ``face_select``,
+(``color_space``, ``landmark_model`` with its ``landmarks`` options, ``face_select``,
 ``smooth_landmarks``, ``roi_backend``). The stream processor, the file path
 (``estimate``, :func:`~edge_rppg.processor.extract.extract_mstmap`), evaluation and the
 rendered-training front end all use it, so a frame gives the same MSTmap row whichever way
@@ -88,6 +88,7 @@ def build_front(options: EdgeRPPGOptions, *, landmarker: Optional[Landmarker] = 
     own = landmarker is None
     lmk = create_landmarker(options.landmark_model, options.landmarks) if own else landmarker
     smooth = options.smooth_landmarks if smoother is None else smoother
-    return Front(InputStage(options.color_order),
+    source = InputStage(options.color_space)
+    return Front(source,
                  FaceStage(lmk, select=options.face_select, smoother=smooth, own=own),  # type: ignore[arg-type]
-                 RoiStage(options.roi_backend))
+                 RoiStage(options.roi_backend, family=source.family))

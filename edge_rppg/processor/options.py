@@ -14,7 +14,8 @@ from ..config import Config, Range
 from ..errors import UnknownNameError
 from ..face.options import LandmarkerOptions
 from ..face.registry import DEFAULT_LANDMARKER, check_landmark_model
-from ..frames.input import check_color_order
+from ..frames.color import check_color_space
+from ..frames.input import resolve_color_space
 from ..model_file import MODEL_FPS
 from ..pulse.engines.registry import DELEGATES
 from ..vitals.dsp.config import SignalConfig
@@ -62,7 +63,11 @@ class EdgeRPPGOptions(Config):
     base_options: model and delegate (:class:`BaseOptions`).
     running_mode: ``"live_stream"`` (``process(frame, timestamp)`` per frame) or ``"video"``
         (``process_video(path_or_frames)`` for a whole file).
-    color_order: ``"rgb"`` or ``"bgr"`` — declared once for every frame of the stream.
+    color_space: ``"rgb"`` (default), ``"bgr"`` or ``"gray"`` — declared once for every frame
+        of the stream (:data:`edge_rppg.frames.color.COLOR_SPACES`): ``"gray"`` takes HxW or
+        HxWx1 uint8/uint16 frames of a monochrome (near-infrared) camera, and the default
+        model becomes the mono one.
+    color_order: deprecated alias of ``color_space`` (a ``DeprecationWarning``; None = unset).
     model_fps: model rate (Hz) the per-frame colour signals are resampled to.
     window: samples per engine window (the paper's T); None = the engine's fixed T, else
         300 (10 s) for classic engines.
@@ -94,7 +99,8 @@ class EdgeRPPGOptions(Config):
 
     base_options: BaseOptions = field(default_factory=BaseOptions)
     running_mode: str = LIVE_STREAM
-    color_order: str = "rgb"
+    color_space: str = "rgb"
+    color_order: Optional[str] = None
     model_fps: float = MODEL_FPS
     window: Optional[int] = None
     engine_hop_s: float = 1.0
@@ -125,7 +131,8 @@ class EdgeRPPGOptions(Config):
         self.check_ranges()
         if self.running_mode not in RUNNING_MODES:
             raise UnknownNameError(f"unknown running_mode {self.running_mode!r}; known: {', '.join(RUNNING_MODES)}")
-        self.color_order = check_color_order(self.color_order, "EdgeRPPGOptions.color_order")
+        self.color_space = resolve_color_space(self.color_space, self.color_order, "EdgeRPPGOptions")
+        self.color_order = None
         check_landmark_model(self.landmark_model)
 
 
@@ -141,6 +148,8 @@ class EstimateConfig(Config):
         bundled face models, or ``"mediapipe"``, mediapipe's FaceMesh (the reference).
     landmarks: its :class:`~edge_rppg.face.options.LandmarkerOptions` (mesh rate, tracking),
         the same options a stream takes.
+    color_space: the frames' colour space, as ``EdgeRPPGOptions.color_space`` (``"gray"``
+        for a mono camera's file: a GRAY8 video or a folder of 8/16-bit one-channel images).
     """
 
     signal: SignalConfig = field(default_factory=SignalConfig)
@@ -149,6 +158,7 @@ class EstimateConfig(Config):
     validity: ValidityConfig = field(default_factory=ValidityConfig)
     landmark_model: str = DEFAULT_LANDMARKER
     landmarks: LandmarkerOptions = field(default_factory=LandmarkerOptions)
+    color_space: str = "rgb"
 
     RANGES = {"model_fps": Range(0.0, 1000.0, low_open=True, unit="Hz")}
 
@@ -156,6 +166,7 @@ class EstimateConfig(Config):
         self.nest({"signal": SignalConfig, "validity": ValidityConfig, "landmarks": LandmarkerOptions})
         self.check_ranges()
         check_landmark_model(self.landmark_model)
+        self.color_space = check_color_space(self.color_space, "EstimateConfig.color_space")
 
 
 def video_options(model: Any = "default", config: Optional[EstimateConfig] = None) -> EdgeRPPGOptions:
@@ -166,4 +177,4 @@ def video_options(model: Any = "default", config: Optional[EstimateConfig] = Non
     return EdgeRPPGOptions(base_options=BaseOptions(model="default" if model is None else model),
                            running_mode=VIDEO, model_fps=cfg.model_fps, signal=cfg.signal, validity=cfg.validity,
                            face_select="first", landmarks=cfg.landmarks, landmark_model=cfg.landmark_model,
-                           roi_backend="cpu")
+                           roi_backend="cpu", color_space=cfg.color_space)

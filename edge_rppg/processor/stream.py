@@ -33,7 +33,8 @@ from ..face.types import Landmarker
 from ..frames.clock import StreamClock
 from ..frames.input import Frame
 from ..pulse.engines.base import Engine
-from ..pulse.engines.registry import load_engine
+from ..frames.color import COLOR_SPACES, MSTMAP_CHANNELS
+from ..pulse.engines.registry import check_engine_color_space, load_engine
 from ..pulse.stage import EngineStage
 from ..skin.window import DEFAULT_CLASSIC_WINDOW, WindowStage, WindowStep
 from ..stage import RESET_FRAME_SIZE, RESET_MANUAL, Stage
@@ -78,13 +79,20 @@ class StreamProcessor:
         self.options = opts
         base = opts.base_options
         given = not isinstance(base.model, (str, Path)) and base.model is not None
-        self.engine_stage = EngineStage(load_engine(base.model, fps=opts.model_fps, delegate=base.delegate),
-                                        own=not given)
+        engine = load_engine(base.model, fps=opts.model_fps, delegate=base.delegate, color_space=opts.color_space)
+        try:
+            check_engine_color_space(engine, opts.color_space)
+        except Exception:
+            if not given:
+                getattr(engine, "close", lambda: None)()
+            raise
+        self.engine_stage = EngineStage(engine, own=not given)
         self.window = resolve_window(opts.window, self.engine_stage.engine)
         self.front = build_front(opts, landmarker=landmarker)
         self.clock = StreamClock(opts.bridge_s, opts.validity.max_clock_jump_s)
         self.window_stage = WindowStage(self.window, model_fps=opts.model_fps, engine_hop_s=opts.engine_hop_s,
-                                        bridge_s=opts.bridge_s)
+                                        bridge_s=opts.bridge_s,
+                                        channels=len(MSTMAP_CHANNELS[COLOR_SPACES[opts.color_space].family]))
         self.vitals_stage = VitalsStage(opts.model_fps, opts.signal, opts.bvp_history_s, opts.hrv,
                                         opts.respiration, validity=opts.validity)
         self.recorder: Optional[ClipRecorder] = ClipRecorder(keep_landmarks=False) if opts.keep_clip else None
@@ -93,7 +101,7 @@ class StreamProcessor:
         self.bad_frames = 0       # ill-formed frames (FrameFormatError)
         self.skipped_frames = 0   # timestamps not after the previous one
         self.last_error: Optional[str] = None
-        self.last_frame: Optional[np.ndarray] = None  # the last frame as the stages saw it (checked, RGB)
+        self.last_frame: Optional[np.ndarray] = None  # the last frame's 8-bit RGB view (checked; a gray frame replicated)
         self._pending_reset: Optional[str] = None
         self._last_face: FaceObservation = NO_FACE   # of the last analysed frame (repeated on skipped ones)
         self._last_step = WindowStep(samples=0, fill=0.0)
@@ -174,7 +182,7 @@ class StreamProcessor:
             self.last_error = str(exc)
             raise
         tick = self.clock.admit(frame_in.timestamp, dropped_before)
-        self.last_frame = frame_in.image
+        self.last_frame = frame_in.view
         if tick.skip:
             self.dropped_frames += 1
             self.skipped_frames += 1
@@ -245,7 +253,7 @@ class StreamProcessor:
     def _estimate_config(self, progress: bool = False) -> EstimateConfig:
         o = self.options
         return EstimateConfig(signal=o.signal, model_fps=o.model_fps, progress=progress, validity=o.validity,
-                              landmark_model=o.landmark_model, landmarks=o.landmarks)
+                              landmark_model=o.landmark_model, landmarks=o.landmarks, color_space=o.color_space)
 
     def process_video(self, source: Source, *, fps: Optional[float] = None, progress: bool = False) -> Estimate:
         """The whole-file entry point (``running_mode="video"``): every frame of ``source`` (a

@@ -61,36 +61,52 @@ def rgb_to_yuv(rgb: np.ndarray) -> np.ndarray:
     return rgb @ YUV_MATRIX.T + YUV_OFFSET
 
 
+def _rgb_channels(rgb: np.ndarray) -> np.ndarray:
+    """R, G, B means → R, G, B, Y, U, V (BT.601)."""
+    return np.concatenate([rgb, rgb_to_yuv(rgb)], axis=-1)
+
+
+def _gray_channels(gray: np.ndarray) -> np.ndarray:
+    """A gray mean is its one channel (intensity, in the sensor's units)."""
+    return gray
+
+
+#: Per-ROI sum channels → the MSTmap channels they become (``[..., C]`` means in, channels out):
+#: colour gives R, G, B, Y, U, V; a gray stream's intensity stays one channel
+#: (:data:`edge_rppg.frames.color.MSTMAP_CHANNELS`).
+CHANNEL_EXPANSIONS: Dict[int, Callable[[np.ndarray], np.ndarray]] = {3: _rgb_channels, 1: _gray_channels}
+
+
 def combine_roi_sums(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Turn per-ROI colour sums into the 63 MSTmap rows with R,G,B,Y,U,V channels.
+    """Turn per-ROI sums into the 63 MSTmap rows.
 
     Parameters
     ----------
-    sums: ``[..., 6, 3]`` per-ROI R,G,B pixel sums (float64 preferred).
+    sums: ``[..., 6, 3]`` per-ROI R,G,B pixel sums (float64 preferred), or ``[..., 6, 1]``
+        intensity sums of a gray stream.
     counts: ``[..., 6]`` per-ROI pixel counts.
 
     Returns
     -------
-    ``[..., 63, 6]`` float32.  Row ``r`` is the pixel-count-weighted mean over the ROIs in
-    subset ``r + 1``, computed with ONE matmul of :data:`SUBSET_MATRIX` with the
-    concatenated ``[sums | counts]``; YUV is the BT.601 transform of those means.
+    ``[..., 63, 6]`` float32 for colour (``[..., 63, 1]`` for gray).  Row ``r`` is the
+    pixel-count-weighted mean over the ROIs in subset ``r + 1``, computed with ONE matmul of
+    :data:`SUBSET_MATRIX` with the concatenated ``[sums | counts]``; for colour, YUV is the
+    BT.601 transform of those means (:data:`CHANNEL_EXPANSIONS`).
     Rows whose member ROIs have zero pixels (and frames passed in as NaN) are NaN.
     """
     sums = np.asarray(sums, dtype=np.float64)
     counts = np.asarray(counts, dtype=np.float64)
-    if sums.shape[-2:] != (N_META_ROIS, 3):
-        raise ShapeError(f"sums must have shape [..., 6, 3]; got {sums.shape}")
+    ch = sums.shape[-1] if sums.ndim >= 2 else 0
+    if sums.ndim < 2 or sums.shape[-2] != N_META_ROIS or ch not in CHANNEL_EXPANSIONS:
+        raise ShapeError(f"sums must have shape [..., 6, 3] (colour) or [..., 6, 1] (gray); got {sums.shape}")
     if counts.shape != sums.shape[:-1]:
         raise ShapeError(f"counts must have shape {sums.shape[:-1]} ([..., 6]) to match sums; got {counts.shape}")
-    packed = np.concatenate([sums, counts[..., None]], axis=-1)          # [..., 6, 4]
-    subset = np.matmul(SUBSET_MATRIX, packed)                            # [..., 63, 4]
-    n = subset[..., 3:4]
+    packed = np.concatenate([sums, counts[..., None]], axis=-1)          # [..., 6, C + 1]
+    subset = np.matmul(SUBSET_MATRIX, packed)                            # [..., 63, C + 1]
+    n = subset[..., ch:ch + 1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        rgb = np.where(n > 0, subset[..., :3] / np.where(n > 0, n, 1.0), np.nan)
-    out = np.empty(rgb.shape[:-1] + (6,), dtype=np.float32)
-    out[..., :3] = rgb
-    out[..., 3:] = rgb_to_yuv(rgb)
-    return out
+        means = np.where(n > 0, subset[..., :ch] / np.where(n > 0, n, 1.0), np.nan)
+    return CHANNEL_EXPANSIONS[ch](means).astype(np.float32)
 
 
 def face_colour(mstmap: np.ndarray) -> Optional[np.ndarray]:
@@ -210,12 +226,30 @@ def normalize_minmax_acdc(mstmap: np.ndarray) -> np.ndarray:
     return y
 
 
+def normalize_acdc_mono(mstmap: np.ndarray) -> np.ndarray:
+    """AC/DC-normalise a gray stream's ``[T, 63, 1]`` window: each ROI row's relative
+    intensity change ``x / mean_t(x) - 1``, divided by one scale common to the 63 rows (their
+    RMS) and clipped to ``±ACDC_CLIP`` (:func:`normalize_acdc` on the one channel).
+
+    Why this and not min-max: with one channel there is no colour to tell a pulse from a
+    light change, only the relative amplitudes of the rows (a pulse is a similar, small
+    relative change on every skin ROI; sunlight and the illuminator's fall-off move some
+    rows much more than others), which one common scale keeps and min-max erases. It is
+    independent of the sensor's depth and gain (8, 10 or 16 bit give the same window).
+    Returns float32; a window that is not 1-channel is a ``ShapeError``."""
+    x = np.asarray(mstmap)
+    if x.ndim != 3 or x.shape[-1] != 1:
+        raise ShapeError(f"normalize_window('acdc_mono') expects a gray [T, 63, 1] window; got shape {x.shape}")
+    return normalize_acdc(x)
+
+
 #: window normalisations by name (``ClusterPhysConfig.input_norm``)
 NORMALIZATIONS: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "minmax": normalize_minmax,
     "acdc": normalize_acdc,
     "acdc_pos": normalize_acdc_pos,
     "minmax_acdc": normalize_minmax_acdc,
+    "acdc_mono": normalize_acdc_mono,
 }
 #: what a model config without an ``input_norm`` field was trained with
 LEGACY_INPUT_NORM = "minmax"
@@ -233,8 +267,8 @@ def normalize_window(mstmap: np.ndarray, mode: str = LEGACY_INPUT_NORM) -> np.nd
     return fn(mstmap)
 
 
-def _input_norm_of_onnx(path: str) -> Optional[str]:
-    """``input_norm`` from the config metadata of the ONNX file at ``path`` (None if unreadable)."""
+def _onnx_config(path: str) -> Optional[Mapping[str, Any]]:
+    """The config metadata (``edge_rppg.config`` JSON) of the ONNX file at ``path``, or None."""
     try:
         import onnx
 
@@ -242,25 +276,24 @@ def _input_norm_of_onnx(path: str) -> Optional[str]:
     except Exception:  # noqa: BLE001 - a missing/unreadable file just gives no answer
         return None
     meta = {p.key: p.value for p in proto.metadata_props}
-    return input_norm_of(meta) if "edge_rppg.config" in meta else None
+    return {"edge_rppg.config": meta["edge_rppg.config"]} if "edge_rppg.config" in meta else None
 
 
-def input_norm_of(source: Any) -> str:
-    """The window normalisation a model expects, from whatever describes it.
+def model_setting(source: Any, field: str, legacy: str) -> str:
+    """A setting (``field``) of the model config that ``source`` describes, or ``legacy``.
 
-    ``source`` may be a model config (an object or dict with ``input_norm``), a
+    ``source`` may be a model config (an object or dict with the field), a
     checkpoint-style dict with ``"config"``, ONNX metadata (``"edge_rppg.config"`` JSON),
-    a TensorRT sidecar (``"input_norm"``, or the ``"onnx_path"`` it was built from), or a
-    model with ``.config``.  A config without the field is a model trained before it
-    existed: :data:`LEGACY_INPUT_NORM`.  Results for sidecars are cached on the object's
-    identity-free content, so calling this per window is cheap.
+    a TensorRT sidecar (the field, or the ``"onnx_path"`` it was built from), or a model
+    with ``.config``. A config without the field is a model made before it existed:
+    ``legacy``. ONNX files read through a sidecar are cached by path.
     """
     if hasattr(source, "config") and not isinstance(source, Mapping):
         source = source.config
     if not isinstance(source, Mapping):
-        return str(getattr(source, "input_norm", LEGACY_INPUT_NORM))
-    if "input_norm" in source:
-        return str(source["input_norm"])
+        return str(getattr(source, field, legacy))
+    if field in source:
+        return str(source[field])
     for key in ("config", "edge_rppg.config"):
         if key in source:
             cfg = source[key]
@@ -269,17 +302,29 @@ def input_norm_of(source: Any) -> str:
                     cfg = json.loads(cfg)
                 except ValueError:
                     cfg = {}
-            return str(cfg.get("input_norm", LEGACY_INPUT_NORM)) if isinstance(cfg, Mapping) else LEGACY_INPUT_NORM
+            return str(cfg.get(field, legacy)) if isinstance(cfg, Mapping) else legacy
     if "onnx_path" in source:
-        found = _cached_onnx_norm(str(source["onnx_path"]))
+        found = _cached_onnx_config(str(source["onnx_path"]))
         if found is not None:
-            return found
-    return LEGACY_INPUT_NORM
+            return model_setting(found, field, legacy)
+    return legacy
+
+
+def input_norm_of(source: Any) -> str:
+    """The window normalisation a model expects (:func:`model_setting` ``input_norm``; a config
+    without it was trained before it existed: :data:`LEGACY_INPUT_NORM`)."""
+    return model_setting(source, "input_norm", LEGACY_INPUT_NORM)
+
+
+def color_space_of(source: Any) -> str:
+    """The colour family a model reads (:func:`model_setting` ``color_space``: ``"rgb"``, a
+    ``[T, 63, 6]`` window, or ``"gray"``, ``[T, 63, 1]``; models made before it: ``"rgb"``)."""
+    return model_setting(source, "color_space", "rgb")
 
 
 @lru_cache(maxsize=32)
-def _cached_onnx_norm(path: str) -> Optional[str]:
-    return _input_norm_of_onnx(path)
+def _cached_onnx_config(path: str) -> Optional[Mapping[str, Any]]:
+    return _onnx_config(path)
 
 
 def _interp_rows(x: np.ndarray, t_in: np.ndarray, t_out: np.ndarray) -> np.ndarray:

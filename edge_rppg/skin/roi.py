@@ -137,10 +137,11 @@ def roi_sums(frame: np.ndarray, label_map: np.ndarray,
              box: Optional[Box] = None) -> Tuple[np.ndarray, np.ndarray]:
     """Per-ROI colour sums in ONE pass over the pixels.
 
-    Returns ``sums [6, 3]`` float64 (channel order of ``frame``, RGB in the SDK) and
+    Returns ``sums [6, C]`` float64 (C = 3 in the channel order of ``frame``, RGB in the SDK;
+    C = 1 for an ``HxW`` gray frame, uint8 or uint16, summed at its own depth) and
     ``counts [6]`` int64.  The ROI pixels (label > 0) are gathered once and a single
-    ``np.bincount`` over ``label * 3 + channel`` with the pixel values as weights gives all
-    18 sums (plus one unweighted bincount for the counts).
+    ``np.bincount`` over ``label * C + channel`` with the pixel values as weights gives all
+    6·C sums (plus one unweighted bincount for the counts).
     With ``box`` the frame is cropped to ``(x0, y0, x1, y1)`` and ``label_map`` must be
     the matching crop from :func:`rasterize_label_map`.
     """
@@ -149,32 +150,34 @@ def roi_sums(frame: np.ndarray, label_map: np.ndarray,
         frame = frame[y0:y1, x0:x1]
     if frame.shape[:2] != label_map.shape:
         raise ShapeError(f"label map {label_map.shape} does not match frame {frame.shape[:2]}")
-    if frame.ndim != 3 or frame.shape[2] != 3:
-        raise ShapeError(f"frame must be HxWx3; got shape {frame.shape}")
+    if not (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 3)):
+        raise ShapeError(f"frame must be HxWx3 (colour) or HxW (gray); got shape {frame.shape}")
+    ch = 1 if frame.ndim == 2 else 3
     boxes = getattr(label_map, "roi_boxes", None)
-    if boxes is not None and frame.dtype == np.uint8:
-        return _roi_sums_boxed(frame, np.asarray(label_map), boxes)
+    if boxes is not None and frame.dtype in (np.uint8, np.uint16):
+        return _roi_sums_boxed(frame, np.asarray(label_map), boxes, ch)
     n_lab = len(META_ROI_NAMES) + 1
     labels = label_map.reshape(-1)
     inside = np.flatnonzero(labels)                       # only ROI pixels are touched again
     lab = labels[inside].astype(np.intp)
-    pixels = frame.reshape(-1, 3)[inside]                 # [n, 3] uint8 gather
-    bins = (lab * 3)[:, None] + np.arange(3, dtype=np.intp)
-    flat = np.bincount(bins.reshape(-1), weights=pixels.reshape(-1), minlength=n_lab * 3)
-    sums = flat[3:n_lab * 3].reshape(n_lab - 1, 3)
+    pixels = frame.reshape(-1, ch)[inside]                # [n, C] gather
+    bins = (lab * ch)[:, None] + np.arange(ch, dtype=np.intp)
+    flat = np.bincount(bins.reshape(-1), weights=pixels.reshape(-1), minlength=n_lab * ch)
+    sums = flat[ch:n_lab * ch].reshape(n_lab - 1, ch)
     counts = np.bincount(lab, minlength=n_lab)[1:n_lab].astype(np.int64)
     return sums, counts
 
 
-def _roi_sums_boxed(frame: np.ndarray, labels: np.ndarray, boxes: Tuple[Box, ...]) -> Tuple[np.ndarray, np.ndarray]:
-    """:func:`roi_sums` with each ROI summed inside its own rectangle only.
+def _roi_sums_boxed(frame: np.ndarray, labels: np.ndarray, boxes: Tuple[Box, ...],
+                    ch: int = 3) -> Tuple[np.ndarray, np.ndarray]:
+    """:func:`roi_sums` with each ROI summed inside its own rectangle only (``ch`` channels).
 
     ``cv2.mean`` accumulates in float64 and returns sum/count; times the count and rounded
-    this is the exact integer sum (|error| ≪ 0.5 for any frame size), so the result equals
-    the bincount path bit for bit.
+    this is the exact integer sum (|error| ≪ 0.5 for any frame size, 16-bit samples too:
+    ~1e-5 on a 10^6-pixel ROI), so the result equals the bincount path bit for bit.
     """
     n = len(META_ROI_NAMES)
-    sums = np.zeros((n, 3), dtype=np.float64)
+    sums = np.zeros((n, ch), dtype=np.float64)
     counts = np.zeros(n, dtype=np.int64)
     for j, (x0, y0, x1, y1) in enumerate(boxes):
         if x1 <= x0 or y1 <= y0:
@@ -183,7 +186,7 @@ def _roi_sums_boxed(frame: np.ndarray, labels: np.ndarray, boxes: Tuple[Box, ...
         c = cv2.countNonZero(mask)
         if c:
             counts[j] = c
-            sums[j] = np.round(np.asarray(cv2.mean(frame[y0:y1, x0:x1], mask=mask)[:3]) * c)
+            sums[j] = np.round(np.asarray(cv2.mean(frame[y0:y1, x0:x1], mask=mask)[:ch]) * c)
     return sums, counts
 
 

@@ -53,8 +53,8 @@ def check_rect(frame_shape: Tuple[int, ...], labels: np.ndarray, offset: Tuple[i
     """
     x0, y0 = int(offset[0]), int(offset[1])
     h, w = labels.shape[:2]
-    if len(frame_shape) != 3 or frame_shape[2] != 3:
-        raise ValueError(f"frame must be HxWx3 uint8; got shape {tuple(frame_shape)}")
+    if not (len(frame_shape) == 2 or (len(frame_shape) == 3 and frame_shape[2] == 3)):
+        raise ValueError(f"frame must be HxWx3 (colour) or HxW (gray); got shape {tuple(frame_shape)}")
     if x0 < 0 or y0 < 0 or y0 + h > frame_shape[0] or x0 + w > frame_shape[1]:
         raise ValueError(f"label map {w}x{h} at offset ({x0}, {y0}) does not fit a "
                          f"{frame_shape[1]}x{frame_shape[0]} frame")

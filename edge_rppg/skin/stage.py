@@ -1,6 +1,6 @@
 """The ``roi`` stage: a frame and its face → the frame's skin signal (:class:`SkinSample`):
-six meta-ROI colour sums over the face box, combined into the ``[63, 6]`` MSTmap row, and
-the light off the face (:func:`edge_rppg.skin.light.off_face_light`)."""
+six meta-ROI colour sums over the face box, combined into the ``[63, 6]`` MSTmap row (``[63, 1]``
+for a gray stream), and the light off the face (:func:`edge_rppg.skin.light.off_face_light`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +8,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 from ..face.stage import FaceObservation
 from ..frames.input import Frame
 from ..stage import Stage
@@ -24,7 +24,9 @@ __all__ = ["SkinSample", "RoiStage"]
 class SkinSample:
     """The skin signal of one frame: ``row`` ``[63, 6]`` float32 MSTmap row, ``sums``
     ``[6, 3]`` and ``counts`` ``[6]`` of the six ROIs (all three None: no usable face), and
-    ``light`` ``[3]``, the mean RGB off the face."""
+    ``light`` ``[3]``, the mean RGB off the face. A gray frame has one channel each: ``row``
+    ``[63, 1]``, ``sums`` ``[6, 1]``, ``light`` ``[1]`` (in the sensor's own units, 16-bit
+    samples summed at full depth)."""
 
     light: np.ndarray
     row: Optional[np.ndarray] = None
@@ -41,13 +43,18 @@ class RoiStage(Stage):
     (``"cpu"``: one ``np.bincount``; GPU backends when registered; ``"auto"``: the best
     usable one), then combined with :func:`~edge_rppg.skin.mstmap.combine_roi_sums`. No
     face, or a face entirely outside the frame, leaves ``row``/``sums``/``counts`` None.
+    A gray stream (``family="gray"``) sums on the CPU (the GPU kernels take 8-bit RGB): its
+    ``"auto"`` is the CPU, and naming a GPU backend for it is a ``ConfigError``.
     """
 
     name = "roi"
 
-    def __init__(self, backend: str = "auto") -> None:
+    def __init__(self, backend: str = "auto", family: str = "rgb") -> None:
         super().__init__()
-        self.summer = make_roi_summer(backend)
+        if family == "gray" and backend not in ("auto", "cpu"):
+            raise ConfigError(f"roi_backend {backend!r} takes 8-bit RGB frames; a gray stream sums on the CPU "
+                              f"(roi_backend='cpu' or 'auto')")
+        self.summer = make_roi_summer("cpu" if family == "gray" else backend)
 
     @property
     def backend(self) -> str:

@@ -63,13 +63,15 @@ class WindowStage(Stage):
     last finite value. ``window(timestamp, row) -> WindowStep``; ``row`` None = no face.
 
     The first window is emitted when ``window`` samples have been collected, then one every
-    ``hop`` samples (at most one per input frame). Memory: one ``[window, 63, 6]`` ring.
+    ``hop`` samples (at most one per input frame). Memory: one ``[window, 63, channels]``
+    ring (``channels``: 6 for colour, 1 for a gray stream).
     """
 
     name = "window"
 
     def __init__(self, window: int = DEFAULT_CLASSIC_WINDOW, hop: Optional[int] = None,
-                 model_fps: float = MODEL_FPS, engine_hop_s: float = 1.0, bridge_s: float = 0.5) -> None:
+                 model_fps: float = MODEL_FPS, engine_hop_s: float = 1.0, bridge_s: float = 0.5,
+                 channels: int = N_CHANNELS) -> None:
         super().__init__()
         if not 2 <= int(window) <= MAX_WINDOW:
             raise ConfigError(f"window must be between 2 and {MAX_WINDOW} samples, got {window}")
@@ -85,7 +87,7 @@ class WindowStage(Stage):
         if not 0 <= bridge_s <= MAX_BRIDGE_S:
             raise ConfigError(f"bridge_s must be between 0 and {MAX_BRIDGE_S:g} s, got {bridge_s}")
         self.bridge_s = float(bridge_s)
-        self._ring = np.zeros((self.window, N_SUBSETS, N_CHANNELS), dtype=np.float32)
+        self._ring = np.zeros((self.window, N_SUBSETS, int(channels)), dtype=np.float32)
         self._valid = np.zeros(self.window, dtype=bool)
         self.reset()
 

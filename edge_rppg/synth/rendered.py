@@ -1,7 +1,7 @@
 """Rendered face videos through the product's own front end, cached on disk.
 
 A clip of :mod:`.video_gen` (a real face photo animated with pulse, motion, lights,
-codec) is rendered frame by frame and run through the same front stages ``estimate``
+codec; RGB, or a near-infrared camera's gray frames, :mod:`.nir`) is rendered frame by frame and run through the same front stages ``estimate``
 uses — the default landmarker, meta-ROI polygons, ROI averaging — so its MSTmap looks
 like deployment data, landmark jitter and codec blocks included. The realistic-conditions
 benchmark evaluates on such clips and the ``rendered`` training source trains on them;
@@ -39,6 +39,7 @@ def rendered_extraction(cfg: VideoSynthConfig, seed: int, cache: Union[str, Path
     ``cache`` when present, else rendered, run through the front stages and saved there
     (atomically: a temporary file renamed into place)."""
     from ..processor.extract import Extraction, extract_mstmap
+    from ..processor.options import EstimateConfig, video_options
 
     path = cache_path(cfg, seed, cache)
     if path.exists():
@@ -47,7 +48,9 @@ def rendered_extraction(cfg: VideoSynthConfig, seed: int, cache: Union[str, Path
             return Extraction(mstmap=z["mstmap"], valid=z["valid"], fps=float(z["fps"]), timestamps_s=z["t"],
                               landmarks=None, boxes=z["boxes"], timing_ms=json.loads(str(z["timing"])),
                               light=z["light"])
-    ex = extract_mstmap(render_frames(cfg, seed), fps=cfg.fps, progress=False, keep_landmarks=False)
+    space = "rgb" if cfg.camera == "rgb" else "gray"   # a NIR camera's clip is a gray stream
+    ex = extract_mstmap(render_frames(cfg, seed), fps=cfg.fps, progress=False, keep_landmarks=False,
+                        options=video_options(None, EstimateConfig(progress=False, color_space=space)))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, mstmap=ex.mstmap, valid=ex.valid, fps=ex.fps, t=ex.timestamps_s, boxes=ex.boxes,

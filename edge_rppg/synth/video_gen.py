@@ -30,13 +30,14 @@ import json
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Protocol, Tuple, Union
 
 import cv2
 import numpy as np
 
 from ..config import Config, Range
 from ..errors import ConfigError
+from ..registry import Registry
 from . import physiology as _phys
 from .physiology import pulse_template  # noqa: F401  (re-exported: the waveform lives in physiology)
 
@@ -66,6 +67,14 @@ _FINE_DT = 0.001
 #: Ground-truth HR windows: length and hop in seconds.
 GT_WINDOW_S = 10.0
 GT_HOP_S = 1.0
+
+
+#: ``VideoSynthConfig.camera`` → its :class:`Camera` (``frames``, ``write``): RGB here, the
+#: near-infrared ones in :mod:`edge_rppg.synth.nir` (each loaded when a clip of it is rendered).
+CAMERAS: Registry["Camera"] = Registry("camera")
+CAMERAS.add_lazy("rgb", "edge_rppg.synth.video_gen:RGB_CAMERA")
+CAMERAS.add_lazy("nir940", "edge_rppg.synth.nir:NIR940")
+CAMERAS.add_lazy("nir850", "edge_rppg.synth.nir:NIR850")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,6 +144,7 @@ class VideoSynthConfig(Config):
     exposure: float = 1.0               # global brightness factor (< 1: low light)
     jpeg_quality: int = 0               # per-frame JPEG quality, 1..100 (0 = no compression)
     mirror: bool = False                # flip each frame left-right: the photo's mirror image, another face layout
+    camera: str = "rgb"                 # "rgb", or a NIR camera of edge_rppg.synth.nir.NIR_CAMERAS ("nir940", "nir850")
 
     #: Allowed values of every numeric field (checked first, in ``__post_init__``; ``edge-rppg synth``
     #: and ``demo`` inherit them). The sizes bound what a clip allocates and writes: at most an
@@ -164,6 +174,8 @@ class VideoSynthConfig(Config):
             raise ConfigError(f"VideoSynthConfig.morphology={self.morphology!r}; expected one of {MORPHOLOGIES}")
         if self.codec not in (None, "") and (not isinstance(self.codec, str) or len(self.codec) != 4):
             raise ConfigError(f"VideoSynthConfig.codec must be None or a 4-letter FourCC, got {self.codec!r}")
+        if self.camera not in CAMERAS:
+            raise ConfigError(f"VideoSynthConfig.camera={self.camera!r}; expected one of {', '.join(CAMERAS.names())}")
         if not isinstance(self.mirror, (bool, np.bool_)):
             raise ConfigError(f"VideoSynthConfig.mirror must be true or false, got {self.mirror!r}")
         self.mirror = bool(self.mirror)
@@ -560,9 +572,46 @@ def _frame_box(affine: np.ndarray, box: Tuple[int, int, int, int], width: int, h
     return fx0, fy0, fx1, fy1
 
 
+def face_layers(photo: np.ndarray, layer: np.ndarray, box: Tuple[int, int, int, int], affine: np.ndarray,
+                drop: float, size: Tuple[int, int]
+                ) -> Tuple[np.ndarray, Optional[Tuple[int, int, int, int]], Optional[np.ndarray]]:
+    """One frame's geometry, shared by the RGB and NIR renderers: ``photo`` with the jaw
+    opened by ``drop`` pixels, warped by ``affine`` into a frame of ``size`` = (width, height),
+    and the pulse ``layer`` (cropped at the photo box ``box``) warped only into the face's
+    frame box. Returns ``(frame, frame box (x0, y0, x1, y1), pulse)``; the last two are None
+    when the face is outside the frame."""
+    src = _open_jaw(photo, drop)
+    lay = _open_jaw(layer, drop, box[:2]) if drop > 0 else layer
+    frame = _warp(src, affine, size, cv2.BORDER_REFLECT101)
+    fx0, fy0, fx1, fy1 = _frame_box(affine, box, size[0], size[1])
+    if fx1 <= fx0 or fy1 <= fy0:
+        return frame, None, None
+    # photo-box coordinates -> frame-box coordinates: shift both origins
+    local = affine.copy()
+    local[:, 2] += affine[:, :2] @ np.array(box[:2], np.float64) - np.array([fx0, fy0], np.float64)
+    return frame, (fx0, fy0, fx1, fy1), _warp(lay, local, (fx1 - fx0, fy1 - fy0), cv2.BORDER_CONSTANT)
+
+
+def nod_profile(cfg: VideoSynthConfig, affine: np.ndarray, nod: float, rows: np.ndarray) -> Optional[np.ndarray]:
+    """Per-row light factor ``[H]`` of a nod (``nod_shading`` over the face height, around the
+    face centre that ``affine`` puts in the frame), or None without one."""
+    if not cfg.nod_shading or not nod:
+        return None
+    centre, face_h = _face_geometry()
+    yc = float(affine[1, 0] * centre[0] + affine[1, 1] * centre[1] + affine[1, 2])
+    fh = float(np.hypot(affine[1, 0], affine[1, 1]) * face_h)
+    return 1.0 + cfg.nod_shading * float(nod) * np.clip((rows - yc) / fh, -1.0, 1.0)
+
+
 def render_frames(cfg: VideoSynthConfig, seed: int) -> Iterator[np.ndarray]:
-    """Yield the clip's RGB uint8 frames ``[H, W, 3]`` one at a time (streamed, so long
-    clips never sit in memory).
+    """Yield the clip's frames one at a time (streamed, so long clips never sit in memory):
+    RGB uint8 ``[H, W, 3]`` (:func:`render_rgb_frames`), or for a NIR ``camera`` ``HxW``
+    uint16 (:func:`edge_rppg.synth.nir.render_nir_frames`)."""
+    return CAMERAS.get(cfg.camera).frames(cfg, seed)
+
+
+def render_rgb_frames(cfg: VideoSynthConfig, seed: int) -> Iterator[np.ndarray]:
+    """Yield the clip's RGB uint8 frames ``[H, W, 3]`` one at a time.
 
     Per frame: open the jaw (talking) in photo space, warp the photo (float32) and
     subtract the pulsatile layer (photo x skin mask, warped only into the face's bounding
@@ -583,30 +632,21 @@ def render_frames(cfg: VideoSynthConfig, seed: int) -> Iterator[np.ndarray]:
     shape = (cfg.height, cfg.width, 3)
     nbytes = cfg.height * cfg.width * 3
     _, face_h = _face_geometry()
-    centre, _ = _face_geometry()
     rows = np.arange(cfg.height, dtype=np.float32)
     for i in range(cfg.n_frames):
         affine = plan.affines[i]
         light = float(plan.light[i]) * float(cfg.exposure)
         drop = float(cfg.talking_amplitude * face_h * plan.jaw[i])
-        src = _open_jaw(photo, drop)
-        lay = _open_jaw(layer, drop, box[:2]) if drop > 0 else layer
-        frame = _warp(src, affine, size, cv2.BORDER_REFLECT101)
-        fx0, fy0, fx1, fy1 = _frame_box(affine, box, cfg.width, cfg.height)
-        if fx1 > fx0 and fy1 > fy0:
-            # photo-box coordinates -> frame-box coordinates: shift both origins
-            local = affine.copy()
-            local[:, 2] += affine[:, :2] @ np.array(box[:2], np.float64) - np.array([fx0, fy0], np.float64)
-            pulse = _warp(lay, local, (fx1 - fx0, fy1 - fy0), cv2.BORDER_CONSTANT)
+        frame, fbox, pulse = face_layers(photo, layer, box, affine, drop, size)
+        if fbox is not None and pulse is not None:
+            fx0, fy0, fx1, fy1 = fbox
             k = -float(plan.physiology.bvp[i]) * weights
             frame[fy0:fy1, fx0:fx1] += cv2.multiply(pulse, (float(k[0]), float(k[1]), float(k[2]), 0.0))
         frame = cv2.multiply(frame, light)
         if plan.lamp is not None:
             frame *= (1.0 + plan.lamp[i])[None, :, :]
-        if cfg.nod_shading and plan.nod[i]:
-            yc = float(affine[1, 0] * centre[0] + affine[1, 1] * centre[1] + affine[1, 2])
-            fh = float(np.hypot(affine[1, 0], affine[1, 1]) * face_h)
-            prof = 1.0 + cfg.nod_shading * float(plan.nod[i]) * np.clip((rows - yc) / fh, -1.0, 1.0)
+        prof = nod_profile(cfg, affine, float(plan.nod[i]), rows)
+        if prof is not None:
             frame *= prof[:, None, None]
         if cfg.noise_sigma > 0:
             noise = cv2.LUT(np.frombuffer(plan.noise_rng.bytes(nbytes), np.uint8).reshape(shape), lut)
@@ -653,7 +693,8 @@ def ground_truth(cfg: VideoSynthConfig, seed: int) -> Dict[str, object]:
 
 def synth_video(path: Union[str, Path], cfg: VideoSynthConfig = VideoSynthConfig(), seed: int = 0) -> Dict[str, object]:
     """Write a synthetic face video to ``path`` and its ground truth to
-    ``path.with_suffix(".json")``; return the ground-truth dict.
+    ``path.with_suffix(".json")``; return the ground-truth dict. A NIR ``camera`` writes
+    gray frames: 16-bit PNGs for a path without suffix, else a GRAY8 video.
 
     Keys: ``hr_bpm`` (mean), ``beat_times_s`` (systolic peaks), ``windows`` (HR per
     10 s window, 1 s hop; one window over the clip if it is shorter), ``rf_hz``,
@@ -661,11 +702,36 @@ def synth_video(path: Union[str, Path], cfg: VideoSynthConfig = VideoSynthConfig
     colour change is ``-pulse_amplitude * pulse_weights * bvp``: blood absorbs, so skin
     green falls as ``bvp`` — the blood volume — rises), ``config`` and ``seed``.
     """
-    from ..frames.video import write_video
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     gt = ground_truth(cfg, seed)
-    write_video(path, render_frames(cfg, seed), cfg.fps, codec=cfg.codec or None)
+    CAMERAS.get(cfg.camera).write(path, cfg, seed)
     path.with_suffix(".json").write_text(json.dumps(gt, indent=1))
     return gt
+
+
+class Camera(Protocol):
+    """How a camera's clip is rendered (``frames``) and written to a path (``write``)."""
+
+    def frames(self, cfg: VideoSynthConfig, seed: int) -> Iterator[np.ndarray]:
+        ...  # pragma: no cover - protocol
+
+    def write(self, path: Path, cfg: VideoSynthConfig, seed: int) -> None:
+        ...  # pragma: no cover - protocol
+
+
+class RgbCamera:
+    """The colour camera: :func:`render_rgb_frames`, written by :func:`~edge_rppg.frames.video.write_video`."""
+
+    frames = staticmethod(render_rgb_frames)
+
+    @staticmethod
+    def write(path: Path, cfg: VideoSynthConfig, seed: int) -> None:
+        """Write the clip as RGB (codec from the suffix, or ``cfg.codec``)."""
+        from ..frames.video import write_video
+
+        write_video(path, render_rgb_frames(cfg, seed), cfg.fps, codec=cfg.codec or None)
+
+
+#: The colour camera of :data:`CAMERAS`.
+RGB_CAMERA = RgbCamera()

@@ -56,10 +56,10 @@ class VitalsStage(Stage):
     ``vitals(timestamp, face, skin, pulse) -> VitalsUpdate``.
 
     A reading is valid only at the end of a steady run of readings
-    (``ValidityConfig.stream_min_run``). Keeps the last ``bvp_history_s`` seconds of pulse, the face box, off-face light and
-    whole-face colour of the last ``window_s + 2`` seconds of frames (for the artefact and
-    colour checks), and the samples
-    that no reading may be built across (:meth:`distrust`: where the engine failed, where
+    (``ValidityConfig.stream_min_run``). Keeps the last ``bvp_history_s`` seconds of pulse;
+    the face box, whole-face colour and off-face light of the last ``window_s + 2`` seconds
+    of frames (for the artefact and colour checks); and the samples that no reading may be
+    built across (:meth:`distrust`: where the engine failed, where
     the clock jumped). :meth:`reset` (the processor calls it on every restart) starts a new
     signal.
     """
@@ -99,7 +99,7 @@ class VitalsStage(Stage):
         light = tuple(skin.light) if skin.light is not None else _NAN3
         row = skin.row
         colour = tuple(row[WHOLE_FACE_ROW, 0:3]) if row is not None and row.shape[-1] >= 3 else _NAN3
-        self._art.append((t, *box, *light, *colour))
+        self._art.append((t, *box, *colour, *light))
         while self._art and self._art[0][0] < t - self.signal.window_s - 2.0:
             self._art.popleft()
 
@@ -124,15 +124,16 @@ class VitalsStage(Stage):
         if not self.validity.artefact_gate or len(self._art) < 2:
             return None
         a = np.asarray(self._art, dtype=np.float64)
-        return artefact_series(a[:, 0], a[:, 1:5], a[:, 5:8], self._grid(t_end, n))
+        # columns: time, box (4), whole-face R, G, B (3), off-face light (3 RGB or 1 gray)
+        return artefact_series(a[:, 0], a[:, 1:5], a[:, 8:], self._grid(t_end, n))
 
     def _colour(self, t_end: float, n: int) -> Optional[np.ndarray]:
         """The whole-face R, G, B of the last ``n`` grid samples (ending at ``t_end``), or None
-        (check off, too few frames, or frames without colour in these seconds)."""
+        (check off, too few frames, a gray stream, or frames without colour in these seconds)."""
         if not self.validity.colour_gate or len(self._art) < 2:
             return None
         a = np.asarray(self._art, dtype=np.float64)
-        c = on_grid(a[:, 0], a[:, 8:11], self._grid(t_end, n))
+        c = on_grid(a[:, 0], a[:, 5:8], self._grid(t_end, n))
         return c if np.isfinite(c).all() else None
 
     def run(self, timestamp: float, face: FaceObservation, skin: SkinSample,  # type: ignore[override]

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -51,9 +51,13 @@ from .dsp.hr import psd
 __all__ = ["ValidityConfig", "ARTEFACT_NAMES", "artefact_series", "on_grid", "artefact_match", "colour_match",
            "persistent_windows", "clip_rule", "respiration_valid"]
 
-#: Column names of :func:`artefact_series` (motion first, then light).
-ARTEFACT_NAMES: Tuple[str, ...] = ("motion_x", "motion_y", "motion_scale", "light_r", "light_g", "light_b")
+#: Column names of :func:`artefact_series` (motion first, then light: R, G, B of a colour
+#: stream, or the intensity ``light_i`` of a gray one; the columns a stream cannot measure are NaN).
+ARTEFACT_NAMES: Tuple[str, ...] = ("motion_x", "motion_y", "motion_scale", "light_r", "light_g", "light_b",
+                                   "light_i")
 _N_MOTION = 3
+#: Light channels → the artefact columns they fill (colour: light_r/g/b; gray: light_i).
+LIGHT_COLUMNS: Dict[int, Tuple[int, ...]] = {3: (3, 4, 5), 1: (6,)}
 
 
 @dataclass
@@ -131,10 +135,11 @@ class ValidityConfig(Config):
 
 def artefact_series(times_s: np.ndarray, boxes: Optional[np.ndarray], light: Optional[np.ndarray],
                     grid_s: np.ndarray) -> np.ndarray:
-    """``[len(grid_s), 6]`` float64 artefact measures (:data:`ARTEFACT_NAMES`) at ``grid_s``.
+    """``[len(grid_s), 7]`` float64 artefact measures (:data:`ARTEFACT_NAMES`) at ``grid_s``.
 
     ``boxes [T, 4]`` face boxes (x0, y0, x1, y1; NaN without a face) and ``light [T, 3]``
-    off-face mean RGB at frame times ``times_s [T]``, linearly interpolated onto the grid
+    off-face mean RGB (``[T, 1]`` intensity of a gray stream, in ``light_i``) at frame times
+    ``times_s [T]``, linearly interpolated onto the grid
     (frames without a measure are skipped; a column never measured is NaN). Motion is in
     median face heights, light is ``log`` (so a 1 % change is 0.01 whatever the exposure).
     """
@@ -152,11 +157,11 @@ def artefact_series(times_s: np.ndarray, boxes: Optional[np.ndarray], light: Opt
             cols[1] = 0.5 * (b[:, 1] + b[:, 3]) / scale
             cols[2] = np.sqrt(np.clip((b[:, 2] - b[:, 0]) * h, 0.0, None)) / scale
     if light is not None and len(light) == t.size:
-        lg = np.asarray(light, dtype=np.float64).reshape(-1, 3)
+        lg = np.asarray(light, dtype=np.float64).reshape(t.size, -1)
         with np.errstate(divide="ignore", invalid="ignore"):
             ll = np.log(np.where(lg > 0.5, lg, np.nan))  # a black background carries no light measure
-        for c in range(3):
-            cols[_N_MOTION + c] = ll[:, c]
+        for c, col in enumerate(LIGHT_COLUMNS.get(lg.shape[1], ())):
+            cols[col] = ll[:, c]
     for c, v in enumerate(cols):
         if v is not None:
             out[:, c] = on_grid(t, v[:, None], g)[:, 0]
@@ -196,7 +201,7 @@ def _peak_shares(x: np.ndarray, fs: float, f0: float, cfg: SignalConfig) -> Tupl
 def artefact_match(series: Optional[np.ndarray], f0_hz: float, fs: float, cfg: SignalConfig,
                    vcfg: ValidityConfig) -> Optional[str]:
     """The name of the artefact (:data:`ARTEFACT_NAMES`) whose spectrum explains a pulse
-    peak at ``f0_hz`` in a window of artefact ``series [n, 6]`` at ``fs`` Hz, or None.
+    peak at ``f0_hz`` in a window of artefact ``series [n, 7]`` at ``fs`` Hz, or None.
 
     A column counts when its in-band RMS reaches its floor (``motion_floor`` for motion,
     ``light_floor`` for light) and at least ``coincide_frac`` of its in-band power lies

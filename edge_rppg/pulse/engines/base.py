@@ -15,15 +15,18 @@ import numpy as np
 
 @dataclass(frozen=True)
 class EngineInfo:
-    """What an engine is: name, fixed window length (None = any), precision, provider, and
+    """What an engine is: name, fixed window length (None = any), precision, provider,
     whether ``infer`` may run from several threads at once (``concurrent``: a file's
-    windows are then spread over the cores, :func:`edge_rppg.pulse.windows.infer_clip`)."""
+    windows are then spread over the cores, :func:`edge_rppg.pulse.windows.infer_clip`), and
+    the colour family of the MSTmap it reads (``color_space``: ``"rgb"``, 6 channels, or
+    ``"gray"``, 1 channel; a stream refuses an engine of the other family)."""
 
     name: str
     T: Optional[int]
     precision: str = "fp32"
     provider: str = "cpu"
     concurrent: bool = False
+    color_space: str = "rgb"
 
 
 @runtime_checkable

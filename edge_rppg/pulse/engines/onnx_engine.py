@@ -19,8 +19,9 @@ import numpy as np
 
 from ...errors import ConfigError, ModelFileError, ShapeError
 from ...model_file import META, cache_dir, metadata_precision, read_metadata
-from ...skin.mstmap import input_norm_of, normalize_window
-from ...frames.validation import N_CHANNELS, N_ROI_COMBOS, check_mstmap
+from ...skin.mstmap import color_space_of, input_norm_of, normalize_window
+from ...frames.color import MSTMAP_CHANNELS
+from ...frames.validation import N_ROI_COMBOS, check_mstmap
 from .base import EngineInfo
 
 __all__ = ["OnnxRuntimeEngine", "resolve_providers", "session_options", "open_session", "PROVIDER_ALIASES"]
@@ -143,25 +144,29 @@ class OnnxRuntimeEngine:
         self.metadata: Dict[str, str] = dict(self.session.get_modelmeta().custom_metadata_map)
         self.precision = metadata_precision(self.metadata)
         self.input_norm = input_norm_of(self.metadata)  # the window normalisation the model was trained on
+        self.color_space = color_space_of(self.metadata)  # which MSTmap it reads (rgb: 6 channels, gray: 1)
+        self.channels = len(MSTMAP_CHANNELS[self.color_space])
         self.T = self._check_io()
         active = self.session.get_providers()[0]
         self.info = EngineInfo(name=f"onnx:{self.path.name}", T=self.T, precision=self.precision,
                                provider=_SHORT.get(active, active),
-                               concurrent=True)   # InferenceSession.run is thread-safe
+                               concurrent=True,   # InferenceSession.run is thread-safe
+                               color_space=self.color_space)
 
 
     def _check_io(self) -> int:
         """Validate the model's input/output signature; return its static T."""
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1 or len(outputs) < 1:
-            raise ModelFileError(f"{self.path}: expected one input [1, T, 63, 6] and one output [1, T]; got "
+            raise ModelFileError(f"{self.path}: expected one input [1, T, 63, {self.channels}] and one output [1, T]; got "
                                  f"{len(inputs)} inputs and {len(outputs)} outputs")
         inp = inputs[0]
         shape = list(inp.shape)
         static = len(shape) == 4 and all(isinstance(d, int) for d in shape)
-        if not static or shape[0] != 1 or shape[2:] != [N_ROI_COMBOS, N_CHANNELS]:
+        if not static or shape[0] != 1 or shape[2:] != [N_ROI_COMBOS, self.channels]:
             raise ModelFileError(f"{self.path}: input {inp.name!r} has shape {shape}; expected a static "
-                                 f"[1, T, {N_ROI_COMBOS}, {N_CHANNELS}] (export with `edge-rppg export`)")
+                                 f"[1, T, {N_ROI_COMBOS}, {self.channels}] for a {self.color_space} model "
+                                 f"(export with `edge-rppg export`)")
         if inp.type != "tensor(float)":
             raise ModelFileError(f"{self.path}: input {inp.name!r} is {inp.type}; expected tensor(float)")
         T = int(shape[1])
@@ -176,13 +181,13 @@ class OnnxRuntimeEngine:
         return T
 
     def infer(self, mstmap: np.ndarray) -> np.ndarray:
-        """Raw MSTmap window ``[T, 63, 6]`` float32 → BVP ``[T]`` float32."""
-        if isinstance(mstmap, np.ndarray) and mstmap.ndim == 3 and mstmap.shape[1:] == (N_ROI_COMBOS, N_CHANNELS) \
+        """Raw MSTmap window ``[T, 63, C]`` float32 (C = 6 colour, 1 gray) → BVP ``[T]`` float32."""
+        if isinstance(mstmap, np.ndarray) and mstmap.ndim == 3 and mstmap.shape[1:] == (N_ROI_COMBOS, self.channels) \
                 and mstmap.shape[0] != self.T:
             raise ShapeError(f"the window has T={mstmap.shape[0]} frames but {self.path.name} was exported for "
                              f"T={self.T}; feed {self.T}-frame windows (edge_rppg.pulse.engines.windowing.infer_clip does) "
                              f"or re-export with `edge-rppg export CHECKPOINT --T {mstmap.shape[0]}`")
-        x = check_mstmap(mstmap, T=self.T)
+        x = check_mstmap(mstmap, T=self.T, channels=self.channels)
         y = self.session.run([self.output_name], {self.input_name: normalize_window(x, self.input_norm)[None]})[0]
         y = np.asarray(y, dtype=np.float32)
         if y.size != self.T:  # a dynamic output dimension that came out wrong: the model's fault

@@ -8,7 +8,7 @@ import importlib
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple, Union
 
-from ...errors import ModelFileError, UnknownNameError
+from ...errors import ColorSpaceError, ModelFileError, UnknownNameError
 from ...model_file import MODEL_FPS
 from .base import Engine
 
@@ -29,17 +29,26 @@ DELEGATES: Tuple[str, ...] = ("cpu", "cuda", "tensorrt")
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "assets" / "cluster_phys_default.onnx"
 
+#: What ``"default"`` means per colour family: the bundled model of that family when it is
+#: there, else the classic fallback (POS for colour; MONO for gray, until a mono model ships).
+DEFAULT_ENGINES: Dict[str, Tuple[Path, str]] = {
+    "rgb": (DEFAULT_MODEL, "pos"),
+    "gray": (DEFAULT_MODEL.with_name("cluster_phys_mono.onnx"), "mono"),
+}
 
-def default_engine_spec() -> str:
-    """The shipped Cluster-Phys ONNX model if it is bundled, else the POS classic method."""
-    return str(DEFAULT_MODEL) if DEFAULT_MODEL.is_file() else "pos"
+
+def default_engine_spec(color_space: str = "rgb") -> str:
+    """The shipped Cluster-Phys ONNX model of ``color_space``'s family if it is bundled,
+    else its classic fallback (:data:`DEFAULT_ENGINES`)."""
+    model, fallback = DEFAULT_ENGINES["gray" if color_space == "gray" else "rgb"]
+    return str(model) if model.is_file() else fallback
 
 
 def load_engine(spec: Union[str, Path, Engine, None] = None, *, fps: float = MODEL_FPS,
-                delegate: Optional[str] = None, **options: Any) -> Engine:
+                delegate: Optional[str] = None, color_space: str = "rgb", **options: Any) -> Engine:
     """Return an engine for ``spec``.
 
-    - ``None`` or ``"default"``: :func:`default_engine_spec`.
+    - ``None`` or ``"default"``: :func:`default_engine_spec` of ``color_space``.
     - an object with ``infer`` and ``info``: returned as is.
     - a classic method name (``"pos"``, ``"chrom"``, ...): :class:`ClassicEngine`.
     - a path: chosen by suffix from :data:`ENGINE_BY_SUFFIX`; ``options`` go to its constructor.
@@ -49,7 +58,7 @@ def load_engine(spec: Union[str, Path, Engine, None] = None, *, fps: float = MOD
     :class:`~edge_rppg.errors.UnknownNameError`.
     """
     if spec is None or spec == "default":
-        spec = default_engine_spec()
+        spec = default_engine_spec(color_space)
     if delegate is not None:
         if str(delegate).lower() not in DELEGATES:
             raise UnknownNameError(f"unknown delegate {delegate!r}; known: {', '.join(DELEGATES)}")
@@ -59,18 +68,33 @@ def load_engine(spec: Union[str, Path, Engine, None] = None, *, fps: float = MOD
         if hasattr(spec, "infer") and hasattr(spec, "info"):
             return spec  # type: ignore[return-value]
         raise TypeError(f"engine must be a name, a model path or an Engine, got {type(spec).__name__}")
-    from ..methods import METHODS
+    from .classic import ClassicEngine, classic_family, classic_names
 
-    if isinstance(spec, str) and spec in METHODS:
-        from .classic import ClassicEngine
-
-        return ClassicEngine(spec, fps=fps)
+    if classic_family(spec) is not None:
+        return ClassicEngine(str(spec), fps=fps)
     path = Path(spec)
     if path.suffix.lower() not in ENGINE_BY_SUFFIX:
-        known = ", ".join(METHODS.names() + sorted(ENGINE_BY_SUFFIX))
+        known = ", ".join(classic_names() + sorted(ENGINE_BY_SUFFIX))
         raise UnknownNameError(f"unknown engine {str(spec)!r}: give a classic method or a model file ({known})")
     if not path.is_file():
         raise ModelFileError(f"model file not found: {path}")
     modname, clsname = ENGINE_BY_SUFFIX[path.suffix.lower()]
     cls = getattr(importlib.import_module(modname), clsname)
     return cls(path, **options)
+
+
+#: What to suggest to a stream whose engine reads the other colour family.
+_SUGGEST = {"rgb": "'default', 'pos' or another colour engine", "gray": "'default' or 'mono'"}
+
+
+def check_engine_color_space(engine: Engine, color_space: str) -> None:
+    """Raise :class:`~edge_rppg.errors.ColorSpaceError` unless ``engine`` reads the MSTmap of
+    ``color_space``'s family (an RGB-only engine such as POS or the colour model on a gray
+    stream, a mono model on a colour stream)."""
+    from ...frames.color import COLOR_SPACES
+
+    family = COLOR_SPACES[color_space].family
+    takes = getattr(engine.info, "color_space", "rgb")
+    if takes != family:
+        raise ColorSpaceError(f"engine {engine.info.name!r} takes {takes} input but the stream's color_space is "
+                              f"{color_space!r}; use {_SUGGEST[family]}")

@@ -30,8 +30,9 @@ from ...hashing import file_sha256
 from ...errors import EdgeRPPGError, ModelFileError, ShapeError
 from ...extras import require
 from ...model_file import cache_dir
-from ...skin.mstmap import input_norm_of, normalize_window
-from ...frames.validation import N_CHANNELS, N_ROI_COMBOS, check_mstmap
+from ...skin.mstmap import color_space_of, input_norm_of, normalize_window
+from ...frames.color import MSTMAP_CHANNELS
+from ...frames.validation import N_ROI_COMBOS, check_mstmap
 from .base import EngineInfo
 
 __all__ = ["TensorRTEngine", "ENGINE_FORMAT", "PRECISIONS", "cache_key", "default_cache_dir", "sidecar_path",
@@ -196,21 +197,23 @@ class TensorRTEngine:
         finally:
             self._ctx.pop()
         in_shape = self._buffers[self.input_name][0].shape
-        if len(in_shape) != 4 or in_shape[0] != 1 or tuple(in_shape[2:]) != (N_ROI_COMBOS, N_CHANNELS):
-            raise ModelFileError(f"{engine_path}: engine input has shape {in_shape}; expected [1, T, 63, 6]")
+        self.color_space = color_space_of(meta)  # which MSTmap it reads (rgb: 6 channels, gray: 1)
+        self.channels = len(MSTMAP_CHANNELS[self.color_space])
+        if len(in_shape) != 4 or in_shape[0] != 1 or tuple(in_shape[2:]) != (N_ROI_COMBOS, self.channels):
+            raise ModelFileError(f"{engine_path}: engine input has shape {in_shape}; expected [1, T, 63, {self.channels}]")
         self.T = int(in_shape[1])
         self.precision = str(meta.get("precision", "fp16"))
         self.input_norm = input_norm_of(meta)  # the window normalisation the model was trained on
         self.info = EngineInfo(name=f"tensorrt:{Path(path).name}", T=self.T, precision=self.precision,
-                               provider="tensorrt")
+                               provider="tensorrt", color_space=self.color_space)
 
     def infer(self, mstmap: np.ndarray) -> np.ndarray:
         """Raw MSTmap window ``[T, 63, 6]`` float32 → BVP ``[T]`` float32."""
-        if isinstance(mstmap, np.ndarray) and mstmap.ndim == 3 and mstmap.shape[1:] == (N_ROI_COMBOS, N_CHANNELS) \
+        if isinstance(mstmap, np.ndarray) and mstmap.ndim == 3 and mstmap.shape[1:] == (N_ROI_COMBOS, self.channels) \
                 and mstmap.shape[0] != self.T:
             raise ShapeError(f"the window has T={mstmap.shape[0]} frames but this engine was built for T={self.T}; "
                              f"feed {self.T}-frame windows")
-        x = normalize_window(check_mstmap(mstmap, T=self.T), self.input_norm)
+        x = normalize_window(check_mstmap(mstmap, T=self.T, channels=self.channels), self.input_norm)
         cuda = self._cuda
         host_in, dev_in = self._buffers[self.input_name]
         host_out, dev_out = self._buffers[self.output_name]

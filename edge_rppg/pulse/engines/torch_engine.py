@@ -16,8 +16,9 @@ import torch
 from torch import nn
 
 from ...errors import ModelFileError, ShapeError
-from ...skin.mstmap import input_norm_of, normalize_window
-from ...frames.validation import N_CHANNELS, N_ROI_COMBOS, check_mstmap
+from ...frames.color import MSTMAP_CHANNELS
+from ...frames.validation import N_ROI_COMBOS, check_mstmap
+from ...skin.mstmap import color_space_of, input_norm_of, normalize_window
 from .base import EngineInfo
 
 __all__ = ["TorchEngine"]
@@ -50,15 +51,18 @@ class TorchEngine:
         self.model = model.to(self.device).eval()
         self.input_norm = input_norm_of(model)  # the window normalisation the model was trained on
         self.T = int(config.T)
-        self.info = EngineInfo(name=f"torch:{name}", T=self.T, precision="fp32", provider=f"torch-{self.device.type}")
+        self.color_space = color_space_of(model)  # which MSTmap it reads (rgb: 6 channels, gray: 1)
+        self.channels = len(MSTMAP_CHANNELS[self.color_space])
+        self.info = EngineInfo(name=f"torch:{name}", T=self.T, precision="fp32", provider=f"torch-{self.device.type}",
+                               color_space=self.color_space)
 
     def infer(self, mstmap: np.ndarray) -> np.ndarray:
-        """Raw MSTmap window ``[T, 63, 6]`` float32 → BVP ``[T]`` float32."""
-        if isinstance(mstmap, np.ndarray) and mstmap.ndim == 3 and mstmap.shape[1:] == (N_ROI_COMBOS, N_CHANNELS) \
+        """Raw MSTmap window ``[T, 63, C]`` float32 (C = 6 colour, 1 gray) → BVP ``[T]`` float32."""
+        if isinstance(mstmap, np.ndarray) and mstmap.ndim == 3 and mstmap.shape[1:] == (N_ROI_COMBOS, self.channels) \
                 and mstmap.shape[0] != self.T:
             raise ShapeError(f"the window has T={mstmap.shape[0]} frames but this model was built for T={self.T}; "
                              f"feed {self.T}-frame windows")
-        x = check_mstmap(mstmap, T=self.T)
+        x = check_mstmap(mstmap, T=self.T, channels=self.channels)
         with torch.inference_mode():
             y = self.model(torch.from_numpy(normalize_window(x, self.input_norm))[None].to(self.device))
         return y.reshape(self.T).float().cpu().numpy()

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from ...config import Config
 from ...errors import ModelFileError, ShapeError
+from ...frames.color import MSTMAP_CHANNELS
 from ...skin.mstmap import NORMALIZATIONS
 from .fpc import CLUSTER_STRATEGIES, FPCClusterer, prototype_update
 from .interaction import SpatialTemporalInteraction
@@ -121,10 +122,11 @@ class ClusterPhysConfig(Config):
     assign_temperature: float = 0.05
     select_temperature: float = 0.05
     input_norm: str = "acdc"
+    color_space: str = "rgb"
 
     #: values for fields missing from configs saved before the field existed
     legacy_defaults: ClassVar[Dict[str, Any]] = {"assign_temperature": 0.0, "select_temperature": 0.0,
-                                                 "input_norm": "minmax"}
+                                                 "input_norm": "minmax", "color_space": "rgb"}
 
     def __post_init__(self) -> None:
         if self.prototypes is not None:
@@ -143,6 +145,9 @@ class ClusterPhysConfig(Config):
             "assign_temperature >= 0": float(self.assign_temperature) >= 0.0,
             "select_temperature >= 0": float(self.select_temperature) >= 0.0,
             f"input_norm in {sorted(NORMALIZATIONS)}": self.input_norm in NORMALIZATIONS,
+            f"color_space in {sorted(MSTMAP_CHANNELS)}": self.color_space in MSTMAP_CHANNELS,
+            "in_channels = the colour space's MSTmap channels (rgb 6, gray 1)":
+                self.in_channels == len(MSTMAP_CHANNELS.get(self.color_space, ())),
             f"cluster_strategy in {sorted(k for k in CLUSTER_STRATEGIES if k != 'none')}":
                 self.cluster_strategy in CLUSTER_STRATEGIES and self.cluster_strategy != "none",
         }
@@ -185,6 +190,11 @@ PRESETS: Dict[str, ClusterPhysConfig] = {
     # 160-frame clip (22× fewer parameters, 13× fewer MACs); one Adam step on a batch of
     # 8 clips takes ~1.4–2.2 s on one busy CPU core.
     "edge-small": ClusterPhysConfig(dim=32, heads=2, mlp_ratio=2.0, em_iters=1, dropout=0.0),
+    # "edge-small" for a monochrome (near-infrared) camera: one intensity channel per ROI
+    # combination ([B, T, 63, 1]), AC/DC normalised with one scale (the sensor's depth and gain
+    # drop out). A model file of it says color_space "gray"; a colour stream refuses it.
+    "edge-small-mono": ClusterPhysConfig(dim=32, heads=2, mlp_ratio=2.0, em_iters=1, dropout=0.0, in_channels=1,
+                                         color_space="gray", input_norm="acdc_mono"),
 }
 """Named configs; ``PRESETS["paper"]`` equals ``ClusterPhysConfig()``."""
 
