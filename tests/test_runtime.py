@@ -484,12 +484,15 @@ def test_gstreamer_filesrc_pipeline_hr_agrees_with_estimate(clip: dict) -> None:
     src = open_source(str(clip["path"]), backend="gst")
     assert isinstance(src, GstSource)
     seen: List[float] = []
+    reasons: List[Any] = []
     first: List[np.ndarray] = []
 
     class Keep(sinks_mod.Sink):
         def write(self, r: Any, frame: Any = None) -> None:
             if len(first) < 3:
                 first.append(frame)
+            if r.hr_updated:
+                reasons.append(r.invalid_reason)
             if r.hr_updated and r.valid:
                 seen.append(r.hr_bpm)
 
@@ -500,7 +503,8 @@ def test_gstreamer_filesrc_pipeline_hr_agrees_with_estimate(clip: dict) -> None:
     assert report.end_reason == "eos" and report.processed == len(clip["frames"]) and report.dropped == 0
     for a, b in zip(first, clip["frames"]):
         np.testing.assert_array_equal(a, b)
-    assert len(seen) == 3  # t = 10, 11, 12 s
+    # readings at t = 10, 11, 12 s; the first waits for a steady run (stream_min_run = 2)
+    assert reasons == ["steady_run", None, None] and len(seen) == 2, reasons
     est = estimate(clip["path"], engine="pos", config=EstimateConfig(progress=False))
     assert est.hr_bpm is not None
     assert abs(float(np.mean(seen)) - est.hr_bpm) < 1.0, (seen, est.hr_bpm)
