@@ -176,8 +176,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from edge_rppg.processor.options import EstimateConfig
     from edge_rppg.pulse.engines.registry import load_engine
 
-    engines = {engine_label(s): load_engine(s, color_space="gray") for s in (args.engines or default_engines()).split(",")
-               if s}
+    spec_list = [s for s in (args.engines or default_engines()).split(",") if s]
+    engines = {engine_label(s): load_engine(s, color_space="gray") for s in spec_list}
     specs = list(engines)
     names = [n for n in NIR_CONDITIONS if not args.conditions or n in [c.strip() for c in args.conditions.split(";")]]
     seeds = [args.seed0 + i for i in range(args.seeds)]

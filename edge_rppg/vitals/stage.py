@@ -65,9 +65,9 @@ class VitalsStage(Stage):
     A reading is valid only at the end of a steady run of readings
     (``ValidityConfig.stream_min_run``). Keeps the last ``bvp_history_s`` seconds of pulse;
     the face box, whole-face colour, the meta-ROIs' own intensities (gray) and off-face light of
-    the last ``window_s + 2`` seconds of frames (for the artefact, colour and region checks); and the samples that no reading may be
-    built across (:meth:`distrust`: where the engine failed, where
-    the clock jumped). :meth:`reset` (the processor calls it on every restart) starts a new
+    the last ``window_s + 2`` seconds of frames (for the artefact, colour and region checks); and
+    the samples that no reading may be built across (:meth:`distrust`: where the engine failed,
+    where the clock jumped). :meth:`reset` (the processor calls it on every restart) starts a new
     signal.
     """
 
