@@ -68,8 +68,9 @@ SEED0 = 170_000
 METHOD_NOTE = ("Per-window HR error vs the true rate of that window (10 s windows, 1 s hop), worst = worst clip's "
                "mean window error, valid = fraction of windows flagged valid (pulseless rows: should be 0); the last "
                "row counts the valid windows of pulse clips that are more than 5 bpm off. A gray window is valid only "
-               "when its HR is also the strongest in-band peak of at least 2 of the six meta-ROIs on their own (the "
-               "region check, `ValidityConfig.region_*`). Engines: the mono Cluster-Phys model when it ships "
+               "when its HR is also the strongest in-band peak of at least 2 of the six meta-ROIs on their own and "
+               "the ROIs' mean share of in-band power near it is at least 0.25 (the region check, "
+               "`ValidityConfig.region_*`). Engines: the mono Cluster-Phys model when it ships "
                "(`mono model`), the classic mono baseline (`mono`: ROI rows weighted by their spectral SNR) and the "
                "whole-face row alone (`mono_face`).")
 REAL_NOTE = ("Real webcam clip converted to one channel (`cv2.COLOR_RGB2GRAY`; a visible-light gray image, not NIR: "

@@ -51,8 +51,8 @@ def test_region_check_shared_pulse_passes_local_peak_fails() -> None:
     regions, _, _ = _regions(fp, fl, local_amp=0.02)
     cfg, v = SignalConfig(), ValidityConfig()
     win = regions[:300]
-    near, readable = replicating_regions(win, FS, fp, v.region_tol_bpm, cfg.band_hz)
-    assert readable == 6 and near >= v.region_min_count, (near, readable)
+    sup = replicating_regions(win, FS, fp, v.region_tol_bpm, cfg.band_hz)
+    assert sup.readable == 6 and sup.near >= v.region_min_count and sup.share >= v.region_min_share, sup
     assert region_match(win, fp, FS, cfg, v) is None
     assert region_match(win, fl, FS, cfg, v) == "pulse_regions"
     assert region_match(win, fl, FS, cfg, ValidityConfig(region_gate=False)) is None
@@ -60,7 +60,29 @@ def test_region_check_shared_pulse_passes_local_peak_fails() -> None:
     dark = win.copy()
     dark[:, 1:] = np.nan                                   # only one ROI can be read
     assert region_match(dark, fl, FS, cfg, v) is None
-    assert replicating_regions(win, FS, float("nan"), v.region_tol_bpm) == (0, 0)
+    assert replicating_regions(win, FS, float("nan"), v.region_tol_bpm).readable == 0
+
+
+def test_region_check_needs_the_power_of_most_patches() -> None:
+    """Two patches sharing a noisy artefact (head motion moving the forehead and one cheek
+    alike) both peak at its rate, but the other four, which carry the pulse, hold little power
+    there: rejected by the share rule; the pulse of those four passes."""
+    from edge_rppg.vitals.regions import replicating_regions
+    from edge_rppg.vitals.validity import ValidityConfig, region_match
+
+    fp, fa = 1.3, 0.82
+    rng = np.random.default_rng(5)
+    t = np.arange(300) / FS
+    rel = 0.0015 * rng.standard_normal((300, 6))
+    rel[:, :2] += 0.002 * np.sin(2 * np.pi * fa * t)[:, None] + 0.003 * rng.standard_normal((300, 2))
+    rel[:, 2:] -= 0.003 * np.sin(2 * np.pi * fp * t)[:, None]
+    regions = 500.0 * (1.0 + rel)
+    cfg, v = SignalConfig(), ValidityConfig()
+    sup = replicating_regions(regions, FS, fa, v.region_tol_bpm, cfg.band_hz)
+    assert sup.near >= v.region_min_count and sup.share < v.region_min_share, sup
+    assert region_match(regions, fa, FS, cfg, v) == "pulse_regions"
+    assert region_match(regions, fa, FS, cfg, ValidityConfig(region_min_share=0.0)) is None
+    assert region_match(regions, fp, FS, cfg, v) is None
 
 
 def test_region_check_follows_the_min_count() -> None:
@@ -71,7 +93,7 @@ def test_region_check_follows_the_min_count() -> None:
     fp = 1.4
     regions, _, _ = _regions(fp, 2.3, local_amp=0.0)
     cfg = SignalConfig()
-    near, _ = replicating_regions(regions[:300], FS, fp, ValidityConfig().region_tol_bpm, cfg.band_hz)
+    near = replicating_regions(regions[:300], FS, fp, ValidityConfig().region_tol_bpm, cfg.band_hz).near
     assert near >= 2
     assert region_match(regions[:300], fp, FS, cfg, ValidityConfig(region_min_count=near)) is None
     if near < 6:

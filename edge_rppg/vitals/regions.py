@@ -15,14 +15,20 @@ reading.
 one ROI each, :data:`edge_rppg.skin.mstmap.SINGLE_ROI_ROWS`, disjoint skin), makes each a
 relative change, removes its linear trend, band-passes it and reads its strongest in-band
 spectral peak with the same Welch settings as the HR itself. :func:`replicating_regions`
-counts the ROIs whose peak lies within a tolerance of the window's HR; the validity gate
+counts the ROIs whose peak lies within a tolerance of the window's HR and measures the ROIs'
+mean share of in-band power near it; the validity gate
 (:func:`edge_rppg.vitals.validity.region_match`) calls a gray window valid only when at
-least ``ValidityConfig.region_min_count`` of them do (``pulse_regions`` otherwise).
+least ``ValidityConfig.region_min_count`` of them peak there *and* that mean share reaches
+``ValidityConfig.region_min_share`` (``pulse_regions`` otherwise). The share rule exists because
+two patches can share an artefact (head motion through the illuminator's fall-off moved the
+forehead and one upper cheek together at 49 bpm in a rendered clip whose pulse, 78 bpm, was the
+peak of the three other patches).
 ``python bench/bench_nir.py`` shows the effect on rendered NIR clips with and without a pulse.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Tuple
 
 import numpy as np
@@ -31,7 +37,29 @@ from scipy.signal import detrend as linear_trend_removed
 from .dsp.filters import bandpass
 from .dsp.hr import psd
 
-__all__ = ["region_peaks_bpm", "replicating_regions"]
+__all__ = ["RegionSupport", "region_peaks_bpm", "replicating_regions"]
+
+
+def _region_spectra(intensity: np.ndarray, fs: float, band_hz: Tuple[float, float], order: int, seg_s: float,
+                    res_bpm: float) -> Tuple[np.ndarray, np.ndarray]:
+    """``(in-band frequencies [F] in Hz, in-band Welch power [F, k])`` of each column of
+    ``intensity [n, k]`` made a relative change, linearly detrended and band-passed; a
+    column that cannot be read (non-finite, dark, flat) is all NaN."""
+    x = np.asarray(intensity, dtype=np.float64)
+    k = x.shape[1] if x.ndim == 2 else 0
+    if x.ndim != 2 or x.shape[0] < 8 or fs <= 0:
+        return np.zeros(0), np.full((0, k), np.nan)
+    mean = x.mean(axis=0)
+    ok = np.isfinite(x).all(axis=0) & (mean > 1e-6)
+    y = np.zeros_like(x)
+    if ok.any():
+        y[:, ok] = bandpass(linear_trend_removed(x[:, ok] / mean[ok] - 1.0, axis=0), fs, band_hz, order, axis=0)
+    f, p = psd(y, fs, nperseg=min(x.shape[0], int(round(seg_s * fs))), res_bpm=res_bpm, axis=0)
+    band = (f >= band_hz[0]) & (f <= band_hz[1])
+    pb = p[band]
+    dead = ~ok | ~(pb.sum(axis=0) > 1e-30)
+    pb[:, dead] = np.nan
+    return f[band], pb
 
 
 def region_peaks_bpm(intensity: np.ndarray, fs: float, band_hz: Tuple[float, float] = (0.67, 3.0),
@@ -43,36 +71,42 @@ def region_peaks_bpm(intensity: np.ndarray, fs: float, band_hz: Tuple[float, flo
     Each column becomes ``x / mean(x) - 1``, loses its least-squares line, is band-passed
     (``band_hz``, Butterworth ``order``) and goes through the Welch estimator of the HR
     (``seg_s`` segments, a ≤ ``res_bpm`` grid: :func:`edge_rppg.vitals.dsp.hr.psd`)."""
-    x = np.asarray(intensity, dtype=np.float64)
-    if x.ndim != 2 or x.shape[0] < 8 or fs <= 0:
-        return np.full(x.shape[1] if x.ndim == 2 else 0, np.nan)
-    out = np.full(x.shape[1], np.nan)
-    mean = x.mean(axis=0)
-    ok = np.isfinite(x).all(axis=0) & (mean > 1e-6)
-    if not ok.any():
-        return out
-    rel = linear_trend_removed(x[:, ok] / mean[ok] - 1.0, axis=0)
-    y = bandpass(rel, fs, band_hz, order, axis=0)
-    live = np.std(y, axis=0) > 1e-12
-    if not live.any():
-        return out
-    f, p = psd(y[:, live], fs, nperseg=min(x.shape[0], int(round(seg_s * fs))), res_bpm=res_bpm, axis=0)
-    band = (f >= band_hz[0]) & (f <= band_hz[1])
-    peaks = np.full(int(ok.sum()), np.nan)
-    peaks[live] = 60.0 * f[band][np.argmax(p[band], axis=0)]
-    out[ok] = peaks
+    f, p = _region_spectra(intensity, fs, band_hz, order, seg_s, res_bpm)
+    out = np.full(p.shape[1], np.nan)
+    readable = np.isfinite(p).all(axis=0) & (p.shape[0] > 0)
+    if readable.any():
+        out[readable] = 60.0 * f[np.argmax(p[:, readable], axis=0)]
     return out
+
+
+@dataclass(frozen=True)
+class RegionSupport:
+    """How far one window's HR shows on the skin regions: ``near`` regions whose own peak lies
+    within the tolerance of it, of ``readable`` regions; ``share``: the readable regions' mean
+    share of their in-band power within ``halfwidth_hz`` of the HR (blood puts its power there
+    on every patch: a local artefact's rate has a small share on most of them)."""
+
+    near: int
+    readable: int
+    share: float
 
 
 def replicating_regions(intensity: np.ndarray, fs: float, f0_hz: float, tol_bpm: float,
                         band_hz: Tuple[float, float] = (0.67, 3.0), order: int = 2, seg_s: float = 10.0,
-                        res_bpm: float = 0.1) -> Tuple[int, int]:
-    """``(regions whose own peak lies within tol_bpm of f0_hz, regions that could be read)``
-    for the ``intensity [n, k]`` of one window (:func:`region_peaks_bpm`); ``(0, 0)`` when
+                        res_bpm: float = 0.1, halfwidth_hz: float = 0.1) -> RegionSupport:
+    """The :class:`RegionSupport` of the HR ``f0_hz`` on the ``intensity [n, k]`` of one
+    window (peaks as :func:`region_peaks_bpm`); nothing readable (``0, 0, NaN``) when
     ``f0_hz`` is not a finite positive rate."""
+    none = RegionSupport(0, 0, math.nan)
     if not (math.isfinite(f0_hz) and f0_hz > 0):
-        return 0, 0
-    peaks = region_peaks_bpm(intensity, fs, band_hz, order, seg_s, res_bpm)
-    readable = np.isfinite(peaks)
-    near = readable & (np.abs(peaks - 60.0 * f0_hz) <= tol_bpm)
-    return int(near.sum()), int(readable.sum())
+        return none
+    f, p = _region_spectra(intensity, fs, band_hz, order, seg_s, res_bpm)
+    readable = np.isfinite(p).all(axis=0) & (p.shape[0] > 0)
+    if not readable.any():
+        return none
+    pr = p[:, readable]
+    peaks = 60.0 * f[np.argmax(pr, axis=0)]
+    near_f0 = np.abs(f - f0_hz) <= halfwidth_hz
+    share = pr[near_f0].sum(axis=0) / pr.sum(axis=0)
+    return RegionSupport(int((np.abs(peaks - 60.0 * f0_hz) <= tol_bpm).sum()), int(readable.sum()),
+                         float(share.mean()))

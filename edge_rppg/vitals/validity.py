@@ -20,7 +20,7 @@ colour of the frame outside the face box (``roi``, :func:`edge_rppg.skin.light.o
 - :func:`region_match`: one channel (a near-infrared camera) has no colour to check; there a
   window's HR must instead show on separate patches of skin: at least ``region_min_count`` of
   the six meta-ROIs must have their own strongest in-band peak within ``region_tol_bpm`` of
-  it (:mod:`edge_rppg.vitals.regions`: blood reaches all of the face at one rate, a glint,
+  it, and their mean share of in-band power near it must reach ``region_min_share`` (:mod:`edge_rppg.vitals.regions`: blood reaches all of the face at one rate, a glint,
   a moving shadow edge or a noise peak mostly one patch), else it is invalid (``pulse_regions``).
 - :func:`persistent_windows`: a heart rate does not appear for a second or two. A clip
   window stays valid only inside a run of consecutive valid windows whose neighbouring
@@ -102,8 +102,11 @@ class ValidityConfig(Config):
         separate patches of skin (:mod:`edge_rppg.vitals.regions`; False: not checked).
     region_min_count, region_tol_bpm: how many of the six meta-ROIs must have their own
         strongest in-band peak within ``region_tol_bpm`` of the window's HR for it to be valid.
-        On rendered NIR clips (``python bench/bench_nir.py``) every correct valid window of the
-        ``mono`` engine had 2-6 such ROIs, each window read > 5 bpm off had at most one.
+        region_min_share: the least mean share of the ROIs' in-band power within
+        ``snr_halfwidth_hz`` of the HR. On rendered NIR clips (``python bench/bench_nir.py``, seeds
+        170,000-170,005; windows that pass every other rule) the correct windows of the ``mono``
+        engine had 2-6 such ROIs (one window had 1) and, with 2 or more, a mean share of 0.29 or
+        more; those read > 5 bpm off had at most one such ROI, or two and a share of 0.24 or less.
     max_clock_jump_s: a live stream's timestamps that jump forward by more than this beyond
         the frame interval (and beyond the frames the caller said it dropped) may be a
         clock glitch, which shifts the pulse's phase: the readings whose window spans the
@@ -132,6 +135,7 @@ class ValidityConfig(Config):
     region_gate: bool = True
     region_min_count: int = 2
     region_tol_bpm: float = 3.0
+    region_min_share: float = 0.25
 
     #: What each threshold may be (one place: checked here and by the CLI flags).
     RANGES = {
@@ -144,6 +148,7 @@ class ValidityConfig(Config):
         "colour_min_cos": Range(-1.0, 1.0), "colour_min_chroma_cos": Range(-1.0, 1.0),
         "colour_min_chroma_share": Range(0.0, 1.0), "colour_halfwidth_hz": Range(0.0, 3.0, low_open=True, unit="Hz"),
         "region_min_count": Range(1, 6, integer=True), "region_tol_bpm": Range(0.0, 60.0, low_open=True, unit="bpm"),
+        "region_min_share": Range(0.0, 1.0),
     }
 
     def __post_init__(self) -> None:
@@ -269,18 +274,20 @@ def region_match(regions: Optional[np.ndarray], f0_hz: float, fs: float, cfg: Si
     """``"pulse_regions"`` when fewer than ``vcfg.region_min_count`` of the skin regions
     ``regions [n, k]`` (raw mean intensities of disjoint ROIs over one window, a gray stream's
     :func:`edge_rppg.skin.mstmap.roi_intensity`) have their own strongest in-band peak within
-    ``vcfg.region_tol_bpm`` of the window's HR ``f0_hz``, else None
+    ``vcfg.region_tol_bpm`` of the window's HR ``f0_hz``, or when their mean share of in-band
+    power within ``cfg.snr_halfwidth_hz`` of it is under ``vcfg.region_min_share``, else None
     (:func:`edge_rppg.vitals.regions.replicating_regions`, with ``cfg``'s band and Welch settings).
     None (not judged) without regions, with the check off, or when fewer regions than
     ``region_min_count`` can be read at all (gaps, dark patches).
     """
     if regions is None or not vcfg.region_gate:
         return None
-    near, readable = replicating_regions(regions, fs, f0_hz, vcfg.region_tol_bpm, cfg.band_hz, cfg.order,
-                                         cfg.welch_seg_s, cfg.freq_res_bpm)
-    if readable < vcfg.region_min_count:
+    sup = replicating_regions(regions, fs, f0_hz, vcfg.region_tol_bpm, cfg.band_hz, cfg.order, cfg.welch_seg_s,
+                              cfg.freq_res_bpm, cfg.snr_halfwidth_hz)
+    if sup.readable < vcfg.region_min_count:
         return None
-    return None if near >= vcfg.region_min_count else "pulse_regions"
+    ok = sup.near >= vcfg.region_min_count and sup.share >= vcfg.region_min_share
+    return None if ok else "pulse_regions"
 
 
 def persistent_windows(t_start: Sequence[float], t_end: Sequence[float], hrs: Sequence[float],
