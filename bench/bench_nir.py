@@ -12,8 +12,10 @@ Conditions (HR per seed in 55-110 bpm, 8 bpm away from an in-band artefact; seed
 170,000): still, moderate motion, talking, in-band nodding with shading, sunlight sweeping
 across the face in-band (shadows, lamp posts at 1.2 Hz) and out of band (0.3 Hz), in-band
 sun flicker (tree shade, 1.3 Hz), a weak pulse, the 850 nm camera, and two pulseless
-conditions (nodding; sun sweep). Engines: ``mono`` (the ROI-weighted baseline) and
-``mono_face`` (the whole-face row alone); no mono model exists yet.
+conditions (nodding; sun sweep). Engines: the mono Cluster-Phys model
+(``edge_rppg/assets/cluster_phys_mono.onnx``, column ``mono model``) when it is there, ``mono``
+(the ROI-weighted baseline) and ``mono_face`` (the whole-face row alone); ``--engines`` takes
+other names or model files (a model file is the ``mono model`` column).
 
 The real clip of ``../shared/data/real/physrecorder_v01`` (a 20 s webcam video with a
 contact PPG; validation only, skipped when absent) is converted to one channel
@@ -65,8 +67,11 @@ NIR_CONDITIONS: Dict[str, Tuple[Dict[str, Any], Optional[float], bool]] = {
 SEED0 = 170_000
 METHOD_NOTE = ("Per-window HR error vs the true rate of that window (10 s windows, 1 s hop), worst = worst clip's "
                "mean window error, valid = fraction of windows flagged valid (pulseless rows: should be 0); the last "
-               "row counts the valid windows of pulse clips that are more than 5 bpm off. No mono model exists yet: "
-               "the engines are the classic mono baseline (`mono`: ROI rows weighted by their spectral SNR) and the "
+               "row counts the valid windows of pulse clips that are more than 5 bpm off. A gray window is valid only "
+               "when its HR is also the strongest in-band peak of at least 2 of the six meta-ROIs on their own and "
+               "the ROIs' mean share of in-band power near it is at least 0.25 (the region check, "
+               "`ValidityConfig.region_*`). Engines: the mono Cluster-Phys model when it ships "
+               "(`mono model`), the classic mono baseline (`mono`: ROI rows weighted by their spectral SNR) and the "
                "whole-face row alone (`mono_face`).")
 REAL_NOTE = ("Real webcam clip converted to one channel (`cv2.COLOR_RGB2GRAY`; a visible-light gray image, not NIR: "
              "validation of the gray path only), reference from the contact PPG:")
@@ -74,8 +79,26 @@ CACHE = ROOT / "out" / "bench_nir"
 GRAY = {"color_space": "gray"}
 
 
-def real_clip_rows(engines: Sequence[str]) -> Tuple[str, Dict[str, Any]]:
-    """The real clip(s) of ``bench_real.REAL_ROOT`` converted to one channel, every mono engine:
+MODEL_LABEL = "mono model"
+
+
+def default_engines() -> str:
+    """The engines compared by default: the bundled mono model (as ``default``, which a gray
+    stream resolves to it) when it ships, then the two classic mono engines."""
+    from edge_rppg.pulse.engines.registry import DEFAULT_ENGINES
+
+    return ("default," if DEFAULT_ENGINES["gray"][0].exists() else "") + "mono,mono_face"
+
+
+def engine_label(spec: str) -> str:
+    """The column name of an engine spec: ``mono model`` for the bundled model (``default``) or a
+    model file, else the spec itself."""
+    return MODEL_LABEL if spec == "default" or spec.endswith((".onnx", ".pt", ".engine")) else spec
+
+
+def real_clip_rows(engines: Dict[str, Any]) -> Tuple[str, Dict[str, Any]]:
+    """The real clip(s) of ``bench_real.REAL_ROOT`` converted to one channel, every engine of ``engines``
+    (column name → engine):
     a Markdown table and the numbers (empty when the shared data are absent)."""
     import cv2
 
@@ -96,8 +119,8 @@ def real_clip_rows(engines: Sequence[str]) -> Tuple[str, Dict[str, Any]]:
         vt = np.asarray(ex.timestamps_s, dtype=np.float64)
         clip_ref = bench_real.reference_hr(ref, *bench_real.to_capture_clock(
             ref, vt, np.array([0.0, vt[-1] - vt[0] + 1.0 / fps])))
-        for name in engines:
-            est = estimate_extraction(ex, name, cfg)
+        for name, engine in engines.items():
+            est = estimate_extraction(ex, engine, cfg)
             refs = bench_real.window_references(ref, vt, [(w.t_start, w.t_end) for w in est.windows])
             errs = [abs(w.hr_bpm - r) for w, r in zip(est.windows, refs) if math.isfinite(w.hr_bpm)]
             n_valid = sum(w.valid for w in est.windows)
@@ -137,7 +160,8 @@ def wrong_valid(res: Dict[str, Dict[str, Dict[str, Any]]], engines: Sequence[str
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Command line: see the module docstring."""
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--engines", default="mono,mono_face", help="comma-separated gray engines (classic or model files)")
+    p.add_argument("--engines", default="", help="comma-separated gray engines (classic or model files; default: "
+                   "the bundled mono model when it ships, mono, mono_face)")
     p.add_argument("--seeds", type=int, default=2, help="clips per condition")
     p.add_argument("--seed0", type=int, default=SEED0, help="first seed")
     p.add_argument("--size", default="320x240", help="frame WIDTHxHEIGHT")
@@ -153,8 +177,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     from edge_rppg.processor.options import EstimateConfig
     from edge_rppg.pulse.engines.registry import load_engine
 
-    specs = [e for e in args.engines.split(",") if e]
-    engines = {s: load_engine(s, color_space="gray") for s in specs}
+    spec_list = [s for s in (args.engines or default_engines()).split(",") if s]
+    engines = {engine_label(s): load_engine(s, color_space="gray") for s in spec_list}
+    specs = list(engines)
     names = [n for n in NIR_CONDITIONS if not args.conditions or n in [c.strip() for c in args.conditions.split(";")]]
     seeds = [args.seed0 + i for i in range(args.seeds)]
     size = tuple(int(v) for v in args.size.lower().split("x"))
@@ -166,7 +191,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     wrong = wrong_valid(res, specs)
     numbers["wrong_valid"] = wrong
     table += "\n| **valid windows > 5 bpm off** | " + " | ".join(f"{b}/{n}" for b, n in wrong.values()) + " |"
-    real_table, real_numbers = ("", {}) if args.no_real else real_clip_rows(specs)
+    real_table, real_numbers = ("", {}) if args.no_real else real_clip_rows(engines)
     numbers["real"] = real_numbers
     notes = [f"{len(seeds)} clips per condition, {args.duration:g} s each, {args.size} at 60 fps (940 nm camera "
              f"unless named, 10-bit, read noise 2 levels), seeds from {args.seed0}.", METHOD_NOTE, table]

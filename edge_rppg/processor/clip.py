@@ -21,7 +21,7 @@ from ..errors import ClipTooShortError
 from ..pulse.engines.base import Engine, EngineInfo
 from ..pulse.engines.registry import check_engine_color_space, load_engine
 from ..pulse.windows import infer_clip
-from ..skin.mstmap import face_colour, fill_invalid, resample, resample_times
+from ..skin.mstmap import face_colour, fill_invalid, roi_intensity, resample, resample_times
 from ..vitals.dsp.hr import WindowHR
 from ..vitals.dsp.hrv import HRV
 from ..vitals.readings import Vitals, VitalsView, clip_vitals
@@ -131,7 +131,8 @@ def estimate_extraction(ex: Extraction, engine: Union[str, Engine, None] = None,
     times = t if irregular else np.arange(len(ex.valid)) / ex.fps
     artefacts = artefact_series(times, ex.boxes, ex.light, grid)
     vitals, windows = clip_vitals(bvp, cfg.model_fps, valid, cfg.signal, artefacts=artefacts,
-                                  colour=face_colour(mst), validity=cfg.validity)
+                                  colour=face_colour(mst), regions=roi_intensity(mst),
+                                  validity=cfg.validity)
     t2 = time.perf_counter()
     n_frames = len(ex.valid)
     timing["engine_ms_total"] = (t1 - t0) * 1e3

@@ -27,6 +27,9 @@ N_SUBSETS = 2 ** N_META_ROIS - 1  # 63
 CHANNELS = ("R", "G", "B", "Y", "U", "V")
 #: The MSTmap row of all six meta-ROIs together: the whole face.
 WHOLE_FACE_ROW = N_SUBSETS - 1
+#: The MSTmap rows of one meta-ROI each (bitmask ``1 << j``, row ``(1 << j) - 1``): six disjoint
+#: patches of skin (forehead, four cheek parts, chin; :data:`edge_rppg.skin.roi.META_ROI_NAMES` order).
+SINGLE_ROI_ROWS: Tuple[int, ...] = tuple((1 << j) - 1 for j in range(N_META_ROIS))
 
 
 def _subset_matrix() -> np.ndarray:
@@ -116,6 +119,15 @@ def face_colour(mstmap: np.ndarray) -> Optional[np.ndarray]:
     if m.ndim != 3 or m.shape[1] != N_SUBSETS or m.shape[2] < 3:
         return None
     return m[:, WHOLE_FACE_ROW, 0:3].astype(np.float64)
+
+
+def roi_intensity(mstmap: np.ndarray) -> Optional[np.ndarray]:
+    """The six meta-ROIs' own mean intensities ``[T, 6]`` (float64, rows :data:`SINGLE_ROI_ROWS`)
+    of a gray MSTmap ``[T, 63, 1]``, or None for a map with colour channels (C > 1)."""
+    m = np.asarray(mstmap)
+    if m.ndim != 3 or m.shape[1] != N_SUBSETS or m.shape[2] != 1:
+        return None
+    return m[:, list(SINGLE_ROI_ROWS), 0].astype(np.float64)
 
 
 def normalize_minmax(mstmap: np.ndarray) -> np.ndarray:

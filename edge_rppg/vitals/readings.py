@@ -19,7 +19,7 @@ Both return the same typed :class:`Vitals`, which a clip's
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 import numpy as np
 
@@ -30,7 +30,8 @@ from .dsp.hr import HRReading, WindowHR, hr_from_psd, reading_fault, windowed_hr
 from .dsp.hrv import HRV, hrv_from_beats
 from .dsp.peaks import detect_beats
 from .dsp.respiration import respiration_rate_hz
-from .validity import ValidityConfig, artefact_match, clip_rule, colour_match, persistent_windows, respiration_valid
+from .validity import (ValidityConfig, artefact_match, clip_rule, colour_match, persistent_windows, region_match,
+                       respiration_valid)
 
 __all__ = ["Vitals", "VitalsView", "INVALID_REASONS", "window_hr", "stream_vitals", "clip_vitals",
            "finite_or_none", "readonly"]
@@ -43,13 +44,15 @@ __all__ = ["Vitals", "VitalsView", "INVALID_REASONS", "window_hr", "stream_vital
 #: window of these seconds was unusable (NaN, inf); ``timestamp_jump`` — the stream's clock jumped
 #: forward within these seconds by more than the frames it dropped explain
 #: (:mod:`edge_rppg.frames.clock`); ``pulse_colour`` — the face's colour change that moves with
-#: the pulse is not blood's (:func:`edge_rppg.vitals.validity.colour_match`); ``clip_rule`` — too few clip windows
+#: the pulse is not blood's (:func:`edge_rppg.vitals.validity.colour_match`); ``pulse_regions`` — on a
+#: gray stream, the HR does not show on enough separate patches of skin
+#: (:func:`edge_rppg.vitals.validity.region_match`); ``clip_rule`` — too few clip windows
 #: are valid and agree (:func:`edge_rppg.vitals.validity.clip_rule`); ``steady_run`` — a clip
 #: window is not part of a steady run of valid windows
 #: (:func:`edge_rppg.vitals.validity.persistent_windows`), or a stream reading does not end a run of
 #: ``ValidityConfig.stream_min_run`` readings that pass and agree.
-INVALID_REASONS = ("no_peak", "low_quality", "coverage", "artefact", "pulse_colour", "engine_error",
-                   "timestamp_jump", "steady_run", "clip_rule")
+INVALID_REASONS = ("no_peak", "low_quality", "coverage", "artefact", "pulse_colour", "pulse_regions",
+                   "engine_error", "timestamp_jump", "steady_run", "clip_rule")
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,8 @@ def _beat_vitals(raw: np.ndarray, filtered: np.ndarray, fs: float, hr: Optional[
 
 def stream_vitals(x: np.ndarray, valid: np.ndarray, fs: float, cfg: SignalConfig, *, hrv: bool = True,
                   respiration: bool = True, artefacts: Optional[np.ndarray] = None,
-                  colour: Optional[np.ndarray] = None, validity: Optional[ValidityConfig] = None) -> Vitals:
+                  colour: Optional[np.ndarray] = None, regions: Optional[np.ndarray] = None,
+                  validity: Optional[ValidityConfig] = None) -> Vitals:
     """The reading of a stream whose stitched pulse so far is ``x`` (validity ``valid``).
 
     The whole pulse is band-passed; the HR is :func:`window_hr` of its last
@@ -158,7 +162,11 @@ def stream_vitals(x: np.ndarray, valid: np.ndarray, fs: float, cfg: SignalConfig
     aligned to the end of ``x``) explains its peak (:func:`edge_rppg.vitals.validity.artefact_match`),
     and the face's colour (``colour [n, 3]`` raw R, G, B means on the same grid, aligned to the
     end of ``x``; None: not checked) changes with the pulse as blood's does
-    (:func:`edge_rppg.vitals.validity.colour_match`); HRV and RF (only once there is an HR) come from the whole pulse, each with its own validity.
+    (:func:`edge_rppg.vitals.validity.colour_match`), and on a gray stream its HR shows on
+    enough separate skin regions (``regions [n, 6]`` the meta-ROIs' raw intensities on the same
+    grid, aligned to the end of ``x``; None: not checked;
+    :func:`edge_rppg.vitals.validity.region_match`); HRV and RF (only once there is an HR) come
+    from the whole pulse, each with its own validity.
     """
     vcfg = validity or ValidityConfig()
     filtered = bandpass(x, fs, cfg.band_hz, cfg.order)
@@ -173,6 +181,8 @@ def stream_vitals(x: np.ndarray, valid: np.ndarray, fs: float, cfg: SignalConfig
         fault = None if artefact is None else "artefact"
     if fault is None and colour is not None:
         fault = colour_match(np.asarray(colour)[-n_win:], filtered[-n_win:], reading.peak_hz, fs, cfg, vcfg)
+    if fault is None and regions is not None:
+        fault = region_match(np.asarray(regions)[-n_win:], reading.peak_hz, fs, cfg, vcfg)
     ok = fault is None
     if hr is not None:
         h, rf, rf_ok = _beat_vitals(x, filtered, fs, hr, hrv, respiration, ok, vcfg)
@@ -202,26 +212,38 @@ def _gate_windows(windows: List[WindowHR], artefacts: Optional[np.ndarray], fs: 
     return out, hits
 
 
-def _colour_gate(windows: List[WindowHR], colour: Optional[np.ndarray], filtered: np.ndarray, fs: float,
-                 cfg: SignalConfig, vcfg: ValidityConfig) -> List[WindowHR]:
-    """``windows`` with every valid one whose pulse does not change the face's colour as
-    blood does marked invalid (:func:`edge_rppg.vitals.validity.colour_match`)."""
-    if colour is None or not vcfg.colour_gate:
+#: A per-window check of a measured series against the window's pulse: ``(series, filtered
+#: pulse, f0_hz, fs, cfg, vcfg) -> invalid reason or None`` (the colour and region checks).
+WindowCheck = Callable[[np.ndarray, np.ndarray, float, float, SignalConfig, ValidityConfig], Optional[str]]
+
+
+def _check_windows(windows: List[WindowHR], series: Optional[np.ndarray], filtered: np.ndarray, fs: float,
+                   cfg: SignalConfig, vcfg: ValidityConfig, check: WindowCheck) -> List[WindowHR]:
+    """``windows`` with every valid one that ``check`` rejects on its samples of ``series``
+    (on the pulse's grid; None: nothing checked) marked invalid with the reason it gives."""
+    if series is None:
         return windows
     out = []
     for w in windows:
         if w.valid:
             s = int(round(w.t_start * fs))
             e = s + int(round((w.t_end - w.t_start) * fs))
-            reason = colour_match(colour[s:e], filtered[s:e], w.hr_bpm / 60.0, fs, cfg, vcfg)
+            reason = check(series[s:e], filtered[s:e], w.hr_bpm / 60.0, fs, cfg, vcfg)
             if reason is not None:
                 w = replace(w, valid=False, invalid_reason=reason)
         out.append(w)
     return out
 
 
+def _region_check(regions: np.ndarray, filtered: np.ndarray, f0_hz: float, fs: float, cfg: SignalConfig,
+                  vcfg: ValidityConfig) -> Optional[str]:
+    """:func:`edge_rppg.vitals.validity.region_match` as a :data:`WindowCheck` (the pulse itself is not used)."""
+    return region_match(regions, f0_hz, fs, cfg, vcfg)
+
+
 def clip_vitals(bvp: np.ndarray, fs: float, valid: np.ndarray, cfg: SignalConfig, *,
                 artefacts: Optional[np.ndarray] = None, colour: Optional[np.ndarray] = None,
+                regions: Optional[np.ndarray] = None,
                 validity: Optional[ValidityConfig] = None) -> Tuple[Vitals, List[WindowHR]]:
     """A whole clip's vitals and its analysis windows.
 
@@ -230,7 +252,9 @@ def clip_vitals(bvp: np.ndarray, fs: float, valid: np.ndarray, cfg: SignalConfig
     validity when an artefact measure (``artefacts [N, 6]`` on the pulse's grid,
     :func:`edge_rppg.vitals.validity.artefact_series`) explains its HR peak, when the face's
     colour (``colour [N, 3]`` raw R, G, B means on the pulse's grid) does not change with it as
-    blood's does (:func:`edge_rppg.vitals.validity.colour_match`), or when it is not
+    blood's does (:func:`edge_rppg.vitals.validity.colour_match`), when a gray clip's HR does
+    not show on enough separate skin regions (``regions [N, 6]``, the meta-ROIs' raw
+    intensities on the pulse's grid: :func:`edge_rppg.vitals.validity.region_match`), or when it is not
     part of a steady run (:func:`edge_rppg.vitals.validity.persistent_windows`). The clip follows
     :func:`edge_rppg.vitals.validity.clip_rule`: valid only when at least half of its windows are
     valid and agree (within ``agree_bpm`` of their median; two at least once there are two
@@ -241,7 +265,8 @@ def clip_vitals(bvp: np.ndarray, fs: float, valid: np.ndarray, cfg: SignalConfig
     filtered = bandpass(bvp, fs, cfg.band_hz, cfg.order)
     windows = windowed_hr(filtered, fs, cfg, valid_mask=valid)
     windows, hits = _gate_windows(windows, artefacts, fs, cfg, vcfg)
-    windows = _colour_gate(windows, colour, filtered, fs, cfg, vcfg)
+    windows = _check_windows(windows, colour, filtered, fs, cfg, vcfg, colour_match)
+    windows = _check_windows(windows, regions, filtered, fs, cfg, vcfg, _region_check)
     keep = persistent_windows([w.t_start for w in windows], [w.t_end for w in windows],
                               [w.hr_bpm for w in windows], [w.valid for w in windows], vcfg)
     windows = [w if k or not w.valid else replace(w, valid=False, invalid_reason="steady_run")

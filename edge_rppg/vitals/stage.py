@@ -4,7 +4,9 @@ Each window pulse is pushed into an :class:`~edge_rppg.vitals.stitch.OverlapAdd`
 reading of :func:`~edge_rppg.vitals.readings.stream_vitals` is taken once per window,
 checked against the head motion and off-face light of the same seconds (the artefact gate
 of :mod:`edge_rppg.vitals.validity`) and against the face's colour (does it change with the
-pulse as blood's does: :mod:`edge_rppg.vitals.colour`); other frames carry the last reading. The stitching
+pulse as blood's does: :mod:`edge_rppg.vitals.colour`) or, on a gray stream, against separate
+patches of skin (does its HR show on several: :mod:`edge_rppg.vitals.regions`); other frames carry
+the last reading. The stitching
 and the reading are the same functions a whole file uses; this stage only holds the
 stream state.
 """
@@ -25,7 +27,7 @@ from .dsp.config import SignalConfig
 from .dsp.hrv import hrv_from_beats
 from .readings import Vitals, stream_vitals
 from .stitch import OverlapAdd
-from ..skin.mstmap import WHOLE_FACE_ROW
+from ..skin.mstmap import SINGLE_ROI_ROWS, WHOLE_FACE_ROW
 from .validity import ValidityConfig, artefact_series, on_grid
 
 __all__ = ["VitalsUpdate", "VitalsStage"]
@@ -34,6 +36,11 @@ __all__ = ["VitalsUpdate", "VitalsStage"]
 _ART_MAX_FRAMES = 1 << 15
 _NAN4 = (float("nan"),) * 4
 _NAN3 = (float("nan"),) * 3
+_NAN_ROIS = (float("nan"),) * len(SINGLE_ROI_ROWS)
+#: Columns of the remembered frames: time, face box (4), whole-face R, G, B (3), the meta-ROIs'
+#: own intensities of a gray stream (6), then the off-face light (3 RGB or 1 gray).
+_BOX, _COLOUR, _ROIS = slice(1, 5), slice(5, 8), slice(8, 8 + len(SINGLE_ROI_ROWS))
+_LIGHT = _ROIS.stop
 
 
 def _invalid(vitals: Vitals, reason: str) -> Vitals:
@@ -57,10 +64,10 @@ class VitalsStage(Stage):
 
     A reading is valid only at the end of a steady run of readings
     (``ValidityConfig.stream_min_run``). Keeps the last ``bvp_history_s`` seconds of pulse;
-    the face box, whole-face colour and off-face light of the last ``window_s + 2`` seconds
-    of frames (for the artefact and colour checks); and the samples that no reading may be
-    built across (:meth:`distrust`: where the engine failed, where
-    the clock jumped). :meth:`reset` (the processor calls it on every restart) starts a new
+    the face box, whole-face colour, the meta-ROIs' own intensities (gray) and off-face light of
+    the last ``window_s + 2`` seconds of frames (for the artefact, colour and region checks); and
+    the samples that no reading may be built across (:meth:`distrust`: where the engine failed,
+    where the clock jumped). :meth:`reset` (the processor calls it on every restart) starts a new
     signal.
     """
 
@@ -93,13 +100,14 @@ class VitalsStage(Stage):
         self._distrust[reason] = max(int(sample), self._distrust.get(reason, int(sample)))
 
     def _remember(self, t: float, face: FaceObservation, skin: SkinSample) -> None:
-        """Keep this frame's time, face box, off-face light and whole-face R, G, B (the last
-        ``window_s + 2`` s)."""
+        """Keep this frame's time, face box, whole-face R, G, B, the meta-ROIs' own intensities
+        (a gray row) and off-face light (the last ``window_s + 2`` s)."""
         box = face.box or _NAN4
         light = tuple(skin.light) if skin.light is not None else _NAN3
         row = skin.row
         colour = tuple(row[WHOLE_FACE_ROW, 0:3]) if row is not None and row.shape[-1] >= 3 else _NAN3
-        self._art.append((t, *box, *colour, *light))
+        rois = tuple(row[list(SINGLE_ROI_ROWS), 0]) if row is not None and row.shape[-1] == 1 else _NAN_ROIS
+        self._art.append((t, *box, *colour, *rois, *light))
         while self._art and self._art[0][0] < t - self.signal.window_s - 2.0:
             self._art.popleft()
 
@@ -124,8 +132,7 @@ class VitalsStage(Stage):
         if not self.validity.artefact_gate or len(self._art) < 2:
             return None
         a = np.asarray(self._art, dtype=np.float64)
-        # columns: time, box (4), whole-face R, G, B (3), off-face light (3 RGB or 1 gray)
-        return artefact_series(a[:, 0], a[:, 1:5], a[:, 8:], self._grid(t_end, n))
+        return artefact_series(a[:, 0], a[:, _BOX], a[:, _LIGHT:], self._grid(t_end, n))
 
     def _colour(self, t_end: float, n: int) -> Optional[np.ndarray]:
         """The whole-face R, G, B of the last ``n`` grid samples (ending at ``t_end``), or None
@@ -133,8 +140,17 @@ class VitalsStage(Stage):
         if not self.validity.colour_gate or len(self._art) < 2:
             return None
         a = np.asarray(self._art, dtype=np.float64)
-        c = on_grid(a[:, 0], a[:, 5:8], self._grid(t_end, n))
+        c = on_grid(a[:, 0], a[:, _COLOUR], self._grid(t_end, n))
         return c if np.isfinite(c).all() else None
+
+    def _regions(self, t_end: float, n: int) -> Optional[np.ndarray]:
+        """The meta-ROIs' own intensities of the last ``n`` grid samples (ending at ``t_end``), or
+        None (check off, too few frames, a colour stream, or frames without a face in these seconds)."""
+        if not self.validity.region_gate or len(self._art) < 2:
+            return None
+        a = np.asarray(self._art, dtype=np.float64)
+        r = on_grid(a[:, 0], a[:, _ROIS], self._grid(t_end, n))
+        return r if np.isfinite(r).all() else None
 
     def run(self, timestamp: float, face: FaceObservation, skin: SkinSample,  # type: ignore[override]
             pulse: Optional[PulseWindow]) -> VitalsUpdate:
@@ -149,7 +165,7 @@ class VitalsStage(Stage):
         n = min(x.shape[0], max(int(round(self.signal.window_s * self.model_fps)), 2))
         vitals = stream_vitals(x, v, self.model_fps, self.signal, hrv=self.hrv, respiration=self.respiration,
                                artefacts=self._artefacts(t, n), colour=self._colour(t, n),
-                               validity=self.validity)
+                               regions=self._regions(t, n), validity=self.validity)
         spanned = [r for r, s in self._distrust.items() if pulse.end - s < n]   # inside these seconds
         if spanned:
             vitals = _invalid(vitals, spanned[0])

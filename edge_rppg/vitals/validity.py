@@ -17,6 +17,11 @@ colour of the frame outside the face box (``roi``, :func:`edge_rppg.skin.light.o
   (darker, led by green: :mod:`edge_rppg.vitals.colour`); a pulse whose colour change has a
   cosine with blood's under ``colour_min_cos``, or under ``colour_min_chroma_cos`` once the
   intensity axis is removed, is invalid (``pulse_colour``), whatever its SNR.
+- :func:`region_match`: one channel (a near-infrared camera) has no colour to check; there a
+  window's HR must instead show on separate patches of skin: at least ``region_min_count`` of
+  the six meta-ROIs must have their own strongest in-band peak within ``region_tol_bpm`` of
+  it, and their mean share of in-band power near it must reach ``region_min_share`` (:mod:`edge_rppg.vitals.regions`: blood reaches all of the face at one rate, a glint,
+  a moving shadow edge or a noise peak mostly one patch), else it is invalid (``pulse_regions``).
 - :func:`persistent_windows`: a heart rate does not appear for a second or two. A clip
   window stays valid only inside a run of consecutive valid windows whose neighbouring
   HRs differ by at most ``run_step_bpm`` (6 bpm) and which spans at least ``min_run_s``
@@ -31,7 +36,8 @@ colour of the frame outside the face box (``roi``, :func:`edge_rppg.skin.light.o
   over at least ``rf_min_s`` seconds, with a fused-spectrum SNR of ``rf_min_snr_db``.
 
 :class:`ValidityConfig` holds the thresholds (``artefact_gate=False`` turns the gate
-off, ``colour_gate=False`` the colour check and ``min_run_s=0`` the steady-run rule, to
+off, ``colour_gate=False`` the colour check, ``region_gate=False`` the gray streams' region
+check and ``min_run_s=0`` the steady-run rule, to
 measure what they cost).
 """
 from __future__ import annotations
@@ -44,12 +50,13 @@ import numpy as np
 
 from ..config import Config, Range
 from .colour import pulse_colour
+from .regions import replicating_regions
 from .dsp.config import SignalConfig
 from .dsp.filters import bandpass
 from .dsp.hr import psd
 
 __all__ = ["ValidityConfig", "ARTEFACT_NAMES", "artefact_series", "on_grid", "artefact_match", "colour_match",
-           "persistent_windows", "clip_rule", "respiration_valid"]
+           "region_match", "persistent_windows", "clip_rule", "respiration_valid"]
 
 #: Column names of :func:`artefact_series` (motion first, then light: R, G, B of a colour
 #: stream, or the intensity ``light_i`` of a gray one; the columns a stream cannot measure are NaN).
@@ -91,6 +98,15 @@ class ValidityConfig(Config):
         narrow fit looks (:func:`edge_rppg.vitals.colour.pulse_colour`).
         ``python bench/colour_signature.py`` shows both cosines on rendered clips with and
         without a pulse, every engine.
+    region_gate: on a gray (one-channel) stream, check that each window's HR shows on
+        separate patches of skin (:mod:`edge_rppg.vitals.regions`; False: not checked).
+    region_min_count, region_tol_bpm: how many of the six meta-ROIs must have their own
+        strongest in-band peak within ``region_tol_bpm`` of the window's HR for it to be valid.
+        region_min_share: the least mean share of the ROIs' in-band power within
+        ``snr_halfwidth_hz`` of the HR. On rendered NIR clips (``python bench/bench_nir.py``, seeds
+        170,000-170,005; windows that pass every other rule) the correct windows of the ``mono``
+        engine had 2-6 such ROIs (one window had 1) and, with 2 or more, a mean share of 0.29 or
+        more; those read > 5 bpm off had at most one such ROI, or two and a share of 0.24 or less.
     max_clock_jump_s: a live stream's timestamps that jump forward by more than this beyond
         the frame interval (and beyond the frames the caller said it dropped) may be a
         clock glitch, which shifts the pulse's phase: the readings whose window spans the
@@ -116,6 +132,10 @@ class ValidityConfig(Config):
     colour_min_chroma_cos: float = 0.5
     colour_min_chroma_share: float = 0.1
     colour_halfwidth_hz: float = 0.3
+    region_gate: bool = True
+    region_min_count: int = 2
+    region_tol_bpm: float = 3.0
+    region_min_share: float = 0.25
 
     #: What each threshold may be (one place: checked here and by the CLI flags).
     RANGES = {
@@ -127,6 +147,8 @@ class ValidityConfig(Config):
         "max_clock_jump_s": Range(0.0, 10.0, unit="s"),
         "colour_min_cos": Range(-1.0, 1.0), "colour_min_chroma_cos": Range(-1.0, 1.0),
         "colour_min_chroma_share": Range(0.0, 1.0), "colour_halfwidth_hz": Range(0.0, 3.0, low_open=True, unit="Hz"),
+        "region_min_count": Range(1, 6, integer=True), "region_tol_bpm": Range(0.0, 60.0, low_open=True, unit="bpm"),
+        "region_min_share": Range(0.0, 1.0),
     }
 
     def __post_init__(self) -> None:
@@ -245,6 +267,27 @@ def colour_match(colour: Optional[np.ndarray], pulse: np.ndarray, f0_hz: float, 
         return None
     floors = (vcfg.colour_min_cos, vcfg.colour_min_chroma_cos, vcfg.colour_min_chroma_share)
     return None if any(pc.looks_like_blood(*floors) for pc in fits) else "pulse_colour"
+
+
+def region_match(regions: Optional[np.ndarray], f0_hz: float, fs: float, cfg: SignalConfig,
+                 vcfg: ValidityConfig) -> Optional[str]:
+    """``"pulse_regions"`` when fewer than ``vcfg.region_min_count`` of the skin regions
+    ``regions [n, k]`` (raw mean intensities of disjoint ROIs over one window, a gray stream's
+    :func:`edge_rppg.skin.mstmap.roi_intensity`) have their own strongest in-band peak within
+    ``vcfg.region_tol_bpm`` of the window's HR ``f0_hz``, or when their mean share of in-band
+    power within ``cfg.snr_halfwidth_hz`` of it is under ``vcfg.region_min_share``, else None
+    (:func:`edge_rppg.vitals.regions.replicating_regions`, with ``cfg``'s band and Welch settings).
+    None (not judged) without regions, with the check off, or when fewer regions than
+    ``region_min_count`` can be read at all (gaps, dark patches).
+    """
+    if regions is None or not vcfg.region_gate:
+        return None
+    sup = replicating_regions(regions, fs, f0_hz, vcfg.region_tol_bpm, cfg.band_hz, cfg.order, cfg.welch_seg_s,
+                              cfg.freq_res_bpm, cfg.snr_halfwidth_hz)
+    if sup.readable < vcfg.region_min_count:
+        return None
+    ok = sup.near >= vcfg.region_min_count and sup.share >= vcfg.region_min_share
+    return None if ok else "pulse_regions"
 
 
 def persistent_windows(t_start: Sequence[float], t_end: Sequence[float], hrs: Sequence[float],
