@@ -127,30 +127,25 @@ class VitalsStage(Stage):
         """The times of the last ``n`` grid samples, ending at ``t_end``."""
         return t_end - (n - 1 - np.arange(n)) / self.model_fps
 
-    def _artefacts(self, t_end: float, n: int) -> Optional[np.ndarray]:
-        """The artefact series of the last ``n`` grid samples (ending at ``t_end``), or None."""
-        if not self.validity.artefact_gate or len(self._art) < 2:
-            return None
+    def _measures(self, t_end: float, n: int) -> Tuple[Optional[np.ndarray], Optional[np.ndarray],
+                                                        Optional[np.ndarray]]:
+        """The artefact series, whole-face R, G, B and meta-ROI intensities of the last ``n``
+        grid samples (ending at ``t_end``), from one pass over the kept frames; each None when its
+        check is off, with too few frames, or (colour, regions) when not measured in these
+        seconds (a gray stream has no colour, a colour stream no ROI intensities)."""
+        if len(self._art) < 2:
+            return None, None, None
         a = np.asarray(self._art, dtype=np.float64)
-        return artefact_series(a[:, 0], a[:, _BOX], a[:, _LIGHT:], self._grid(t_end, n))
+        grid = self._grid(t_end, n)
 
-    def _colour(self, t_end: float, n: int) -> Optional[np.ndarray]:
-        """The whole-face R, G, B of the last ``n`` grid samples (ending at ``t_end``), or None
-        (check off, too few frames, a gray stream, or frames without colour in these seconds)."""
-        if not self.validity.colour_gate or len(self._art) < 2:
-            return None
-        a = np.asarray(self._art, dtype=np.float64)
-        c = on_grid(a[:, 0], a[:, _COLOUR], self._grid(t_end, n))
-        return c if np.isfinite(c).all() else None
+        def measured(cols: slice) -> Optional[np.ndarray]:
+            m = on_grid(a[:, 0], a[:, cols], grid)
+            return m if np.isfinite(m).all() else None
 
-    def _regions(self, t_end: float, n: int) -> Optional[np.ndarray]:
-        """The meta-ROIs' own intensities of the last ``n`` grid samples (ending at ``t_end``), or
-        None (check off, too few frames, a colour stream, or frames without a face in these seconds)."""
-        if not self.validity.region_gate or len(self._art) < 2:
-            return None
-        a = np.asarray(self._art, dtype=np.float64)
-        r = on_grid(a[:, 0], a[:, _ROIS], self._grid(t_end, n))
-        return r if np.isfinite(r).all() else None
+        v = self.validity
+        return (artefact_series(a[:, 0], a[:, _BOX], a[:, _LIGHT:], grid) if v.artefact_gate else None,
+                measured(_COLOUR) if v.colour_gate else None,
+                measured(_ROIS) if v.region_gate else None)
 
     def run(self, timestamp: float, face: FaceObservation, skin: SkinSample,  # type: ignore[override]
             pulse: Optional[PulseWindow]) -> VitalsUpdate:
@@ -163,9 +158,9 @@ class VitalsStage(Stage):
         self.stitch.push(pulse.bvp, pulse.valid, pulse.end)
         x, v = self.stitch.signal()
         n = min(x.shape[0], max(int(round(self.signal.window_s * self.model_fps)), 2))
+        artefacts, colour, regions = self._measures(t, n)
         vitals = stream_vitals(x, v, self.model_fps, self.signal, hrv=self.hrv, respiration=self.respiration,
-                               artefacts=self._artefacts(t, n), colour=self._colour(t, n),
-                               regions=self._regions(t, n), validity=self.validity)
+                               artefacts=artefacts, colour=colour, regions=regions, validity=self.validity)
         spanned = [r for r, s in self._distrust.items() if pulse.end - s < n]   # inside these seconds
         if spanned:
             vitals = _invalid(vitals, spanned[0])
