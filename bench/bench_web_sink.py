@@ -9,7 +9,14 @@ deliver it, the default model and face models) for ``--duration`` seconds, with
   connects: one ``/events`` stream and one ``/stream.mjpg`` stream, both read as fast as they come;
 * ``web, N viewers + 1 stalled``: the same plus one client that opens both streams and never
   reads a byte;
-* ``web, N viewers, video at 5 fps``: ``max_fps=5`` instead of the default 10.
+* ``web, N viewers, video at 5 fps``: ``max_fps=5`` instead of the default 10;
+* ``baseline, N viewers served by another process``: the ``null`` sink only, while the same N
+  viewers read the same two streams from a stand-in process (a web sink replaying 6 s of the
+  pipeline's own results and frames at 30 fps). The machine then carries the viewers' load and
+  the serving work as in the ``web`` runs, but outside the pipeline process: on this 2-core
+  machine the viewers' 40 reader threads slow the pipeline thread itself (caches, scheduling) by
+  about as much as the sink costs, which a kiosk's or a deployer's browser on another device
+  would not. Both baselines are reported, each ratio paired by round.
 
 The pipeline process reports processed fps, CPU ms per frame (process time of all its threads,
 the web server's included, over the run) and RSS (sampled every second); the
@@ -123,6 +130,28 @@ def run_pipeline(args: argparse.Namespace) -> Dict[str, Any]:
             "rss_max_mb": max(rss or [rss0]), "web": hub_stats}
 
 
+# --------------------------------------------------------------------------- stand-in server process
+def run_standin(args: argparse.Namespace) -> None:
+    """A web sink outside the pipeline process, for the client-loaded baseline: it replays 6 s of
+    the pipeline's results (computed before the clock starts) with their frames at 30 fps, so
+    that the viewers get the same streams as from the pipeline's own sink."""
+    from edge_rppg import EdgeRPPG
+    from edge_rppg.runtime.sources import SynthSource
+    from edge_rppg.runtime.web_sink import WebSink
+
+    frames = SynthSource(frames=int(6 * FPS), duration_s=6.0, width=640, height=480, seed=1).clip()
+    with EdgeRPPG("default") as rppg:
+        results = [rppg.process(f, timestamp=i / FPS) for i, f in enumerate(frames)]
+    web = WebSink(port=0, max_fps=args.max_fps)
+    print(f"READY {web.url}", flush=True)
+    sys.stdin.readline()  # the pipeline is about to start
+    t0 = time.monotonic()
+    for i in range(int(args.duration * FPS)):
+        time.sleep(max(0.0, t0 + i / FPS - time.monotonic()))
+        web.write(results[i % len(results)], frames[i % len(frames)])
+    web.close()
+
+
 # --------------------------------------------------------------------------- viewer process
 class Viewer:
     """One page's two connections, read as fast as they come; counts and event lateness."""
@@ -204,21 +233,31 @@ def run_viewers(args: argparse.Namespace) -> None:
 
 
 # --------------------------------------------------------------------------- orchestration
-def one(name: str, args: argparse.Namespace, web: bool, stalled: int, max_fps: float = 10.0) -> Dict[str, Any]:
+def one(name: str, args: argparse.Namespace, web: bool, stalled: int, max_fps: float = 10.0,
+        standin: bool = False) -> Dict[str, Any]:
     me = [sys.executable, str(Path(__file__).resolve())]
     pipe = subprocess.Popen(me + ["--role", "pipeline", "--duration", str(args.duration), "--max-fps", str(max_fps)]
                             + (["--web"] if web else []),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     url = pipe.stdout.readline().split()[1]  # type: ignore[union-attr]
+    server: Optional[subprocess.Popen] = None
+    if standin:
+        server = subprocess.Popen(me + ["--role", "standin", "--duration", str(args.duration), "--max-fps",
+                                        str(max_fps)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        url = server.stdout.readline().split()[1]  # type: ignore[union-attr]
     viewers: Optional[subprocess.Popen] = None
-    if web:
+    if web or standin:
         viewers = subprocess.Popen(me + ["--role", "viewers", "--url", url, "--viewers", str(args.viewers),
                                          "--stalled", str(stalled)], stdout=subprocess.PIPE, text=True)
         assert viewers.stdout.readline().strip() == "CONNECTED"  # type: ignore[union-attr]
-    pipe.stdin.write("go\n")  # type: ignore[union-attr]
-    pipe.stdin.flush()  # type: ignore[union-attr]
+    for proc in (server, pipe):
+        if proc is not None:
+            proc.stdin.write("go\n")  # type: ignore[union-attr]
+            proc.stdin.flush()  # type: ignore[union-attr]
     result = json.loads(pipe.stdout.read())  # type: ignore[union-attr]
     pipe.wait()
+    if server is not None:
+        server.wait()
     result["viewers"] = []
     if viewers is not None:
         line = viewers.stdout.read()  # type: ignore[union-attr]
@@ -234,6 +273,12 @@ def median_run(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
     return {**ordered[(len(ordered) - 1) // 2], "all_cpu": [round(r["cpu_ms_per_frame"], 2) for r in runs]}
 
 
+def paired_ratio(runs: List[Dict[str, Any]], base: List[Dict[str, Any]], key: str) -> float:
+    """The median over rounds of ``key`` in a run divided by ``key`` in the same round's baseline run:
+    a busy spell of the shared machine then slows both sides of each ratio."""
+    return statistics.median(r[key] / b[key] for r, b in zip(runs, base))
+
+
 def summarise(rows: Dict[str, Dict[str, Any]], args: argparse.Namespace) -> str:
     from bench.results import markdown_table
 
@@ -244,7 +289,8 @@ def summarise(rows: Dict[str, Dict[str, Any]], args: argparse.Namespace) -> str:
         med = (lambda key: statistics.median(x[key] for x in v)) if v else (lambda key: float("nan"))
         low = (lambda key: min(x[key] for x in v)) if v else (lambda key: float("nan"))
         table.append([name, r["fps"], r["fps"] / base["fps"], r["cpu_ms_per_frame"],
-                      r["cpu_ms_per_frame"] / base["cpu_ms_per_frame"], ", ".join(map(str, r["all_cpu"])),
+                      r["cpu_ms_per_frame"] / base["cpu_ms_per_frame"], r["paired_cpu"], r["paired_loaded"],
+                      ", ".join(map(str, r["all_cpu"])),
                       f"{r['pipeline_thread_ms_per_frame']:.2f} / {r['other_threads_ms_per_frame']:.2f}",
                       " / ".join(f"{r['web_threads_ms_per_frame'].get(k, 0):.2f}" for k in WEB_THREADS) if v else "–",
                       r["dropped"],
@@ -253,7 +299,9 @@ def summarise(rows: Dict[str, Dict[str, Any]], args: argparse.Namespace) -> str:
                       f"{med('frames_per_s'):.1f} / {low('frames_per_s'):.1f}" if v else "–",
                       f"{med('late_p95_ms'):.0f}" if v else "–",
                       f"{r['web'].get('dropped_messages', '–')} / {r['web'].get('max_queue', '–')}"])
-    head = ["configuration", "processed fps", "× baseline", "CPU ms/frame", "× baseline", "CPU ms/frame, each round",
+    head = ["configuration", "processed fps", "× baseline", "CPU ms/frame", "× baseline",
+            "CPU × same round's baseline (median)", "CPU × same round's client-loaded baseline (median)",
+            "CPU ms/frame, each round",
             "pipeline thread / other threads ms/frame", "of which streamer (events, JPEG, writes) / HTTP ms/frame",
             "frames dropped",
             "RSS MB (10 s → end)", "viewer events/s (median / min)", "viewer video fps (median / min)",
@@ -262,6 +310,10 @@ def summarise(rows: Dict[str, Dict[str, Any]], args: argparse.Namespace) -> str:
             f"models, {args.viewers} viewers (one /events and one /stream.mjpg connection each) in another process; "
             "CPU is the pipeline process's (all threads: pipeline, source reader, server); each row is the run with "
             f"the median CPU of {args.repeat} rounds in which the configurations took turns (the 'each round' column); "
+            "the paired column divides each round's CPU by that round's baseline and takes the median (the "
+            "shared machine's load drifts between rounds more than the sink costs); the client-loaded baseline is a run "
+            "without the sink while the same viewers read the same streams from a stand-in process (this 2-core "
+            "machine then carries the viewers' own load in both runs: see the module doc); "
             "'other threads' are the source reader's, and with the web sink its server's: the streamer thread "
             "serialises the events, draws and encodes the JPEG and writes to every viewer.\n\n"
             + markdown_table(head, table))
@@ -273,7 +325,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--viewers", type=int, default=20, help="viewers (pages) connected")
     p.add_argument("--repeat", type=int, default=3, help="rounds (configurations take turns; the median is shown)")
     p.add_argument("--no-record", action="store_true", help="do not write bench/RESULTS.md")
-    p.add_argument("--role", choices=("main", "pipeline", "viewers"), default="main", help=argparse.SUPPRESS)
+    p.add_argument("--role", choices=("main", "pipeline", "viewers", "standin"), default="main", help=argparse.SUPPRESS)
     p.add_argument("--web", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--url", help=argparse.SUPPRESS)
     p.add_argument("--stalled", type=int, default=0, help=argparse.SUPPRESS)
@@ -285,14 +337,23 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.role == "viewers":
         run_viewers(args)
         return 0
-    configs = {"baseline (null sink)": (False, 0, 10.0), f"web, {args.viewers} viewers": (True, 0, 10.0),
-               f"web, {args.viewers} viewers + 1 stalled": (True, 1, 10.0),
-               f"web, {args.viewers} viewers, video at 5 fps": (True, 0, 5.0)}
+    if args.role == "standin":
+        run_standin(args)
+        return 0
+    loaded = f"baseline, {args.viewers} viewers served by another process"
+    configs = {"baseline (null sink)": (False, 0, 10.0, False), loaded: (False, 0, 10.0, True),
+               f"web, {args.viewers} viewers": (True, 0, 10.0, False),
+               f"web, {args.viewers} viewers + 1 stalled": (True, 1, 10.0, False),
+               f"web, {args.viewers} viewers, video at 5 fps": (True, 0, 5.0, False)}
     runs: Dict[str, List[Dict[str, Any]]] = {name: [] for name in configs}
     for _ in range(args.repeat):  # the configurations take turns, so that a busy spell hits them all
-        for name, (web, stalled, max_fps) in configs.items():
-            runs[name].append(one(name, args, web=web, stalled=stalled, max_fps=max_fps))
-    body = summarise({name: median_run(rs) for name, rs in runs.items()}, args)
+        for name, (web, stalled, max_fps, standin) in configs.items():
+            runs[name].append(one(name, args, web=web, stalled=stalled, max_fps=max_fps, standin=standin))
+    base = runs["baseline (null sink)"]
+    rows = {name: {**median_run(rs), "paired_cpu": paired_ratio(rs, base, "cpu_ms_per_frame"),
+                   "paired_loaded": paired_ratio(rs, runs[loaded], "cpu_ms_per_frame")}
+            for name, rs in runs.items()}
+    body = summarise(rows, args)
     print(body)
     if not args.no_record:
         from bench.results import record
