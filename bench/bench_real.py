@@ -177,37 +177,37 @@ def window_flags(est: Any, ex: Any, model_fps: float, signal_cfg: Any, validity_
     steady run says, whatever the window's quality: ``face`` (too few frames with a face:
     no HR), ``edge`` (the peak is the band's edge), ``artefact`` (the name of the artefact
     measure that explains the HR peak, :func:`edge_rppg.vitals.validity.artefact_match`, or ""),
-    ``colour`` (the colour check fails, :func:`edge_rppg.vitals.validity.colour_match`).
+    ``colour`` (the colour check fails, :func:`edge_rppg.vitals.validity.colour_match`),
+    ``regions`` (the region check fails, :func:`edge_rppg.vitals.validity.region_match`).
     With :func:`window_reasons` and :func:`simulate_validity` these re-derive the clip back
-    end's decisions (the estimate keeps only the final flag)."""
-    from edge_rppg.processor.clip import _irregular, _to_model_rate  # the estimate's own time-base rules
-    from edge_rppg.skin.mstmap import face_colour
-    from edge_rppg.vitals.validity import artefact_match, artefact_series, colour_match
+    end's decisions (the estimate keeps only the final flag) from what the estimate read
+    (:func:`edge_rppg.processor.clip.clip_series`)."""
+    from edge_rppg.processor.clip import clip_series
+    from edge_rppg.vitals.validity import artefact_match, colour_match, region_match
 
     lo, hi = signal_cfg.band_hz
     res_hz = signal_cfg.freq_res_bpm / 60.0
-    bvp = np.asarray(est.bvp, dtype=np.float64)
-    irregular = _irregular(ex)
-    t = np.asarray(ex.timestamps_s, dtype=np.float64)
-    grid = (t[0] if irregular else 0.0) + np.arange(bvp.shape[0]) / model_fps
-    times = t if irregular else np.arange(len(ex.valid)) / ex.fps
-    series = artefact_series(times, ex.boxes, ex.light, grid) if validity_cfg.artefact_gate else None
-    colour = face_colour(_to_model_rate(ex, model_fps, irregular)[0])
+    bvp = np.asarray(est.bvp, dtype=np.float64)   # the estimate's band-passed pulse
+    clip = clip_series(ex, model_fps)
+    series = clip.artefacts if validity_cfg.artefact_gate else None
     out: List[Dict[str, Any]] = []
     for w in est.windows:
         face = not math.isfinite(w.hr_bpm)
         edge = (not face) and (w.hr_bpm / 60.0 <= lo + 2 * res_hz or w.hr_bpm / 60.0 >= hi - 2 * res_hz)
         name = None
-        off_colour = False
+        off_colour = off_regions = False
         if not face:
             s = int(round(w.t_start * model_fps))
             n = int(round((w.t_end - w.t_start) * model_fps))
+            f0 = w.hr_bpm / 60.0
             if series is not None:
-                name = artefact_match(series[s:s + n], w.hr_bpm / 60.0, model_fps, signal_cfg, validity_cfg)
-            if colour is not None:
-                off_colour = colour_match(colour[s:s + n], bvp[s:s + n], w.hr_bpm / 60.0, model_fps, signal_cfg,
+                name = artefact_match(series[s:s + n], f0, model_fps, signal_cfg, validity_cfg)
+            if clip.colour is not None:
+                off_colour = colour_match(clip.colour[s:s + n], bvp[s:s + n], f0, model_fps, signal_cfg,
                                           validity_cfg) is not None
-        out.append({"face": face, "edge": edge, "artefact": name or "", "colour": off_colour})
+            if clip.regions is not None:
+                off_regions = region_match(clip.regions[s:s + n], f0, model_fps, signal_cfg, validity_cfg) is not None
+        out.append({"face": face, "edge": edge, "artefact": name or "", "colour": off_colour, "regions": off_regions})
     return out
 
 
@@ -215,7 +215,8 @@ def simulate_validity(windows: Sequence[Any], flags: Sequence[Dict[str, Any]], m
                       validity_cfg: Any) -> Tuple[List[str], List[bool]]:
     """``(reasons, valid)`` of ``windows`` (``t_start``, ``t_end``, ``hr_bpm``, ``quality``)
     with their :func:`window_flags` under a quality floor of ``min_snr_db``: the rules of
-    the clip back end in its order (face, quality, band edge, artefact, pulse colour, steady run).
+    the clip back end in its order (face, quality, band edge, artefact, pulse colour, pulse
+    regions, steady run).
     With the floor of the estimate's ``SignalConfig`` it reproduces the estimate's flags."""
     from edge_rppg.vitals.validity import persistent_windows
 
@@ -229,8 +230,10 @@ def simulate_validity(windows: Sequence[Any], flags: Sequence[Dict[str, Any]], m
             reasons.append("band edge")
         elif fl["artefact"]:
             reasons.append(f"artefact:{fl['artefact']}")
+        elif fl.get("colour"):
+            reasons.append("pulse colour")
         else:
-            reasons.append("pulse colour" if fl.get("colour") else "")
+            reasons.append("pulse regions" if fl.get("regions") else "")
     keep = persistent_windows([w.t_start for w in windows], [w.t_end for w in windows],
                               [w.hr_bpm for w in windows], [r == "" for r in reasons], validity_cfg)
     reasons = [r if r or k else "steady run" for r, k in zip(reasons, keep)]
@@ -240,7 +243,8 @@ def simulate_validity(windows: Sequence[Any], flags: Sequence[Dict[str, Any]], m
 def window_reasons(est: Any, ex: Any, model_fps: float, signal_cfg: Any, validity_cfg: Any) -> List[str]:
     """Why each window of ``est`` is what it is: ``""`` for a valid window, else the first
     rule that rejected it, in the order the clip back end applies them: ``face``,
-    ``quality``, ``band edge``, ``artefact:<name>``, ``pulse colour``, ``steady run``.
+    ``quality``, ``band edge``, ``artefact:<name>``, ``pulse colour``, ``pulse regions``,
+    ``steady run``.
 
     The estimate keeps only the final flag; this re-runs the validity module's own
     decisions (:func:`window_flags`, :func:`simulate_validity`) on the estimate's windows,

@@ -81,25 +81,23 @@ def window_truth(cfg: Any, seed: int, windows: Sequence[Any]) -> List[float]:
 def read_twice(ex: Any, engine: Any) -> Tuple[List[Any], List[Any], bool, bool, List[Any]]:
     """The windows with the colour check off and on, both clips' validity, and each
     window's :class:`~edge_rppg.vitals.colour.PulseColour`."""
-    from edge_rppg.processor.clip import _to_model_rate
+    from edge_rppg.processor.clip import clip_series
     from edge_rppg.processor.options import EstimateConfig
     from edge_rppg.pulse.windows import infer_clip
-    from edge_rppg.skin.mstmap import face_colour
     from edge_rppg.vitals.colour import pulse_colour
     from edge_rppg.vitals.dsp.filters import bandpass
     from edge_rppg.vitals.readings import clip_vitals
-    from edge_rppg.vitals.validity import ValidityConfig, artefact_series
+    from edge_rppg.vitals.validity import ValidityConfig
 
     cfg = EstimateConfig(progress=False)
     fs = cfg.model_fps
-    mst, valid = _to_model_rate(ex, fs, False)
-    bvp = infer_clip(engine, mst)
-    grid = np.arange(bvp.shape[0]) / fs
-    art = artefact_series(np.arange(len(ex.valid)) / ex.fps, ex.boxes, ex.light, grid)
-    colour = face_colour(mst)
-    v_off, w_off = clip_vitals(bvp, fs, valid, cfg.signal, artefacts=art, colour=colour,
-                               validity=ValidityConfig(colour_gate=False))
-    v_on, w_on = clip_vitals(bvp, fs, valid, cfg.signal, artefacts=art, colour=colour, validity=ValidityConfig())
+    clip = clip_series(ex, fs)
+    bvp = infer_clip(engine, clip.mstmap)
+    colour = clip.colour
+    v_off, w_off = clip_vitals(bvp, fs, clip.valid, cfg.signal, artefacts=clip.artefacts, colour=colour,
+                               regions=clip.regions, validity=ValidityConfig(colour_gate=False))
+    v_on, w_on = clip_vitals(bvp, fs, clip.valid, cfg.signal, artefacts=clip.artefacts, colour=colour,
+                             regions=clip.regions, validity=ValidityConfig())
     filtered = bandpass(bvp, fs, cfg.signal.band_hz, cfg.signal.order)
     pcs = []
     for w in w_off:
@@ -127,14 +125,20 @@ def real_clips() -> List[Tuple[str, Any]]:
     return [(clip.name, extract_mstmap(str(video_of(clip)), progress=False)) for clip in discover(REAL)]
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def clip_arguments(description: str, argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    """The flags of the benchmarks that read these clips (this one, ``bench/region_check.py``):
+    ``--seeds``, ``--duration``, ``--engines``, ``--cache`` and the output flags."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--seeds", type=int, default=3, help="seeds per condition and per pulseless preset")
     ap.add_argument("--duration", type=float, default=20.0, help="clip length (s)")
     ap.add_argument("--engines", default="", help="comma-separated subset (default: every registered engine)")
-    ap.add_argument("--cache", default=str(CACHE), help="extraction cache")
+    ap.add_argument("--cache", default=str(CACHE), help="extraction cache (one per numpy/OpenCV stack: renders differ)")
     add_output_flags(ap, json_path=True)
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = clip_arguments(__doc__.splitlines()[0], argv)
     from tqdm import tqdm
 
     from edge_rppg.pulse.engines.registry import load_engine

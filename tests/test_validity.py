@@ -497,21 +497,14 @@ def issue_pulseless() -> Dict[str, object]:
     return out
 
 
-_OPEN = ("open (issue 25): on the newest stack (numpy 2, OpenCV 5) the pulseless low-light render (seed 13) "
-         "carries a blood-coloured 62-64 bpm component (sub-pixel sway of the face photo against the ROI "
-         "edges) that the colour check cannot tell from blood: ICA's clip windows (SNR up to 2.5 dB) and "
-         "CHROM's and PBV's live readings pass; the oldest stack passes")
-
-
-def _engines(open_on_newest: Tuple[str, ...]) -> List[object]:
-    """Every RGB engine, those of ``open_on_newest`` marked as the known open case."""
+def _engines() -> List[str]:
+    """Every RGB engine: the default model and every registered classic method."""
     from edge_rppg.pulse.methods import METHODS
 
-    known = pytest.mark.xfail(strict=False, reason=_OPEN)
-    return ["default"] + [pytest.param(m, marks=known) if m in open_on_newest else m for m in METHODS.names()]
+    return ["default", *METHODS.names()]
 
 
-@pytest.mark.parametrize("engine", _engines(("ica",)))
+@pytest.mark.parametrize("engine", _engines())
 def test_issue_pulseless_cases_every_engine(issue_pulseless: Dict[str, object], engine: str) -> None:
     """The issue's pulseless clips through every registered engine's clip path: no valid window."""
     from edge_rppg.processor.clip import estimate_extraction
@@ -523,7 +516,7 @@ def test_issue_pulseless_cases_every_engine(issue_pulseless: Dict[str, object], 
         assert not valid and not est.valid, (preset, engine, valid)
 
 
-@pytest.mark.parametrize("engine", _engines(("chrom", "pbv")))
+@pytest.mark.parametrize("engine", _engines())
 def test_issue_pulseless_case_live(issue_pulseless: Dict[str, object], engine: str) -> None:
     """The low-light case through the live path (which reads its own stitched pulse, one
     window at a time): no valid reading."""

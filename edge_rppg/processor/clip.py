@@ -21,7 +21,7 @@ from ..errors import ClipTooShortError
 from ..pulse.engines.base import Engine, EngineInfo
 from ..pulse.engines.registry import check_engine_color_space, load_engine
 from ..pulse.windows import infer_clip
-from ..skin.mstmap import face_colour, fill_invalid, roi_intensity, resample, resample_times
+from ..skin.mstmap import face_colour, fill_invalid, roi_means, resample, resample_times
 from ..vitals.dsp.hr import WindowHR
 from ..vitals.dsp.hrv import HRV
 from ..vitals.readings import Vitals, VitalsView, clip_vitals
@@ -29,8 +29,8 @@ from ..vitals.validity import artefact_series
 from .extract import Extraction
 from .options import EstimateConfig
 
-__all__ = ["Estimate", "estimate_extraction", "TruncatedVideoWarning", "TRUNCATED_FRACTION",
-           "truncation_warning"]
+__all__ = ["Estimate", "estimate_extraction", "ClipSeries", "clip_series", "TruncatedVideoWarning",
+           "TRUNCATED_FRACTION", "truncation_warning"]
 
 
 @dataclass
@@ -104,6 +104,34 @@ def _to_model_rate(ex: Extraction, model_fps: float, irregular: bool) -> Tuple[n
     return mst.astype(np.float32), valid >= 0.999
 
 
+@dataclass(frozen=True)
+class ClipSeries:
+    """What the clip back end reads of an extraction, on the model-rate grid: the MSTmap the
+    engine sees (invalid frames filled) and which samples had a face (``valid``); for the
+    validity gate, the artefact series (:func:`~edge_rppg.vitals.validity.artefact_series`), the
+    whole face's R, G, B (:func:`~edge_rppg.skin.mstmap.face_colour`, None in gray) and the
+    meta-ROIs' own means (:func:`~edge_rppg.skin.mstmap.roi_means`). Benchmarks that re-read a
+    clip's windows under other rules start from it too, so they read what the estimate read."""
+
+    mstmap: np.ndarray
+    valid: np.ndarray
+    artefacts: np.ndarray
+    colour: Optional[np.ndarray]
+    regions: Optional[np.ndarray]
+
+
+def clip_series(ex: Extraction, model_fps: float) -> ClipSeries:
+    """The :class:`ClipSeries` of ``ex`` at ``model_fps`` (by the frames' own timestamps when
+    they are not ``i / fps``: a variable-frame-rate file)."""
+    irregular = _irregular(ex)
+    mst, valid = _to_model_rate(ex, model_fps, irregular)
+    t = np.asarray(ex.timestamps_s, dtype=np.float64)
+    grid = (t[0] if irregular else 0.0) + np.arange(mst.shape[0]) / model_fps
+    times = t if irregular else np.arange(len(ex.valid)) / ex.fps
+    return ClipSeries(mstmap=mst, valid=valid, artefacts=artefact_series(times, ex.boxes, ex.light, grid),
+                      colour=face_colour(mst), regions=roi_means(mst))
+
+
 def estimate_extraction(ex: Extraction, engine: Union[str, Engine, None] = None,
                         config: Optional[EstimateConfig] = None) -> Estimate:
     """Run ``engine`` (anything :func:`~edge_rppg.pulse.engines.registry.load_engine` takes) and
@@ -117,8 +145,8 @@ def estimate_extraction(ex: Extraction, engine: Union[str, Engine, None] = None,
     check_engine_color_space(engine, cfg.color_space)
     timing = {f"{k}_ms_per_frame": float(v) for k, v in ex.timing_ms.items()}
     t0 = time.perf_counter()
-    irregular = _irregular(ex)
-    mst, valid = _to_model_rate(ex, cfg.model_fps, irregular)
+    series = clip_series(ex, cfg.model_fps)
+    mst = series.mstmap
     need = max(int(round(cfg.signal.window_s * cfg.model_fps)), engine.info.T or 0)
     if mst.shape[0] < need:
         raise ClipTooShortError(
@@ -126,13 +154,8 @@ def estimate_extraction(ex: Extraction, engine: Union[str, Engine, None] = None,
             f"one analysis window needs {need} frames ({need / cfg.model_fps:.1f} s)")
     bvp = infer_clip(engine, mst)
     t1 = time.perf_counter()
-    t = np.asarray(ex.timestamps_s, dtype=np.float64)
-    grid = (t[0] if irregular else 0.0) + np.arange(bvp.shape[0]) / cfg.model_fps
-    times = t if irregular else np.arange(len(ex.valid)) / ex.fps
-    artefacts = artefact_series(times, ex.boxes, ex.light, grid)
-    vitals, windows = clip_vitals(bvp, cfg.model_fps, valid, cfg.signal, artefacts=artefacts,
-                                  colour=face_colour(mst), regions=roi_intensity(mst),
-                                  validity=cfg.validity)
+    vitals, windows = clip_vitals(bvp, cfg.model_fps, series.valid, cfg.signal, artefacts=series.artefacts,
+                                  colour=series.colour, regions=series.regions, validity=cfg.validity)
     t2 = time.perf_counter()
     n_frames = len(ex.valid)
     timing["engine_ms_total"] = (t1 - t0) * 1e3

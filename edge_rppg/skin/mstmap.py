@@ -121,13 +121,16 @@ def face_colour(mstmap: np.ndarray) -> Optional[np.ndarray]:
     return m[:, WHOLE_FACE_ROW, 0:3].astype(np.float64)
 
 
-def roi_intensity(mstmap: np.ndarray) -> Optional[np.ndarray]:
-    """The six meta-ROIs' own mean intensities ``[T, 6]`` (float64, rows :data:`SINGLE_ROI_ROWS`)
-    of a gray MSTmap ``[T, 63, 1]``, or None for a map with colour channels (C > 1)."""
+def roi_means(mstmap: np.ndarray) -> Optional[np.ndarray]:
+    """The six meta-ROIs' own raw means (float64, rows :data:`SINGLE_ROI_ROWS`): ``[T, 6]``
+    intensities of a gray MSTmap ``[T, 63, 1]``, ``[T, 6, 3]`` R, G, B of a colour one
+    ``[T, 63, C >= 3]`` (what the region check reads, :mod:`edge_rppg.vitals.regions`); None
+    for anything else."""
     m = np.asarray(mstmap)
-    if m.ndim != 3 or m.shape[1] != N_SUBSETS or m.shape[2] != 1:
+    if m.ndim != 3 or m.shape[1] != N_SUBSETS or m.shape[2] not in (1, 3, 6):
         return None
-    return m[:, list(SINGLE_ROI_ROWS), 0].astype(np.float64)
+    rows = m[:, list(SINGLE_ROI_ROWS)].astype(np.float64)
+    return rows[..., 0] if m.shape[2] == 1 else rows[..., 0:3]
 
 
 def normalize_minmax(mstmap: np.ndarray) -> np.ndarray:

@@ -44,8 +44,8 @@ __all__ = ["Vitals", "VitalsView", "INVALID_REASONS", "window_hr", "stream_vital
 #: window of these seconds was unusable (NaN, inf); ``timestamp_jump`` — the stream's clock jumped
 #: forward within these seconds by more than the frames it dropped explain
 #: (:mod:`edge_rppg.frames.clock`); ``pulse_colour`` — the face's colour change that moves with
-#: the pulse is not blood's (:func:`edge_rppg.vitals.validity.colour_match`); ``pulse_regions`` — on a
-#: gray stream, the HR does not show on enough separate patches of skin
+#: the pulse is not blood's (:func:`edge_rppg.vitals.validity.colour_match`); ``pulse_regions`` — the HR
+#: does not show on enough separate patches of skin
 #: (:func:`edge_rppg.vitals.validity.region_match`); ``clip_rule`` — too few clip windows
 #: are valid and agree (:func:`edge_rppg.vitals.validity.clip_rule`); ``steady_run`` — a clip
 #: window is not part of a steady run of valid windows
@@ -162,9 +162,10 @@ def stream_vitals(x: np.ndarray, valid: np.ndarray, fs: float, cfg: SignalConfig
     aligned to the end of ``x``) explains its peak (:func:`edge_rppg.vitals.validity.artefact_match`),
     and the face's colour (``colour [n, 3]`` raw R, G, B means on the same grid, aligned to the
     end of ``x``; None: not checked) changes with the pulse as blood's does
-    (:func:`edge_rppg.vitals.validity.colour_match`), and on a gray stream its HR shows on
-    enough separate skin regions (``regions [n, 6]`` the meta-ROIs' raw intensities on the same
-    grid, aligned to the end of ``x``; None: not checked;
+    (:func:`edge_rppg.vitals.validity.colour_match`), and its HR shows on
+    enough separate skin regions (``regions`` the meta-ROIs' raw means on the same grid, aligned
+    to the end of ``x``: ``[n, 6]`` intensities of a gray stream, ``[n, 6, 3]`` R, G, B of a colour
+    one; None: not checked;
     :func:`edge_rppg.vitals.validity.region_match`); HRV and RF (only once there is an HR) come
     from the whole pulse, each with its own validity.
     """
@@ -252,9 +253,9 @@ def clip_vitals(bvp: np.ndarray, fs: float, valid: np.ndarray, cfg: SignalConfig
     validity when an artefact measure (``artefacts [N, 6]`` on the pulse's grid,
     :func:`edge_rppg.vitals.validity.artefact_series`) explains its HR peak, when the face's
     colour (``colour [N, 3]`` raw R, G, B means on the pulse's grid) does not change with it as
-    blood's does (:func:`edge_rppg.vitals.validity.colour_match`), when a gray clip's HR does
-    not show on enough separate skin regions (``regions [N, 6]``, the meta-ROIs' raw
-    intensities on the pulse's grid: :func:`edge_rppg.vitals.validity.region_match`), or when it is not
+    blood's does (:func:`edge_rppg.vitals.validity.colour_match`), when its HR does
+    not show on enough separate skin regions (``regions``, the meta-ROIs' raw means on the pulse's
+    grid, ``[N, 6]`` gray or ``[N, 6, 3]`` colour: :func:`edge_rppg.vitals.validity.region_match`), or when it is not
     part of a steady run (:func:`edge_rppg.vitals.validity.persistent_windows`). The clip follows
     :func:`edge_rppg.vitals.validity.clip_rule`: valid only when at least half of its windows are
     valid and agree (within ``agree_bpm`` of their median; two at least once there are two

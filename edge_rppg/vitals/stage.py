@@ -4,8 +4,8 @@ Each window pulse is pushed into an :class:`~edge_rppg.vitals.stitch.OverlapAdd`
 reading of :func:`~edge_rppg.vitals.readings.stream_vitals` is taken once per window,
 checked against the head motion and off-face light of the same seconds (the artefact gate
 of :mod:`edge_rppg.vitals.validity`) and against the face's colour (does it change with the
-pulse as blood's does: :mod:`edge_rppg.vitals.colour`) or, on a gray stream, against separate
-patches of skin (does its HR show on several: :mod:`edge_rppg.vitals.regions`); other frames carry
+pulse as blood's does: :mod:`edge_rppg.vitals.colour`) and against separate patches of skin
+(does its HR show on several: :mod:`edge_rppg.vitals.regions`); other frames carry
 the last reading. The stitching
 and the reading are the same functions a whole file uses; this stage only holds the
 stream state.
@@ -36,10 +36,12 @@ __all__ = ["VitalsUpdate", "VitalsStage"]
 _ART_MAX_FRAMES = 1 << 15
 _NAN4 = (float("nan"),) * 4
 _NAN3 = (float("nan"),) * 3
-_NAN_ROIS = (float("nan"),) * len(SINGLE_ROI_ROWS)
+_N_ROIS = len(SINGLE_ROI_ROWS)
+_NAN_ROIS = (float("nan"),) * (3 * _N_ROIS)
 #: Columns of the remembered frames: time, face box (4), whole-face R, G, B (3), the meta-ROIs'
-#: own intensities of a gray stream (6), then the off-face light (3 RGB or 1 gray).
-_BOX, _COLOUR, _ROIS = slice(1, 5), slice(5, 8), slice(8, 8 + len(SINGLE_ROI_ROWS))
+#: own means (6 x 3: R, G, B of a colour stream; a gray stream's intensity, then two NaN),
+#: then the off-face light (3 RGB or 1 gray).
+_BOX, _COLOUR, _ROIS = slice(1, 5), slice(5, 8), slice(8, 8 + 3 * _N_ROIS)
 _LIGHT = _ROIS.stop
 
 
@@ -64,7 +66,7 @@ class VitalsStage(Stage):
 
     A reading is valid only at the end of a steady run of readings
     (``ValidityConfig.stream_min_run``). Keeps the last ``bvp_history_s`` seconds of pulse;
-    the face box, whole-face colour, the meta-ROIs' own intensities (gray) and off-face light of
+    the face box, whole-face colour, the meta-ROIs' own means and off-face light of
     the last ``window_s + 2`` seconds of frames (for the artefact, colour and region checks); and
     the samples that no reading may be built across (:meth:`distrust`: where the engine failed,
     where the clock jumped). :meth:`reset` (the processor calls it on every restart) starts a new
@@ -100,13 +102,17 @@ class VitalsStage(Stage):
         self._distrust[reason] = max(int(sample), self._distrust.get(reason, int(sample)))
 
     def _remember(self, t: float, face: FaceObservation, skin: SkinSample) -> None:
-        """Keep this frame's time, face box, whole-face R, G, B, the meta-ROIs' own intensities
-        (a gray row) and off-face light (the last ``window_s + 2`` s)."""
+        """Keep this frame's time, face box, whole-face R, G, B, the meta-ROIs' own means and
+        off-face light (the last ``window_s + 2`` s)."""
         box = face.box or _NAN4
         light = tuple(skin.light) if skin.light is not None else _NAN3
         row = skin.row
         colour = tuple(row[WHOLE_FACE_ROW, 0:3]) if row is not None and row.shape[-1] >= 3 else _NAN3
-        rois = tuple(row[list(SINGLE_ROI_ROWS), 0]) if row is not None and row.shape[-1] == 1 else _NAN_ROIS
+        rois = _NAN_ROIS
+        if row is not None and row.shape[-1] >= 3:
+            rois = tuple(row[list(SINGLE_ROI_ROWS), 0:3].ravel())
+        elif row is not None and row.shape[-1] == 1:
+            rois = tuple(np.pad(row[list(SINGLE_ROI_ROWS), 0:1], ((0, 0), (0, 2)), constant_values=np.nan).ravel())
         self._art.append((t, *box, *colour, *rois, *light))
         while self._art and self._art[0][0] < t - self.signal.window_s - 2.0:
             self._art.popleft()
@@ -129,10 +135,11 @@ class VitalsStage(Stage):
 
     def _measures(self, t_end: float, n: int) -> Tuple[Optional[np.ndarray], Optional[np.ndarray],
                                                         Optional[np.ndarray]]:
-        """The artefact series, whole-face R, G, B and meta-ROI intensities of the last ``n``
-        grid samples (ending at ``t_end``), from one pass over the kept frames; each None when its
-        check is off, with too few frames, or (colour, regions) when not measured in these
-        seconds (a gray stream has no colour, a colour stream no ROI intensities)."""
+        """The artefact series, whole-face R, G, B and the meta-ROIs' means (``[n, 6, 3]`` R, G, B
+        of a colour stream, ``[n, 6]`` intensities of a gray one) of the last ``n`` grid samples
+        (ending at ``t_end``), from one pass over the kept frames; each None when its check is
+        off, with too few frames, or (colour, regions) when not measured throughout these
+        seconds (a gray stream has no colour)."""
         if len(self._art) < 2:
             return None, None, None
         a = np.asarray(self._art, dtype=np.float64)
@@ -142,10 +149,17 @@ class VitalsStage(Stage):
             m = on_grid(a[:, 0], a[:, cols], grid)
             return m if np.isfinite(m).all() else None
 
+        def regions() -> Optional[np.ndarray]:
+            m = on_grid(a[:, 0], a[:, _ROIS], grid).reshape(n, _N_ROIS, 3)
+            if np.isfinite(m).all():
+                return m
+            gray = not np.isfinite(m[..., 1:]).any() and np.isfinite(m[..., 0]).all()
+            return m[..., 0] if gray else None
+
         v = self.validity
         return (artefact_series(a[:, 0], a[:, _BOX], a[:, _LIGHT:], grid) if v.artefact_gate else None,
                 measured(_COLOUR) if v.colour_gate else None,
-                measured(_ROIS) if v.region_gate else None)
+                regions() if v.region_gate else None)
 
     def run(self, timestamp: float, face: FaceObservation, skin: SkinSample,  # type: ignore[override]
             pulse: Optional[PulseWindow]) -> VitalsUpdate:
