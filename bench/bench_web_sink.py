@@ -9,7 +9,7 @@ deliver it, the default model and face models) for ``--duration`` seconds, with
   connects: one ``/events`` stream and one ``/stream.mjpg`` stream, both read as fast as they come;
 * ``web, N viewers + 1 stalled``: the same plus one client that opens both streams and never
   reads a byte;
-* ``web, N viewers, video at 5 fps``: ``max_fps=5`` instead of the default 10;
+* ``web, N viewers, video at 10 fps``: ``max_fps=10`` instead of the default 5;
 * ``baseline, N viewers served by another process``: the ``null`` sink only, while the same N
   viewers read the same two streams from a stand-in process (a web sink replaying 6 s of the
   pipeline's own results and frames at 30 fps). The machine then carries the viewers' load and
@@ -102,7 +102,8 @@ def run_pipeline(args: argparse.Namespace) -> Dict[str, Any]:
         def close() -> None:  # the hub and the threads as the stream ends, before the server stops
             ticks["end"] = _thread_ticks()
             names.update({t.native_id: t.name for t in threading.enumerate()})
-            hub_stats.update(web.hub.client_stats(), frames_encoded=web.frames_encoded, http_errors=web.server.errors)
+            hub_stats.update(web.hub.client_stats(), frames_encoded=web.frames_encoded, http_errors=web.server.errors,
+                             write_cpu_s=web.write_cpu_s)
             orig_close()
 
         web.close = close  # type: ignore[method-assign]
@@ -120,7 +121,8 @@ def run_pipeline(args: argparse.Namespace) -> Dict[str, Any]:
     main = threading.get_native_id()
     used = {t: n - ticks["start"].get(t, 0) for t, n in ticks["end"].items()}
     n = max(1, report.processed)
-    return {"fps": report.fps, "processed": report.processed, "frames_in": report.frames_in,
+    web_ms = tick_ms * sum(v for t, v in used.items() if names.get(t, "").startswith("edge-rppg-web")) / n
+    return {"sink_ms_per_frame": web_ms + 1000.0 * hub_stats.get("write_cpu_s", 0.0) / n, "fps": report.fps, "processed": report.processed, "frames_in": report.frames_in,
             "dropped": report.dropped, "cpu_ms_per_frame": 1000.0 * cpu / n,
             "pipeline_thread_ms_per_frame": tick_ms * used.get(main, 0) / n,
             "other_threads_ms_per_frame": tick_ms * sum(v for t, v in used.items() if t != main) / n,
@@ -233,7 +235,7 @@ def run_viewers(args: argparse.Namespace) -> None:
 
 
 # --------------------------------------------------------------------------- orchestration
-def one(name: str, args: argparse.Namespace, web: bool, stalled: int, max_fps: float = 10.0,
+def one(name: str, args: argparse.Namespace, web: bool, stalled: int, max_fps: float = 5.0,
         standin: bool = False) -> Dict[str, Any]:
     me = [sys.executable, str(Path(__file__).resolve())]
     pipe = subprocess.Popen(me + ["--role", "pipeline", "--duration", str(args.duration), "--max-fps", str(max_fps)]
@@ -290,6 +292,7 @@ def summarise(rows: Dict[str, Dict[str, Any]], args: argparse.Namespace) -> str:
         low = (lambda key: min(x[key] for x in v)) if v else (lambda key: float("nan"))
         table.append([name, r["fps"], r["fps"] / base["fps"], r["cpu_ms_per_frame"],
                       r["cpu_ms_per_frame"] / base["cpu_ms_per_frame"], r["paired_cpu"], r["paired_loaded"],
+                      f"{r['sink_ms_per_frame']:.2f} (+{100 * r['sink_share']:.1f} %)" if v and r["web"] else "–",
                       ", ".join(map(str, r["all_cpu"])),
                       f"{r['pipeline_thread_ms_per_frame']:.2f} / {r['other_threads_ms_per_frame']:.2f}",
                       " / ".join(f"{r['web_threads_ms_per_frame'].get(k, 0):.2f}" for k in WEB_THREADS) if v else "–",
@@ -301,6 +304,7 @@ def summarise(rows: Dict[str, Dict[str, Any]], args: argparse.Namespace) -> str:
                       f"{r['web'].get('dropped_messages', '–')} / {r['web'].get('max_queue', '–')}"])
     head = ["configuration", "processed fps", "× baseline", "CPU ms/frame", "× baseline",
             "CPU × same round's baseline (median)", "CPU × same round's client-loaded baseline (median)",
+            "the sink's own CPU ms/frame (+ % of the same round's baseline, median)",
             "CPU ms/frame, each round",
             "pipeline thread / other threads ms/frame", "of which streamer (events, JPEG, writes) / HTTP ms/frame",
             "frames dropped",
@@ -313,7 +317,9 @@ def summarise(rows: Dict[str, Dict[str, Any]], args: argparse.Namespace) -> str:
             "the paired column divides each round's CPU by that round's baseline and takes the median (the "
             "shared machine's load drifts between rounds more than the sink costs); the client-loaded baseline is a run "
             "without the sink while the same viewers read the same streams from a stand-in process (this 2-core "
-            "machine then carries the viewers' own load in both runs: see the module doc); "
+            "machine then carries the viewers' own load in both runs: see the module doc); the sink's own CPU is "
+            "what its threads (streamer, HTTP) and its write() on the pipeline thread used, counted per thread, "
+            "so the machine's drift between runs does not enter it; "
             "'other threads' are the source reader's, and with the web sink its server's: the streamer thread "
             "serialises the events, draws and encodes the JPEG and writes to every viewer.\n\n"
             + markdown_table(head, table))
@@ -329,7 +335,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--web", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--url", help=argparse.SUPPRESS)
     p.add_argument("--stalled", type=int, default=0, help=argparse.SUPPRESS)
-    p.add_argument("--max-fps", type=float, default=10.0, help=argparse.SUPPRESS)
+    p.add_argument("--max-fps", type=float, default=5.0, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.role == "pipeline":
         print(json.dumps(run_pipeline(args)), flush=True)
@@ -341,17 +347,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         run_standin(args)
         return 0
     loaded = f"baseline, {args.viewers} viewers served by another process"
-    configs = {"baseline (null sink)": (False, 0, 10.0, False), loaded: (False, 0, 10.0, True),
-               f"web, {args.viewers} viewers": (True, 0, 10.0, False),
-               f"web, {args.viewers} viewers + 1 stalled": (True, 1, 10.0, False),
-               f"web, {args.viewers} viewers, video at 5 fps": (True, 0, 5.0, False)}
+    configs = {"baseline (null sink)": (False, 0, 5.0, False), loaded: (False, 0, 5.0, True),
+               f"web, {args.viewers} viewers": (True, 0, 5.0, False),
+               f"web, {args.viewers} viewers + 1 stalled": (True, 1, 5.0, False),
+               f"web, {args.viewers} viewers, video at 10 fps": (True, 0, 10.0, False)}
     runs: Dict[str, List[Dict[str, Any]]] = {name: [] for name in configs}
     for _ in range(args.repeat):  # the configurations take turns, so that a busy spell hits them all
         for name, (web, stalled, max_fps, standin) in configs.items():
             runs[name].append(one(name, args, web=web, stalled=stalled, max_fps=max_fps, standin=standin))
     base = runs["baseline (null sink)"]
     rows = {name: {**median_run(rs), "paired_cpu": paired_ratio(rs, base, "cpu_ms_per_frame"),
-                   "paired_loaded": paired_ratio(rs, runs[loaded], "cpu_ms_per_frame")}
+                   "paired_loaded": paired_ratio(rs, runs[loaded], "cpu_ms_per_frame"),
+                   "sink_share": statistics.median(r["sink_ms_per_frame"] / b["cpu_ms_per_frame"]
+                                                   for r, b in zip(rs, base))}
             for name, rs in runs.items()}
     body = summarise(rows, args)
     print(body)

@@ -70,8 +70,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "with no authentication)")
     p.add_argument("--port", type=flag(Range(0, 65535, integer=True)), default=8080,
                    help="web sink: TCP port (0: any free one, printed on stderr)")
-    p.add_argument("--web-max-fps", type=flag(Range(0.1, 60.0)), default=10.0,
-                   help="web sink: most video frames a second sent")
+    p.add_argument("--web-max-fps", type=flag(Range(0.1, 60.0)), default=5.0,
+                   help="web sink: most video frames a second sent (a preview for aiming the camera; each "
+                        "frame is a write to every viewer, the sink's main cost: raise it for a smoother view)")
     p.add_argument("--web-video-width", type=flag(Range(16, 7680, integer=True)), default=320,
                    help="web sink: the video's width in pixels at most (wider frames are scaled down)")
     p.add_argument("--realtime", action="store_true",

@@ -122,7 +122,10 @@ class WebSink(Sink):
     """Serves the live page and the event stream while the pipeline runs (see the module doc).
 
     host, port: where to listen (127.0.0.1 by default: this machine only; ``0.0.0.0`` for the
-    network; port 0 picks a free one, see :attr:`url`). max_fps: cap of the video stream.
+    network; port 0 picks a free one, see :attr:`url`). max_fps: cap of the video stream (5: a
+    preview to aim the camera by; every video frame is one write to every viewer, the sink's
+    main cost, so 10 fps costs about 0.15 ms a frame more with 20 viewers,
+    ``bench/bench_web_sink.py``).
     video_width: its width in pixels at most (wider frames are scaled down, keeping their
     aspect, before they are drawn on and encoded: the page shows a preview, and a 640x480
     frame costs about four times the CPU of a 320x240 one). jpeg_quality: 1..100.
@@ -135,7 +138,7 @@ class WebSink(Sink):
     name = "web"
 
     def __init__(self, path: Optional[str] = None, host: str = "127.0.0.1", port: int = 8080, every: str = "frame",
-                 max_fps: float = 10.0, video_width: int = 320, jpeg_quality: int = 80, max_clients: int = 64,
+                 max_fps: float = 5.0, video_width: int = 320, jpeg_quality: int = 80, max_clients: int = 64,
                  queue_size: int = 64, pulse_s: float = 10.0, history_s: float = 300.0,
                  log: Optional[Callable[[str], None]] = None) -> None:
         super().__init__(every)
@@ -151,6 +154,7 @@ class WebSink(Sink):
         self.pulse_s, self.history_s = float(pulse_s), float(history_s)
         self.health = PipelineHealth()
         self.frames_encoded = 0
+        self.write_cpu_s = 0.0  # CPU time of write() on the pipeline thread (the sink's own cost there)
         self._lock = threading.Lock()
         self._latest: Dict[str, bytes] = {}
         self._history: Deque[List[Any]] = deque(maxlen=int(history_s * 4) + 16)  # bounded even at 4 HR/s
@@ -174,6 +178,7 @@ class WebSink(Sink):
         and at most ``max_fps`` a second, a copy of ``frame`` scaled down to ``video_width``."""
         if self._closed:
             return
+        cpu0 = time.thread_time()
         now = time.monotonic()
         self._results.append((result, now))
         if frame is not None and self.hub.frame_clients > 0 and now >= self._next_frame:
@@ -183,6 +188,7 @@ class WebSink(Sink):
             with self._lock:
                 self._pending = (small, scale, result)
             self.hub.wake()
+        self.write_cpu_s += time.thread_time() - cpu0
 
     def shrink(self, frame: np.ndarray) -> Tuple[np.ndarray, float]:
         """A new array (the source may reuse its buffer) of ``frame`` at most :attr:`video_width`

@@ -194,46 +194,38 @@ def stream_vitals(x: np.ndarray, valid: np.ndarray, fs: float, cfg: SignalConfig
                   invalid_reason=fault)
 
 
-def _gate_windows(windows: List[WindowHR], artefacts: Optional[np.ndarray], fs: float, cfg: SignalConfig,
-                  vcfg: ValidityConfig) -> Tuple[List[WindowHR], List[str]]:
-    """``windows`` with every valid one whose HR peak an artefact explains marked invalid,
-    and the names of the artefacts that did (:func:`edge_rppg.vitals.validity.artefact_match`)."""
-    if artefacts is None or not vcfg.artefact_gate:
-        return windows, []
-    out, hits = [], []
-    for w in windows:
-        if w.valid:
-            s = int(round(w.t_start * fs))
-            name = artefact_match(artefacts[s:s + int(round((w.t_end - w.t_start) * fs))], w.hr_bpm / 60.0,
-                                  fs, cfg, vcfg)
-            if name is not None:
-                hits.append(name)
-                w = replace(w, valid=False, invalid_reason="artefact")
-        out.append(w)
-    return out, hits
-
-
 #: A per-window check of a measured series against the window's pulse: ``(series, filtered
-#: pulse, f0_hz, fs, cfg, vcfg) -> invalid reason or None`` (the colour and region checks).
+#: pulse, f0_hz, fs, cfg, vcfg) -> invalid reason (or the artefact's name) or None`` (the
+#: artefact, colour and region checks).
 WindowCheck = Callable[[np.ndarray, np.ndarray, float, float, SignalConfig, ValidityConfig], Optional[str]]
 
 
 def _check_windows(windows: List[WindowHR], series: Optional[np.ndarray], filtered: np.ndarray, fs: float,
-                   cfg: SignalConfig, vcfg: ValidityConfig, check: WindowCheck) -> List[WindowHR]:
+                   cfg: SignalConfig, vcfg: ValidityConfig, check: WindowCheck,
+                   reason: Optional[str] = None) -> Tuple[List[WindowHR], List[str]]:
     """``windows`` with every valid one that ``check`` rejects on its samples of ``series``
-    (on the pulse's grid; None: nothing checked) marked invalid with the reason it gives."""
+    (on the pulse's grid; None: nothing checked) marked invalid with ``reason`` (None: the
+    reason ``check`` gives), and what ``check`` said of each window it rejected."""
     if series is None:
-        return windows
-    out = []
+        return windows, []
+    out, said = [], []
     for w in windows:
         if w.valid:
             s = int(round(w.t_start * fs))
             e = s + int(round((w.t_end - w.t_start) * fs))
-            reason = check(series[s:e], filtered[s:e], w.hr_bpm / 60.0, fs, cfg, vcfg)
-            if reason is not None:
-                w = replace(w, valid=False, invalid_reason=reason)
+            verdict = check(series[s:e], filtered[s:e], w.hr_bpm / 60.0, fs, cfg, vcfg)
+            if verdict is not None:
+                said.append(verdict)
+                w = replace(w, valid=False, invalid_reason=reason or verdict)
         out.append(w)
-    return out
+    return out, said
+
+
+def _artefact_check(artefacts: np.ndarray, filtered: np.ndarray, f0_hz: float, fs: float, cfg: SignalConfig,
+                    vcfg: ValidityConfig) -> Optional[str]:
+    """:func:`edge_rppg.vitals.validity.artefact_match` as a :data:`WindowCheck`: the name of the
+    artefact that explains the HR peak (the pulse itself is not used)."""
+    return artefact_match(artefacts, f0_hz, fs, cfg, vcfg)
 
 
 def _region_check(regions: np.ndarray, filtered: np.ndarray, f0_hz: float, fs: float, cfg: SignalConfig,
@@ -265,9 +257,10 @@ def clip_vitals(bvp: np.ndarray, fs: float, valid: np.ndarray, cfg: SignalConfig
     vcfg = validity or ValidityConfig()
     filtered = bandpass(bvp, fs, cfg.band_hz, cfg.order)
     windows = windowed_hr(filtered, fs, cfg, valid_mask=valid)
-    windows, hits = _gate_windows(windows, artefacts, fs, cfg, vcfg)
-    windows = _check_windows(windows, colour, filtered, fs, cfg, vcfg, colour_match)
-    windows = _check_windows(windows, regions, filtered, fs, cfg, vcfg, _region_check)
+    windows, hits = _check_windows(windows, artefacts if vcfg.artefact_gate else None, filtered, fs, cfg, vcfg,
+                                   _artefact_check, reason="artefact")
+    windows, _ = _check_windows(windows, colour, filtered, fs, cfg, vcfg, colour_match)
+    windows, _ = _check_windows(windows, regions, filtered, fs, cfg, vcfg, _region_check)
     keep = persistent_windows([w.t_start for w in windows], [w.t_end for w in windows],
                               [w.hr_bpm for w in windows], [w.valid for w in windows], vcfg)
     windows = [w if k or not w.valid else replace(w, valid=False, invalid_reason="steady_run")
