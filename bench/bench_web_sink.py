@@ -13,10 +13,15 @@ deliver it, the default model and face models) for ``--duration`` seconds, with
 * ``baseline, N viewers served by another process``: the ``null`` sink only, while the same N
   viewers read the same two streams from a stand-in process (a web sink replaying 6 s of the
   pipeline's own results and frames at 30 fps). The machine then carries the viewers' load and
-  the serving work as in the ``web`` runs, but outside the pipeline process: on this 2-core
-  machine the viewers' 40 reader threads slow the pipeline thread itself (caches, scheduling) by
-  about as much as the sink costs, which a kiosk's or a deployer's browser on another device
-  would not. Both baselines are reported, each ratio paired by round.
+  the serving work as in the ``web`` runs, but outside the pipeline process: on a 2-core
+  machine the viewers' 40 reader threads compete with the pipeline thread itself, which a
+  kiosk's or a deployer's browser on another device would not. Both baselines are reported,
+  each ratio paired by round.
+
+Besides the process's CPU, the sink's own CPU is counted per thread (its streamer and HTTP
+threads, and its ``write()`` on the pipeline thread, ``WebSink.write_cpu_s``): a shared
+machine's load drifts between runs by more than the sink costs, and this number does not
+take that drift in.
 
 The pipeline process reports processed fps, CPU ms per frame (process time of all its threads,
 the web server's included, over the run) and RSS (sampled every second); the
