@@ -87,7 +87,7 @@ def read_twice(ex: Any, engine: Any) -> Reading:
         s = int(round(w.t_start * fs))
         e = s + int(round((w.t_end - w.t_start) * fs))
         support.append(replicating_regions(clip.regions[s:e], fs, w.hr_bpm / 60.0, vcfg.region_tol_bpm, sig.band_hz,
-                                           sig.order, sig.welch_seg_s, sig.freq_res_bpm, sig.snr_halfwidth_hz))
+                                           sig.order, sig.welch_seg_s, halfwidth_hz=sig.snr_halfwidth_hz))
     return Reading(w_off, w_on, v_off.valid, v_on.valid, support)
 
 

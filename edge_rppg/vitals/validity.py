@@ -54,7 +54,7 @@ import numpy as np
 
 from ..config import Config, Range
 from .colour import pulse_colour
-from .regions import replicating_regions
+from .regions import REGION_RES_BPM, replicating_regions
 from .dsp.config import SignalConfig
 from .dsp.filters import bandpass
 from .dsp.hr import psd
@@ -292,14 +292,15 @@ def region_match(regions: Optional[np.ndarray], f0_hz: float, fs: float, cfg: Si
     their own strongest in-band peak within ``vcfg.region_tol_bpm`` of the window's HR ``f0_hz``,
     or when their mean share of in-band power within ``cfg.snr_halfwidth_hz`` of it is under
     ``vcfg.region_min_share`` (gray) or ``vcfg.region_min_share_colour`` (colour), else None
-    (:func:`edge_rppg.vitals.regions.replicating_regions`, with ``cfg``'s band and Welch settings).
+    (:func:`edge_rppg.vitals.regions.replicating_regions`, with ``cfg``'s band and Welch segment, on
+    the :data:`~edge_rppg.vitals.regions.REGION_RES_BPM` grid).
     None (not judged) without regions, with the check off, or when fewer regions than
     ``region_min_count`` can be read at all (gaps, dark patches).
     """
     if regions is None or not vcfg.region_gate:
         return None
     sup = replicating_regions(regions, fs, f0_hz, vcfg.region_tol_bpm, cfg.band_hz, cfg.order, cfg.welch_seg_s,
-                              cfg.freq_res_bpm, cfg.snr_halfwidth_hz)
+                              REGION_RES_BPM, cfg.snr_halfwidth_hz)
     if sup.readable < vcfg.region_min_count:
         return None
     floor = vcfg.region_min_share_colour if np.ndim(regions) == 3 else vcfg.region_min_share
