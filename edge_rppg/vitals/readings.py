@@ -221,17 +221,11 @@ def _check_windows(windows: List[WindowHR], series: Optional[np.ndarray], filter
     return out, said
 
 
-def _artefact_check(artefacts: np.ndarray, filtered: np.ndarray, f0_hz: float, fs: float, cfg: SignalConfig,
-                    vcfg: ValidityConfig) -> Optional[str]:
-    """:func:`edge_rppg.vitals.validity.artefact_match` as a :data:`WindowCheck`: the name of the
-    artefact that explains the HR peak (the pulse itself is not used)."""
-    return artefact_match(artefacts, f0_hz, fs, cfg, vcfg)
-
-
-def _region_check(regions: np.ndarray, filtered: np.ndarray, f0_hz: float, fs: float, cfg: SignalConfig,
-                  vcfg: ValidityConfig) -> Optional[str]:
-    """:func:`edge_rppg.vitals.validity.region_match` as a :data:`WindowCheck` (the pulse itself is not used)."""
-    return region_match(regions, f0_hz, fs, cfg, vcfg)
+def _series_only(match: Callable[[np.ndarray, float, float, SignalConfig, ValidityConfig], Optional[str]]
+                 ) -> WindowCheck:
+    """A check that reads only the measured series and the HR (:func:`~edge_rppg.vitals.validity.artefact_match`,
+    :func:`~edge_rppg.vitals.validity.region_match`) as a :data:`WindowCheck`."""
+    return lambda series, _pulse, f0_hz, fs, cfg, vcfg: match(series, f0_hz, fs, cfg, vcfg)
 
 
 def clip_vitals(bvp: np.ndarray, fs: float, valid: np.ndarray, cfg: SignalConfig, *,
@@ -257,10 +251,10 @@ def clip_vitals(bvp: np.ndarray, fs: float, valid: np.ndarray, cfg: SignalConfig
     vcfg = validity or ValidityConfig()
     filtered = bandpass(bvp, fs, cfg.band_hz, cfg.order)
     windows = windowed_hr(filtered, fs, cfg, valid_mask=valid)
-    windows, hits = _check_windows(windows, artefacts if vcfg.artefact_gate else None, filtered, fs, cfg, vcfg,
-                                   _artefact_check, reason="artefact")
+    windows, hits = _check_windows(windows, artefacts, filtered, fs, cfg, vcfg, _series_only(artefact_match),
+                                   reason="artefact")
     windows, _ = _check_windows(windows, colour, filtered, fs, cfg, vcfg, colour_match)
-    windows, _ = _check_windows(windows, regions, filtered, fs, cfg, vcfg, _region_check)
+    windows, _ = _check_windows(windows, regions, filtered, fs, cfg, vcfg, _series_only(region_match))
     keep = persistent_windows([w.t_start for w in windows], [w.t_end for w in windows],
                               [w.hr_bpm for w in windows], [w.valid for w in windows], vcfg)
     windows = [w if k or not w.valid else replace(w, valid=False, invalid_reason="steady_run")

@@ -37,6 +37,7 @@ _ART_MAX_FRAMES = 1 << 15
 _NAN4 = (float("nan"),) * 4
 _NAN3 = (float("nan"),) * 3
 _N_ROIS = len(SINGLE_ROI_ROWS)
+_ROI_ROWS = list(SINGLE_ROI_ROWS)   # an index list once, not per frame
 _NAN_ROIS = (float("nan"),) * (3 * _N_ROIS)
 #: Columns of the remembered frames: time, face box (4), whole-face R, G, B (3), the meta-ROIs'
 #: own means (6 x 3: R, G, B of a colour stream; a gray stream's intensity, then two NaN),
@@ -110,9 +111,9 @@ class VitalsStage(Stage):
         colour = tuple(row[WHOLE_FACE_ROW, 0:3]) if row is not None and row.shape[-1] >= 3 else _NAN3
         rois = _NAN_ROIS
         if row is not None and row.shape[-1] >= 3:
-            rois = tuple(row[list(SINGLE_ROI_ROWS), 0:3].ravel())
+            rois = tuple(row[_ROI_ROWS, 0:3].ravel())
         elif row is not None and row.shape[-1] == 1:
-            rois = tuple(np.pad(row[list(SINGLE_ROI_ROWS), 0:1], ((0, 0), (0, 2)), constant_values=np.nan).ravel())
+            rois = tuple(np.pad(row[_ROI_ROWS, 0:1], ((0, 0), (0, 2)), constant_values=np.nan).ravel())
         self._art.append((t, *box, *colour, *rois, *light))
         while self._art and self._art[0][0] < t - self.signal.window_s - 2.0:
             self._art.popleft()
