@@ -30,7 +30,7 @@ The event stream ``GET /events`` (server-sent events) is for any client, e.g.
 
 The pipeline thread only keeps each result (bounded) and, while a video client is connected
 and at most ``max_fps`` a second, a copy of the frame scaled down to ``video_width``. The
-server's streamer thread does the rest in bursts (an event batch twice a second, riding
+server's streamer thread does the rest in bursts (an event batch five times a second, riding
 on a new frame's wake-up when one comes): each result serialised once for every client, the
 small frame drawn on and encoded, the writes. ``close()`` (the pipeline
 calls it on end of stream, Ctrl-C or stop) ends every connection and the server.
@@ -54,7 +54,7 @@ from .web_streams import Hub, sse
 __all__ = ["WebSink", "PipelineHealth", "HEALTH_SPAN_S"]
 
 HEALTH_SPAN_S = 2.0
-RESULTS_KEPT = 1024  # results waiting for the streamer's next batch (it takes them every BATCH_S, 0.5 s)
+RESULTS_KEPT = 1024  # results waiting for the streamer's next batch (it takes them every BATCH_S, 0.2 s)
 
 
 GOOD, WEAK, ROI_COLOR = (60, 200, 60), (0, 170, 255), (255, 200, 0)  # BGR: valid, not valid, meta-ROIs

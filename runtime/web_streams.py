@@ -26,9 +26,7 @@ from edge_rppg.errors import ConfigError
 __all__ = ["ClientQueue", "Hub", "Streamer", "BOUNDARY", "sse", "BATCH_S", "KEEPALIVE_S"]
 
 BOUNDARY = "edge-rppg-frame"
-BATCH_S = 0.5  # events go out in batches at most this often (30 events/s cost 2 sends per client, not 30:
-# on loopback a send costs ~20-40 us of the pipeline process's CPU, most of the sink's cost; the page
-# shows a reading that is at most half a second old, which a reading updated once per hop allows)
+BATCH_S = 0.2  # events go out in batches at most this often (30 events/s cost 5 sends per client, not 30)
 KEEPALIVE_S = 15.0  # an idle event stream gets a comment this often (and so notices a vanished client)
 MAX_CHATTER = 64 * 1024  # bytes a streaming client may send before it is disconnected
 FLUSH_S, FLUSH_WAIT_S = 1.0, 0.1  # at stop: longest flush, and longest wait for some client to take bytes
