@@ -15,8 +15,8 @@ from edge_rppg.pulse.engines.classic import ClassicEngine
 from edge_rppg.errors import ModelFileError
 from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
 from edge_rppg.training.config import DataSpec, TrainConfig
-from edge_rppg.training.data import (AUGMENTATIONS, ChannelGain, GaussianNoise, TemporalResample, build_augmentations,
-                           build_clips, clip_from_sample)
+from edge_rppg.training.data import (AUGMENTATIONS, CameraResidual, ChannelGain, GaussianNoise, TemporalResample,
+                                    build_augmentations, build_clips, clip_from_sample)
 
 # easy synthetic conditions: the tiny model learns them within ~100 steps
 EASY = dict(motion_prob=0.0, flicker_prob=0.0, jerk_prob=0.0, periodic_motion_prob=0.0, specular_amp=[0.0, 0.0],
@@ -132,6 +132,89 @@ def test_resample_keeps_hr_inside_limits() -> None:
     assert out.hr_bpm <= 180.0 + 1e-3
 
 
+@pytest.mark.parametrize("trend", [-0.15, 0.15])
+def test_resample_trend_moves_each_frames_label_with_the_signal(trend: float) -> None:
+    """A drifting rate: the pulse of each half of the window beats at that half's label."""
+    T = 300
+    s = synth_mstmap(SynthConfig(T=480, hr_range_bpm=(72.0, 72.0), **STEADY), seed=11)
+    clip = clip_from_sample(s)
+    aug = TemporalResample(p=1.0, min_ratio=1.0, max_ratio=1.0, max_trend=abs(trend))
+    for seed in range(40):  # find a draw with the sign asked for (the draw is uniform in +-max_trend)
+        out = aug(clip, T, np.random.default_rng(seed))
+        drift = out.hr_per_frame[-1] / out.hr_per_frame[0] - 1.0
+        if np.sign(drift) == np.sign(trend) and abs(drift) > 0.08:
+            break
+    else:
+        pytest.fail("no draw with a strong enough trend of that sign")
+    assert len(out) == T
+    first, second = out.take(np.arange(0, 150.0)), out.take(np.arange(150, 300.0))
+    assert abs(first.hr_bpm - second.hr_bpm) > 3.0  # the labels drift ...
+    for half in (first, second):  # ... and the ground truth and the video pulse drift with them
+        assert psd_hr(half.bvp) == pytest.approx(half.hr_bpm, abs=2.5)
+    assert np.sign(second.hr_bpm - first.hr_bpm) == np.sign(trend)
+
+
+def test_resample_without_trend_keeps_the_old_random_stream() -> None:
+    """Configs written before ``max_trend`` draw the same numbers (3 per call) and give a
+    constant rate; a trend costs one more draw."""
+    s = synth_mstmap(SynthConfig(T=420), seed=3)
+    clip = clip_from_sample(s)
+    for trend, draws in ((0.0, 3), (0.1, 4)):
+        rng, ref = np.random.default_rng(5), np.random.default_rng(5)
+        out = TemporalResample(p=1.0, max_trend=trend)(clip, 300, rng)
+        ref.random(draws)
+        assert rng.random() == ref.random()
+        assert len(out) == 300
+    assert TemporalResample(max_trend=0.2).span > TemporalResample().span
+    with pytest.raises(ValueError):
+        TemporalResample(max_trend=1.5)
+
+
+def test_camera_residual_is_an_intensity_and_a_chroma_change_sized_by_the_pulse() -> None:
+    from edge_rppg.training.data import _inband_relative_std
+
+    s = synth_mstmap(SynthConfig(T=600, **STEADY), seed=4)
+    clip = clip_from_sample(s)
+    pulse_size = _inband_relative_std(clip.mstmap, clip.fps)
+    assert pulse_size > 0
+    # intensity only: one factor per frame, the same for every row and R, G, B
+    out = CameraResidual(p=1.0, intensity=(3.0, 3.0), chroma=(0.0, 0.0))(clip, 600, np.random.default_rng(1))
+    f = out.mstmap[..., :3].astype(np.float64) / clip.mstmap[..., :3]
+    assert np.ptp(f, axis=(1, 2)).max() < 1e-5
+    spec = np.fft.rfft(f[:, 0, 0] - 1.0)
+    freq = np.fft.rfftfreq(600, 1 / 30.0)
+    inband = np.fft.irfft(spec * ((freq >= 0.7) & (freq <= 3.0)), n=600)
+    assert inband.std() == pytest.approx(3.0 * pulse_size, rel=0.05)  # sized by the clip's own pulse band
+    # chroma only: R, G, B move differently, their mean does not move
+    out = CameraResidual(p=1.0, intensity=(0.0, 0.0), chroma=(1.0, 1.0))(clip, 600, np.random.default_rng(1))
+    f = out.mstmap[..., :3].astype(np.float64) / clip.mstmap[..., :3]
+    assert np.abs(f.mean(axis=2) - 1.0).max() < 1e-5
+    assert (f[:, 0, :].std(axis=0) > 0.5 * pulse_size).all()
+    from edge_rppg.skin.mstmap import rgb_to_yuv
+
+    np.testing.assert_allclose(out.mstmap[..., 3:], rgb_to_yuv(out.mstmap[..., :3]), atol=1e-2)
+    np.testing.assert_array_equal(out.bvp, clip.bvp)
+    np.testing.assert_array_equal(out.hr_per_frame, clip.hr_per_frame)
+    # gray clips get the intensity part only
+    gray = clip_from_sample(s)
+    gray.mstmap = clip.mstmap[..., 1:2].copy()
+    g = CameraResidual(p=1.0)(gray, 600, np.random.default_rng(2))
+    assert g.mstmap.shape == gray.mstmap.shape and not np.allclose(g.mstmap, gray.mstmap)
+
+
+def test_camera_residual_costs_pos_its_quality() -> None:
+    """The augmentation is a real obstacle: at the strengths drawn, POS's window SNR falls."""
+    from edge_rppg.vitals.dsp.hr import hr_from_psd as psd
+
+    s = synth_mstmap(SynthConfig(T=600, **STEADY), seed=8)
+    clip = clip_from_sample(s)
+    pos = ClassicEngine("pos")
+    before = psd(np.asarray(pos.infer(clip.mstmap), np.float64), 30.0).quality
+    out = CameraResidual(p=1.0, intensity=(4.0, 4.0), chroma=(1.2, 1.2))(clip, 600, np.random.default_rng(3))
+    after = psd(np.asarray(pos.infer(out.mstmap), np.float64), 30.0).quality
+    assert after < before - 1.0
+
+
 def test_noise_and_gain_change_the_input_but_not_the_labels() -> None:
     s = synth_mstmap(SynthConfig(T=200), seed=4)
     clip = clip_from_sample(s)
@@ -149,7 +232,7 @@ def test_noise_and_gain_change_the_input_but_not_the_labels() -> None:
 
 
 def test_augmentation_registry_and_errors() -> None:
-    assert {"resample", "noise", "gain"} <= set(AUGMENTATIONS.names())
+    assert {"resample", "noise", "gain", "camera"} <= set(AUGMENTATIONS.names())
     with pytest.raises(KeyError, match="known"):
         build_augmentations([{"name": "mixup"}])
     with pytest.raises(ValueError, match="unknown parameter"):

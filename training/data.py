@@ -5,7 +5,8 @@ seed, from ``edge_rppg.synth``) and :class:`RecordingClipDataset` (clips of ``T`
 every ``stride`` frames from a dataset reader's recordings). A raw clip (colour means +
 BVP + per-frame HR) goes through label-preserving augmentations from the
 :data:`AUGMENTATIONS` registry (temporal resampling that moves the HR label with the
-signal, gaussian noise, per-channel gain), is cropped to ``T`` frames and normalised
+signal, optionally with a drifting rate; gaussian noise; per-channel gain; a real camera's
+intensity and chroma changes), is cropped to ``T`` frames and normalised
 with ``edge_rppg.skin.mstmap.normalize_window`` in the model's ``input_norm`` mode, exactly as the
 engines normalise at inference. Pulseless clips (``has_pulse`` False) have a zero BVP and
 ``pulse`` 0 so the trainer can teach the model to output no pulse.
@@ -86,41 +87,55 @@ class TemporalResample:
     output samples source frames ``start + ratio * k``, so the pulse frequency, and
     with it the HR label, is multiplied by ``ratio``. The ratio is limited so that the
     new HR stays inside ``hr_limits_bpm``. Needs source clips ``max_ratio`` times longer
-    than ``T`` (:attr:`span`)."""
+    than ``T`` (:attr:`span`).
+
+    ``max_trend`` > 0 also lets the rate change linearly over the window, by a relative
+    amount drawn in ``[-max_trend, max_trend]`` from its first frame to its last (0.1 at
+    70 bpm: a 7 bpm drift), and each frame's HR label follows its own rate. A real
+    heart drifts like this within seconds (the shared real clip goes 69 → 73 bpm), and a
+    model trained only on steady rates spreads such a pulse's power around its peak."""
 
     p: float = 0.5
     min_ratio: float = 0.8
     max_ratio: float = 1.25
     hr_limits_bpm: Tuple[float, float] = HR_LIMITS_BPM
+    max_trend: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0 < self.min_ratio <= self.max_ratio:
             raise ValueError(f"resample: need 0 < min_ratio <= max_ratio, got {self.min_ratio}, {self.max_ratio}")
+        if not 0 <= self.max_trend < 1:
+            raise ValueError(f"resample: need 0 <= max_trend < 1, got {self.max_trend}")
 
     @property
     def span(self) -> float:
         """Source frames needed per output frame, at most."""
-        return max(1.0, self.max_ratio)
+        return max(1.0, self.max_ratio * (1.0 + self.max_trend / 2))
 
     def __call__(self, clip: Clip, T: int, rng: np.random.Generator) -> Clip:
         """Resample to exactly ``T`` frames (or return the clip unchanged with prob. 1-p)."""
         apply = rng.random() < self.p
         u = rng.random()
         v = rng.random()
+        # drawn only when a trend is asked for: a config without one keeps its random stream
+        trend = self.max_trend * (2.0 * rng.random() - 1.0) if self.max_trend > 0 else 0.0
         if not apply:
             return clip
+        # the rate of frame k is ratio * shape[k]: 1 everywhere, or a ramp through 1 mid-window
+        shape = 1.0 + trend * (np.arange(T, dtype=np.float64) / max(T - 1, 1) - 0.5)
         lo, hi = self.min_ratio, self.max_ratio
         hr = clip.hr_bpm
         if math.isfinite(hr) and hr > 0:
-            lo = max(lo, self.hr_limits_bpm[0] / hr)
-            hi = min(hi, self.hr_limits_bpm[1] / hr)
-        hi = min(hi, (len(clip) - 1) / max(T - 1, 1))
+            lo = max(lo, self.hr_limits_bpm[0] / (hr * shape.min()))
+            hi = min(hi, self.hr_limits_bpm[1] / (hr * shape.max()))
+        steps = np.concatenate([[0.0], np.cumsum(shape[:-1])])  # source frames moved per unit ratio
+        hi = min(hi, (len(clip) - 1) / max(steps[-1], 1.0))
         if hi < lo:
             return clip
         ratio = lo + (hi - lo) * u
-        start = v * max(0.0, (len(clip) - 1) - ratio * (T - 1))
-        out = clip.take(start + ratio * np.arange(T, dtype=np.float64))
-        out.hr_per_frame = out.hr_per_frame * ratio
+        start = v * max(0.0, (len(clip) - 1) - ratio * steps[-1])
+        out = clip.take(start + ratio * steps)
+        out.hr_per_frame = out.hr_per_frame * (ratio * shape).astype(out.hr_per_frame.dtype)
         return out
 
 
@@ -198,6 +213,80 @@ class ChannelGain(LabelPreservingAugmentation):
         return dataclasses.replace(clip, mstmap=mst)
 
 
+def _band_limited_noise(rng: np.random.Generator, n: int, fs: float, band_hz: Tuple[float, float],
+                        slope: float, k: int) -> np.ndarray:
+    """``[n, k]`` noise with a ``1/f**slope`` power spectrum inside ``band_hz`` (nothing
+    outside it), each column scaled so that its part in the pulse band (0.7-3 Hz) has unit
+    standard deviation: the strength that competes with a pulse is what is set."""
+    f = np.fft.rfftfreq(n, 1.0 / fs)
+    shape = np.where((f >= band_hz[0]) & (f <= band_hz[1]), np.maximum(f, 1e-3) ** (-slope / 2.0), 0.0)
+    spec = np.fft.rfft(rng.standard_normal((n, k)), axis=0) * shape[:, None]
+    x = np.fft.irfft(spec, n=n, axis=0)
+    inband = np.fft.irfft(spec * ((f >= 0.7) & (f <= 3.0))[:, None], n=n, axis=0)
+    return x / np.maximum(inband.std(axis=0, keepdims=True), 1e-12)
+
+
+def _inband_relative_std(mstmap: np.ndarray, fs: float) -> float:
+    """Median over the ROI rows of the pulse-band (0.7-3 Hz) standard deviation of the
+    relative change of the green (gray: only) channel: the size of what a pulse moves."""
+    g = np.asarray(mstmap[..., min(1, mstmap.shape[-1] - 1)], dtype=np.float64)
+    rel = g / np.where(np.abs(g.mean(axis=0)) > 1e-9, g.mean(axis=0), 1.0) - 1.0
+    f = np.fft.rfftfreq(rel.shape[0], 1.0 / fs)
+    spec = np.fft.rfft(rel - rel.mean(axis=0), axis=0) * ((f >= 0.7) & (f <= 3.0))[:, None]
+    return float(np.nanmedian(np.fft.irfft(spec, n=rel.shape[0], axis=0).std(axis=0)))
+
+
+@AUGMENTATIONS.register("camera")
+@dataclass
+class CameraResidual(LabelPreservingAugmentation):
+    """The non-pulse colour change a real camera adds to the whole face: every ROI row's
+    R, G, B multiplied by ``(1 + i(t)) * (1 + c_k(t))``, with ``i`` an intensity change
+    (auto-exposure, light, shading: the same in R, G, B) and ``c_k`` a chroma change (white
+    balance, mixed light: zero mean across R, G, B), both ``1/f**slope`` noise in 0.05-4 Hz
+    whose pulse-band part is ``intensity`` (resp. ``chroma``) times the clip's own
+    pulse-band change (:func:`_inband_relative_std`; on a clean clip, the pulse). Y, U, V
+    are re-derived; a gray clip gets the intensity part only. Labels are unchanged.
+
+    Why: on the shared real clip (validation only) the non-pulse change is ~95 %
+    intensity with ~9x the pulse's in-band variance, plus chroma; rendered training clips
+    have neither at that scale, and moving that residual onto rendered faces reproduces the
+    model's real-video quality deficit (``bench/noise_transplant.py``). The ranges here are
+    broad (up to 4x and 1.2x), not fitted to that clip."""
+
+    intensity: Tuple[float, float] = (0.0, 4.0)
+    chroma: Tuple[float, float] = (0.0, 1.2)
+    slope: Tuple[float, float] = (0.0, 2.0)
+
+    def draw(self, clip: Clip, rng: np.random.Generator) -> Tuple[float, float, np.ndarray]:
+        """Intensity and chroma strengths and the unit noise ``[L, 4]`` (intensity, R, G, B)."""
+        ki, kc = rng.uniform(*self.intensity), rng.uniform(*self.chroma)
+        noise = _band_limited_noise(rng, len(clip), clip.fps, (0.05, 4.0), rng.uniform(*self.slope), 4)
+        return ki, kc, noise
+
+    def apply(self, clip: Clip, params: Tuple[float, float, np.ndarray]) -> Clip:
+        """The clip with the camera's residual multiplied in."""
+        from edge_rppg.skin.mstmap import rgb_to_yuv
+
+        ki, kc, noise = params
+        s = _inband_relative_std(clip.mstmap, clip.fps)
+        if not np.isfinite(s) or s <= 0:
+            return clip
+        factor = 1.0 + ki * s * noise[:, :1]
+        if clip.mstmap.shape[-1] >= 3:
+            # zero mean across R, G, B; sqrt(3/2) brings each channel's pulse-band std back to 1
+            chroma = (noise[:, 1:] - noise[:, 1:].mean(axis=1, keepdims=True)) * math.sqrt(1.5)
+            factor = factor * (1.0 + kc * s * chroma)
+        factor = np.maximum(factor, 0.05)[:, None, :]
+        x = clip.mstmap.astype(np.float64)
+        if x.shape[-1] >= 3:
+            rgb = x[..., :3] * factor
+            parts = [rgb] + ([np.asarray(rgb_to_yuv(rgb), np.float64)] if x.shape[-1] == 6 else [])
+            mst = np.concatenate(parts, axis=-1)
+        else:
+            mst = x * factor
+        return dataclasses.replace(clip, mstmap=mst.astype(np.float32))
+
+
 def build_augmentations(specs: Sequence[Dict[str, Any]]) -> List[Any]:
     """Instantiate ``[{"name": "noise", "p": 0.5, ...}, ...]`` from :data:`AUGMENTATIONS`."""
     out = []
@@ -208,8 +297,9 @@ def build_augmentations(specs: Sequence[Dict[str, Any]]) -> List[Any]:
         unknown = sorted(set(params) - fields)
         if unknown:
             raise ValueError(f"augmentation {spec['name']!r}: unknown parameter(s) {unknown}; known: {sorted(fields)}")
-        if "hr_limits_bpm" in params:
-            params["hr_limits_bpm"] = tuple(params["hr_limits_bpm"])
+        for key in ("hr_limits_bpm", "intensity", "chroma", "slope"):
+            if key in params:
+                params[key] = tuple(params[key])
         out.append(cls(**params))
     return out
 
