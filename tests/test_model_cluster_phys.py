@@ -340,3 +340,25 @@ def test_spectral_peak_fraction_and_pulse_presence_loss() -> None:
     assert torch.isfinite(pred.grad).all() and pred.grad[1].abs().sum() > 0
     want = 0.5 * (0.0 + float(spectral_peak_fraction(tone[None])))
     assert float(loss) == pytest.approx(want, abs=1e-4)
+
+
+def test_spectrum_mismatch_penalises_power_where_the_pulse_has_none() -> None:
+    from edge_rppg.pulse.models.cluster_phys import pulse_presence_loss, spectrum_mismatch
+
+    t = torch.arange(160) / 30.0
+    pulse = torch.sin(2 * math.pi * 1.2 * t) + 0.3 * torch.sin(2 * math.pi * 2.4 * t)
+    off_peak = torch.sin(2 * math.pi * 1.55 * t)  # 93 bpm beside a 72 bpm pulse
+    clean = float(spectrum_mismatch(pulse[None], pulse[None]))
+    spread = float(spectrum_mismatch((pulse + 0.8 * off_peak)[None], pulse[None]))
+    assert clean < 1e-4 and spread > 0.1
+    # scale-free, like Pearson: a louder output is not a better one
+    assert float(spectrum_mismatch(5 * pulse[None], pulse[None])) < 1e-4
+    # the loss adds it on clips with a pulse only, weighted; pulseless items are unchanged
+    pred = torch.stack([pulse + 0.8 * off_peak, pulse]).requires_grad_(True)
+    target = torch.stack([pulse, torch.zeros(160)])
+    has = torch.tensor([1.0, 0.0])
+    base = pulse_presence_loss(pred, target, has)
+    with_term = pulse_presence_loss(pred, target, has, spectrum_weight=2.0)
+    assert float(with_term - base) == pytest.approx(0.5 * 2.0 * spread, rel=1e-4)
+    with_term.backward()
+    assert torch.isfinite(pred.grad).all()

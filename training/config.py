@@ -122,7 +122,9 @@ class TrainConfig(Config):
     may differ from this run's in fields that leave the weights' shapes alone, e.g.
     ``input_norm``); ignored when resuming.
     Loss: negative Pearson on clips with a pulse; on pulseless clips (``has_pulse`` False)
-    ``null_loss_weight`` × the output's spectral peak fraction (no periodic output).
+    ``null_loss_weight`` × the output's spectral peak fraction (no periodic output);
+    ``spectrum_loss_weight`` > 0 adds that many times the mismatch of the output's in-band
+    power spectrum with the true pulse's on clips with a pulse (a quality-minded term).
     """
 
     model_preset: str = "edge-small"
@@ -142,6 +144,7 @@ class TrainConfig(Config):
     min_lr_ratio: float = 0.01
     grad_clip: float = 1.0
     null_loss_weight: float = 1.0
+    spectrum_loss_weight: float = 0.0
     init_from: str = ""
     amp: bool = True
     amp_dtype: str = "float16"
@@ -174,6 +177,7 @@ class TrainConfig(Config):
             "min_lr_ratio": 0 <= self.min_lr_ratio <= 1,
             "grad_clip": self.grad_clip >= 0,
             "null_loss_weight": self.null_loss_weight >= 0,
+            "spectrum_loss_weight": 0 <= self.spectrum_loss_weight <= 100,
             "num_workers": self.num_workers >= 0,
             "threads": self.threads >= 0,
             "val_every": self.val_every >= 1,

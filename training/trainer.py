@@ -200,7 +200,8 @@ class Trainer:
         with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype, enabled=self.amp):
             pred = self.net(x)
         has_pulse = batch["pulse"].to(self.device)  # every item carries it (data.finalize)
-        loss = pulse_presence_loss(pred.float(), y.float(), has_pulse, self.cfg.null_loss_weight)
+        loss = pulse_presence_loss(pred.float(), y.float(), has_pulse, self.cfg.null_loss_weight,
+                                   spectrum_weight=self.cfg.spectrum_loss_weight)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if self.cfg.grad_clip > 0:
