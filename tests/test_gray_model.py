@@ -92,3 +92,30 @@ def test_train_mono_config_smoke_run(tmp_path: Path) -> None:
 
     eng = TorchEngine(out / "last.pt")
     assert eng.info.color_space == "gray" and eng.infer(_window(1)).shape == (160,)
+
+
+def test_mono_from_colour_reads_a_gray_row_as_the_colour_models_pos_channel(tmp_path: Path) -> None:
+    """The transplant is exact: a gray window equal to minus the POS channel of a colour
+    window gives the colour model's output on that window with only its POS channel kept."""
+    from edge_rppg.pulse.models.checkpoint import load_checkpoint
+    from edge_rppg.skin.mstmap import POS_CHANNEL
+    from edge_rppg.training.mono_init import main, mono_from_colour
+
+    colour, _ = load_checkpoint(ROOT / "edge_rppg" / "assets" / "cluster_phys_default.pt")
+    colour.eval()
+    mono = mono_from_colour(colour).eval()
+    assert mono.config.in_channels == 1 and mono.config.color_space == "gray" and mono.config.input_norm == "acdc_mono"
+    rng = np.random.default_rng(0)
+    pos = torch.from_numpy(rng.standard_normal((1, 160, 63, 1)).astype(np.float32))
+    x6 = torch.zeros(1, 160, 63, 6)
+    x6[..., POS_CHANNEL:POS_CHANNEL + 1] = pos
+    with torch.no_grad():
+        want, got = colour(x6), mono(-pos)
+        assert torch.allclose(got, want, atol=1e-5)
+        assert not torch.allclose(mono(pos), want, atol=1e-3)  # the sign matters
+    with pytest.raises(ValueError, match="colour model"):
+        mono_from_colour(mono)
+    out = tmp_path / "mono.pt"
+    assert main([str(ROOT / "edge_rppg" / "assets" / "cluster_phys_default.pt"), str(out)]) == 0
+    loaded, _ = load_checkpoint(out)
+    assert loaded.config.color_space == "gray"
