@@ -13,6 +13,10 @@ extracts it (model rate, invalid frames filled):
    only the rows of the best meta-ROIs kept. For each: whole-clip oop, SNR at the
    reference, window quality range, window MAE vs the contact PPG. POS runs on the same
    whole-face row.
+3. **Input channels**: the model with channels of its normalised input zeroed (only the
+   per-row POS pulse kept; that pulse removed), and the plain mean over rows of its POS
+   channel through the same windows and stitching: does the network add to, or take from,
+   the candidate pulses it is handed?
 
     python bench/real_clip_diagnosis.py                        # the first real clip
     python bench/real_clip_diagnosis.py --engine out/x/model.onnx --json out/diag.json
@@ -61,6 +65,65 @@ def pulse_summary(bvp: np.ndarray, fs: float, ref: Any, vt: np.ndarray, ref_bpm:
     return {"oop": s["oop"], "snr_at_ref": s["snr"], "q_min": float(q.min()), "q_max": float(q.max()),
             "q_mean": float(q.mean()), "n_q_ge_1": int((q >= cfg.min_snr_db).sum()), "n": len(wins),
             "mae": float(np.mean(np.abs(err)))}
+
+
+class _RowMean:
+    """A stand-in engine with the model's window: the plain mean over ROI rows of one
+    channel of the model's own normalised input (what the network would give if it only
+    averaged its candidate pulses)."""
+
+    def __init__(self, model: Any, channel: int) -> None:
+        from types import SimpleNamespace
+
+        self.info = SimpleNamespace(T=model.info.T, name="row mean", concurrent=False)
+        self.norm, self.channel = model.input_norm, channel
+
+    def infer(self, window: np.ndarray) -> np.ndarray:
+        """Mean over rows of the channel, NaN rows left out."""
+        from edge_rppg.skin.mstmap import normalize_window
+
+        x = normalize_window(window, self.norm)[..., self.channel].astype(np.float64)
+        return np.nanmean(np.where(np.isfinite(x), x, np.nan), axis=1).astype(np.float32)
+
+
+def input_channels(model: Any, mst: np.ndarray, fs: float, ref: Any, vt: np.ndarray, ref_bpm: float,
+                   cfg: Any) -> Dict[str, Any]:
+    """3. Which input channels the model's output rests on: the model with channels of its
+    normalised window zeroed (only the per-row POS pulse kept; the POS pulse removed), and
+    the plain row mean of its POS channel through the same windows and stitching. Only for
+    models with the ``acdc_pos`` input."""
+    from edge_rppg.pulse.windows import infer_clip
+    from edge_rppg.skin import mstmap as M
+
+    if getattr(model, "input_norm", "") != "acdc_pos":
+        return {}
+    orig = M.NORMALIZATIONS["acdc_pos"]
+
+    def zeroed(channels: Sequence[int]) -> Any:
+        def norm(x: np.ndarray) -> np.ndarray:
+            y = orig(x)
+            y[..., list(channels)] = 0.0
+            return y
+        return norm
+
+    res: Dict[str, Any] = {}
+    print("model with channels of its input zeroed, and the plain row mean of its POS channel (same windows):")
+    variants = {"as extracted": None, "POS channel only (R, G, B, Y, U zeroed)": zeroed(range(M.POS_CHANNEL)),
+                "POS channel zeroed": zeroed([M.POS_CHANNEL])}
+    try:
+        for name, fn in variants.items():
+            M.NORMALIZATIONS["acdc_pos"] = fn or orig
+            res[name] = pulse_summary(infer_clip(model, mst.astype(np.float32)).astype(np.float64), fs, ref, vt,
+                                      ref_bpm, cfg)
+    finally:
+        M.NORMALIZATIONS["acdc_pos"] = orig
+    res["row mean of the POS channel"] = pulse_summary(
+        infer_clip(_RowMean(model, M.POS_CHANNEL), mst.astype(np.float32), workers=1).astype(np.float64), fs, ref, vt,
+        ref_bpm, cfg)
+    for name, s in res.items():
+        print(f"  {name:42s} {s['oop']:.3f}  {s['snr_at_ref']:+5.1f}  {s['q_min']:+5.1f} … {s['q_max']:+5.1f} "
+              f"({s['n_q_ge_1']}/{s['n']}) mean {s['q_mean']:+5.2f}  {s['mae']:.2f}")
+    return res
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -150,6 +213,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"  {'POS (whole face)':38s} {s['oop']:.3f}  {s['snr_at_ref']:+5.1f}  {s['q_min']:+5.1f} … "
           f"{s['q_max']:+5.1f} ({s['n_q_ge_1']}/{s['n']})  {s['mae']:.2f}")
     out["model"] = res
+    out["channels"] = input_channels(model, mst, fs, ref, vt, ref_bpm, cfg)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(out, indent=1, default=float))
