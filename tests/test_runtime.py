@@ -237,6 +237,63 @@ def test_clip_inference_covers_every_inner_sample_with_several_windows() -> None
     assert out.shape == (n,) and float(np.corrcoef(out, sig)[0, 1]) > 0.97
 
 
+def test_acdc_pos_windows_agree_on_shared_samples_only_when_their_starts_differ_by_the_grid() -> None:
+    """Why engine windows step on a grid: an ``acdc_pos`` window lays its POS sub-windows
+    from its own first sample, so two overlapping windows compute the same POS pulse on
+    their shared interior only when their starts differ by a multiple of ``window_grid``."""
+    from edge_rppg.skin.mstmap import POS_CHANNEL, normalize_window, window_grid
+    from edge_rppg.synth.mstmap_gen import SynthConfig, synth_mstmap
+
+    grid = window_grid("acdc_pos", 30.0)
+    assert grid == 24 and window_grid("acdc", 30.0) == 1 and window_grid("minmax", 30.0) == 1
+    mst = np.asarray(synth_mstmap(SynthConfig(T=400), seed=3).mstmap, np.float32)
+    T = 160
+
+    def pos_channel(start: int) -> np.ndarray:
+        return normalize_window(mst[start:start + T], "acdc_pos")[..., POS_CHANNEL].astype(np.float64)
+
+    def interior_gap(a: int, b: int) -> float:  # shared samples, away from both windows' edges
+        lo, hi = max(a, b) + 48, min(a, b) + T - 48
+        x, y = pos_channel(a)[lo - a:hi - a], pos_channel(b)[lo - b:hi - b]
+        # each window divides by its own RMS: compare up to that one scale
+        return float(np.abs(x / np.sqrt(np.mean(x ** 2)) - y / np.sqrt(np.mean(y ** 2))).max())
+
+    assert interior_gap(0, grid) < 1e-4 and interior_gap(0, 2 * grid) < 1e-4
+    assert interior_gap(0, 40) > 1e-2  # today's T/4 step before the change: cut differently
+
+
+def test_clip_inference_steps_on_the_engine_input_grid() -> None:
+    """A model engine with the ``acdc_pos`` input steps its clip windows by a multiple of its
+    grid (24 samples at 30 Hz, T/4 = 40 moved down); an engine without one keeps T/4."""
+    from edge_rppg.pulse.engines.base import EngineInfo
+    from edge_rppg.pulse.windows import aligned_hop, infer_clip, input_grid
+
+    assert aligned_hop(40, 24) == 24 and aligned_hop(50, 24) == 48 and aligned_hop(10, 24) == 24
+    assert aligned_hop(40, 1) == 40
+    starts: list = []
+
+    class Echo:
+        def __init__(self, norm: object) -> None:
+            self.info = EngineInfo(name="echo", T=160)
+            if norm:
+                self.input_norm = norm
+
+        def infer(self, m: np.ndarray) -> np.ndarray:
+            starts.append(int(m[0, 0, 1]))
+            return m[:, 0, 0].copy()
+
+    n = 1000
+    mst = np.zeros((n, 63, 6), np.float32)
+    mst[:, :, 0] = np.random.default_rng(0).standard_normal(n)[:, None]
+    mst[:, :, 1] = np.arange(n, dtype=np.float32)[:, None]
+    for norm, step in (("acdc_pos", 24), ("minmax", 40), (None, 40)):
+        starts.clear()
+        engine = Echo(norm)
+        assert input_grid(engine) == (24 if norm == "acdc_pos" else 1)
+        infer_clip(engine, mst, workers=1)
+        assert np.all(np.diff(starts[:-1]) == step) and starts[-1] == n - 160
+
+
 def test_processor_checks_engine_T_and_running_mode(clip: dict) -> None:
     from edge_rppg.pulse.engines.base import EngineInfo
 

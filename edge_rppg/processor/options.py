@@ -72,7 +72,11 @@ class EdgeRPPGOptions(Config):
     window: samples per engine window (the paper's T); None = the engine's fixed T, else
         300 (10 s) for classic engines.
     engine_hop_s: seconds between engine windows (a new HR every ``engine_hop_s``; the
-        analysis-window step of a clip is ``signal.hop_s``).
+        analysis-window step of a clip is ``signal.hop_s``). For a model whose input has a
+        window grid (``acdc_pos``, the shipped model's: 24 samples = 0.8 s at 30 Hz) the step
+        is moved down to a multiple of it, at least one grid step, so that overlapping windows
+        cut their POS channel alike (:func:`edge_rppg.pulse.windows.aligned_hop`): the
+        default 1 s is 0.8 s there.
     bridge_s: a face loss or frame gap up to this long is bridged by interpolation; longer
         resets the window.
     face_select: ``"largest"`` (the driver), ``"first"``, an index into the detections

@@ -36,6 +36,7 @@ from ..pulse.engines.base import Engine
 from ..frames.color import COLOR_SPACES, MSTMAP_CHANNELS
 from ..pulse.engines.registry import check_engine_color_space, load_engine
 from ..pulse.stage import EngineStage
+from ..pulse.windows import aligned_hop, input_grid
 from ..skin.window import DEFAULT_CLASSIC_WINDOW, WindowStage, WindowStep
 from ..stage import RESET_FRAME_SIZE, RESET_MANUAL, Stage
 from ..vitals.stage import VitalsStage, VitalsUpdate
@@ -90,7 +91,8 @@ class StreamProcessor:
         self.window = resolve_window(opts.window, self.engine_stage.engine)
         self.front = build_front(opts, landmarker=landmarker)
         self.clock = StreamClock(opts.bridge_s, opts.validity.max_clock_jump_s)
-        self.window_stage = WindowStage(self.window, model_fps=opts.model_fps, engine_hop_s=opts.engine_hop_s,
+        hop = aligned_hop(max(1, round(opts.engine_hop_s * opts.model_fps)), input_grid(self.engine_stage.engine))
+        self.window_stage = WindowStage(self.window, hop=hop, model_fps=opts.model_fps,
                                         bridge_s=opts.bridge_s,
                                         channels=len(MSTMAP_CHANNELS[COLOR_SPACES[opts.color_space].family]))
         self.vitals_stage = VitalsStage(opts.model_fps, opts.signal, opts.bvp_history_s, opts.hrv,

@@ -12,17 +12,35 @@ from ..errors import ClipTooShortError
 from ..vitals.stitch import OverlapAdd
 from .engines.base import Engine
 
-__all__ = ["CLIP_HOP_FRACTION", "MAX_CLIP_WORKERS", "clip_workers", "infer_clip"]
+__all__ = ["CLIP_HOP_FRACTION", "MAX_CLIP_WORKERS", "aligned_hop", "clip_workers", "infer_clip", "input_grid"]
 
 
-#: Default hop of :func:`infer_clip`, as a fraction of the engine window: every sample is
-#: covered by four windows, whose overlap-add averages out the model's per-window errors
-#: (a live stream with ``hop_s`` = 1 s already covers each sample ~5 times). Measured with
+#: Default hop of :func:`infer_clip`, as a fraction of the engine window, before it is
+#: aligned to the engine input's grid (:func:`aligned_hop`): every sample is covered by four
+#: or more windows, whose overlap-add averages out the model's per-window errors (a live
+#: stream with ``hop_s`` = 1 s already covers each sample ~5 times). Measured with
 #: ``bench/bench_realistic.py --seeds 12`` on the model then shipped (stage 1 of the current
 #: one): all-pulse MAE 3.93 → 3.92 bpm and lower in 9 of 10 pulse conditions than with half
 #: a window (e.g. sodium lamps 0.25 → 0.22, still 0.07 → 0.06); an eighth gave nothing
 #: more. It doubles the engine calls of a file.
 CLIP_HOP_FRACTION = 0.25
+
+
+def input_grid(engine: Engine) -> int:
+    """The engine input's window grid (:func:`edge_rppg.skin.mstmap.window_grid` of its
+    ``input_norm`` at the model rate); 1 for engines without one (classic methods)."""
+    from ..model_file import MODEL_FPS
+    from ..skin.mstmap import window_grid
+
+    norm = getattr(engine, "input_norm", None)
+    return window_grid(str(norm), MODEL_FPS) if norm else 1
+
+
+def aligned_hop(hop: int, grid: int) -> int:
+    """``hop`` samples moved down to a multiple of ``grid`` (at least one grid step): the
+    largest step no longer than asked whose windows cut their inputs alike."""
+    hop, grid = max(1, int(hop)), max(1, int(grid))
+    return max(grid, (hop // grid) * grid)
 
 
 def clip_workers(engine: Engine) -> int:
@@ -47,8 +65,9 @@ def infer_clip(engine: Engine, mstmap: np.ndarray, hop: Optional[int] = None,
     """BVP ``[N]`` float32 for an MSTmap ``[N, 63, 6]`` of any length ``N >= engine.info.T``.
 
     Engines without a fixed T see the whole clip at once. Fixed-T engines see windows every
-    ``hop`` samples (default :data:`CLIP_HOP_FRACTION` of a window, the last one aligned to
-    the end), stitched by :class:`OverlapAdd`; ``workers`` threads infer them (default
+    ``hop`` samples (default :data:`CLIP_HOP_FRACTION` of a window moved down to the engine
+    input's grid, :func:`aligned_hop`; the last window aligned to the end), stitched by
+    :class:`OverlapAdd`; ``workers`` threads infer them (default
     :func:`clip_workers`; each window's output does not depend on which thread ran it, and
     they are stitched in order). Raises :class:`ClipTooShortError` when the clip is shorter
     than one engine window.
@@ -59,7 +78,7 @@ def infer_clip(engine: Engine, mstmap: np.ndarray, hop: Optional[int] = None,
         return np.asarray(engine.infer(mstmap), dtype=np.float32)
     if n < T:
         raise ClipTooShortError(f"clip has {n} frames but the {engine.info.name} engine needs windows of T={T}")
-    hop = max(1, int(hop or round(T * CLIP_HOP_FRACTION)))
+    hop = max(1, int(hop or aligned_hop(round(T * CLIP_HOP_FRACTION), input_grid(engine))))
     starts = list(range(0, n - T + 1, hop))
     if starts[-1] != n - T:
         starts.append(n - T)

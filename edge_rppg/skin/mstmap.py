@@ -222,7 +222,7 @@ def normalize_acdc_pos(mstmap: np.ndarray) -> np.ndarray:
     finite, _, mean = _trace_means(x)
     bad_row = ~finite.all(axis=(0, 2))
     filled = np.where(finite, x, mean[None])
-    h = pos_rows(filled, MODEL_FPS)
+    h = pos_rows(filled, MODEL_FPS, POS_WINDOW_S)
     rms = float(np.sqrt(np.mean(h[:, ~bad_row] ** 2))) if (~bad_row).any() else 0.0
     h = h / rms if rms > 1e-12 else h
     h[:, bad_row] = np.nan
@@ -268,6 +268,28 @@ NORMALIZATIONS: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 #: what a model config without an ``input_norm`` field was trained with
 LEGACY_INPUT_NORM = "minmax"
+
+#: seconds of the POS sub-windows inside an ``acdc_pos`` window (``pos_rows``' default)
+POS_WINDOW_S = 1.6
+
+
+def window_grid(mode: str, fs: float = 30.0) -> int:
+    """Samples by which a window normalised with ``mode`` must move for its inside to be
+    computed the same way again (1 = any step).
+
+    An ``acdc_pos`` window computes its POS channel in half-overlapping
+    :data:`POS_WINDOW_S` sub-windows laid from the window's own first sample, so two
+    overlapping windows agree on their shared samples only when their starts differ by a
+    multiple of the sub-window step (24 samples at 30 Hz). Windows that do not agree put
+    differently cut POS pulses into one stitched signal: on the shared real clip, the
+    model's stitched pulse lost ~1.2 dB of quality to that (``bench/real_clip_diagnosis.py``,
+    issue 23). Engines step their windows by multiples of this grid
+    (:func:`edge_rppg.pulse.windows.aligned_hop`)."""
+    if mode != "acdc_pos":
+        return 1
+    from ..pulse.methods._common import window_len
+
+    return max(1, window_len(fs, POS_WINDOW_S) // 2)
 
 
 def normalize_window(mstmap: np.ndarray, mode: str = LEGACY_INPUT_NORM) -> np.ndarray:
