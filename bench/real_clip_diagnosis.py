@@ -76,13 +76,13 @@ class _RowMean:
         from types import SimpleNamespace
 
         self.info = SimpleNamespace(T=model.info.T, name="row mean", concurrent=False)
-        self.norm, self.channel = model.input_norm, channel
+        self.input_norm, self.channel = model.input_norm, channel  # same windows as the model (its grid)
 
     def infer(self, window: np.ndarray) -> np.ndarray:
         """Mean over rows of the channel, NaN rows left out."""
         from edge_rppg.skin.mstmap import normalize_window
 
-        x = normalize_window(window, self.norm)[..., self.channel].astype(np.float64)
+        x = normalize_window(window, self.input_norm)[..., self.channel].astype(np.float64)
         return np.nanmean(np.where(np.isfinite(x), x, np.nan), axis=1).astype(np.float32)
 
 
