@@ -30,7 +30,7 @@ from edge_rppg.pulse.engines.registry import DELEGATES
 #: The processor options ``run`` takes as flags (named, typed and defaulted by the dataclass).
 OPTION_FLAGS = (
     Flag("window", "engine window T in samples (default: the engine's, else 300)"),
-    Flag("engine_hop_s", "seconds between engine windows (a new HR each)"),
+    Flag("engine_hop_s", "seconds between engine windows (a new HR each; a model whose input has a window grid steps a multiple of it: the shipped model's 1 s default runs every 0.8 s)"),
     Flag("model_fps", "model rate in Hz"),
     Flag("bridge_s", "longest face loss / frame gap bridged"),
     Flag("roi_backend", "auto | cpu | a registered GPU backend (cupy, pycuda)"),
