@@ -41,35 +41,53 @@ def sse(event: str, data: str, event_id: Optional[int] = None) -> bytes:
 class ClientQueue:
     """Bounded FIFO of encoded messages for one client: a full queue drops its oldest
     message (counted in ``dropped``), so a client that stops reading costs at most
-    ``maxlen`` messages; ``high`` is the most it has held."""
+    ``maxlen`` messages; ``high`` is the most it has held.
+
+    What :meth:`prime` queues (a new client's first messages: its HR history, the latest
+    reading) is never dropped: it waits at the head until the client's first :meth:`take`,
+    and the messages behind it make room by dropping their own oldest, so a burst that
+    arrives before a new client has read anything (a fast source, a busy machine) cannot
+    cost it its history. Primed messages count towards ``maxlen`` (a snapshot larger than
+    ``maxlen`` is kept whole all the same)."""
 
     def __init__(self, maxlen: int) -> None:
         self.maxlen = int(maxlen)
         self.dropped = 0
         self.high = 0
+        self._primed: List[bytes] = []
         self._q: Deque[bytes] = deque()
         self._lock = threading.Lock()
+
+    def prime(self, *msgs: bytes) -> None:
+        """Queue ``msgs`` ahead of everything else, never to be dropped."""
+        with self._lock:
+            self._primed.extend(msgs)
+            self._trim()
 
     def put(self, *msgs: bytes) -> None:
         """Append ``msgs`` (never blocks)."""
         with self._lock:
             self._q.extend(msgs)
-            over = len(self._q) - self.maxlen
-            for _ in range(over):
-                self._q.popleft()
-            self.dropped += max(0, over)
-            self.high = max(self.high, len(self._q))
+            self._trim()
+
+    def _trim(self) -> None:
+        over = len(self._q) - max(0, self.maxlen - len(self._primed))
+        for _ in range(over):
+            self._q.popleft()
+        self.dropped += max(0, over)
+        self.high = max(self.high, len(self._primed) + len(self._q))
 
     def take(self) -> List[bytes]:
-        """Everything queued (may be empty)."""
+        """Everything queued, primed messages first (may be empty)."""
         with self._lock:
-            items = list(self._q)
+            items = self._primed + list(self._q)
+            self._primed = []
             self._q.clear()
             return items
 
     def __len__(self) -> int:
         with self._lock:
-            return len(self._q)
+            return len(self._primed) + len(self._q)
 
 
 class Hub:
@@ -99,7 +117,7 @@ class Hub:
     def subscribe(self) -> ClientQueue:
         """A new event client's queue, primed with :attr:`snapshot`."""
         q = ClientQueue(self.queue_size)
-        q.put(*self.snapshot())
+        q.prime(*self.snapshot())
         with self._lock:
             self._queues = [*self._queues, q]
         return q

@@ -341,3 +341,18 @@ def test_ctrl_c_stops_the_run_and_its_server_cleanly(tmp_path: Path) -> None:
     assert not reader.is_alive()  # the server ended the stream
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_a_new_clients_primed_history_survives_a_burst_before_its_first_read() -> None:
+    """The snapshot a client is primed with (its HR history, the latest reading) is never
+    dropped: a burst before the client's first read drops the burst's own oldest messages,
+    the queue stays within its bound, and the client reads its history first."""
+    from edge_rppg.runtime.web_streams import ClientQueue
+
+    q = ClientQueue(8)
+    q.prime(b"history", b"latest")
+    q.put(*[b"v%d" % i for i in range(30)])
+    assert len(q) == 8 and q.high == 8 and q.dropped == 24
+    assert q.take() == [b"history", b"latest"] + [b"v%d" % i for i in range(24, 30)]
+    q.put(*[b"w%d" % i for i in range(10)])  # after the first read the whole bound is the burst's again
+    assert q.take() == [b"w%d" % i for i in range(2, 10)] and q.dropped == 26
