@@ -202,15 +202,29 @@ class ChannelGain(LabelPreservingAugmentation):
 
     def apply(self, clip: Clip, params: Tuple[np.ndarray, np.ndarray]) -> Clip:
         """The re-lit clip."""
-        from edge_rppg.skin.mstmap import rgb_to_yuv
-
         g0, drift = params
         ramp = np.linspace(0.0, 1.0, len(clip))[:, None, None]
         gain = (g0[None, None, :] + drift[None, None, :] * ramp)
         rgb = clip.mstmap[..., :3].astype(np.float64) * gain
-        yuv = np.asarray(rgb_to_yuv(rgb), dtype=np.float64)
-        mst = np.concatenate([rgb, yuv], axis=-1).astype(np.float32)
-        return dataclasses.replace(clip, mstmap=mst)
+        return dataclasses.replace(clip, mstmap=_with_rgb(rgb))
+
+
+def _with_rgb(rgb: np.ndarray) -> np.ndarray:
+    """A six-channel MSTmap (float32) from new R, G, B ``[L, 63, 3]``: Y, U, V re-derived from
+    them (BT.601, as the extractor does), so the channels stay consistent."""
+    from edge_rppg.skin.mstmap import rgb_to_yuv
+
+    yuv = np.asarray(rgb_to_yuv(rgb), dtype=np.float64)
+    return np.concatenate([rgb, yuv], axis=-1).astype(np.float32)
+
+
+#: the pulse band the camera augmentation sizes its noise against (Hz)
+_PULSE_BAND_HZ = (0.7, 3.0)
+
+
+def _fft_band(spec: np.ndarray, f: np.ndarray, band_hz: Tuple[float, float]) -> np.ndarray:
+    """``spec`` (an rFFT along axis 0 at frequencies ``f``) with everything outside ``band_hz`` zeroed."""
+    return spec * ((f >= band_hz[0]) & (f <= band_hz[1])).reshape((-1,) + (1,) * (spec.ndim - 1))
 
 
 def _band_limited_noise(rng: np.random.Generator, n: int, fs: float, band_hz: Tuple[float, float],
@@ -219,10 +233,10 @@ def _band_limited_noise(rng: np.random.Generator, n: int, fs: float, band_hz: Tu
     outside it), each column scaled so that its part in the pulse band (0.7-3 Hz) has unit
     standard deviation: the strength that competes with a pulse is what is set."""
     f = np.fft.rfftfreq(n, 1.0 / fs)
-    shape = np.where((f >= band_hz[0]) & (f <= band_hz[1]), np.maximum(f, 1e-3) ** (-slope / 2.0), 0.0)
-    spec = np.fft.rfft(rng.standard_normal((n, k)), axis=0) * shape[:, None]
+    spec = _fft_band(np.fft.rfft(rng.standard_normal((n, k)), axis=0) * np.maximum(f, 1e-3)[:, None] ** (-slope / 2.0),
+                     f, band_hz)
     x = np.fft.irfft(spec, n=n, axis=0)
-    inband = np.fft.irfft(spec * ((f >= 0.7) & (f <= 3.0))[:, None], n=n, axis=0)
+    inband = np.fft.irfft(_fft_band(spec, f, _PULSE_BAND_HZ), n=n, axis=0)
     return x / np.maximum(inband.std(axis=0, keepdims=True), 1e-12)
 
 
@@ -232,7 +246,7 @@ def _inband_relative_std(mstmap: np.ndarray, fs: float) -> float:
     g = np.asarray(mstmap[..., min(1, mstmap.shape[-1] - 1)], dtype=np.float64)
     rel = g / np.where(np.abs(g.mean(axis=0)) > 1e-9, g.mean(axis=0), 1.0) - 1.0
     f = np.fft.rfftfreq(rel.shape[0], 1.0 / fs)
-    spec = np.fft.rfft(rel - rel.mean(axis=0), axis=0) * ((f >= 0.7) & (f <= 3.0))[:, None]
+    spec = _fft_band(np.fft.rfft(rel - rel.mean(axis=0), axis=0), f, _PULSE_BAND_HZ)
     return float(np.nanmedian(np.fft.irfft(spec, n=rel.shape[0], axis=0).std(axis=0)))
 
 
@@ -265,26 +279,18 @@ class CameraResidual(LabelPreservingAugmentation):
 
     def apply(self, clip: Clip, params: Tuple[float, float, np.ndarray]) -> Clip:
         """The clip with the camera's residual multiplied in."""
-        from edge_rppg.skin.mstmap import rgb_to_yuv
-
         ki, kc, noise = params
         s = _inband_relative_std(clip.mstmap, clip.fps)
         if not np.isfinite(s) or s <= 0:
             return clip
         factor = 1.0 + ki * s * noise[:, :1]
-        if clip.mstmap.shape[-1] >= 3:
-            # zero mean across R, G, B; sqrt(3/2) brings each channel's pulse-band std back to 1
-            chroma = (noise[:, 1:] - noise[:, 1:].mean(axis=1, keepdims=True)) * math.sqrt(1.5)
-            factor = factor * (1.0 + kc * s * chroma)
-        factor = np.maximum(factor, 0.05)[:, None, :]
         x = clip.mstmap.astype(np.float64)
-        if x.shape[-1] >= 3:
-            rgb = x[..., :3] * factor
-            parts = [rgb] + ([np.asarray(rgb_to_yuv(rgb), np.float64)] if x.shape[-1] == 6 else [])
-            mst = np.concatenate(parts, axis=-1)
-        else:
-            mst = x * factor
-        return dataclasses.replace(clip, mstmap=mst.astype(np.float32))
+        if x.shape[-1] == 1:  # gray: the intensity part only
+            return dataclasses.replace(clip, mstmap=(x * np.maximum(factor, 0.05)[:, None, :]).astype(np.float32))
+        # zero mean across R, G, B; sqrt(3/2) brings each channel's pulse-band std back to 1
+        chroma = (noise[:, 1:] - noise[:, 1:].mean(axis=1, keepdims=True)) * math.sqrt(1.5)
+        factor = np.maximum(factor * (1.0 + kc * s * chroma), 0.05)[:, None, :]
+        return dataclasses.replace(clip, mstmap=_with_rgb(x[..., :3] * factor))
 
 
 def build_augmentations(specs: Sequence[Dict[str, Any]]) -> List[Any]:
@@ -297,9 +303,9 @@ def build_augmentations(specs: Sequence[Dict[str, Any]]) -> List[Any]:
         unknown = sorted(set(params) - fields)
         if unknown:
             raise ValueError(f"augmentation {spec['name']!r}: unknown parameter(s) {unknown}; known: {sorted(fields)}")
-        for key in ("hr_limits_bpm", "intensity", "chroma", "slope"):
-            if key in params:
-                params[key] = tuple(params[key])
+        for f in dataclasses.fields(cls):  # YAML gives lists where a field is a (lo, hi) pair
+            if f.name in params and isinstance(f.default, tuple):
+                params[f.name] = tuple(params[f.name])
         out.append(cls(**params))
     return out
 

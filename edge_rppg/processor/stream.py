@@ -91,7 +91,7 @@ class StreamProcessor:
         self.window = resolve_window(opts.window, self.engine_stage.engine)
         self.front = build_front(opts, landmarker=landmarker)
         self.clock = StreamClock(opts.bridge_s, opts.validity.max_clock_jump_s)
-        hop = aligned_hop(max(1, round(opts.engine_hop_s * opts.model_fps)), input_grid(self.engine_stage.engine))
+        hop = aligned_hop(round(opts.engine_hop_s * opts.model_fps), input_grid(self.engine_stage.engine))
         self.window_stage = WindowStage(self.window, hop=hop, model_fps=opts.model_fps,
                                         bridge_s=opts.bridge_s,
                                         channels=len(MSTMAP_CHANNELS[COLOR_SPACES[opts.color_space].family]))

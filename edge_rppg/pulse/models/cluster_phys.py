@@ -224,6 +224,18 @@ def neg_pearson_loss(pred: Tensor, target: Tensor, eps: float = 1e-8) -> Tensor:
     return (1.0 - r).mean()
 
 
+def _band_power(x: Tensor, fs: float, band_hz: Tuple[float, float], pad: int) -> Tensor:
+    """In-band power spectrum of each row of ``x [B, T]`` (mean removed, Hann window,
+    ``pad``-fold zero padding)."""
+    x = x - x.mean(dim=-1, keepdim=True)
+    T = x.shape[-1]
+    x = x * torch.hann_window(T, periodic=False, dtype=x.dtype, device=x.device)
+    spec = torch.fft.rfft(x, n=int(pad) * T)
+    f = torch.fft.rfftfreq(int(pad) * T, 1.0 / fs).to(x.device)
+    band = (f >= band_hz[0]) & (f <= band_hz[1])
+    return (spec.real ** 2 + spec.imag ** 2)[..., band]
+
+
 def spectral_peak_fraction(pred: Tensor, fs: float = 30.0, band_hz: Tuple[float, float] = (0.67, 3.0),
                            halfwidth_hz: float = 0.1, pad: int = 4) -> Tensor:
     """Share of a signal's in-band power that lies within ``±halfwidth_hz`` of its
@@ -236,32 +248,13 @@ def spectral_peak_fraction(pred: Tensor, fs: float = 30.0, band_hz: Tuple[float,
     against a zero target is constant and teaches nothing).  Hann window, ``pad``-fold
     zero padding.
     """
-    x = pred - pred.mean(dim=-1, keepdim=True)
-    T = x.shape[-1]
-    x = x * torch.hann_window(T, periodic=False, dtype=x.dtype, device=x.device)
-    n = int(pad) * T
-    spec = torch.fft.rfft(x, n=n)
-    power = spec.real ** 2 + spec.imag ** 2
-    f = torch.fft.rfftfreq(n, 1.0 / fs).to(x.device)
-    band = (f >= band_hz[0]) & (f <= band_hz[1])
-    pb = power[..., band]
+    pb = _band_power(pred, fs, band_hz, pad)
+    n = int(pad) * pred.shape[-1]
     k = 2 * max(1, int(round(halfwidth_hz / (fs / n)))) + 1
     flat = pb.reshape(-1, 1, pb.shape[-1])
     near = torch.nn.functional.conv1d(flat, torch.ones(1, 1, k, dtype=pb.dtype, device=pb.device), padding=k // 2)
     near = near.reshape(pb.shape)
     return near.max(dim=-1).values / (pb.sum(dim=-1) + 1e-12)
-
-
-def _band_power(x: Tensor, fs: float, band_hz: Tuple[float, float], pad: int) -> Tensor:
-    """In-band power spectrum of each row of ``x [B, T]`` (mean removed, Hann window,
-    ``pad``-fold zero padding)."""
-    x = x - x.mean(dim=-1, keepdim=True)
-    T = x.shape[-1]
-    x = x * torch.hann_window(T, periodic=False, dtype=x.dtype, device=x.device)
-    spec = torch.fft.rfft(x, n=int(pad) * T)
-    f = torch.fft.rfftfreq(int(pad) * T, 1.0 / fs).to(x.device)
-    band = (f >= band_hz[0]) & (f <= band_hz[1])
-    return (spec.real ** 2 + spec.imag ** 2)[..., band]
 
 
 def spectrum_mismatch(pred: Tensor, target: Tensor, fs: float = 30.0, band_hz: Tuple[float, float] = (0.67, 3.0),
